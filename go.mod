@@ -1,0 +1,3 @@
+module github.com/quickscale/quickscale
+
+go 1.27.3
