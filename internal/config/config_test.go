@@ -1,0 +1,239 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+)
+
+// isolate points every location the config reads at an empty temporary
+// directory and clears the QUICKSCALE_* variables of the developer running
+// the tests. It returns the default config file path.
+func isolate(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	t.Setenv("HOME", dir)
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "xdg"))
+	t.Setenv(EnvConfigFile, "")
+	for _, key := range Keys {
+		t.Setenv(EnvVar(key), "")
+	}
+	return filepath.Join(dir, "xdg", "quickscale", "config.yaml")
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// flags mirrors how quickscale init declares the flags bound to settings.
+func flags(t *testing.T, c *Config, args ...string) {
+	t.Helper()
+	fs := pflag.NewFlagSet("init", pflag.ContinueOnError)
+	fs.String("module-prefix", "example.com", "")
+	fs.String("db", "sqlite", "")
+	fs.String("dir", ".", "")
+	fs.Bool("git", false, "")
+	fs.Bool("no-color", false, "")
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	for key, name := range map[string]string{KeyModulePrefix: "module-prefix", KeyDB: "db", KeyDir: "dir", KeyGit: "git", KeyNoColor: "no-color"} {
+		if err := c.BindFlag(key, fs.Lookup(name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestPrecedence(t *testing.T) {
+	const file = "module_prefix: file.example\ndb: postgres\ndir: /from/file\ngit: true\n"
+	tests := []struct {
+		name       string
+		file       string
+		env        map[string]string
+		args       []string
+		key        string
+		want       string
+		wantSource string // "file" stands for the config file's path
+	}{
+		{name: "built-in default", key: KeyDB, want: "sqlite", wantSource: "default"},
+		{name: "default prefix", key: KeyModulePrefix, want: "example.com", wantSource: "default"},
+		{name: "file over default", file: file, key: KeyDB, want: "postgres", wantSource: "file"},
+		{name: "env over file", file: file, env: map[string]string{"QUICKSCALE_DB": "sqlite"}, key: KeyDB, want: "sqlite", wantSource: "QUICKSCALE_DB"},
+		{name: "env over default", env: map[string]string{"QUICKSCALE_MODULE_PREFIX": "env.example"}, key: KeyModulePrefix, want: "env.example", wantSource: "QUICKSCALE_MODULE_PREFIX"},
+		{name: "flag over env and file", file: file, env: map[string]string{"QUICKSCALE_DB": "postgres"}, args: []string{"--db", "mysql"}, key: KeyDB, want: "mysql", wantSource: "--db"},
+		{name: "unset flag keeps env", env: map[string]string{"QUICKSCALE_DIR": "/from/env"}, args: []string{"--db", "postgres"}, key: KeyDir, want: "/from/env", wantSource: "QUICKSCALE_DIR"},
+		{name: "flag equal to its default still wins", file: file, args: []string{"--dir", "."}, key: KeyDir, want: ".", wantSource: "--dir"},
+		{name: "empty env is unset", file: file, env: map[string]string{"QUICKSCALE_DB": ""}, key: KeyDB, want: "postgres", wantSource: "file"},
+		{name: "bool from file", file: file, key: KeyGit, want: "true", wantSource: "file"},
+		{name: "bool env over file", file: file, env: map[string]string{"QUICKSCALE_GIT": "false"}, key: KeyGit, want: "false", wantSource: "QUICKSCALE_GIT"},
+		{name: "bool flag over env", env: map[string]string{"QUICKSCALE_GIT": "false"}, args: []string{"--git"}, key: KeyGit, want: "true", wantSource: "--git"},
+		{name: "explicit false flag over file", file: file, args: []string{"--git=false"}, key: KeyGit, want: "false", wantSource: "--git"},
+		{name: "no_color from env", env: map[string]string{"QUICKSCALE_NO_COLOR": "1"}, key: KeyNoColor, want: "true", wantSource: "QUICKSCALE_NO_COLOR"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := isolate(t)
+			if tt.file != "" {
+				writeFile(t, path, tt.file)
+			}
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			c, err := Load()
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			flags(t, c, tt.args...)
+
+			var got string
+			if tt.key == KeyGit || tt.key == KeyNoColor {
+				if c.Bool(tt.key) {
+					got = "true"
+				} else {
+					got = "false"
+				}
+			} else {
+				got = c.String(tt.key)
+			}
+			if got != tt.want {
+				t.Errorf("%s = %q, want %q", tt.key, got, tt.want)
+			}
+			wantSource := tt.wantSource
+			if wantSource == "file" {
+				wantSource = path
+			}
+			if src := c.Source(tt.key); src != wantSource {
+				t.Errorf("Source(%s) = %q, want %q", tt.key, src, wantSource)
+			}
+		})
+	}
+}
+
+func TestConfigFileLocation(t *testing.T) {
+	t.Run("QUICKSCALE_CONFIG overrides the default path", func(t *testing.T) {
+		defaultPath := isolate(t)
+		writeFile(t, defaultPath, "db: sqlite\n")
+		other := filepath.Join(t.TempDir(), "other.yml")
+		writeFile(t, other, "db: postgres\n")
+		t.Setenv(EnvConfigFile, other)
+		c, err := Load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.String(KeyDB); got != "postgres" {
+			t.Errorf("db = %q, want the value from %s", got, other)
+		}
+		if path, found := c.File(); path != other || !found {
+			t.Errorf("File() = %q, %v", path, found)
+		}
+	})
+	t.Run("a missing default file is fine", func(t *testing.T) {
+		path := isolate(t)
+		c, err := Load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, found := c.File(); got != path || found {
+			t.Errorf("File() = %q, %v; want %q, false", got, found, path)
+		}
+	})
+	t.Run("a missing file named by QUICKSCALE_CONFIG is an error", func(t *testing.T) {
+		isolate(t)
+		missing := filepath.Join(t.TempDir(), "nope.yaml")
+		t.Setenv(EnvConfigFile, missing)
+		_, err := Load()
+		if err == nil || !strings.Contains(err.Error(), missing) || !strings.Contains(err.Error(), EnvConfigFile) {
+			t.Errorf("Load() error = %v, want one naming %s and %s", err, missing, EnvConfigFile)
+		}
+	})
+}
+
+func TestInvalidConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		file    string
+		env     map[string]string
+		wantErr []string
+	}{
+		{name: "not YAML", file: "db: [sqlite\n", wantErr: []string{"not valid YAML", "line"}},
+		{name: "unknown key", file: "modul_prefix: x\n", wantErr: []string{`unknown setting "modul_prefix"`, "module_prefix, db, dir, git, no_color"}},
+		{name: "nested unknown key", file: "docker:\n  host: x\n", wantErr: []string{`unknown setting "docker.host"`}},
+		{name: "bool that is not", file: "git: maybe\n", wantErr: []string{"git to maybe", "true or false"}},
+		{name: "list for a string", file: "db:\n  - sqlite\n", wantErr: []string{"db to [sqlite]", "not a string"}},
+		{name: "env bool that is not", env: map[string]string{"QUICKSCALE_GIT": "yes please"}, wantErr: []string{"QUICKSCALE_GIT", `"yes please"`, "true or false"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := isolate(t)
+			if tt.file != "" {
+				writeFile(t, path, tt.file)
+			}
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			_, err := Load()
+			if err == nil {
+				t.Fatal("Load() succeeded")
+			}
+			msg := err.Error()
+			if tt.file != "" && !strings.Contains(msg, path) {
+				t.Errorf("error %q does not name the file %s", msg, path)
+			}
+			for _, want := range tt.wantErr {
+				if !strings.Contains(msg, want) {
+					t.Errorf("error %q does not contain %q", msg, want)
+				}
+			}
+		})
+	}
+}
+
+func TestEmptyConfigFile(t *testing.T) {
+	path := isolate(t)
+	writeFile(t, path, "# nothing set yet\n")
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.String(KeyDB); got != "sqlite" {
+		t.Errorf("db = %q", got)
+	}
+}
+
+func TestDirTildeExpansion(t *testing.T) {
+	path := isolate(t)
+	home := os.Getenv("HOME")
+	writeFile(t, path, "dir: ~/code\n")
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.String(KeyDir), filepath.Join(home, "code"); got != want {
+		t.Errorf("dir = %q, want %q", got, want)
+	}
+}
+
+func TestBindFlagRejectsUnknownKey(t *testing.T) {
+	isolate(t)
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	fs.String("x", "", "")
+	if err := c.BindFlag("nope", fs.Lookup("x")); err == nil {
+		t.Error("BindFlag accepted an unknown key")
+	}
+	if err := c.BindFlag(KeyDB, fs.Lookup("missing")); err == nil {
+		t.Error("BindFlag accepted a nil flag")
+	}
+}
