@@ -1,0 +1,96 @@
+package generator
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/quickscale/quickscale/internal/project"
+)
+
+// checkPaths rejects a file list that could not be written as one tree under
+// the target: empty, absolute, unclean or escaping paths, duplicates, and a
+// path that is both a file and a directory. files must be sorted by path.
+func checkPaths(files []File) error {
+	seen := make(map[string]bool, len(files))
+	for _, f := range files {
+		p := f.Path
+		switch {
+		case p == "" || p == ".":
+			return fmt.Errorf("rendered file has an empty path")
+		case path.IsAbs(p) || strings.Contains(p, `\`):
+			return fmt.Errorf("rendered file %q has an absolute or non-slash path", p)
+		case path.Clean(p) != p || p == ".." || strings.HasPrefix(p, "../"):
+			return fmt.Errorf("rendered file %q has a path that is not clean or leaves the project", p)
+		case seen[p]:
+			return fmt.Errorf("two skeleton files render to %q", p)
+		}
+		seen[p] = true
+	}
+	for _, f := range files {
+		for dir := path.Dir(f.Path); dir != "."; dir = path.Dir(dir) {
+			if seen[dir] {
+				return fmt.Errorf("rendered path %q is both a file and the directory of %q", dir, f.Path)
+			}
+		}
+	}
+	return nil
+}
+
+// checkRendered checks the invariants of a whole project. Checks about a
+// file that the skeleton may not have yet apply only when the file exists.
+func checkRendered(files []File, s Secrets, db string) error {
+	if err := checkPaths(files); err != nil {
+		return err
+	}
+	byPath := make(map[string][]byte, len(files))
+	for _, f := range files {
+		byPath[f.Path] = f.Data
+	}
+	if _, ok := byPath[project.FileName]; !ok {
+		return fmt.Errorf("rendered project lacks its marker %s", project.FileName)
+	}
+	for _, f := range files {
+		if f.Path != envFile && (bytes.Contains(f.Data, []byte(s.SecretKey)) || bytes.Contains(f.Data, []byte(s.PostgresPassword))) {
+			return fmt.Errorf("rendered %s contains a generated secret, which belongs only in %s", f.Path, envFile)
+		}
+	}
+	env, ok := byPath[envFile]
+	if !ok {
+		return nil
+	}
+	// The secrets exist only in .env; if they are missing there, the project
+	// would start with a default key, the mistake this check exists to stop.
+	if !bytes.Contains(env, []byte(s.SecretKey)) {
+		return fmt.Errorf("rendered %s does not contain the generated secret key", envFile)
+	}
+	if db == "postgres" && !bytes.Contains(env, []byte(s.PostgresPassword)) {
+		return fmt.Errorf("rendered %s does not contain the generated PostgreSQL password", envFile)
+	}
+	for _, ignore := range []string{".gitignore", ".dockerignore"} {
+		data, ok := byPath[ignore]
+		if ignore == ".gitignore" && !ok {
+			return fmt.Errorf("rendered project has %s but no .gitignore to keep its secrets out of git", envFile)
+		}
+		if ok && !ignores(data, envFile) {
+			return fmt.Errorf("rendered %s does not list %s, which holds the project's secrets", ignore, envFile)
+		}
+	}
+	return nil
+}
+
+// ignores reports whether an ignore file has a line that excludes name at
+// the project root. Only the literal forms are recognised: a check that
+// understood globs could be fooled by a later negation.
+func ignores(data []byte, name string) bool {
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		switch strings.TrimSpace(sc.Text()) {
+		case name, "/" + name, "**/" + name:
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,7 @@
+//go:build !unix
+
+package generator
+
+func isReadOnly(error) bool { return false }
+
+func isNotDir(error) bool { return false }

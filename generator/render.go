@@ -1,0 +1,225 @@
+package generator
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"go/format"
+	"io"
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
+	"text/template"
+
+	"github.com/quickscale/quickscale/internal/project"
+	"github.com/quickscale/quickscale/templates"
+)
+
+// Data is what skeleton templates see.
+type Data struct {
+	Name, Module, DB  string
+	TemplateVersion   int
+	QuickscaleVersion string
+	// Secrets is set only while rendering the .env template, so a secret can
+	// never leak into a file that gets committed; elsewhere it is nil and
+	// using it fails the render.
+	Secrets *Secrets
+}
+
+// Secrets are generated afresh for every render.
+type Secrets struct {
+	SecretKey        string // 64 hex characters
+	PostgresPassword string // 32 hex characters
+}
+
+// File is one rendered file; Path is slash-separated and relative.
+type File struct {
+	Path string
+	Mode fs.FileMode
+	Data []byte
+}
+
+const (
+	tmplSuffix  = ".tmpl"
+	namePart    = "__name__"
+	dotPrefix   = "dot-"
+	vendorDir   = "internal/web/static/vendor"
+	envFile     = ".env"
+	fileMode    = fs.FileMode(0o644)
+	execMode    = fs.FileMode(0o755)
+	scriptsDir  = "scripts/"
+	shellSuffix = ".sh"
+)
+
+// frontendFiles are the assets every project needs; a quickscale built
+// without one of them must not produce projects.
+var frontendFiles = []string{
+	"htmx.min.js", "alpine-csp.min.js", "bulma.min.css",
+	"LICENSE-htmx", "LICENSE-alpine", "LICENSE-bulma",
+}
+
+// presetOnly names the skeleton files (by their path in the skeleton) that
+// belong to one database preset only; every other file belongs to all.
+var presetOnly = map[string]string{}
+
+// source is where a render reads from; tests substitute in-memory trees.
+type source struct {
+	skeleton, frontend fs.FS
+	presetOnly         map[string]string
+}
+
+var embedded = source{skeleton: templates.Skeleton, frontend: templates.Frontend, presetOnly: presetOnly}
+
+// Render validates o and returns the project's files sorted by path. For a
+// fixed o.Random the result is the same byte for byte.
+func Render(o Options) ([]File, error) {
+	return render(embedded, o)
+}
+
+func render(src source, o Options) ([]File, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	secrets, err := newSecrets(o.Random)
+	if err != nil {
+		return nil, err
+	}
+	data := Data{Name: o.Name, Module: o.Module, DB: o.DB, TemplateVersion: TemplateVersion, QuickscaleVersion: o.QuickscaleVersion}
+
+	var files []File
+	err = fs.WalkDir(src.skeleton, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return fmt.Errorf("skeleton %s is not a regular file", p)
+		}
+		if db, ok := src.presetOnly[p]; ok && db != o.DB {
+			return nil
+		}
+		f, err := renderFile(src.skeleton, p, o.Name, data, secrets)
+		if err != nil {
+			return err
+		}
+		files = append(files, f)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("render skeleton: %w", err)
+	}
+
+	assets, err := vendorFiles(src.frontend)
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, assets...)
+	files = append(files, File{Path: project.FileName, Mode: fileMode, Data: project.Encode(project.Marker{
+		Name: o.Name, Module: o.Module, DB: o.DB, TemplateVersion: TemplateVersion, QuickscaleVersion: o.QuickscaleVersion,
+	})})
+
+	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+	if err := checkRendered(files, secrets, o.DB); err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+func newSecrets(random io.Reader) (Secrets, error) {
+	if random == nil {
+		random = rand.Reader
+	}
+	key := make([]byte, 32)
+	pw := make([]byte, 16)
+	if _, err := io.ReadFull(random, key); err != nil {
+		return Secrets{}, fmt.Errorf("generate secret key: %w", err)
+	}
+	if _, err := io.ReadFull(random, pw); err != nil {
+		return Secrets{}, fmt.Errorf("generate database password: %w", err)
+	}
+	return Secrets{SecretKey: hex.EncodeToString(key), PostgresPassword: hex.EncodeToString(pw)}, nil
+}
+
+func renderFile(skeleton fs.FS, src, name string, data Data, secrets Secrets) (File, error) {
+	raw, err := fs.ReadFile(skeleton, src)
+	if err != nil {
+		return File{}, err
+	}
+	out := outputPath(src, name)
+	f := File{Path: out, Mode: modeFor(out), Data: raw}
+	if strings.HasSuffix(src, tmplSuffix) {
+		if out == envFile {
+			data.Secrets = &secrets
+		}
+		if f.Data, err = execute(src, raw, data); err != nil {
+			return File{}, err
+		}
+	}
+	if strings.HasSuffix(out, ".go") {
+		formatted, err := format.Source(f.Data)
+		if err != nil {
+			return File{}, fmt.Errorf("template %s does not render valid Go: %w", src, err)
+		}
+		f.Data = formatted
+	}
+	return f, nil
+}
+
+func execute(src string, raw []byte, data Data) ([]byte, error) {
+	t, err := template.New(src).Option("missingkey=error").Parse(string(raw))
+	if err != nil {
+		return nil, fmt.Errorf("parse template: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, data); err != nil {
+		if data.Secrets == nil && strings.Contains(err.Error(), "Secrets") {
+			return nil, fmt.Errorf("template %s uses .Secrets, which only %s%s may use: %w", src, dotPrefix+"env", tmplSuffix, err)
+		}
+		return nil, fmt.Errorf("execute template: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// outputPath applies the skeleton's naming conventions: a __name__ segment
+// becomes the project name, a dot- prefix becomes ".", .tmpl is dropped.
+func outputPath(src, name string) string {
+	src = strings.TrimSuffix(src, tmplSuffix)
+	parts := strings.Split(src, "/")
+	for i, p := range parts {
+		switch {
+		case p == namePart:
+			parts[i] = name
+		case strings.HasPrefix(p, dotPrefix) && len(p) > len(dotPrefix):
+			parts[i] = "." + strings.TrimPrefix(p, dotPrefix)
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+// modeFor marks scripts executable: anything under scripts/ and any .sh file.
+func modeFor(p string) fs.FileMode {
+	if strings.HasPrefix(p, scriptsDir) || strings.HasSuffix(p, shellSuffix) {
+		return execMode
+	}
+	return fileMode
+}
+
+func vendorFiles(frontend fs.FS) ([]File, error) {
+	files := make([]File, 0, len(frontendFiles))
+	for _, name := range frontendFiles {
+		data, err := fs.ReadFile(frontend, name)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("front-end asset %s is missing from this quickscale build; rebuild quickscale after running `make assets`", name)
+			}
+			return nil, fmt.Errorf("read front-end asset %s: %w", name, err)
+		}
+		files = append(files, File{Path: path.Join(vendorDir, name), Mode: fileMode, Data: data})
+	}
+	return files, nil
+}

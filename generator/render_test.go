@@ -1,0 +1,262 @@
+package generator
+
+import (
+	"bytes"
+	"errors"
+	"go/format"
+	"io/fs"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/quickscale/quickscale/internal/project"
+)
+
+func paths(files []File) []string {
+	var ps []string
+	for _, f := range files {
+		ps = append(ps, f.Path)
+	}
+	return ps
+}
+
+func TestRenderConventions(t *testing.T) {
+	files := mustRender(t, fixture(), opts("sqlite"))
+	want := []string{
+		".dockerignore",
+		".env",
+		".env.example",
+		".github/workflows/ci.yml",
+		".gitignore",
+		"cmd/my-app/main.go",
+		"go.mod",
+		"internal/app/app.go",
+		"internal/web/static/vendor/LICENSE-alpine",
+		"internal/web/static/vendor/LICENSE-bulma",
+		"internal/web/static/vendor/LICENSE-htmx",
+		"internal/web/static/vendor/alpine-csp.min.js",
+		"internal/web/static/vendor/bulma.min.css",
+		"internal/web/static/vendor/htmx.min.js",
+		"quickscale.yaml",
+		"scripts/setup",
+		"static/app.css",
+		"static/check.sh",
+	}
+	if got := paths(files); !slices.Equal(got, want) {
+		t.Fatalf("paths:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	m := fileMap(files)
+	if got := string(m["go.mod"].Data); got != "module example.com/my-app\n\ngo 1.27.3\n" {
+		t.Errorf("go.mod = %q", got)
+	}
+	if got := string(m[".env.example"].Data); !strings.Contains(got, "DATABASE_URL=sqlite:data/app.db") {
+		t.Errorf(".env.example = %q", got)
+	}
+	raw, err := os.ReadFile("testdata/skeleton/static/app.css")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(m["static/app.css"].Data, raw) {
+		t.Errorf("a file without .tmpl must be copied byte for byte; got %q", m["static/app.css"].Data)
+	}
+	if got := string(m["internal/web/static/vendor/htmx.min.js"].Data); got != "asset htmx.min.js\n" {
+		t.Errorf("vendored htmx = %q", got)
+	}
+	wantMarker := project.Encode(project.Marker{Name: "my-app", Module: "example.com/my-app", DB: "sqlite", TemplateVersion: TemplateVersion, QuickscaleVersion: "v0.1.0"})
+	if !bytes.Equal(m[project.FileName].Data, wantMarker) {
+		t.Errorf("marker = %q, want %q", m[project.FileName].Data, wantMarker)
+	}
+	for _, f := range files {
+		want := fs.FileMode(0o644)
+		if f.Path == "scripts/setup" || f.Path == "static/check.sh" {
+			want = 0o755
+		}
+		if f.Mode != want {
+			t.Errorf("%s has mode %v, want %v", f.Path, f.Mode, want)
+		}
+	}
+}
+
+func TestRenderFormatsGo(t *testing.T) {
+	m := fileMap(mustRender(t, fixture(), opts("sqlite")))
+	main := m["cmd/my-app/main.go"].Data
+	formatted, err := format.Source(main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(main, formatted) {
+		t.Fatalf("main.go is not gofmt-formatted:\n%s", main)
+	}
+	if !bytes.Contains(main, []byte("\t\"example.com/my-app/internal/app\"\n")) {
+		t.Fatalf("main.go lost its import or was not reformatted:\n%s", main)
+	}
+}
+
+func TestRenderPresets(t *testing.T) {
+	const migration = "migrations/postgres/0001_init.sql"
+	sqlite := fileMap(mustRender(t, fixture(), opts("sqlite")))
+	postgres := fileMap(mustRender(t, fixture(), opts("postgres")))
+	if _, ok := sqlite[migration]; ok {
+		t.Errorf("sqlite preset has the postgres-only %s", migration)
+	}
+	if _, ok := postgres[migration]; !ok {
+		t.Errorf("postgres preset lacks %s", migration)
+	}
+	if got := string(postgres[".env.example"].Data); !strings.Contains(got, "DATABASE_URL=postgres://") {
+		t.Errorf("postgres .env.example = %q", got)
+	}
+	if bytes.Contains(sqlite[".env"].Data, []byte("POSTGRES_PASSWORD")) {
+		t.Errorf("sqlite .env has a PostgreSQL password")
+	}
+}
+
+func TestRenderIsDeterministicForFixedRandom(t *testing.T) {
+	a := mustRender(t, fixture(), opts("postgres"))
+	b := mustRender(t, fixture(), opts("postgres"))
+	if !reflect.DeepEqual(a, b) {
+		t.Fatal("two renders with the same fixed random source differ")
+	}
+	o := opts("postgres")
+	o.Random = fixedRandom(2)
+	c := mustRender(t, fixture(), o)
+	if reflect.DeepEqual(a, c) {
+		t.Fatal("renders with different random sources are identical: secrets do not come from Random")
+	}
+}
+
+var envSecrets = regexp.MustCompile(`(?m)^SECRET_KEY=([0-9a-f]*)\nPOSTGRES_PASSWORD=([0-9a-f]*)$`)
+
+func TestRenderSecretsAreFreshAndWellFormed(t *testing.T) {
+	seen := map[string]bool{}
+	for range 2 {
+		o := opts("postgres")
+		o.Random = nil // crypto/rand
+		env := fileMap(mustRender(t, fixture(), o))[".env"].Data
+		m := envSecrets.FindSubmatch(env)
+		if m == nil {
+			t.Fatalf(".env lacks the secrets:\n%s", env)
+		}
+		key, pw := string(m[1]), string(m[2])
+		if len(key) != 64 || len(pw) != 32 {
+			t.Fatalf("secret key %d hex chars (want 64), password %d (want 32)", len(key), len(pw))
+		}
+		if seen[key] || seen[pw] {
+			t.Fatal("a secret repeated across renders")
+		}
+		seen[key], seen[pw] = true, true
+	}
+}
+
+func TestRenderRandomFailure(t *testing.T) {
+	o := opts("sqlite")
+	o.Random = bytes.NewReader(make([]byte, 10))
+	if _, err := render(fixture(), o); err == nil || !strings.Contains(err.Error(), "secret") {
+		t.Fatalf("render with a short random source: %v", err)
+	}
+}
+
+func TestRenderRejectsInvalidOptions(t *testing.T) {
+	o := opts("mysql")
+	_, err := render(fixture(), o)
+	var ie *InputError
+	if !errors.As(err, &ie) || ie.Field != "db" {
+		t.Fatalf("render with --db mysql: %v", err)
+	}
+}
+
+func TestRenderTemplateErrorsNameTheTemplate(t *testing.T) {
+	base := map[string]string{"dot-gitignore": ".env\n"}
+	cases := map[string]struct{ file, body, want string }{
+		"invalid Go":       {"cmd/__name__/main.go.tmpl", "package main\nfunc {{.Name}}() {}\n", "cmd/__name__/main.go.tmpl does not render valid Go"},
+		"unknown field":    {"README.md.tmpl", "{{.Nope}}\n", "README.md.tmpl"},
+		"syntax error":     {"Makefile.tmpl", "{{if .Name}}\n", "Makefile.tmpl"},
+		"secret elsewhere": {"dot-env.example.tmpl", "SECRET_KEY={{.Secrets.SecretKey}}\n", "only dot-env.tmpl may use"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			files := map[string]string{c.file: c.body}
+			for k, v := range base {
+				files[k] = v
+			}
+			_, err := render(withSkeleton(files), opts("sqlite"))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("render: %v, want an error mentioning %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestRenderChecksTheResult(t *testing.T) {
+	env := "SECRET_KEY={{.Secrets.SecretKey}}\n"
+	cases := map[string]struct {
+		files map[string]string
+		want  string
+	}{
+		"two files render to one path":  {map[string]string{"dot-x": "a", ".x": "b"}, `two skeleton files render to ".x"`},
+		"file and directory clash":      {map[string]string{"__name__": "a", "my-app/b": "b"}, "both a file and the directory"},
+		"skeleton overrides the marker": {map[string]string{"quickscale.yaml": "name: x\n"}, `two skeleton files render to "quickscale.yaml"`},
+		".env without .gitignore":       {map[string]string{"dot-env.tmpl": env}, "no .gitignore"},
+		".gitignore misses .env":        {map[string]string{"dot-env.tmpl": env, "dot-gitignore": ".env.*\n"}, ".gitignore does not list .env"},
+		".dockerignore misses .env":     {map[string]string{"dot-env.tmpl": env, "dot-gitignore": "/.env\n", "dot-dockerignore": "bin/\n"}, ".dockerignore does not list .env"},
+		".env without the secret":       {map[string]string{"dot-env.tmpl": "SECRET_KEY=changeme\n", "dot-gitignore": ".env\n"}, "does not contain the generated secret key"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := render(withSkeleton(c.files), opts("sqlite"))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("render: %v, want an error mentioning %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestRenderPostgresEnvNeedsPassword(t *testing.T) {
+	src := withSkeleton(map[string]string{"dot-env.tmpl": "SECRET_KEY={{.Secrets.SecretKey}}\n", "dot-gitignore": ".env\n"})
+	if _, err := render(src, opts("sqlite")); err != nil {
+		t.Fatalf("sqlite: %v", err)
+	}
+	if _, err := render(src, opts("postgres")); err == nil || !strings.Contains(err.Error(), "PostgreSQL password") {
+		t.Fatalf("postgres .env without a password: %v", err)
+	}
+}
+
+func TestRenderMissingFrontendAsset(t *testing.T) {
+	src := fixture()
+	front := fakeFrontend()
+	delete(front, "alpine-csp.min.js")
+	src.frontend = front
+	_, err := render(src, opts("sqlite"))
+	if err == nil || !strings.Contains(err.Error(), "alpine-csp.min.js") || !strings.Contains(err.Error(), "make assets") {
+		t.Fatalf("render without Alpine: %v", err)
+	}
+}
+
+func TestOutputPath(t *testing.T) {
+	cases := map[string]string{
+		"cmd/__name__/main.go.tmpl": "cmd/my-app/main.go",
+		"dot-env.tmpl":              ".env",
+		"dot-gitignore":             ".gitignore",
+		"dot-github/workflows/x":    ".github/workflows/x",
+		"dot-":                      "dot-",
+		"a/__name___x":              "a/__name___x",
+		"docs/dot-notes.md":         "docs/.notes.md",
+		"web/page.html":             "web/page.html",
+		"x.tmpl.md":                 "x.tmpl.md",
+	}
+	for in, want := range cases {
+		if got := outputPath(in, "my-app"); got != want {
+			t.Errorf("outputPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestCheckPathsRejectsEscapes(t *testing.T) {
+	for _, p := range []string{"", ".", "/etc/passwd", "../x", "a/../../x", "a//b", "a/./b", `a\b`, "a/"} {
+		if err := checkPaths([]File{{Path: p}}); err == nil {
+			t.Errorf("checkPaths accepted %q", p)
+		}
+	}
+}

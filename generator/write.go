@@ -1,0 +1,196 @@
+package generator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// Write creates target holding files. target must not exist, or be an empty
+// directory, and its parent must exist. The files are written and synced
+// inside a temporary directory beside target, on the same filesystem, then
+// renamed into place: on failure or cancellation of ctx nothing is left
+// behind, and no reader ever sees a half-written project.
+func Write(ctx context.Context, files []File, target string) error {
+	return osWriter.write(ctx, files, target)
+}
+
+// writer holds the one step a test needs to make fail: writing a file.
+type writer struct {
+	writeFile func(name string, data []byte, perm fs.FileMode) error
+}
+
+var osWriter = writer{writeFile: writeFileSync}
+
+func (w writer) write(ctx context.Context, files []File, target string) (err error) {
+	sorted := slices.IsSortedFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+	if !sorted {
+		files = slices.Clone(files)
+		slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+	}
+	if err := checkPaths(files); err != nil {
+		return fmt.Errorf("write project: %w", err)
+	}
+	target, err = filepath.Abs(target)
+	if err != nil {
+		return fmt.Errorf("write project: %w", err)
+	}
+	existed, err := checkTarget(target)
+	if err != nil {
+		return err
+	}
+	parent := filepath.Dir(target)
+	staging, err := os.MkdirTemp(parent, "."+filepath.Base(target)+".quickscale-")
+	if err != nil {
+		if errors.Is(err, fs.ErrPermission) || isReadOnly(err) {
+			return &InputError{Field: "target", Problem: fmt.Sprintf("cannot create files in %s (%v)", parent, unwrapPath(err)), Fix: "choose a directory you can write to"}
+		}
+		return fmt.Errorf("write project: create temporary directory: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			if rmErr := os.RemoveAll(staging); rmErr != nil {
+				err = errors.Join(err, fmt.Errorf("remove temporary directory %s: %w", staging, rmErr))
+			}
+		}
+	}()
+
+	// The root is created inside staging with an ordinary Mkdir so that it
+	// gets the user's umask, unlike the 0700 directory MkdirTemp makes.
+	root := filepath.Join(staging, filepath.Base(target))
+	if err := os.Mkdir(root, 0o755); err != nil {
+		return fmt.Errorf("write project: %w", err)
+	}
+	dirs := map[string]bool{root: true}
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("write project: %w", err)
+		}
+		name := filepath.Join(root, filepath.FromSlash(f.Path))
+		dir := filepath.Dir(name)
+		if !dirs[dir] {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return fmt.Errorf("write project: %w", err)
+			}
+			for d := dir; d != root && !dirs[d]; d = filepath.Dir(d) {
+				dirs[d] = true
+			}
+		}
+		if err := w.writeFile(name, f.Data, f.Mode); err != nil {
+			return fmt.Errorf("write project: %w", err)
+		}
+	}
+	// Directory entries must be durable before the rename publishes them.
+	for d := range dirs {
+		if err := syncDir(d); err != nil {
+			return fmt.Errorf("write project: %w", err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("write project: %w", err)
+	}
+	if existed {
+		// os.Remove refuses a directory that is no longer empty, so a file
+		// created there since checkTarget is never lost.
+		if err := os.Remove(target); err != nil {
+			return fmt.Errorf("write project: replace empty directory %s: %w", target, err)
+		}
+	}
+	if err := os.Rename(root, target); err != nil {
+		if existed {
+			_ = os.Mkdir(target, 0o755) // put back the empty directory the user gave
+		}
+		return fmt.Errorf("write project: move %s into place: %w", target, err)
+	}
+	if err := os.Remove(staging); err != nil {
+		return fmt.Errorf("write project: remove temporary directory %s: %w", staging, err)
+	}
+	if err := syncDir(parent); err != nil {
+		return fmt.Errorf("write project: %w", err)
+	}
+	return nil
+}
+
+// checkTarget enforces the write policy and reports whether target exists
+// (as an empty directory).
+func checkTarget(target string) (existed bool, err error) {
+	info, err := os.Lstat(target)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || isNotDir(err):
+		return false, checkParent(filepath.Dir(target))
+	case err != nil:
+		return false, fmt.Errorf("write project: %w", err)
+	case info.Mode()&fs.ModeSymlink != 0:
+		return false, &InputError{Field: "target", Problem: fmt.Sprintf("%s is a symbolic link", target), Fix: "choose a new directory name, or remove the link first"}
+	case !info.IsDir():
+		return false, &InputError{Field: "target", Problem: fmt.Sprintf("%s already exists and is not a directory", target), Fix: "choose another name or directory, or remove the file first"}
+	}
+	entries, err := os.ReadDir(target)
+	if err != nil {
+		return false, fmt.Errorf("write project: %w", err)
+	}
+	if len(entries) > 0 {
+		return false, &InputError{Field: "target", Problem: fmt.Sprintf("directory %s already exists and is not empty", target), Fix: "choose another name or directory, or empty it first"}
+	}
+	return true, nil
+}
+
+func checkParent(parent string) error {
+	info, err := os.Stat(parent)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return &InputError{Field: "target", Problem: fmt.Sprintf("parent directory %s does not exist", parent), Fix: "create it first, or choose another location"}
+	case err != nil && isNotDir(err):
+		return &InputError{Field: "target", Problem: fmt.Sprintf("%s is not a directory", parent), Fix: "choose a location inside a directory"}
+	case err != nil:
+		return fmt.Errorf("write project: %w", err)
+	case !info.IsDir():
+		return &InputError{Field: "target", Problem: fmt.Sprintf("%s is not a directory", parent), Fix: "choose a location inside a directory"}
+	}
+	return nil
+}
+
+// writeFileSync writes a new file and flushes it to disk; O_EXCL guards
+// against a file appearing where the staging tree should be alone.
+func writeFileSync(name string, data []byte, perm fs.FileMode) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	if err := d.Sync(); err != nil {
+		d.Close()
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return d.Close()
+}
+
+// unwrapPath drops the operation and path from an *fs.PathError, which the
+// surrounding message already names.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

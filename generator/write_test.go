@@ -1,0 +1,369 @@
+package generator
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// currentUmask reads the process umask; tests in this package do not run in
+// parallel, so setting it back immediately is safe.
+func currentUmask() fs.FileMode {
+	m := syscall.Umask(0)
+	syscall.Umask(m)
+	return fs.FileMode(m)
+}
+
+// assertTree checks that dir holds exactly files, with their contents and
+// modes (as reduced by the umask).
+func assertTree(t *testing.T, dir string, files []File) {
+	t.Helper()
+	umask := currentUmask()
+	want := fileMap(files)
+	var got []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		rel = filepath.ToSlash(rel)
+		got = append(got, rel)
+		f, ok := want[rel]
+		if !ok {
+			t.Errorf("unexpected file %s", rel)
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(data, f.Data) {
+			t.Errorf("%s: content differs from the rendered file", rel)
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if info.Mode().Perm() != f.Mode&^umask {
+			t.Errorf("%s: mode %v, want %v", rel, info.Mode().Perm(), f.Mode&^umask)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(files) {
+		t.Errorf("wrote %d files, want %d", len(got), len(files))
+	}
+}
+
+// assertEntries checks that dir holds exactly the named entries: no project,
+// no temporary directory.
+func assertEntries(t *testing.T, dir string, want ...string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("%s holds %q, want %q", dir, got, want)
+	}
+}
+
+func TestWriteCreatesTheProject(t *testing.T) {
+	files := mustRender(t, fixture(), opts("postgres"))
+	parent := t.TempDir()
+	target := filepath.Join(parent, "my-app")
+	if err := Write(context.Background(), files, target); err != nil {
+		t.Fatal(err)
+	}
+	assertTree(t, target, files)
+	assertEntries(t, parent, "my-app")
+	info, err := os.Stat(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 0o755 &^ currentUmask(); info.Mode().Perm() != want {
+		t.Errorf("project root mode %v, want %v", info.Mode().Perm(), want)
+	}
+}
+
+func TestWriteIntoEmptyDirectory(t *testing.T) {
+	files := mustRender(t, fixture(), opts("sqlite"))
+	parent := t.TempDir()
+	target := filepath.Join(parent, "my-app")
+	if err := os.Mkdir(target, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(context.Background(), files, target); err != nil {
+		t.Fatal(err)
+	}
+	assertTree(t, target, files)
+	assertEntries(t, parent, "my-app")
+}
+
+func TestWriteRelativeTarget(t *testing.T) {
+	files := mustRender(t, fixture(), opts("sqlite"))
+	parent := t.TempDir()
+	t.Chdir(parent)
+	if err := Write(context.Background(), files, "my-app"); err != nil {
+		t.Fatal(err)
+	}
+	assertTree(t, filepath.Join(parent, "my-app"), files)
+}
+
+func TestWriteRefusesBadTargets(t *testing.T) {
+	files := mustRender(t, fixture(), opts("sqlite"))
+	cases := map[string]struct {
+		setup func(t *testing.T, parent string) (target string)
+		want  string
+	}{
+		"non-empty directory": {func(t *testing.T, parent string) string {
+			mustWrite(t, filepath.Join(parent, "my-app", "keep.txt"))
+			return filepath.Join(parent, "my-app")
+		}, "already exists and is not empty"},
+		"directory holding only a dotfile": {func(t *testing.T, parent string) string {
+			mustWrite(t, filepath.Join(parent, "my-app", ".git"))
+			return filepath.Join(parent, "my-app")
+		}, "already exists and is not empty"},
+		"target is a file": {func(t *testing.T, parent string) string {
+			mustWrite(t, filepath.Join(parent, "my-app"))
+			return filepath.Join(parent, "my-app")
+		}, "already exists and is not a directory"},
+		"target is a symlink to an empty directory": {func(t *testing.T, parent string) string {
+			if err := os.Mkdir(filepath.Join(parent, "real"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink("real", filepath.Join(parent, "my-app")); err != nil {
+				t.Fatal(err)
+			}
+			return filepath.Join(parent, "my-app")
+		}, "is a symbolic link"},
+		"parent missing": {func(t *testing.T, parent string) string {
+			return filepath.Join(parent, "missing", "my-app")
+		}, "does not exist"},
+		"parent is a file": {func(t *testing.T, parent string) string {
+			mustWrite(t, filepath.Join(parent, "file"))
+			return filepath.Join(parent, "file", "my-app")
+		}, "is not a directory"},
+		"grandparent is a file": {func(t *testing.T, parent string) string {
+			mustWrite(t, filepath.Join(parent, "file"))
+			return filepath.Join(parent, "file", "sub", "my-app")
+		}, "is not a directory"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			parent := t.TempDir()
+			target := c.setup(t, parent)
+			before := snapshot(t, parent)
+			err := Write(context.Background(), files, target)
+			var ie *InputError
+			if !errors.As(err, &ie) || ie.Field != "target" {
+				t.Fatalf("Write: %v, want an InputError for target", err)
+			}
+			if !strings.Contains(err.Error(), c.want) || ie.Fix == "" {
+				t.Fatalf("Write: %q, want it to say %q and how to fix it", err, c.want)
+			}
+			if after := snapshot(t, parent); !slices.Equal(before, after) {
+				t.Fatalf("a refused Write changed the directory:\nbefore %q\nafter  %q", before, after)
+			}
+		})
+	}
+}
+
+func TestWriteRefusesUnsafePaths(t *testing.T) {
+	for _, p := range []string{"../escape", "/abs", "a/../../b"} {
+		parent := t.TempDir()
+		err := Write(context.Background(), []File{{Path: p, Mode: 0o644}}, filepath.Join(parent, "my-app"))
+		if err == nil {
+			t.Errorf("Write accepted %q", p)
+		}
+		assertEntries(t, parent)
+	}
+}
+
+// TestWriteParentNotWritable needs a directory the writer may not write to.
+// Permission bits do not stop root, so when the test runs as root it runs
+// itself again as the unprivileged user nobody against a root-owned
+// directory: the same kernel check an ordinary user meets.
+func TestWriteParentNotWritable(t *testing.T) {
+	if dir := os.Getenv("GENERATOR_TEST_UNWRITABLE"); dir != "" {
+		checkUnwritable(t, dir)
+		return
+	}
+	if os.Geteuid() != 0 {
+		parent := t.TempDir()
+		if err := os.Chmod(parent, 0o555); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(parent, 0o755) })
+		checkUnwritable(t, parent)
+		return
+	}
+
+	// The test binary sits in a private go-build directory; nobody needs a
+	// copy it can reach.
+	shared, err := os.MkdirTemp("", "generator-unwritable-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(shared) })
+	if err := os.Chmod(shared, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(shared, "generator.test")
+	copyFile(t, self, bin, 0o755)
+	parent := filepath.Join(shared, "parent") // root-owned, 0755: nobody may not write
+	if err := os.Mkdir(parent, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	cmd := exec.Command(bin, "-test.run=^TestWriteParentNotWritable$", "-test.v")
+	cmd.Dir = shared
+	cmd.Env = append(os.Environ(), "GENERATOR_TEST_UNWRITABLE="+parent, "HOME="+shared, "TMPDIR="+os.TempDir())
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("unprivileged run failed: %v\n%s", err, out)
+	}
+	if !bytes.Contains(out, []byte("--- PASS: TestWriteParentNotWritable")) {
+		t.Fatalf("unprivileged run did not run the check:\n%s", out)
+	}
+	assertEntries(t, parent)
+}
+
+func checkUnwritable(t *testing.T, parent string) {
+	// The fixture skeleton is not used: the unprivileged run may not be able
+	// to read it.
+	files := []File{{Path: "go.mod", Mode: 0o644, Data: []byte("module example.com/my-app\n")}}
+	err := Write(context.Background(), files, filepath.Join(parent, "my-app"))
+	var ie *InputError
+	if !errors.As(err, &ie) || ie.Field != "target" {
+		t.Fatalf("Write into an unwritable directory: %v, want an InputError for target", err)
+	}
+	if !strings.Contains(err.Error(), "cannot create files in "+parent) || !strings.Contains(err.Error(), "permission denied") {
+		t.Fatalf("unhelpful message: %q", err)
+	}
+	assertEntries(t, parent)
+}
+
+// failingWriter fails the nth file write, as a full disk would.
+func failingWriter(n int) (writer, *int) {
+	calls := 0
+	return writer{writeFile: func(name string, data []byte, perm fs.FileMode) error {
+		calls++
+		if calls == n {
+			return errors.New("no space left on device")
+		}
+		return writeFileSync(name, data, perm)
+	}}, &calls
+}
+
+func TestWriteFailureLeavesNothingBehind(t *testing.T) {
+	files := mustRender(t, fixture(), opts("postgres"))
+	for _, existing := range []bool{false, true} {
+		parent := t.TempDir()
+		target := filepath.Join(parent, "my-app")
+		if existing {
+			if err := os.Mkdir(target, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w, calls := failingWriter(len(files) / 2)
+		err := w.write(context.Background(), files, target)
+		if err == nil || !strings.Contains(err.Error(), "no space left on device") {
+			t.Fatalf("write with a failing disk: %v", err)
+		}
+		if *calls != len(files)/2 {
+			t.Fatalf("write went on after a failure: %d calls", *calls)
+		}
+		if existing {
+			assertEntries(t, parent, "my-app")
+			assertEntries(t, target)
+		} else {
+			assertEntries(t, parent)
+		}
+	}
+}
+
+func TestWriteCancellationLeavesNothingBehind(t *testing.T) {
+	files := mustRender(t, fixture(), opts("sqlite"))
+	parent := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	calls := 0
+	w := writer{writeFile: func(name string, data []byte, perm fs.FileMode) error {
+		calls++
+		if calls == 3 {
+			cancel() // as Ctrl-C would, between two files
+		}
+		return writeFileSync(name, data, perm)
+	}}
+	err := w.write(ctx, files, filepath.Join(parent, "my-app"))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled write: %v, want context.Canceled", err)
+	}
+	if calls != 3 {
+		t.Fatalf("write went on after cancellation: %d files", calls)
+	}
+	assertEntries(t, parent)
+
+	if err := Write(ctx, files, filepath.Join(parent, "my-app")); !errors.Is(err, context.Canceled) {
+		t.Fatalf("write with a cancelled context: %v", err)
+	}
+	assertEntries(t, parent)
+}
+
+func mustWrite(t *testing.T, name string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(name, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func copyFile(t *testing.T, from, to string, mode fs.FileMode) {
+	t.Helper()
+	data, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, data, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// snapshot lists every path under dir.
+func snapshot(t *testing.T, dir string) []string {
+	t.Helper()
+	var ps []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		ps = append(ps, p)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ps
+}
