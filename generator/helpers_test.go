@@ -14,7 +14,7 @@ func fixture() source {
 	return source{
 		skeleton:   os.DirFS("testdata/skeleton"),
 		frontend:   fakeFrontend(),
-		presetOnly: map[string]string{"migrations/postgres/0001_init.sql": "postgres"},
+		presetOnly: map[string]string{"migrations/postgres/": "postgres", "migrations/sqlite/0001_init.sql": "sqlite"},
 	}
 }
 

@@ -62,8 +62,22 @@ var frontendFiles = []string{
 }
 
 // presetOnly names the skeleton files (by their path in the skeleton) that
-// belong to one database preset only; every other file belongs to all.
+// belong to one database preset only; a key ending in "/" names a whole
+// directory. Every other file belongs to all presets.
 var presetOnly = map[string]string{}
+
+// presetOf reports the one preset the skeleton file p belongs to, if any.
+func presetOf(table map[string]string, p string) (db string, ok bool) {
+	if db, ok := table[p]; ok {
+		return db, true
+	}
+	for dir := path.Dir(p); dir != "."; dir = path.Dir(dir) {
+		if db, ok := table[dir+"/"]; ok {
+			return db, true
+		}
+	}
+	return "", false
+}
 
 // source is where a render reads from; tests substitute in-memory trees.
 type source struct {
@@ -100,7 +114,7 @@ func render(src source, o Options) ([]File, error) {
 		if !d.Type().IsRegular() {
 			return fmt.Errorf("skeleton %s is not a regular file", p)
 		}
-		if db, ok := src.presetOnly[p]; ok && db != o.DB {
+		if db, ok := presetOf(src.presetOnly, p); ok && db != o.DB {
 			return nil
 		}
 		f, err := renderFile(src.skeleton, p, o.Name, data, secrets)
@@ -173,14 +187,14 @@ func renderFile(skeleton fs.FS, src, name string, data Data, secrets Secrets) (F
 func execute(src string, raw []byte, data Data) ([]byte, error) {
 	t, err := template.New(src).Option("missingkey=error").Parse(string(raw))
 	if err != nil {
-		return nil, fmt.Errorf("parse template: %w", err)
+		return nil, err // text/template's message names the file and line
 	}
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, data); err != nil {
 		if data.Secrets == nil && strings.Contains(err.Error(), "Secrets") {
 			return nil, fmt.Errorf("template %s uses .Secrets, which only %s%s may use: %w", src, dotPrefix+"env", tmplSuffix, err)
 		}
-		return nil, fmt.Errorf("execute template: %w", err)
+		return nil, err
 	}
 	return buf.Bytes(), nil
 }

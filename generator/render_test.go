@@ -40,6 +40,7 @@ func TestRenderConventions(t *testing.T) {
 		"internal/web/static/vendor/alpine-csp.min.js",
 		"internal/web/static/vendor/bulma.min.css",
 		"internal/web/static/vendor/htmx.min.js",
+		"migrations/sqlite/0001_init.sql",
 		"quickscale.yaml",
 		"scripts/setup",
 		"static/app.css",
@@ -96,14 +97,20 @@ func TestRenderFormatsGo(t *testing.T) {
 }
 
 func TestRenderPresets(t *testing.T) {
-	const migration = "migrations/postgres/0001_init.sql"
+	const pgOnly, liteOnly = "migrations/postgres/0001_init.sql", "migrations/sqlite/0001_init.sql"
 	sqlite := fileMap(mustRender(t, fixture(), opts("sqlite")))
 	postgres := fileMap(mustRender(t, fixture(), opts("postgres")))
-	if _, ok := sqlite[migration]; ok {
-		t.Errorf("sqlite preset has the postgres-only %s", migration)
+	if _, ok := sqlite[pgOnly]; ok {
+		t.Errorf("sqlite preset has %s from a postgres-only directory", pgOnly)
 	}
-	if _, ok := postgres[migration]; !ok {
-		t.Errorf("postgres preset lacks %s", migration)
+	if _, ok := postgres[pgOnly]; !ok {
+		t.Errorf("postgres preset lacks %s", pgOnly)
+	}
+	if _, ok := postgres[liteOnly]; ok {
+		t.Errorf("postgres preset has the sqlite-only %s", liteOnly)
+	}
+	if _, ok := sqlite[liteOnly]; !ok {
+		t.Errorf("sqlite preset lacks %s", liteOnly)
 	}
 	if got := string(postgres[".env.example"].Data); !strings.Contains(got, "DATABASE_URL=postgres://") {
 		t.Errorf("postgres .env.example = %q", got)

@@ -1,0 +1,139 @@
+package generator
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden from the embedded skeleton")
+
+// goldenFiles are the rendered files worth reviewing as a whole when they
+// change: the ones that decide how a project builds and runs.
+var goldenFiles = []string{"go.mod", "compose.yaml", "Dockerfile", ".env.example"}
+
+const goldenDir = "../testdata/golden"
+
+// goldenOptions fix everything, including the random source, so the golden
+// files change only when the skeleton or the generator does.
+func goldenOptions(db string) Options {
+	return Options{Name: "my-app", Module: "example.com/my-app", DB: db, QuickscaleVersion: "v0.1.0", Random: fixedRandom(42)}
+}
+
+// fileList is files.txt: every path with its mode. Sizes are left out so an
+// unrelated edit inside a file does not churn it.
+func fileList(files []File) []byte {
+	var b bytes.Buffer
+	for _, f := range files {
+		fmt.Fprintf(&b, "%04o %s\n", f.Mode.Perm(), f.Path)
+	}
+	return b.Bytes()
+}
+
+func TestGolden(t *testing.T) {
+	for _, db := range DBs {
+		t.Run(db, func(t *testing.T) {
+			files, err := Render(goldenOptions(db))
+			if err != nil {
+				t.Fatalf("render the embedded skeleton: %v", err)
+			}
+			dir := filepath.Join(goldenDir, db)
+			byPath := fileMap(files)
+			checkGolden(t, filepath.Join(dir, "files.txt"), fileList(files), true)
+			for _, name := range goldenFiles {
+				f, ok := byPath[name]
+				checkGolden(t, filepath.Join(dir, name), f.Data, ok)
+			}
+		})
+	}
+}
+
+// checkGolden compares got with the golden file at path. A file the skeleton
+// does not have (yet) must have no golden file either, so a stale golden is
+// noticed.
+func checkGolden(t *testing.T, path string, got []byte, present bool) {
+	t.Helper()
+	if *update {
+		var err error
+		if present {
+			if err = os.MkdirAll(filepath.Dir(path), 0o755); err == nil {
+				err = os.WriteFile(path, got, 0o644)
+			}
+		} else if err = os.Remove(path); errors.Is(err, fs.ErrNotExist) {
+			err = nil
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	switch {
+	case !present && errors.Is(err, fs.ErrNotExist):
+		return
+	case !present:
+		t.Errorf("%s exists but the skeleton renders no such file; run go test ./generator -update", path)
+	case err != nil:
+		t.Errorf("read golden file: %v; run go test ./generator -update", err)
+	case !bytes.Equal(got, want):
+		t.Errorf("%s differs from the rendered file; review the change, then run go test ./generator -update\n%s", path, lineDiff(want, got))
+	}
+}
+
+// lineDiff shows the first lines that differ, enough to see what changed.
+func lineDiff(want, got []byte) string {
+	w := strings.Split(string(want), "\n")
+	g := strings.Split(string(got), "\n")
+	var b strings.Builder
+	shown := 0
+	for i := 0; i < max(len(w), len(g)) && shown < 10; i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			fmt.Fprintf(&b, "line %d:\n  golden:   %q\n  rendered: %q\n", i+1, wl, gl)
+			shown++
+		}
+	}
+	return b.String()
+}
+
+// TestEmbeddedSkeletonWrites renders and writes every preset of the real
+// skeleton, so a skeleton that breaks a render or write invariant fails
+// here, not in a user's terminal.
+func TestEmbeddedSkeletonWrites(t *testing.T) {
+	for _, db := range DBs {
+		files, err := Render(goldenOptions(db))
+		if err != nil {
+			t.Fatalf("%s: %v", db, err)
+		}
+		target := filepath.Join(t.TempDir(), "my-app")
+		if err := Write(t.Context(), files, target); err != nil {
+			t.Fatalf("%s: %v", db, err)
+		}
+		assertTree(t, target, files)
+	}
+}
+
+// TestPresetOnlyNamesSkeletonFiles keeps the preset table honest: an entry
+// for a file the skeleton no longer has would silently stop applying.
+func TestPresetOnlyNamesSkeletonFiles(t *testing.T) {
+	for p, db := range presetOnly {
+		if err := ValidateDB(db); err != nil {
+			t.Errorf("presetOnly[%q]: %v", p, err)
+		}
+		if _, err := fs.Stat(embedded.skeleton, strings.TrimSuffix(p, "/")); err != nil {
+			t.Errorf("presetOnly names %q, which the skeleton lacks: %v", p, err)
+		}
+	}
+}
