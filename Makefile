@@ -1,0 +1,195 @@
+# quickscale: build, test, release and demo.
+#
+#   make test     every check CI runs: packages, assets, tools, lint, all tests
+#   make demo     build quickscale, generate a project and serve it locally
+#   make build    bin/quickscale        make install   into $(go env GOBIN)
+#   make dist     release archives and checksums in dist/
+#   make bench    Go benchmarks, medians through benchstat
+#   make lint     gofmt, go vet, staticcheck, govulncheck (offline database)
+#   make clean    build and demo output   make distclean   also tools and assets
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+.DELETE_ON_ERROR:
+
+# The machine's own Go may carry standard-library vulnerabilities; go.mod asks
+# for this toolchain and the go command fetches it from the module proxy.
+export GOTOOLCHAIN := go1.27.3
+
+MODULE  := github.com/quickscale/quickscale
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS := -X $(MODULE)/internal/buildinfo.Version=$(VERSION) \
+           -X $(MODULE)/internal/buildinfo.Commit=$(COMMIT)
+
+TOOLS     := $(CURDIR)/.tools
+TOOLS_BIN := $(TOOLS)/bin
+VULNDB    := $(TOOLS)/vulndb
+STATICCHECK_VERSION := v0.8.2
+GOVULNCHECK_VERSION := v1.9.0
+# benchstat ships in golang.org/x/perf, which has no tagged releases.
+BENCHSTAT_VERSION   := v0.0.0-20260908200009-22c9c6c9d4da
+
+STATICCHECK := $(TOOLS_BIN)/staticcheck
+GOVULNCHECK := $(TOOLS_BIN)/govulncheck
+BENCHSTAT   := $(TOOLS_BIN)/benchstat
+
+# The generated app's tests must find PostgreSQL; never let them skip.
+TEST_TIMEOUT ?= 40m
+PORT ?= 8000
+
+ASSET_DIR := templates/frontend/dist
+ASSETS    := $(addprefix $(ASSET_DIR)/,htmx.min.js alpine-csp.min.js bulma.min.css LICENSE-htmx LICENSE-alpine LICENSE-bulma)
+NPM_DIR   := frontend/node_modules
+
+DIST_TARGETS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
+
+.PHONY: build install dist assets tools lint test deps bench demo clean distclean
+
+## Front-end assets ----------------------------------------------------------
+
+assets: $(ASSETS)
+
+# npm ci installs exactly package-lock.json and checks every integrity hash;
+# --ignore-scripts runs no package code. The dist files are rebuilt only when
+# the lock file (or this recipe's inputs) is newer than they are.
+$(ASSETS) &: frontend/package-lock.json frontend/package.json frontend/LICENSE-alpine
+	@command -v npm >/dev/null || { echo "make assets: npm is missing; install it with: apt-get install -y nodejs npm" >&2; exit 1; }
+	cd frontend && npm ci --ignore-scripts --no-audit --no-fund
+	mkdir -p $(ASSET_DIR)
+	cp $(NPM_DIR)/htmx.org/dist/htmx.min.js       $(ASSET_DIR)/htmx.min.js
+	cp $(NPM_DIR)/@alpinejs/csp/dist/cdn.min.js   $(ASSET_DIR)/alpine-csp.min.js
+	cp $(NPM_DIR)/bulma/css/bulma.min.css         $(ASSET_DIR)/bulma.min.css
+	cp $(NPM_DIR)/htmx.org/LICENSE                $(ASSET_DIR)/LICENSE-htmx
+	cp $(NPM_DIR)/bulma/LICENSE                   $(ASSET_DIR)/LICENSE-bulma
+	@# The @alpinejs/csp package ships no licence file; frontend/LICENSE-alpine
+	@# is the Alpine repository's LICENSE.md, verbatim.
+	cp frontend/LICENSE-alpine                    $(ASSET_DIR)/LICENSE-alpine
+
+## Build and release ---------------------------------------------------------
+
+build: assets
+	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/quickscale ./cmd/quickscale
+	@echo "built bin/quickscale $(VERSION)"
+
+install: assets
+	go install -trimpath -ldflags '$(LDFLAGS)' ./cmd/quickscale
+	@echo "installed quickscale $(VERSION) into $$(go env GOBIN | grep . || echo "$$(go env GOPATH)/bin")"
+
+# Release archives: static binaries for each platform, with checksums.
+# .goreleaser.yaml describes the same release for those who use goreleaser.
+dist: assets
+	rm -rf dist && mkdir -p dist
+	for target in $(DIST_TARGETS); do \
+	  os=$${target%/*}; arch=$${target#*/}; \
+	  name=quickscale_$(VERSION)_$${os}_$${arch}; exe=quickscale; \
+	  [[ $$os == windows ]] && exe=quickscale.exe; \
+	  echo "building $$name"; \
+	  mkdir -p dist/$$name; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch go build -trimpath \
+	    -ldflags '-s -w $(LDFLAGS)' -o dist/$$name/$$exe ./cmd/quickscale; \
+	  for doc in README.md CHANGELOG.md LICENSE; do [[ -f $$doc ]] && cp $$doc dist/$$name/; done; \
+	  tar -C dist -czf dist/$$name.tar.gz $$name; \
+	  rm -rf dist/$$name; \
+	done
+	cd dist && sha256sum *.tar.gz > quickscale_$(VERSION)_checksums.txt
+	@cat dist/quickscale_$(VERSION)_checksums.txt
+
+## Tools ---------------------------------------------------------------------
+
+STAMPS := $(TOOLS)/stamps
+
+tools: $(STAMPS)/staticcheck-$(STATICCHECK_VERSION) $(STAMPS)/govulncheck-$(GOVULNCHECK_VERSION) $(VULNDB)/index/db.json
+
+# Each tool is installed by version: the stamp makes a version bump in this
+# file reinstall it and leaves it alone otherwise.
+$(STAMPS)/staticcheck-%:
+	GOBIN=$(TOOLS_BIN) go install honnef.co/go/tools/cmd/staticcheck@$*
+	mkdir -p $(@D) && touch $@
+
+$(STAMPS)/govulncheck-%:
+	GOBIN=$(TOOLS_BIN) go install golang.org/x/vuln/cmd/govulncheck@$*
+	mkdir -p $(@D) && touch $@
+
+$(STAMPS)/benchstat-%:
+	GOBIN=$(TOOLS_BIN) go install golang.org/x/perf/cmd/benchstat@$*
+	mkdir -p $(@D) && touch $@
+
+# govulncheck runs against a local copy of the Go vulnerability database: the
+# newest golang.org/x/vulndb module, indexed by its own cmd/indexdb. Refresh it
+# with `rm -rf .tools/vulndb && make tools`.
+$(VULNDB)/index/db.json:
+	info=$$(go mod download -json golang.org/x/vulndb@latest); \
+	version=$$(sed -n 's/^\t"Version": "\(.*\)",$$/\1/p' <<<"$$info"); \
+	dir=$$(sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p' <<<"$$info"); \
+	[[ -n $$version && -d $$dir/data/osv ]] || { echo "make tools: could not download golang.org/x/vulndb: $$info" >&2; exit 1; }; \
+	echo "indexing golang.org/x/vulndb@$$version"; \
+	GOBIN=$(TOOLS_BIN) go install golang.org/x/vulndb/cmd/indexdb@$$version; \
+	rm -rf $(VULNDB).tmp; \
+	$(TOOLS_BIN)/indexdb -vulns $$dir/data/osv -out $(VULNDB).tmp; \
+	rm -rf $(VULNDB) && mv $(VULNDB).tmp $(VULNDB); \
+	echo "$$version" > $(VULNDB)/VERSION
+
+## Checks --------------------------------------------------------------------
+
+# Go files outside dot directories, node_modules and testdata (which may hold
+# deliberately broken input).
+GO_FILES = $(shell find . \( -name '.*' -o -name node_modules -o -name testdata \) -prune -o -name '*.go' -type f -print)
+
+lint: assets tools
+	@echo "--- gofmt"
+	@unformatted=$$(gofmt -l $(GO_FILES)); \
+	if [[ -n $$unformatted ]]; then echo "gofmt would change:" >&2; echo "$$unformatted" >&2; exit 1; fi
+	@echo "--- go vet"
+	go vet ./...
+	@echo "--- staticcheck"
+	$(STATICCHECK) ./...
+	@echo "--- govulncheck (database $$(cat $(VULNDB)/VERSION))"
+	$(GOVULNCHECK) -db file://$(VULNDB) ./...
+
+deps:
+	scripts/install-deps
+
+# Everything CI proves, in one command. The Docker engine is started when it
+# is not running (as root); the e2e suite drives it.
+test: deps assets tools
+	@started=$$(date +%s); log=$(TOOLS)/test.log; status=0; \
+	$(MAKE) --no-print-directory lint || status=$$?; lint=$$status; \
+	if [[ $$lint == 0 ]]; then \
+	  scripts/start-dockerd || status=$$?; \
+	fi; \
+	if [[ $$status == 0 ]]; then \
+	  echo "--- go test -race ./... (REQUIRE_POSTGRES=1)"; \
+	  REQUIRE_POSTGRES=1 go test -race -timeout $(TEST_TIMEOUT) ./... 2>&1 | tee $$log || status=$$?; \
+	fi; \
+	echo; echo "=== summary ($$(( $$(date +%s) - started ))s)"; \
+	[[ $$lint == 0 ]] && echo "lint: ok" || echo "lint: FAILED"; \
+	if [[ -f $$log && $$lint == 0 ]]; then grep -E '^(ok|FAIL|---)[[:space:]]|^panic:' $$log | grep -v -- '--- PASS' || true; fi; \
+	if [[ $$status == 0 ]]; then echo "RESULT: PASS"; else echo "RESULT: FAIL"; fi; \
+	exit $$status
+
+## Benchmarks ----------------------------------------------------------------
+
+BENCH_COUNT ?= 6
+
+# Every package with a Benchmark function, each run BENCH_COUNT times;
+# benchstat prints the median and its confidence interval.
+bench: assets $(STAMPS)/benchstat-$(BENCHSTAT_VERSION)
+	@pkgs=$$(grep -rl --include='*_test.go' --exclude-dir=node_modules --exclude-dir='.*' '^func Benchmark' . | xargs -r -n1 dirname | sort -u); \
+	if [[ -z $$pkgs ]]; then echo "no benchmarks found" >&2; exit 1; fi; \
+	mkdir -p $(TOOLS); \
+	go test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) $$pkgs | tee $(TOOLS)/bench.txt; \
+	echo; $(BENCHSTAT) $(TOOLS)/bench.txt
+
+## Demo ----------------------------------------------------------------------
+
+# Generates .demo/demo (replacing an old one) and serves it until Ctrl-C.
+demo: build
+	scripts/demo bin/quickscale .demo $(PORT)
+
+clean:
+	rm -rf bin dist .demo
+
+distclean: clean
+	rm -rf .tools $(NPM_DIR) $(ASSET_DIR)
