@@ -135,11 +135,13 @@ $(VULNDB)/index/db.json:
 
 # Go files outside dot directories, node_modules and testdata (which may hold
 # deliberately broken input).
-GO_FILES = $(shell find . \( -name '.*' -o -name node_modules -o -name testdata \) -prune -o -name '*.go' -type f -print)
+FIND_GO = find . -mindepth 1 \( -name '.*' -o -name node_modules -o -name testdata \) -prune -o -type f
 
 lint: assets tools
 	@echo "--- gofmt"
-	@unformatted=$$(gofmt -l $(GO_FILES)); \
+	@files=$$($(FIND_GO) -name '*.go' -print); \
+	[[ -n $$files ]] || { echo "lint: found no Go files" >&2; exit 1; }; \
+	unformatted=$$(gofmt -l $$files); \
 	if [[ -n $$unformatted ]]; then echo "gofmt would change:" >&2; echo "$$unformatted" >&2; exit 1; fi
 	@echo "--- go vet"
 	go vet ./...
@@ -176,7 +178,7 @@ BENCH_COUNT ?= 6
 # Every package with a Benchmark function, each run BENCH_COUNT times;
 # benchstat prints the median and its confidence interval.
 bench: assets $(STAMPS)/benchstat-$(BENCHSTAT_VERSION)
-	@pkgs=$$(grep -rl --include='*_test.go' --exclude-dir=node_modules --exclude-dir='.*' '^func Benchmark' . | xargs -r -n1 dirname | sort -u); \
+	@pkgs=$$($(FIND_GO) -name '*_test.go' -print | { xargs -r grep -l '^func Benchmark' || true; } | xargs -r -n1 dirname | sort -u); \
 	if [[ -z $$pkgs ]]; then echo "no benchmarks found" >&2; exit 1; fi; \
 	mkdir -p $(TOOLS); \
 	go test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) $$pkgs | tee $(TOOLS)/bench.txt; \
