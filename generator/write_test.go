@@ -271,7 +271,7 @@ func failingWriter(n int) (writer, *int) {
 		if calls == n {
 			return errors.New("no space left on device")
 		}
-		return writeFileSync(name, data, perm)
+		return writeNewFile(name, data, perm)
 	}}, &calls
 }
 
@@ -313,7 +313,7 @@ func TestWriteCancellationLeavesNothingBehind(t *testing.T) {
 		if calls == 3 {
 			cancel() // as Ctrl-C would, between two files
 		}
-		return writeFileSync(name, data, perm)
+		return writeNewFile(name, data, perm)
 	}}
 	err := w.write(ctx, files, filepath.Join(parent, "my-app"))
 	if !errors.Is(err, context.Canceled) {
