@@ -1,0 +1,41 @@
+package commands
+
+import (
+	"sync"
+
+	"github.com/quickscale/quickscale/internal/buildinfo"
+	"github.com/quickscale/quickscale/internal/config"
+	"github.com/quickscale/quickscale/internal/iostreams"
+	"github.com/quickscale/quickscale/internal/prompt"
+)
+
+// Factory hands commands their dependencies. The function fields build a
+// dependency on first use, so a command pays only for what it touches:
+// `quickscale version` reads no config file and never starts a prompt.
+// Tests replace any field.
+type Factory struct {
+	IOStreams *iostreams.IOStreams
+	Build     buildinfo.Info
+
+	// Prompter asks the user questions; only call it after IOStreams says
+	// CanPrompt.
+	Prompter func() prompt.Prompter
+	// Config resolves the settings: flags (once bound), QUICKSCALE_* env,
+	// the config file, the defaults. It is loaded once per process.
+	Config func() (*config.Config, error)
+}
+
+// NewFactory returns the factory of a real run: the process's streams and
+// environment, huh for questions.
+func NewFactory() *Factory {
+	ios := iostreams.System()
+	return &Factory{
+		IOStreams: ios,
+		Build:     buildinfo.Get(),
+		Prompter: func() prompt.Prompter {
+			// Built on demand so it sees the colour choice made from flags.
+			return prompt.NewHuh(ios.In, ios.Out, ios.ColorEnabled())
+		},
+		Config: sync.OnceValues(config.Load),
+	}
+}

@@ -1,0 +1,124 @@
+package commands
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/quickscale/quickscale/internal/config"
+)
+
+// NewCmdRoot builds the quickscale command with every subcommand. Each
+// subcommand is added here by one line.
+func NewCmdRoot(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "quickscale",
+		Short: "Create and run Go SaaS applications",
+		Long: `quickscale creates a complete Go SaaS application with one command, then
+builds and runs it with Docker.
+
+Settings come from the first of these that has them:
+  1. command-line flags
+  2. environment variables: ` + strings.Join(envVars(), ", ") + `
+  3. the config file quickscale/config.yaml in your user config directory
+     ($XDG_CONFIG_HOME or ~/.config on Linux, ~/Library/Application Support
+     on macOS, %AppData% on Windows); ` + config.EnvConfigFile + ` names another file
+  4. built-in defaults
+
+Colour is used only on a terminal, and never when NO_COLOR is set or with
+--no-color.
+
+Exit codes:
+` + exitCodesHelp(),
+		Example: `  $ quickscale init my-app
+  $ quickscale init my-app --db postgres --module github.com/you/my-app --no-input
+  $ quickscale version`,
+		Version: f.Build.Version,
+		// Errors are printed once, by handleError, in quickscale's words.
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          unknownCommand,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return cmd.Help()
+		},
+		// Subcommands must not define their own PersistentPreRunE: cobra
+		// would run theirs instead of this one.
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			applyGlobalFlags(f, cmd)
+			return nil
+		},
+	}
+	cmd.SetOut(f.IOStreams.Out)
+	cmd.SetErr(f.IOStreams.ErrOut)
+	cmd.SetIn(f.IOStreams.In)
+	cmd.CompletionOptions.DisableDefaultCmd = true // replaced by ours, with help
+	cmd.Annotations = map[string]string{"versionText": versionText(f.Build)}
+	cmd.SetVersionTemplate(`{{index .Annotations "versionText"}}`)
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		if err == pflag.ErrHelp {
+			return err
+		}
+		return FlagErrorWrap(err)
+	})
+
+	pf := cmd.PersistentFlags()
+	pf.Bool("no-color", false, "Print without colour (also: NO_COLOR, "+config.EnvVar(config.KeyNoColor)+")")
+	pf.Bool("no-input", false, "Never ask questions; fail naming what is missing instead")
+	pf.Bool("verbose", false, "Print debug detail on stderr")
+
+	cmd.AddCommand(NewCmdInit(f, nil))
+	cmd.AddCommand(NewCmdVersion(f))
+	cmd.AddCommand(NewCmdCompletion(f))
+	return cmd
+}
+
+// applyGlobalFlags turns the persistent flags into IOStreams settings.
+func applyGlobalFlags(f *Factory, cmd *cobra.Command) {
+	ios := f.IOStreams
+	flags := cmd.Flags()
+	noInput, _ := flags.GetBool("no-input")
+	verbose, _ := flags.GetBool("verbose")
+	noColor, _ := flags.GetBool("no-color")
+	ios.SetNeverPrompt(noInput)
+	ios.SetVerbose(verbose)
+	// The config file may also turn colour off. A broken config file is
+	// reported by the commands that use settings; `quickscale version` or a
+	// completion script should not fail because of it.
+	if cfg, err := f.Config(); err == nil {
+		if err := cfg.BindFlag(config.KeyNoColor, flags.Lookup("no-color")); err == nil {
+			noColor = cfg.Bool(config.KeyNoColor)
+		}
+	}
+	ios.SetColorDisabled(noColor)
+}
+
+// unknownCommand rejects arguments to the root command: they can only be a
+// mistyped command.
+func unknownCommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if suggestions := cmd.SuggestionsFor(args[0]); len(suggestions) > 0 {
+		msg += "; did you mean " + strings.Join(suggestions, " or ") + "?"
+	}
+	return FlagErrorf("%s", msg)
+}
+
+// noArgs is cobra.NoArgs as a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return FlagErrorf("%q takes no arguments, but got %q", cmd.CommandPath(), strings.Join(args, " "))
+	}
+	return nil
+}
+
+func envVars() []string {
+	vars := make([]string, len(config.Keys))
+	for i, key := range config.Keys {
+		vars[i] = config.EnvVar(key)
+	}
+	return vars
+}
