@@ -54,7 +54,7 @@ func exitCodesHelp() string {
 // exitCodeFor is the one place where an error becomes an exit code.
 func exitCodeFor(err error) ExitCode {
 	var (
-		cancelErr *CancelError
+		cancelErr  *CancelError
 		flagErr    *FlagError
 		settingErr *SettingError
 		inputErr   *generator.InputError
