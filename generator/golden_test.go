@@ -108,23 +108,6 @@ func lineDiff(want, got []byte) string {
 	return b.String()
 }
 
-// TestEmbeddedSkeletonWrites renders and writes every preset of the real
-// skeleton, so a skeleton that breaks a render or write invariant fails
-// here, not in a user's terminal.
-func TestEmbeddedSkeletonWrites(t *testing.T) {
-	for _, db := range DBs {
-		files, err := Render(goldenOptions(db))
-		if err != nil {
-			t.Fatalf("%s: %v", db, err)
-		}
-		target := filepath.Join(t.TempDir(), "my-app")
-		if err := Write(t.Context(), files, target); err != nil {
-			t.Fatalf("%s: %v", db, err)
-		}
-		assertTree(t, target, files)
-	}
-}
-
 // TestPresetOnlyNamesSkeletonFiles keeps the preset table honest: an entry
 // for a file the skeleton no longer has would silently stop applying.
 func TestPresetOnlyNamesSkeletonFiles(t *testing.T) {

@@ -1,3 +1,5 @@
+//go:build unix
+
 package generator
 
 import (
@@ -366,4 +368,21 @@ func snapshot(t *testing.T, dir string) []string {
 		t.Fatal(err)
 	}
 	return ps
+}
+
+// TestEmbeddedSkeletonWrites renders and writes every preset of the real
+// skeleton, so a skeleton that breaks a render or write invariant fails
+// here, not in a user's terminal.
+func TestEmbeddedSkeletonWrites(t *testing.T) {
+	for _, db := range DBs {
+		files, err := Render(goldenOptions(db))
+		if err != nil {
+			t.Fatalf("%s: %v", db, err)
+		}
+		target := filepath.Join(t.TempDir(), "my-app")
+		if err := Write(t.Context(), files, target); err != nil {
+			t.Fatalf("%s: %v", db, err)
+		}
+		assertTree(t, target, files)
+	}
 }
