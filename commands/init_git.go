@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 )
 
@@ -37,6 +38,7 @@ func setUpGit(ctx context.Context, opts *InitOptions, target string) error {
 		ios.Debugf("running git %s in %s", strings.Join(args, " "), target)
 		cmd := exec.CommandContext(ctx, gitPath, args...)
 		cmd.Dir = target
+		cmd.Env = gitEnv()
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		if err := cmd.Run(); err != nil {
@@ -63,6 +65,21 @@ func setUpGit(ctx context.Context, opts *InitOptions, target string) error {
 	}
 	fmt.Fprintf(ios.Out, "%s Committed it to a new git repository\n", ios.ColorScheme().SuccessIcon())
 	return nil
+}
+
+// gitEnv is the environment without the variables that point git at another
+// repository: set by a git hook or an IDE, they would make git init and
+// commit act on that repository instead of the new project.
+func gitEnv() []string {
+	env := os.Environ()
+	return slices.DeleteFunc(env, func(kv string) bool {
+		name, _, _ := strings.Cut(kv, "=")
+		switch name {
+		case "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR", "GIT_NAMESPACE", "GIT_PREFIX":
+			return true
+		}
+		return false
+	})
 }
 
 // missingGitIdentity returns which of user.name and user.email git cannot
