@@ -12,7 +12,7 @@ import (
 
 // checkPaths rejects a file list that could not be written as one tree under
 // the target: empty, absolute, unclean or escaping paths, duplicates, and a
-// path that is both a file and a directory. files must be sorted by path.
+// path that is both a file and a directory.
 func checkPaths(files []File) error {
 	seen := make(map[string]bool, len(files))
 	for _, f := range files {

@@ -86,24 +86,49 @@ func checkGolden(t *testing.T, path string, got []byte, present bool) {
 	}
 }
 
-// lineDiff shows the first lines that differ, enough to see what changed.
+// lineDiff lists the lines only the golden file has (-) and only the
+// rendered file has (+), found through a longest common subsequence; the
+// files compared are small enough for the quadratic table.
 func lineDiff(want, got []byte) string {
 	w := strings.Split(string(want), "\n")
 	g := strings.Split(string(got), "\n")
+	lcs := make([][]int, len(w)+1)
+	for i := range lcs {
+		lcs[i] = make([]int, len(g)+1)
+	}
+	for i := len(w) - 1; i >= 0; i-- {
+		for j := len(g) - 1; j >= 0; j-- {
+			if w[i] == g[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
 	var b strings.Builder
+	const maxLines = 40
 	shown := 0
-	for i := 0; i < max(len(w), len(g)) && shown < 10; i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
+	emit := func(sign string, line string) {
+		if shown < maxLines {
+			fmt.Fprintf(&b, "%s %s\n", sign, line)
 		}
-		if i < len(g) {
-			gl = g[i]
+		shown++
+	}
+	i, j := 0, 0
+	for i < len(w) || j < len(g) {
+		switch {
+		case i < len(w) && j < len(g) && w[i] == g[j]:
+			i, j = i+1, j+1
+		case j < len(g) && (i == len(w) || lcs[i][j+1] >= lcs[i+1][j]):
+			emit("+", g[j])
+			j++
+		default:
+			emit("-", w[i])
+			i++
 		}
-		if wl != gl {
-			fmt.Fprintf(&b, "line %d:\n  golden:   %q\n  rendered: %q\n", i+1, wl, gl)
-			shown++
-		}
+	}
+	if shown > maxLines {
+		fmt.Fprintf(&b, "... and %d more changed lines\n", shown-maxLines)
 	}
 	return b.String()
 }

@@ -7,8 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"sync"
 )
 
@@ -29,10 +27,8 @@ type writer struct {
 var osWriter = writer{writeFile: writeNewFile}
 
 func (w writer) write(ctx context.Context, files []File, target string) (err error) {
-	sorted := slices.IsSortedFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
-	if !sorted {
-		files = slices.Clone(files)
-		slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("write project: %w", err)
 	}
 	if err := checkPaths(files); err != nil {
 		return fmt.Errorf("write project: %w", err)
@@ -112,11 +108,13 @@ func (w writer) write(ctx context.Context, files []File, target string) (err err
 		}
 		return fmt.Errorf("write project: move %s into place: %w", target, err)
 	}
+	// The project is in place; what remains cannot undo that, so a failure
+	// is reported as such rather than as a failed write.
 	if err := os.Remove(staging); err != nil {
-		return fmt.Errorf("write project: remove temporary directory %s: %w", staging, err)
+		return fmt.Errorf("project written to %s, but its empty temporary directory %s could not be removed (%w); remove it by hand", target, staging, err)
 	}
 	if err := syncPath(parent); err != nil {
-		return fmt.Errorf("write project: %w", err)
+		return fmt.Errorf("project written to %s, but it may not survive a crash: %w", target, err)
 	}
 	return nil
 }
@@ -151,13 +149,24 @@ func checkParent(parent string) error {
 	case errors.Is(err, fs.ErrNotExist):
 		return &InputError{Field: "target", Problem: fmt.Sprintf("parent directory %s does not exist", parent), Fix: "create it first, or choose another location"}
 	case err != nil && isNotDir(err):
-		return &InputError{Field: "target", Problem: fmt.Sprintf("%s is not a directory", parent), Fix: "choose a location inside a directory"}
+		return &InputError{Field: "target", Problem: fmt.Sprintf("%s is not a directory", existingAncestor(parent)), Fix: "choose a location inside a directory"}
 	case err != nil:
 		return fmt.Errorf("write project: %w", err)
 	case !info.IsDir():
 		return &InputError{Field: "target", Problem: fmt.Sprintf("%s is not a directory", parent), Fix: "choose a location inside a directory"}
 	}
 	return nil
+}
+
+// existingAncestor returns the nearest of dir and its parents that exists,
+// which is the culprit when a path fails with "not a directory".
+func existingAncestor(dir string) string {
+	for {
+		if _, err := os.Lstat(dir); err == nil || filepath.Dir(dir) == dir {
+			return dir
+		}
+		dir = filepath.Dir(dir)
+	}
 }
 
 // writeNewFile writes a file that must not exist yet; O_EXCL guards against
@@ -185,9 +194,7 @@ func syncAll(ctx context.Context, names []string) error {
 	errs := make(chan error, syncWorkers)
 	var wg sync.WaitGroup
 	for range min(syncWorkers, len(names)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			var first error
 			for name := range work {
 				if err := syncPath(name); err != nil && first == nil {
@@ -195,7 +202,7 @@ func syncAll(ctx context.Context, names []string) error {
 				}
 			}
 			errs <- first
-		}()
+		})
 	}
 feed:
 	for _, name := range names {

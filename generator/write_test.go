@@ -163,7 +163,7 @@ func TestWriteRefusesBadTargets(t *testing.T) {
 		"grandparent is a file": {func(t *testing.T, parent string) string {
 			mustWrite(t, filepath.Join(parent, "file"))
 			return filepath.Join(parent, "file", "sub", "my-app")
-		}, "is not a directory"},
+		}, "file is not a directory"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
