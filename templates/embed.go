@@ -16,7 +16,7 @@ var skeleton embed.FS
 // Each asset is named on its own so that a partial dist directory fails the
 // build as well as a missing one.
 //
-// "no matching files found" below means the front-end assets are missing: run `make assets` first.
+// If the build stops here with "no matching files found", the front-end assets are missing: run `make assets`.
 //
 //go:embed frontend/dist/htmx.min.js frontend/dist/alpine-csp.min.js frontend/dist/bulma.min.css frontend/dist/LICENSE-htmx frontend/dist/LICENSE-alpine frontend/dist/LICENSE-bulma
 var frontend embed.FS
