@@ -99,12 +99,18 @@ func (w writer) write(ctx context.Context, files []File, target string) (err err
 		// os.Remove refuses a directory that is no longer empty, so a file
 		// created there since checkTarget is never lost.
 		if err := os.Remove(target); err != nil {
+			if isNotEmpty(err) {
+				return &InputError{Field: "target", Problem: fmt.Sprintf("%s was filled by something else while the project was being written", target), Fix: "choose another name or directory, or remove it first"}
+			}
 			return fmt.Errorf("write project: replace empty directory %s: %w", target, err)
 		}
 	}
 	if err := os.Rename(root, target); err != nil {
 		if existed {
 			_ = os.Mkdir(target, 0o755) // put back the empty directory the user gave
+		}
+		if isNotEmpty(err) {
+			return &InputError{Field: "target", Problem: fmt.Sprintf("%s was filled by something else while the project was being written", target), Fix: "choose another name or directory, or remove it first"}
 		}
 		return fmt.Errorf("write project: move %s into place: %w", target, err)
 	}

@@ -332,6 +332,37 @@ func TestWriteCancellationLeavesNothingBehind(t *testing.T) {
 	assertEntries(t, parent)
 }
 
+// TestWriteNeverClobbersATargetCreatedMeanwhile plays a second quickscale
+// init (or anything else) creating the target while this one is writing:
+// the rename must fail rather than replace it.
+func TestWriteNeverClobbersATargetCreatedMeanwhile(t *testing.T) {
+	files := mustRender(t, fixture(), opts("sqlite"))
+	for _, existing := range []bool{false, true} {
+		parent := t.TempDir()
+		target := filepath.Join(parent, "my-app")
+		if existing {
+			if err := os.Mkdir(target, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		calls := 0
+		w := writer{writeFile: func(name string, data []byte, perm fs.FileMode) error {
+			calls++
+			if calls == 2 {
+				mustWrite(t, filepath.Join(target, "theirs.txt"))
+			}
+			return writeNewFile(name, data, perm)
+		}}
+		err := w.write(context.Background(), files, target)
+		var ie *InputError
+		if !errors.As(err, &ie) || !strings.Contains(err.Error(), "filled by something else") {
+			t.Fatalf("write over a directory another writer filled meanwhile: %v", err)
+		}
+		assertEntries(t, parent, "my-app")
+		assertEntries(t, target, "theirs.txt")
+	}
+}
+
 func mustWrite(t *testing.T, name string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
