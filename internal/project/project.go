@@ -78,11 +78,10 @@ func Load(dir string) (Marker, error) {
 
 func decode(path string, data []byte) (Marker, error) {
 	var m Marker
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	// Unknown keys are most likely typos of the known ones; refusing them
-	// beats silently running with a field left empty.
-	dec.KnownFields(true)
-	if err := dec.Decode(&m); err != nil {
+	// Unknown keys are accepted: a marker written by a newer quickscale may
+	// carry fields this one does not know. A misspelt required key still
+	// fails below, as that field is then missing.
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&m); err != nil {
 		if errors.Is(err, io.EOF) {
 			return Marker{}, &InvalidMarkerError{Path: path, Problem: "it is empty"}
 		}

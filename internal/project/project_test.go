@@ -115,6 +115,18 @@ func TestFindOutsideProject(t *testing.T) {
 	}
 }
 
+func TestLoadAcceptsFieldsFromNewerVersions(t *testing.T) {
+	dir := t.TempDir()
+	writeMarker(t, dir, append(Encode(sample), "features: [billing]\n"...))
+	m, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m != sample {
+		t.Fatalf("Load = %+v, want %+v", m, sample)
+	}
+}
+
 func TestLoadMissingIsNotProject(t *testing.T) {
 	_, err := Load(t.TempDir())
 	var npe *NotProjectError
@@ -127,7 +139,7 @@ func TestCorruptMarker(t *testing.T) {
 	cases := map[string]string{
 		"not yaml":        "name: [unclosed\n",
 		"not a mapping":   "- a\n- b\n",
-		"unknown key":     string(Encode(sample)) + "colour: blue\n",
+		"misspelt key":    "name: x\nmodule: example.com/x\ndb: sqlite\ntemplat_version: 1\n",
 		"missing name":    "module: example.com/x\ndb: sqlite\ntemplate_version: 1\n",
 		"missing module":  "name: x\ndb: sqlite\ntemplate_version: 1\n",
 		"missing db":      "name: x\nmodule: example.com/x\ntemplate_version: 1\n",
