@@ -61,13 +61,15 @@ module path, database) and then prints the equivalent command to run without
 questions. Without a terminal, or with --no-input, it never asks: a missing
 name is an error, and everything else takes its default.
 
-Defaults for --module-prefix, --db, --dir and --git come from the first of:
-the flag, the environment (` + strings.Join(initEnvVars(), ", ") + `),
-the config file (see 'quickscale --help'), the built-in default.
+The values of --module-prefix, --db, --dir and --git come from the first of:
+the flag, the environment variable, the config file (see 'quickscale --help'),
+the built-in default. The environment variables are:
+` + wrapList(initEnvVars(), "  ", 76) + `
 
 Nothing is written until every input is valid. The project is written to a
-temporary directory and renamed into place, so a failure or Ctrl-C leaves
-nothing behind. init refuses a target directory that exists and is not empty.
+temporary directory and renamed into place, so a failure or Ctrl-C while
+writing leaves nothing behind. init refuses a target directory that exists
+and is not empty.
 
 With --git, the new project is committed to a new git repository. If git is
 missing or does not know your name and email, init says so and still succeeds.`,

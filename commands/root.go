@@ -21,10 +21,13 @@ builds and runs it with Docker.
 
 Settings come from the first of these that has them:
   1. command-line flags
-  2. environment variables: ` + strings.Join(envVars(), ", ") + `
+  2. environment variables:
+` + wrapList(envVars(), "     ", 76) + `
   3. the config file quickscale/config.yaml in your user config directory
      ($XDG_CONFIG_HOME or ~/.config on Linux, ~/Library/Application Support
-     on macOS, %AppData% on Windows); ` + config.EnvConfigFile + ` names another file
+     on macOS, %AppData% on Windows); ` + config.EnvConfigFile + ` names another file.
+     It sets the same settings by name, in YAML:
+` + wrapList(config.Keys, "       ", 76) + `
   4. built-in defaults
 
 Colour is used only on a terminal, and never when NO_COLOR is set or with
@@ -113,6 +116,28 @@ func noArgs(cmd *cobra.Command, args []string) error {
 		return FlagErrorf("%q takes no arguments, but got %q", cmd.CommandPath(), strings.Join(args, " "))
 	}
 	return nil
+}
+
+// wrapList joins items with commas into lines of at most width columns,
+// each starting with indent.
+func wrapList(items []string, indent string, width int) string {
+	var b strings.Builder
+	line := indent
+	for i, item := range items {
+		if i < len(items)-1 {
+			item += ","
+		}
+		if line != indent && len(line)+1+len(item) > width {
+			b.WriteString(line + "\n")
+			line = indent
+		}
+		if line != indent {
+			line += " "
+		}
+		line += item
+	}
+	b.WriteString(line)
+	return b.String()
 }
 
 func envVars() []string {

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/quickscale/quickscale/generator"
+	"github.com/quickscale/quickscale/internal/config"
 	"github.com/quickscale/quickscale/internal/prompt"
 )
 
@@ -182,6 +183,11 @@ func TestRootWithoutArgumentsShowsHelp(t *testing.T) {
 	for _, want := range []string{"Exit codes:", "QUICKSCALE_DB", "QUICKSCALE_CONFIG", "NO_COLOR", "init"} {
 		if !strings.Contains(env.stdout.String(), want) {
 			t.Errorf("help does not mention %q", want)
+		}
+	}
+	for _, key := range config.Keys {
+		if !strings.Contains(env.stdout.String(), key) || !strings.Contains(env.stdout.String(), config.EnvVar(key)) {
+			t.Errorf("help does not list the setting %s and its variable", key)
 		}
 	}
 	for _, c := range exitCodes {
