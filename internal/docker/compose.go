@@ -1,0 +1,476 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/docker/cli/cli"
+	"github.com/docker/compose/v5/pkg/api"
+	"github.com/moby/moby/api/types/container"
+)
+
+// cleanupTimeout bounds the clean-up after an interrupted up, which runs on
+// a fresh context because the command's own was cancelled.
+const cleanupTimeout = 60 * time.Second
+
+// failureLogLines is how many of a failed service's last log lines an error
+// shows.
+const failureLogLines = 20
+
+// Up implements Engine.
+func (c *Compose) Up(ctx context.Context, s Stack, opts UpOptions) error {
+	p, err := c.load(ctx, s)
+	if err != nil {
+		return err
+	}
+	if err := c.checkPorts(ctx, s, p); err != nil {
+		return err
+	}
+	report := opts.Progress
+	if report == nil {
+		report = func(string) {}
+	}
+	bus := &progressBus{report: report}
+	svc, err := c.serviceWith(bus)
+	if err != nil {
+		return err
+	}
+	err = svc.Up(ctx, p, api.UpOptions{
+		Create: api.CreateOptions{
+			RemoveOrphans:        true,
+			Recreate:             api.RecreateDiverged,
+			RecreateDependencies: api.RecreateDiverged,
+		},
+		Start: api.StartOptions{Project: p},
+	})
+	if err == nil {
+		err = c.waitReady(ctx, s, p, opts, report)
+	}
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		// An interrupted up leaves the stack stopped rather than half
+		// started; the data stays, and the next up starts from a clean slate.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		defer cancel()
+		if derr := c.svc.Down(cctx, p.Name, api.DownOptions{Project: p, RemoveOrphans: true}); derr != nil {
+			return fmt.Errorf("up interrupted, and stopping the half-started stack failed: %w; run `quickscale down`", derr)
+		}
+		return fmt.Errorf("up interrupted; the stack is stopped and its data kept: %w", ctx.Err())
+	}
+	return c.explainUpFailure(ctx, s, p, err)
+}
+
+// serviceWith returns a compose service reporting its progress to bus.
+func (c *Compose) serviceWith(bus api.EventProcessor) (api.Compose, error) {
+	return composeService(c.cli, bus)
+}
+
+// checkPorts finds host ports the stack publishes that something other
+// than the stack itself holds. The engine would refuse them too, but only
+// after creating the containers, and with less helpful words.
+func (c *Compose) checkPorts(ctx context.Context, s Stack, p *types.Project) error {
+	if !c.info.Local {
+		return nil
+	}
+	ours := map[int]bool{}
+	running, err := c.Services(ctx, s)
+	if err != nil {
+		return err
+	}
+	for _, r := range running {
+		for _, port := range r.Ports {
+			ours[port.HostPort] = true
+		}
+	}
+	for _, name := range sortedServiceNames(p) {
+		for _, pc := range p.Services[name].Ports {
+			port, err := strconv.Atoi(pc.Published)
+			if err != nil || port == 0 || ours[port] {
+				continue
+			}
+			if err := portFree(pc.HostIP, port); err != nil {
+				return &PortBusyError{Port: port, Err: err}
+			}
+		}
+	}
+	return nil
+}
+
+// portFree tries to listen where the engine will publish.
+func portFree(hostIP string, port int) error {
+	l, err := net.Listen("tcp", net.JoinHostPort(hostIP, strconv.Itoa(port)))
+	if err != nil {
+		return err
+	}
+	return l.Close()
+}
+
+// waitReady polls the stack until every long-running service runs and is
+// healthy (or passes its readiness probe), and every one-shot service has
+// completed; a crash, an unhealthy service or the timeout ends the wait.
+func (c *Compose) waitReady(ctx context.Context, s Stack, p *types.Project, opts UpOptions, report func(string)) error {
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = 2 * time.Minute
+	}
+	deadline := time.Now().Add(timeout)
+	shots := oneShots(p)
+	announced := map[string]bool{}
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		got, err := c.Services(ctx, s)
+		if err != nil {
+			return err
+		}
+		byService := map[string]Service{}
+		for _, svc := range got {
+			byService[svc.Service] = svc
+		}
+		pending, pendingState := "", ""
+		for _, name := range sortedServiceNames(p) {
+			svc, ok := byService[name]
+			state := "not created"
+			if ok {
+				state = svc.State
+			}
+			ready, failure := serviceReady(ctx, name, svc, ok, shots[name], opts.Ready[name])
+			if failure != "" {
+				return &ServiceFailedError{Service: name, Reason: failure, Logs: c.lastLines(ctx, s, name)}
+			}
+			if !ready {
+				if pending == "" {
+					pending, pendingState = name, state
+					if ok && svc.Health != "" {
+						pendingState = svc.Health
+					}
+				}
+				continue
+			}
+			if !announced[name] {
+				announced[name] = true
+				if shots[name] {
+					report(name + " completed")
+				} else {
+					report(name + " ready")
+				}
+			}
+		}
+		if pending == "" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return &TimeoutError{Service: pending, State: pendingState, After: timeout.String(), Logs: c.lastLines(ctx, s, pending)}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// serviceReady judges one service; failure is non-empty when it failed.
+func serviceReady(ctx context.Context, name string, svc Service, exists, oneShot bool, probe func(context.Context) bool) (ready bool, failure string) {
+	if !exists {
+		return false, ""
+	}
+	switch svc.State {
+	case string(container.StateExited), string(container.StateDead):
+		if oneShot && svc.ExitCode == 0 {
+			return true, ""
+		}
+		return false, fmt.Sprintf("exited with code %d", svc.ExitCode)
+	case string(container.StateRestarting):
+		return false, fmt.Sprintf("keeps restarting (last exit code %d)", svc.ExitCode)
+	case string(container.StateRunning):
+	default:
+		return false, ""
+	}
+	if oneShot {
+		return false, ""
+	}
+	switch svc.Health {
+	case "", string(container.Healthy):
+		return true, ""
+	case string(container.Unhealthy):
+		return false, "is unhealthy"
+	}
+	// Still "starting": the engine checks health at fixed intervals, the
+	// first one a whole interval after start; the probe can tell sooner.
+	if probe != nil && probe(ctx) {
+		return true, ""
+	}
+	return false, ""
+}
+
+// explainUpFailure turns a failed up into the most specific error it can.
+func (c *Compose) explainUpFailure(ctx context.Context, s Stack, p *types.Project, upErr error) error {
+	var failed *ServiceFailedError
+	var timeout *TimeoutError
+	if errors.As(upErr, &failed) || errors.As(upErr, &timeout) {
+		return upErr
+	}
+	msg := upErr.Error()
+	if strings.Contains(msg, "port is already allocated") || strings.Contains(msg, "address already in use") {
+		return &PortBusyError{Port: publishedPortIn(msg, p), Err: upErr}
+	}
+	if got, err := c.Services(ctx, s); err == nil {
+		for _, svc := range got {
+			if (svc.State == string(container.StateExited) || svc.State == string(container.StateDead)) && svc.ExitCode != 0 {
+				return &ServiceFailedError{Service: svc.Service, Reason: fmt.Sprintf("exited with code %d", svc.ExitCode), Logs: c.lastLines(ctx, s, svc.Service)}
+			}
+		}
+	}
+	for _, name := range sortedServiceNames(p) {
+		img := p.Services[name].Image
+		if img == "" {
+			continue
+		}
+		if ok, err := c.ImageExists(ctx, img); err == nil && !ok {
+			return &ImageMissingError{Service: name, Image: img, Err: upErr}
+		}
+	}
+	return fmt.Errorf("start the stack: %w", upErr)
+}
+
+// publishedPortIn picks the port an engine error names, falling back to the
+// app's published port.
+func publishedPortIn(msg string, p *types.Project) int {
+	for _, name := range sortedServiceNames(p) {
+		for _, pc := range p.Services[name].Ports {
+			if pc.Published != "" && strings.Contains(msg, ":"+pc.Published) {
+				port, _ := strconv.Atoi(pc.Published)
+				return port
+			}
+		}
+	}
+	if app, ok := p.Services[AppService]; ok && len(app.Ports) > 0 {
+		port, _ := strconv.Atoi(app.Ports[0].Published)
+		return port
+	}
+	return 0
+}
+
+// lastLines returns a service's last log lines, for error messages.
+func (c *Compose) lastLines(ctx context.Context, s Stack, service string) []string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	var col lineCollector
+	_ = c.svc.Logs(ctx, s.Name, &consumer{sink: &col}, api.LogOptions{Services: []string{service}, Tail: strconv.Itoa(failureLogLines)})
+	return col.lines
+}
+
+// Down implements Engine.
+func (c *Compose) Down(ctx context.Context, s Stack, opts DownOptions) error {
+	// Without a readable compose.yaml compose still finds the containers and
+	// networks by label; only declared volumes would be missed, so look
+	// for those by label too.
+	p, loadErr := c.load(ctx, s)
+	if loadErr != nil {
+		p = nil
+	}
+	err := c.svc.Down(ctx, s.Name, api.DownOptions{Project: p, RemoveOrphans: true, Volumes: opts.Volumes})
+	if err != nil {
+		return fmt.Errorf("stop the stack: %w", err)
+	}
+	if opts.Volumes {
+		if _, err := c.removeVolumes(ctx, s.Name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Services implements Engine.
+func (c *Compose) Services(ctx context.Context, s Stack) ([]Service, error) {
+	all, err := c.svc.Ps(ctx, s.Name, api.PsOptions{All: true})
+	if err != nil {
+		return nil, fmt.Errorf("list the stack's containers: %w", err)
+	}
+	var out []Service
+	for _, cs := range all {
+		if cs.Labels[api.OneoffLabel] == "True" {
+			continue
+		}
+		svc := Service{
+			Service:   cs.Service,
+			Container: cs.Name,
+			Image:     cs.Image,
+			State:     string(cs.State),
+			Health:    string(cs.Health),
+			ExitCode:  cs.ExitCode,
+			Status:    cs.Status,
+		}
+		for _, pub := range cs.Publishers {
+			if pub.PublishedPort == 0 {
+				continue
+			}
+			svc.Ports = append(svc.Ports, Port{HostIP: pub.URL, HostPort: pub.PublishedPort, ContainerPort: pub.TargetPort, Protocol: pub.Protocol})
+		}
+		out = append(out, svc)
+	}
+	slices.SortFunc(out, func(a, b Service) int { return strings.Compare(a.Container, b.Container) })
+	return out, nil
+}
+
+// Logs implements Engine.
+func (c *Compose) Logs(ctx context.Context, s Stack, opts LogOptions, sink LogSink) error {
+	err := c.svc.Logs(ctx, s.Name, &consumer{sink: sink}, api.LogOptions{
+		Services:   opts.Services,
+		Follow:     opts.Follow,
+		Since:      opts.Since,
+		Until:      opts.Until,
+		Tail:       opts.Tail,
+		Timestamps: opts.Timestamps,
+	})
+	if err != nil && ctx.Err() != nil {
+		// Following ends with Ctrl-C; that is the normal way out.
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read logs: %w", err)
+	}
+	return nil
+}
+
+// Exec implements Engine.
+func (c *Compose) Exec(ctx context.Context, s Stack, cmd Command) (int, error) {
+	code, err := c.svc.Exec(ctx, s.Name, api.RunOptions{
+		Service:     cmd.Service,
+		Command:     cmd.Args,
+		Environment: cmd.Env,
+		Interactive: cmd.Interactive,
+		Tty:         cmd.TTY,
+	})
+	var status cli.StatusError
+	if errors.As(err, &status) {
+		return status.StatusCode, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("run %s in the %s container: %w", strings.Join(cmd.Args, " "), cmd.Service, err)
+	}
+	return code, nil
+}
+
+// Run implements Engine.
+func (c *Compose) Run(ctx context.Context, s Stack, cmd Command) (int, error) {
+	if len(cmd.Args) == 0 {
+		return 0, errors.New("run: empty command")
+	}
+	p, err := c.load(ctx, s)
+	if err != nil {
+		return 0, err
+	}
+	p, err = oneOffProject(p, cmd.Service)
+	if err != nil {
+		return 0, err
+	}
+	code, err := c.svc.RunOneOffContainer(ctx, p, api.RunOptions{
+		Project:     p,
+		Service:     cmd.Service,
+		Entrypoint:  cmd.Args[:1],
+		Command:     cmd.Args[1:],
+		Environment: cmd.Env,
+		Interactive: cmd.Interactive,
+		Tty:         cmd.TTY,
+		AutoRemove:  true,
+	})
+	if err != nil {
+		return code, fmt.Errorf("run %s in a one-off %s container: %w", strings.Join(cmd.Args, " "), cmd.Service, err)
+	}
+	return code, nil
+}
+
+// oneOffProject narrows p to what a one-off container of service needs:
+// the service without its published ports (they belong to the long-running
+// container; the compose CLI clears them, the library does not) and without
+// waiting on one-shot services (a `manage migrate down` must not first run
+// the migrate service), plus the services it still depends on (the
+// database).
+func oneOffProject(p *types.Project, service string) (*types.Project, error) {
+	svc, ok := p.Services[service]
+	if !ok {
+		return nil, fmt.Errorf("compose.yaml has no %s service; restore it from the project template", service)
+	}
+	svc.Ports = nil
+	for dep, d := range svc.DependsOn {
+		if d.Condition == types.ServiceConditionCompletedSuccessfully {
+			delete(svc.DependsOn, dep)
+		}
+	}
+	p.Services[service] = svc
+	return p.WithSelectedServices([]string{service})
+}
+
+func sortedServiceNames(p *types.Project) []string {
+	names := p.ServiceNames()
+	slices.Sort(names)
+	return names
+}
+
+// consumer adapts a LogSink to compose's log consumer.
+type consumer struct {
+	sink LogSink
+}
+
+func (c *consumer) Log(name, msg string)  { c.emit(name, msg) }
+func (c *consumer) Err(name, msg string)  { c.emit(name, msg) }
+func (c *consumer) Status(string, string) {}
+
+func (c *consumer) emit(name, msg string) {
+	for _, line := range strings.Split(strings.TrimRight(msg, "\r\n"), "\n") {
+		c.sink.Line(name, strings.TrimRight(line, "\r"))
+	}
+}
+
+// lineCollector is a LogSink keeping the lines in memory.
+type lineCollector struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *lineCollector) Line(_, line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, line)
+}
+
+// progressBus turns compose's task events into progress lines.
+type progressBus struct {
+	report func(string)
+	mu     sync.Mutex
+	last   map[string]string
+}
+
+func (b *progressBus) Start(context.Context, string) {}
+func (b *progressBus) Done(string, bool)             {}
+
+func (b *progressBus) On(events ...api.Resource) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.last == nil {
+		b.last = map[string]string{}
+	}
+	for _, e := range events {
+		if e.Status == api.Working || b.last[e.ID] == e.Text {
+			continue
+		}
+		b.last[e.ID] = e.Text
+		line := e.ID + " " + strings.ToLower(e.Text)
+		if e.Details != "" {
+			line += ": " + e.Details
+		}
+		b.report(line)
+	}
+}

@@ -1,0 +1,149 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/docker/cli/cli/command"
+	"github.com/docker/cli/cli/flags"
+	"github.com/docker/compose/v5/pkg/api"
+	"github.com/docker/compose/v5/pkg/compose"
+	"github.com/moby/moby/client"
+	"github.com/moby/moby/client/pkg/versions"
+	"github.com/sirupsen/logrus"
+)
+
+// Streams are where containers attached by Exec and Run read and write.
+type Streams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+}
+
+// connectTimeout bounds the first contact: an engine that does not answer a
+// ping in this time is as good as absent for an interactive command.
+const connectTimeout = 10 * time.Second
+
+// Connect dials the engine chosen the way the docker CLI chooses it
+// (DOCKER_HOST, DOCKER_CONTEXT, the current context in ~/.docker), agrees on
+// an API version and refuses engines older than MinAPIVersion.
+func Connect(streams Streams) (*Compose, error) {
+	in, ok := streams.In.(io.ReadCloser)
+	if !ok {
+		in = io.NopCloser(streams.In)
+	}
+	cli, err := command.NewDockerCli(
+		command.WithInputStream(in),
+		command.WithOutputStream(streams.Out),
+		command.WithErrorStream(streams.ErrOut),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("set up Docker client: %w", err)
+	}
+	opts := flags.NewClientOptions()
+	if err := cli.Initialize(opts); err != nil {
+		return nil, fmt.Errorf("set up Docker client (check DOCKER_HOST, DOCKER_CONTEXT and ~/.docker/config.json): %w", err)
+	}
+	// compose reports recoverable trouble through logrus; keep it on the
+	// command's stderr and quiet below warnings.
+	logrus.SetOutput(streams.ErrOut)
+	logrus.SetLevel(logrus.WarnLevel)
+
+	host := cli.DockerEndpoint().Host
+	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
+	defer cancel()
+	info, err := probe(ctx, cli.Client(), host)
+	if err != nil {
+		_ = cli.Client().Close()
+		return nil, err
+	}
+	info.Context = cli.CurrentContext()
+
+	svc, err := composeService(cli, nil)
+	if err != nil {
+		_ = cli.Client().Close()
+		return nil, fmt.Errorf("set up compose: %w", err)
+	}
+	return &Compose{cli: cli, api: cli.Client(), svc: svc, info: info, streams: streams}, nil
+}
+
+// probe pings the engine, checks its API version and reads its version.
+func probe(ctx context.Context, c client.APIClient, host string) (Info, error) {
+	ping, err := c.Ping(ctx, client.PingOptions{})
+	if err != nil {
+		return Info{}, &UnreachableError{Host: host, Err: unwrapDial(err)}
+	}
+	if ping.APIVersion != "" && versions.LessThan(ping.APIVersion, MinAPIVersion) {
+		return Info{}, &TooOldError{APIVersion: ping.APIVersion}
+	}
+	if _, err := c.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+		return Info{}, fmt.Errorf("agree on an API version with the Docker Engine at %s: %w", host, err)
+	}
+	v, err := c.ServerVersion(ctx, client.ServerVersionOptions{})
+	if err != nil {
+		return Info{}, fmt.Errorf("read the Docker Engine version at %s: %w", host, err)
+	}
+	if versions.LessThan(v.APIVersion, MinAPIVersion) {
+		return Info{}, &TooOldError{APIVersion: v.APIVersion, ServerVersion: v.Version}
+	}
+	return Info{
+		ServerVersion: v.Version,
+		APIVersion:    v.APIVersion,
+		OS:            v.Os,
+		Arch:          v.Arch,
+		Host:          host,
+		Local:         strings.HasPrefix(host, "unix://") || strings.HasPrefix(host, "npipe://"),
+	}, nil
+}
+
+// composeService makes a compose service on cli; bus, when not nil,
+// receives its progress events.
+func composeService(cli command.Cli, bus api.EventProcessor) (api.Compose, error) {
+	opts := []compose.Option{
+		// compose asks before recreating a volume whose configuration
+		// changed; recreating would delete the user's data, so never.
+		compose.WithPrompt(func(string, bool) (bool, error) { return false, nil }),
+	}
+	if bus != nil {
+		opts = append(opts, compose.WithEventProcessor(bus))
+	}
+	return compose.NewComposeService(cli, opts...)
+}
+
+// unwrapDial trims the client's long "Cannot connect to the Docker daemon
+// at ... Is the docker daemon running?" wrapping, which UnreachableError
+// says better, down to the cause.
+func unwrapDial(err error) error {
+	for e := err; e != nil; {
+		if os.IsNotExist(e) || strings.Contains(e.Error(), "connection refused") {
+			return e
+		}
+		u, ok := e.(interface{ Unwrap() error })
+		if !ok {
+			break
+		}
+		e = u.Unwrap()
+	}
+	return err
+}
+
+// Compose is the Engine over the Engine API and the compose library.
+type Compose struct {
+	cli     command.Cli
+	api     client.APIClient
+	svc     api.Compose
+	info    Info
+	streams Streams
+}
+
+var _ Engine = (*Compose)(nil)
+
+// Info implements Engine.
+func (c *Compose) Info() Info { return c.info }
+
+// Close implements Engine.
+func (c *Compose) Close() error { return c.api.Close() }
