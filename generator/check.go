@@ -39,8 +39,9 @@ func checkPaths(files []File) error {
 	return nil
 }
 
-// checkRendered checks the invariants of a whole project. Checks about a
-// file that the skeleton may not have yet apply only when the file exists.
+// checkRendered checks the invariants of a whole project: the marker, and
+// secrets that are generated, confined to .env and kept out of git and out
+// of the image build context.
 func checkRendered(files []File, s Secrets, db string) error {
 	if err := checkPaths(files); err != nil {
 		return err
@@ -59,7 +60,7 @@ func checkRendered(files []File, s Secrets, db string) error {
 	}
 	env, ok := byPath[envFile]
 	if !ok {
-		return nil
+		return fmt.Errorf("rendered project lacks %s, the only file that carries its generated secrets", envFile)
 	}
 	// The secrets exist only in .env; if they are missing there, the project
 	// would start with a default key, the mistake this check exists to stop.
@@ -81,16 +82,28 @@ func checkRendered(files []File, s Secrets, db string) error {
 	return nil
 }
 
-// ignores reports whether an ignore file has a line that excludes name at
-// the project root. Only the literal forms are recognised: a check that
-// understood globs could be fooled by a later negation.
+// ignores reports whether an ignore file (.gitignore or .dockerignore)
+// excludes the file name at the project root. Both formats let the last
+// matching pattern win and "!" re-include; for a file at the root, a pattern
+// matches when it matches the name, optionally after "/" or "**/", and a
+// pattern ending in "/" names directories only.
 func ignores(data []byte, name string) bool {
+	ignored := false
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
-		switch strings.TrimSpace(sc.Text()) {
-		case name, "/" + name, "**/" + name:
-			return true
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		negate := strings.HasPrefix(line, "!")
+		pattern := strings.TrimPrefix(line, "!")
+		pattern = strings.TrimPrefix(strings.TrimPrefix(pattern, "/"), "**/")
+		if strings.HasSuffix(pattern, "/") {
+			continue
+		}
+		if ok, err := path.Match(pattern, name); err == nil && ok {
+			ignored = !negate
 		}
 	}
-	return false
+	return ignored
 }

@@ -209,6 +209,7 @@ func TestRenderChecksTheResult(t *testing.T) {
 		".gitignore misses .env":        {map[string]string{"dot-env.tmpl": env, "dot-gitignore": ".env.*\n"}, ".gitignore does not list .env"},
 		".dockerignore misses .env":     {map[string]string{"dot-env.tmpl": env, "dot-gitignore": "/.env\n", "dot-dockerignore": "bin/\n"}, ".dockerignore does not list .env"},
 		".env without the secret":       {map[string]string{"dot-env.tmpl": "SECRET_KEY=changeme\n", "dot-gitignore": ".env\n"}, "does not contain the generated secret key"},
+		"no .env":                       {map[string]string{"dot-gitignore": ".env\n"}, "lacks .env"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -238,6 +239,32 @@ func TestRenderMissingFrontendAsset(t *testing.T) {
 	_, err := render(src, opts("sqlite"))
 	if err == nil || !strings.Contains(err.Error(), "alpine-csp.min.js") || !strings.Contains(err.Error(), "make assets") {
 		t.Fatalf("render without Alpine: %v", err)
+	}
+}
+
+func TestIgnores(t *testing.T) {
+	cases := []struct {
+		file string
+		want bool
+	}{
+		{".env\n", true},
+		{"/.env\n", true},
+		{"**/.env\n", true},
+		{"# .env\n", false},
+		{".env/\n", false},
+		{".env.*\n!.env.example\n", false},
+		{".env\n.env.*\n!.env.example\n", true},
+		{"*\n!Dockerfile\n!build/app\n", true},
+		{"*\n!.env\n", false},
+		{".env\n!.env\n", false},
+		{"!.env\n.env\n", true},
+		{".e*\n", true},
+		{"bin/\n", false},
+	}
+	for _, c := range cases {
+		if got := ignores([]byte(c.file), ".env"); got != c.want {
+			t.Errorf("ignores(%q, .env) = %v, want %v", c.file, got, c.want)
+		}
 	}
 }
 
