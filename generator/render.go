@@ -10,8 +10,10 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"text/template"
 
 	"github.com/quickscale/quickscale/internal/project"
@@ -103,7 +105,7 @@ func render(src source, o Options) ([]File, error) {
 	}
 	data := Data{Name: o.Name, Module: o.Module, DB: o.DB, TemplateVersion: TemplateVersion, QuickscaleVersion: o.QuickscaleVersion}
 
-	var files []File
+	var paths []string
 	err = fs.WalkDir(src.skeleton, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -114,16 +116,15 @@ func render(src source, o Options) ([]File, error) {
 		if !d.Type().IsRegular() {
 			return fmt.Errorf("skeleton %s is not a regular file", p)
 		}
-		if db, ok := presetOf(src.presetOnly, p); ok && db != o.DB {
-			return nil
+		if db, ok := presetOf(src.presetOnly, p); !ok || db == o.DB {
+			paths = append(paths, p)
 		}
-		f, err := renderFile(src.skeleton, p, o.Name, data, secrets)
-		if err != nil {
-			return err
-		}
-		files = append(files, f)
 		return nil
 	})
+	if err != nil {
+		return nil, fmt.Errorf("render skeleton: %w", err)
+	}
+	files, err := renderAll(src.skeleton, paths, o.Name, data, secrets)
 	if err != nil {
 		return nil, fmt.Errorf("render skeleton: %w", err)
 	}
@@ -157,6 +158,34 @@ func newSecrets(random io.Reader) (Secrets, error) {
 		return Secrets{}, fmt.Errorf("generate database password: %w", err)
 	}
 	return Secrets{SecretKey: hex.EncodeToString(key), PostgresPassword: hex.EncodeToString(pw)}, nil
+}
+
+// renderAll renders the skeleton files at paths on every CPU: gofmt, which
+// every .go file goes through, is most of a render's time. The first error
+// in path order is returned, so failures are as deterministic as output.
+func renderAll(skeleton fs.FS, paths []string, name string, data Data, secrets Secrets) ([]File, error) {
+	files := make([]File, len(paths))
+	errs := make([]error, len(paths))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(paths)) {
+		wg.Go(func() {
+			for i := range next {
+				files[i], errs[i] = renderFile(skeleton, paths[i], name, data, secrets)
+			}
+		})
+	}
+	for i := range paths {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return files, nil
 }
 
 func renderFile(skeleton fs.FS, src, name string, data Data, secrets Secrets) (File, error) {
