@@ -196,6 +196,19 @@ func TestRenderTemplateErrorsNameTheTemplate(t *testing.T) {
 	}
 }
 
+func TestRenderReportsTheFirstBrokenTemplate(t *testing.T) {
+	files := map[string]string{"dot-gitignore": ".env\n"}
+	for _, name := range []string{"a", "m", "z"} {
+		files[name+"/x.go.tmpl"] = "package {{.Name}}\n" // "my-app" is no Go identifier
+	}
+	for range 20 {
+		_, err := render(withSkeleton(files), opts("sqlite"))
+		if err == nil || !strings.Contains(err.Error(), "template a/x.go.tmpl") {
+			t.Fatalf("render: %v, want the error of a/x.go.tmpl, the first in path order", err)
+		}
+	}
+}
+
 func TestRenderChecksTheResult(t *testing.T) {
 	env := "SECRET_KEY={{.Secrets.SecretKey}}\n"
 	cases := map[string]struct {
