@@ -16,6 +16,7 @@ import (
 const (
 	enter     = "\r"
 	ctrlC     = "\x03"
+	esc       = "\x1b"
 	backspace = "\x7f"
 	down      = "\x1b[B"
 )
@@ -119,6 +120,11 @@ func TestHuhAbort(t *testing.T) {
 	_, err := h.Input(context.Background(), "Project name", "", "", nil)
 	if !errors.Is(err, ErrAborted) {
 		t.Errorf("Input() error = %v, want ErrAborted", err)
+	}
+	h = NewHuh(strings.NewReader("my-"+esc), io.Discard, false)
+	_, err = h.Input(context.Background(), "Project name", "", "", nil)
+	if !errors.Is(err, ErrAborted) {
+		t.Errorf("Input() after Esc: error = %v, want ErrAborted", err)
 	}
 	h = NewHuh(strings.NewReader(ctrlC), io.Discard, false)
 	_, err = h.Select(context.Background(), "Database", "", []string{"a", "b"}, "")
