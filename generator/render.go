@@ -52,6 +52,7 @@ const (
 	envFile     = ".env"
 	fileMode    = fs.FileMode(0o644)
 	execMode    = fs.FileMode(0o755)
+	secretMode  = fs.FileMode(0o600)
 	scriptsDir  = "scripts/"
 	shellSuffix = ".sh"
 )
@@ -244,9 +245,13 @@ func outputPath(src, name string) string {
 	return strings.Join(parts, "/")
 }
 
-// modeFor marks scripts executable: anything under scripts/ and any .sh file.
+// modeFor marks scripts executable (anything under scripts/ and any .sh
+// file) and keeps .env, which holds the secrets, private to its owner.
 func modeFor(p string) fs.FileMode {
-	if strings.HasPrefix(p, scriptsDir) || strings.HasSuffix(p, shellSuffix) {
+	switch {
+	case p == envFile:
+		return secretMode
+	case strings.HasPrefix(p, scriptsDir) || strings.HasSuffix(p, shellSuffix):
 		return execMode
 	}
 	return fileMode

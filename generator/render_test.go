@@ -72,8 +72,11 @@ func TestRenderConventions(t *testing.T) {
 	}
 	for _, f := range files {
 		want := fs.FileMode(0o644)
-		if f.Path == "scripts/setup" || f.Path == "static/check.sh" {
+		switch f.Path {
+		case "scripts/setup", "static/check.sh":
 			want = 0o755
+		case ".env":
+			want = 0o600
 		}
 		if f.Mode != want {
 			t.Errorf("%s has mode %v, want %v", f.Path, f.Mode, want)
