@@ -3,20 +3,11 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-	"crypto/sha256"
-	"crypto/sha512"
-	"encoding/base64"
 	"encoding/hex"
-	"errors"
-	"fmt"
-	"hash"
-	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -25,9 +16,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/net/html"
-	"golang.org/x/net/html/atom"
 )
 
 // TestGeneratedProjects generates a project for each database preset, with
@@ -170,16 +158,19 @@ func testServe(t *testing.T, dir string) {
 	waitReady(t, client, base, exited)
 
 	for _, p := range []string{"/livez", "/readyz"} {
-		if status, _ := get(t, client, base+p); status != http.StatusOK {
+		if status, _ := mustGet(t, client, base+p); status != http.StatusOK {
 			t.Errorf("GET %s = %d, want 200", p, status)
 		}
 	}
 
-	status, body := get(t, client, base+"/")
+	status, body := mustGet(t, client, base+"/")
 	if status != http.StatusOK {
 		t.Fatalf("GET / = %d, want 200\n%s", status, body)
 	}
-	page := parsePage(t, body)
+	page, err := parsePage(body)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(page.title, name) {
 		t.Errorf("the home page's title %q does not name the app %q", page.title, name)
 	}
@@ -189,7 +180,10 @@ func testServe(t *testing.T, dir string) {
 	if len(page.refs) == 0 {
 		t.Fatal("found no asset, link or form URL on the home page")
 	}
-	checkReferences(t, client, base, page.refs)
+	t.Logf("checking %d URLs referenced by /", len(page.refs))
+	for _, problem := range checkReferences(t.Context(), client, base, page.refs, vendoredDist) {
+		t.Error(problem)
+	}
 
 	if err := serve.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatalf("send SIGTERM: %v", err)
@@ -263,28 +257,6 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// sameOriginClient follows redirects only within base's origin: a redirect
-// elsewhere would be a request to another host, which the page must never
-// cause.
-func sameOriginClient(t *testing.T, base string) *http.Client {
-	origin, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &http.Client{
-		Timeout: 10 * time.Second,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if req.URL.Scheme != origin.Scheme || req.URL.Host != origin.Host {
-				return fmt.Errorf("redirect from %s to another origin: %s", via[len(via)-1].URL, req.URL)
-			}
-			if len(via) >= 5 {
-				return errors.New("more than 5 redirects")
-			}
-			return nil
-		},
-	}
-}
-
 func waitReady(t *testing.T, client *http.Client, base string, exited <-chan error) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
@@ -313,222 +285,6 @@ func describe(resp *http.Response, err error) string {
 		return err.Error()
 	}
 	return resp.Status
-}
-
-func get(t *testing.T, client *http.Client, u string) (int, []byte) {
-	t.Helper()
-	return do(t, client, http.MethodGet, u)
-}
-
-func do(t *testing.T, client *http.Client, method, u string) (int, []byte) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, u, nil)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, u, err)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, u, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: read body: %v", method, u, err)
-	}
-	return resp.StatusCode, body
-}
-
-// ref is one URL the page makes the browser request, or lets the user
-// request: a script, stylesheet, icon, image, link, form or htmx request.
-type ref struct {
-	element, attr, url string
-	method             string // GET, or a form's or htmx attribute's method
-	integrity          string // a Subresource Integrity value, if any
-}
-
-type page struct {
-	title       string
-	stylesheets []string
-	refs        []ref
-}
-
-// htmxAttrs maps htmx's request attributes to their methods.
-var htmxAttrs = map[string]string{
-	"hx-get": http.MethodGet, "hx-post": http.MethodPost, "hx-put": http.MethodPut,
-	"hx-patch": http.MethodPatch, "hx-delete": http.MethodDelete,
-}
-
-func parsePage(t *testing.T, body []byte) page {
-	t.Helper()
-	doc, err := html.Parse(bytes.NewReader(body))
-	if err != nil {
-		t.Fatalf("parse the home page: %v", err)
-	}
-	var p page
-	for n := range doc.Descendants() {
-		if n.Type != html.ElementNode {
-			continue
-		}
-		attr := func(key string) (string, bool) {
-			for _, a := range n.Attr {
-				if a.Namespace == "" && a.Key == key {
-					return a.Val, true
-				}
-			}
-			return "", false
-		}
-		add := func(key, method string) {
-			if v, ok := attr(key); ok {
-				sri, _ := attr("integrity")
-				p.refs = append(p.refs, ref{element: n.Data, attr: key, url: v, method: method, integrity: sri})
-			}
-		}
-		switch n.DataAtom {
-		case atom.Title:
-			if n.FirstChild != nil {
-				p.title = n.FirstChild.Data
-			}
-		case atom.Link:
-			add("href", http.MethodGet)
-			if rel, _ := attr("rel"); slices.Contains(strings.Fields(strings.ToLower(rel)), "stylesheet") {
-				href, _ := attr("href")
-				p.stylesheets = append(p.stylesheets, href)
-			}
-		case atom.Script, atom.Img, atom.Source, atom.Iframe, atom.Audio, atom.Video, atom.Embed:
-			add("src", http.MethodGet)
-		case atom.A, atom.Area:
-			add("href", http.MethodGet)
-		case atom.Form:
-			method, _ := attr("method")
-			method = strings.ToUpper(method)
-			if method == "" {
-				method = http.MethodGet
-			}
-			if _, ok := attr("action"); ok {
-				add("action", method)
-			} else {
-				// A form without an action submits to the page itself.
-				p.refs = append(p.refs, ref{element: "form", attr: "action", url: "", method: method})
-			}
-		}
-		for key, method := range htmxAttrs {
-			add(key, method)
-		}
-	}
-	return p
-}
-
-// checkReferences proves that every URL on the page stays on base's origin
-// and that what a browser would fetch answers 200, with the content its
-// integrity attribute promises.
-func checkReferences(t *testing.T, client *http.Client, base string, refs []ref) {
-	t.Helper()
-	origin, err := url.Parse(base + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	checked := map[string]bool{}
-	for _, r := range refs {
-		where := fmt.Sprintf("<%s %s=%q>", r.element, r.attr, r.url)
-		u, err := origin.Parse(strings.TrimSpace(r.url))
-		if err != nil {
-			t.Errorf("%s: not a URL: %v", where, err)
-			continue
-		}
-		switch u.Scheme {
-		case "mailto", "tel":
-			continue // handed to another application, not requested
-		case "data":
-			if r.element == "img" || r.element == "link" {
-				continue // inline content, no request
-			}
-		}
-		if u.Scheme != origin.Scheme || u.Host != origin.Host {
-			t.Errorf("%s leaves the app's origin (%s://%s): every request must stay on it", where, origin.Scheme, origin.Host)
-			continue
-		}
-		u.Fragment = ""
-		key := r.method + " " + u.String() + " " + r.integrity
-		if checked[key] {
-			continue
-		}
-		checked[key] = true
-
-		if r.method != http.MethodGet {
-			// Submitting a form needs its fields and a real browser's
-			// headers; the route must at least exist.
-			status, _ := do(t, client, r.method, u.String())
-			if status == http.StatusNotFound || status == http.StatusMethodNotAllowed || status >= 500 {
-				t.Errorf("%s: %s %s = %d: no route takes this submission", where, r.method, u.Path, status)
-			}
-			continue
-		}
-		status, body := get(t, client, u.String())
-		if status != http.StatusOK {
-			t.Errorf("%s: GET %s = %d, want 200", where, u.Path, status)
-			continue
-		}
-		if r.integrity != "" {
-			if err := checkIntegrity(r.integrity, body); err != nil {
-				t.Errorf("%s: %v", where, err)
-			}
-		}
-		checkVendored(t, where, u.Path, body)
-	}
-}
-
-// checkIntegrity verifies a Subresource Integrity attribute the way a
-// browser does: the resource must match one of the listed digests.
-func checkIntegrity(integrity string, body []byte) error {
-	hashes := map[string]func() hash.Hash{"sha256": sha256.New, "sha384": sha512.New384, "sha512": sha512.New}
-	for _, item := range strings.Fields(integrity) {
-		alg, want, ok := strings.Cut(item, "-")
-		newHash, known := hashes[alg]
-		if !ok || !known {
-			continue
-		}
-		want, _, _ = strings.Cut(want, "?")
-		h := newHash()
-		h.Write(body)
-		if base64.StdEncoding.EncodeToString(h.Sum(nil)) == want {
-			return nil
-		}
-	}
-	return fmt.Errorf("integrity %q does not match the %d bytes served: a browser would refuse the file", integrity, len(body))
-}
-
-// checkVendored compares a served third-party file with the one quickscale
-// embeds, so the app serves exactly the verified npm release.
-func checkVendored(t *testing.T, where, urlPath string, body []byte) {
-	t.Helper()
-	for _, file := range []string{"htmx.min.js", "alpine-csp.min.js", "bulma.min.css"} {
-		if !isVendored(urlPath, file) {
-			continue
-		}
-		want, err := os.ReadFile(filepath.Join(moduleRoot, "templates", "frontend", "dist", file))
-		if err != nil {
-			t.Fatalf("read the embedded %s: %v", file, err)
-		}
-		if !bytes.Equal(body, want) {
-			t.Errorf("%s: serves %d bytes that differ from quickscale's %s (%d bytes)", where, len(body), file, len(want))
-		}
-	}
-}
-
-// isVendored reports whether a URL path serves the vendored file, under its
-// own name or a fingerprinted one ("bulma.min.3f9a1c.css").
-func isVendored(urlPath, file string) bool {
-	base, ext := path.Base(urlPath), path.Ext(file)
-	stem := strings.TrimSuffix(file, ext)
-	return base == file || (strings.HasPrefix(base, stem+".") && strings.HasSuffix(base, ext))
-}
-
-func urlPath(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return raw
-	}
-	return u.Path
 }
 
 // syncBuffer collects a process's output while the test reads it.
