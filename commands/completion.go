@@ -30,7 +30,8 @@ PowerShell (add the line to your $PROFILE to keep it):
   quickscale completion powershell | Out-String | Invoke-Expression`,
 		Example: `  $ quickscale completion bash > ~/.local/share/bash-completion/completions/quickscale
   $ quickscale completion zsh > "${fpath[1]}/_quickscale"`,
-		ValidArgs: completionShells,
+		ValidArgs:   completionShells,
+		Annotations: map[string]string{annotationNoConfig: "true"},
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 || !slices.Contains(completionShells, args[0]) {
 				return FlagErrorf("name one shell: %s", strings.Join(completionShells, ", "))

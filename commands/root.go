@@ -77,6 +77,10 @@ Exit codes:
 	return cmd
 }
 
+// annotationNoConfig marks a command that reads no settings; it runs even
+// when the config file is broken, and does not open it.
+const annotationNoConfig = "quickscale/no-config"
+
 // applyGlobalFlags turns the persistent flags into IOStreams settings.
 func applyGlobalFlags(f *Factory, cmd *cobra.Command) {
 	ios := f.IOStreams
@@ -86,11 +90,11 @@ func applyGlobalFlags(f *Factory, cmd *cobra.Command) {
 	noColor, _ := flags.GetBool("no-color")
 	ios.SetNeverPrompt(noInput)
 	ios.SetVerbose(verbose)
-	// The config file may also turn colour off. A broken config file is
-	// reported by the commands that use settings; `quickscale version` or a
-	// completion script should not fail because of it.
-	if cfg, err := f.Config(); err == nil {
-		if err := cfg.BindFlag(config.KeyNoColor, flags.Lookup("no-color")); err == nil {
+	// The config file may also turn colour off. Commands that print no
+	// colour do not open it. A broken file is left for the commands that use
+	// settings to report: it must not stop help or completion.
+	if cmd.Annotations[annotationNoConfig] == "" {
+		if cfg, err := f.Config(); err == nil && cfg.BindFlag(config.KeyNoColor, flags.Lookup("no-color")) == nil {
 			noColor = cfg.Bool(config.KeyNoColor)
 		}
 	}

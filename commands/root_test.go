@@ -116,12 +116,30 @@ func TestVersion(t *testing.T) {
 	}
 }
 
-// A broken config file must not stop the commands that do not use settings.
-func TestVersionIgnoresBrokenConfig(t *testing.T) {
+// version and completion read no settings: they work whatever the config
+// file holds, and do not even open it.
+func TestCommandsWithoutSettingsSkipTheConfig(t *testing.T) {
+	for _, cmdline := range []string{"version", "completion bash"} {
+		t.Run(cmdline, func(t *testing.T) {
+			isolate(t)
+			env := newTestEnv(t, false)
+			env.f.Config = func() (*config.Config, error) {
+				t.Error("the config was loaded")
+				return nil, errors.New("config loaded")
+			}
+			if code := env.run(context.Background(), cmdline); code != ExitOK {
+				t.Fatalf("exit code %d; stderr:\n%s", code, env.stderr)
+			}
+		})
+	}
+}
+
+// help must work with a broken config file, to help fix it.
+func TestHelpWithBrokenConfig(t *testing.T) {
 	configFile, _ := isolate(t)
 	writeFile(t, configFile, "db: [\n")
 	env := newTestEnv(t, false)
-	if code := env.run(context.Background(), "version"); code != ExitOK {
+	if code := env.run(context.Background(), "init --help"); code != ExitOK {
 		t.Fatalf("exit code %d; stderr:\n%s", code, env.stderr)
 	}
 }
@@ -237,13 +255,30 @@ func TestHelpExamplesAreValid(t *testing.T) {
 				got = opts
 				return nil
 			})
-			root.SetArgs(strings.Fields(example))
-			cmd, err := root.ExecuteC()
-			if code := handleError(env.ios, cmd, err); code != ExitOK {
-				t.Fatalf("exit code %d; stderr:\n%s", code, env.stderr)
+			args := strings.Fields(example)
+			root.InitDefaultVersionFlag() // cobra adds --version only when executing
+			// Every example must parse: its command exists, its flags and
+			// arguments are accepted. Only init is run (with runF): other
+			// commands would need a Docker Engine.
+			cmd, rest, err := root.Find(args)
+			if err != nil {
+				t.Fatalf("find the command: %v", err)
 			}
-			if got == nil {
+			if err := cmd.ParseFlags(rest); err != nil {
+				t.Fatalf("parse flags: %v", err)
+			}
+			if cmd.Args != nil {
+				if err := cmd.ValidateArgs(cmd.Flags().Args()); err != nil {
+					t.Fatalf("arguments: %v", err)
+				}
+			}
+			if cmd.Name() != "init" {
 				return
+			}
+			root.SetArgs(args)
+			cmd, err = root.ExecuteC()
+			if code := handleError(env.ios, cmd, err); code != ExitOK || got == nil {
+				t.Fatalf("exit code %d; stderr:\n%s", code, env.stderr)
 			}
 			if got.Name != "" {
 				if err := generator.ValidateName(got.Name); err != nil {

@@ -19,7 +19,8 @@ func NewCmdVersion(f *Factory) *cobra.Command {
 toolchain that built it. Include this output in bug reports.`,
 		Example: `  $ quickscale version
   $ quickscale --version`,
-		Args: noArgs,
+		Args:        noArgs,
+		Annotations: map[string]string{annotationNoConfig: "true"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_, err := fmt.Fprint(f.IOStreams.Out, versionText(f.Build))
 			return err
