@@ -58,10 +58,13 @@ func exitCodeFor(err error) ExitCode {
 		flagErr    *FlagError
 		settingErr *SettingError
 		inputErr   *generator.InputError
+		statusErr  *ExitStatusError
 	)
 	switch {
 	case err == nil:
 		return ExitOK
+	case errors.As(err, &statusErr):
+		return ExitCode(statusErr.Code)
 	case errors.As(err, &cancelErr), errors.Is(err, prompt.ErrAborted), errors.Is(err, context.Canceled):
 		return ExitCancel
 	case errors.As(err, &flagErr), errors.As(err, &settingErr), errors.As(err, &inputErr):

@@ -5,6 +5,7 @@ import (
 
 	"github.com/quickscale/quickscale/internal/buildinfo"
 	"github.com/quickscale/quickscale/internal/config"
+	"github.com/quickscale/quickscale/internal/docker"
 	"github.com/quickscale/quickscale/internal/iostreams"
 	"github.com/quickscale/quickscale/internal/prompt"
 )
@@ -23,6 +24,8 @@ type Factory struct {
 	// Config resolves the settings: flags (once bound), QUICKSCALE_* env,
 	// the config file, the defaults. It is loaded once per process.
 	Config func() (*config.Config, error)
+	// Docker connects to the Docker Engine on first use.
+	Docker func() (docker.Engine, error)
 }
 
 // NewFactory returns the factory of a real run: the process's streams and
@@ -37,5 +40,12 @@ func NewFactory() *Factory {
 			return prompt.NewHuh(ios.In, ios.Out, ios.ColorEnabled())
 		},
 		Config: sync.OnceValues(config.Load),
+		Docker: sync.OnceValues(func() (docker.Engine, error) {
+			e, err := docker.Connect(docker.Streams{In: ios.In, Out: ios.Out, ErrOut: ios.ErrOut})
+			if err != nil {
+				return nil, err // not a nil *Compose inside a non-nil Engine
+			}
+			return e, nil
+		}),
 	}
 }

@@ -72,6 +72,15 @@ Exit codes:
 	pf.Bool("verbose", false, "Print debug detail on stderr")
 
 	cmd.AddCommand(NewCmdInit(f, nil))
+	cmd.AddCommand(NewCmdCheck(f, nil))
+	cmd.AddCommand(NewCmdBuild(f, nil))
+	cmd.AddCommand(NewCmdUp(f, nil))
+	cmd.AddCommand(NewCmdDown(f, nil))
+	cmd.AddCommand(NewCmdPs(f, nil))
+	cmd.AddCommand(NewCmdLogs(f, nil))
+	cmd.AddCommand(NewCmdManage(f, nil))
+	cmd.AddCommand(NewCmdTest(f, nil))
+	cmd.AddCommand(NewCmdDestroy(f, nil))
 	cmd.AddCommand(NewCmdVersion(f))
 	cmd.AddCommand(NewCmdCompletion(f))
 	return cmd

@@ -1,0 +1,149 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/quickscale/quickscale/internal/docker"
+	"github.com/quickscale/quickscale/internal/iostreams"
+)
+
+// UpOptions are `quickscale up`'s flags and dependencies.
+type UpOptions struct {
+	IO     *iostreams.IOStreams
+	Docker func() (docker.Engine, error)
+
+	Port    int
+	Timeout time.Duration
+	NoCache bool
+}
+
+// NewCmdUp builds `quickscale up`.
+func NewCmdUp(f *Factory, runF func(context.Context, *UpOptions) error) *cobra.Command {
+	opts := &UpOptions{IO: f.IOStreams, Docker: f.Docker}
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Build if needed, migrate, start the app and wait until it is healthy",
+		Long: `Start the project's stack with Docker: build the app image when the code
+changed (as ` + "`quickscale build`" + ` does), run the database migrations, start the app
+(and PostgreSQL for the postgres preset), and wait until the app reports
+ready. Then print where to reach it.
+
+The app is published on 127.0.0.1, port APP_PORT from .env (8000 unless set);
+--port chooses another for this run. Data lives in named volumes and survives
+` + "`quickscale down`" + `.
+
+If a service crashes or stays unhealthy, up names it and shows its last log
+lines. Ctrl-C stops a half-started stack and keeps the data.`,
+		Example: `  $ quickscale up
+  $ quickscale up --port 8080
+  $ quickscale up --timeout 5m`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Port < 0 || opts.Port > 65535 {
+				return FlagErrorf("--port %d is not a port number; use 1 to 65535", opts.Port)
+			}
+			if opts.Timeout <= 0 {
+				return FlagErrorf("--timeout must be positive, such as 2m")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return upRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().IntVar(&opts.Port, "port", 0, "Publish the app on this host port instead of APP_PORT")
+	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 2*time.Minute, "How long to wait for the app to become healthy")
+	cmd.Flags().BoolVar(&opts.NoCache, "no-cache", false, "Rebuild the image from scratch first")
+	return cmd
+}
+
+func upRun(ctx context.Context, opts *UpOptions) error {
+	p, err := findProject()
+	if err != nil {
+		return err
+	}
+	port, err := p.appPort(opts.Port)
+	if err != nil {
+		return err
+	}
+	e, err := opts.Docker()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	res, err := buildImage(ctx, opts.IO, p, e, opts.NoCache)
+	if err != nil {
+		return err
+	}
+	if res.Built {
+		newProgress(opts.IO).Print("built " + res.Image)
+	}
+
+	env := map[string]string{"APP_IMAGE": res.Image}
+	if opts.Port != 0 {
+		env["APP_PORT"] = strconv.Itoa(opts.Port)
+		env["BASE_URL"] = "http://localhost:" + strconv.Itoa(opts.Port)
+	}
+	stack := p.stack(env)
+	base := "http://localhost:" + strconv.Itoa(port)
+	prog := newProgress(opts.IO)
+	prog.Step("starting " + p.Marker.Name)
+	err = e.Up(ctx, stack, docker.UpOptions{
+		Timeout:  opts.Timeout,
+		Progress: func(line string) { prog.Step(line) },
+		Ready:    map[string]func(context.Context) bool{docker.AppService: readyProbe("http://127.0.0.1:" + strconv.Itoa(port) + "/readyz")},
+	})
+	prog.Done()
+	if err != nil {
+		return err
+	}
+
+	if app, ok, err := runningApp(ctx, e, stack); err == nil && ok {
+		if u, ok := runningAppURL(app); ok {
+			base = u
+		}
+	}
+	out := opts.IO.Out
+	cs := opts.IO.ColorScheme()
+	fmt.Fprintf(out, "%s %s is up in %s\n", cs.SuccessIcon(), p.Marker.Name, time.Since(start).Round(100*time.Millisecond))
+	for _, line := range accessLines(base) {
+		fmt.Fprintln(out, "  "+line)
+	}
+	return nil
+}
+
+// accessLines tell the user how to reach the running app. When the app
+// gains accounts, how to log in (and `quickscale manage createadmin`) is
+// added here, and only here.
+func accessLines(base string) []string {
+	return []string{
+		"App:     " + base + "/",
+		"Health:  " + base + "/readyz",
+		"Logs:    quickscale logs -f",
+		"Stop:    quickscale down",
+	}
+}
+
+// readyProbe asks the app's readiness endpoint through the published port,
+// which answers sooner than the engine's next scheduled health check.
+func readyProbe(url string) func(context.Context) bool {
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil}}
+	return func(ctx context.Context) bool {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return false
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+}
