@@ -689,3 +689,29 @@ func TestShellQuote(t *testing.T) {
 		}
 	}
 }
+
+// init's help states the name rules in words; hold them to the generator's.
+func TestInitHelpMatchesNameRules(t *testing.T) {
+	isolate(t)
+	env := newTestEnv(t, false)
+	cmd := NewCmdInit(env.f, nil)
+	if !strings.Contains(strings.Join(strings.Fields(cmd.Long), " "), "2 to 40 lowercase letters, digits and single hyphens, starting with a letter") {
+		t.Fatal("init's help no longer states the name rules this test checks")
+	}
+	for name, ok := range map[string]bool{
+		"ab":                    true,
+		strings.Repeat("a", 40): true,
+		"a":                     false,
+		strings.Repeat("a", 41): false,
+		"my-app2":               true,
+		"2app":                  false,
+		"-app":                  false,
+		"my--app":               false,
+		"My-app":                false,
+		"my_app":                false,
+	} {
+		if err := generator.ValidateName(name); (err == nil) != ok {
+			t.Errorf("ValidateName(%q) = %v, but the help says it is valid: %v", name, err, ok)
+		}
+	}
+}
