@@ -39,14 +39,40 @@ var exitCodes = []struct {
 }{
 	{ExitOK, "success"},
 	{ExitError, "the command failed"},
-	{ExitUsage, "usage error: bad command, flag, argument or setting, or a missing answer without a terminal"},
+	{ExitUsage, "usage error: a bad command, flag, argument or setting, or an answer that is missing and cannot be asked for without a terminal"},
 	{ExitCancel, "cancelled by the user (Ctrl-C, Esc, or declining a confirmation)"},
 }
+
+// passThroughNote documents ExitStatusError: those commands hand on the
+// status of the program they ran instead of the codes above.
+const passThroughNote = "quickscale manage and quickscale test exit with the status of the program they run."
 
 func exitCodesHelp() string {
 	var b strings.Builder
 	for _, c := range exitCodes {
-		fmt.Fprintf(&b, "  %d  %s\n", c.Code, c.Meaning)
+		prefix := fmt.Sprintf("  %d  ", c.Code)
+		b.WriteString(prefix + wrapWords(c.Meaning, len(prefix), 76) + "\n")
+	}
+	b.WriteString(wrapWords(passThroughNote, 0, 76) + "\n")
+	return b.String()
+}
+
+// wrapWords breaks text into lines of at most width columns; lines after
+// the first are indented by indent spaces, the first is assumed to start
+// there already.
+func wrapWords(text string, indent, width int) string {
+	var b strings.Builder
+	col := indent
+	for i, word := range strings.Fields(text) {
+		if i > 0 && col+1+len(word) > width {
+			b.WriteString("\n" + strings.Repeat(" ", indent))
+			col = indent
+		} else if i > 0 {
+			b.WriteByte(' ')
+			col++
+		}
+		b.WriteString(word)
+		col += len(word)
 	}
 	return b.String()
 }

@@ -36,7 +36,7 @@ Colour is used only on a terminal, and never when NO_COLOR is set or with
 Exit codes:
 ` + exitCodesHelp(),
 		Example: `  $ quickscale init my-app
-  $ quickscale init my-app --db postgres --module github.com/you/my-app --no-input
+  $ quickscale init shop --db postgres --module github.com/you/shop --no-input
   $ quickscale version`,
 		Version: f.Build.Version,
 		// Errors are printed once, by handleError, in quickscale's words.

@@ -208,9 +208,16 @@ func TestRootWithoutArgumentsShowsHelp(t *testing.T) {
 			t.Errorf("help does not list the setting %s and its variable", key)
 		}
 	}
+	help := strings.Join(strings.Fields(env.stdout.String()), " ")
 	for _, c := range exitCodes {
-		if !strings.Contains(env.stdout.String(), fmt.Sprintf("  %d  %s", c.Code, c.Meaning)) {
+		if !strings.Contains(help, fmt.Sprintf("%d %s", c.Code, c.Meaning)) {
 			t.Errorf("help does not list exit code %d", c.Code)
+		}
+	}
+	root := NewCmdRoot(env.f)
+	for _, line := range strings.Split(root.Long+"\n"+root.Example, "\n") {
+		if len(line) > 80 {
+			t.Errorf("help line longer than 80 columns: %q", line)
 		}
 	}
 }
