@@ -153,23 +153,11 @@ lint: assets tools
 deps:
 	scripts/install-deps
 
-# Everything CI proves, in one command. The Docker engine is started when it
-# is not running (as root); the e2e suite drives it.
+# Everything CI proves, in one command: Debian packages (installed when
+# root), assets, tools, then lint, the Docker Engine (started when root) and
+# every test with the race detector, PostgreSQL required. See scripts/test-all.
 test: deps assets tools
-	@started=$$(date +%s); log=$(TOOLS)/test.log; status=0; \
-	$(MAKE) --no-print-directory lint || status=$$?; lint=$$status; \
-	if [[ $$lint == 0 ]]; then \
-	  scripts/start-dockerd || status=$$?; \
-	fi; \
-	if [[ $$status == 0 ]]; then \
-	  echo "--- go test -race ./... (REQUIRE_POSTGRES=1)"; \
-	  REQUIRE_POSTGRES=1 go test -race -timeout $(TEST_TIMEOUT) ./... 2>&1 | tee $$log || status=$$?; \
-	fi; \
-	echo; echo "=== summary ($$(( $$(date +%s) - started ))s)"; \
-	[[ $$lint == 0 ]] && echo "lint: ok" || echo "lint: FAILED"; \
-	if [[ -f $$log && $$lint == 0 ]]; then grep -E '^(ok|FAIL|---)[[:space:]]|^panic:' $$log | grep -v -- '--- PASS' || true; fi; \
-	if [[ $$status == 0 ]]; then echo "RESULT: PASS"; else echo "RESULT: FAIL"; fi; \
-	exit $$status
+	@scripts/test-all "$(MAKE)" $(TEST_TIMEOUT) $(TOOLS)/test.log
 
 ## Benchmarks ----------------------------------------------------------------
 
