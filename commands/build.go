@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -80,6 +81,9 @@ func buildImage(ctx context.Context, ios *iostreams.IOStreams, p localProject, e
 	prog := newProgress(ios)
 	res, err := p.builder(e, prog).Build(ctx, appbuild.Options{NoCache: noCache})
 	prog.Done()
+	if errors.Is(err, context.Canceled) {
+		return res, &CancelError{Message: "Build interrupted; no image was tagged and the last good image is unchanged."}
+	}
 	if err != nil {
 		return res, err
 	}

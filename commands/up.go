@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -100,6 +101,9 @@ func upRun(ctx context.Context, opts *UpOptions) error {
 		Ready:    map[string]func(context.Context) bool{docker.AppService: readyProbe("http://127.0.0.1:" + strconv.Itoa(port) + "/readyz")},
 	})
 	prog.Done()
+	if errors.Is(err, context.Canceled) {
+		return &CancelError{Message: "Interrupted: the stack is stopped and its data kept; run `quickscale up` again."}
+	}
 	if err != nil {
 		return err
 	}
