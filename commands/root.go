@@ -59,6 +59,7 @@ Exit codes:
 	cmd.CompletionOptions.DisableDefaultCmd = true // replaced by ours, with help
 	cmd.Annotations = map[string]string{"versionText": versionText(f.Build)}
 	cmd.SetVersionTemplate(`{{index .Annotations "versionText"}}`)
+	cmd.SetHelpCommand(newCmdHelp())
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		if err == pflag.ErrHelp {
 			return err
@@ -108,6 +109,37 @@ func applyGlobalFlags(f *Factory, cmd *cobra.Command) {
 		}
 	}
 	ios.SetColorDisabled(noColor)
+}
+
+// newCmdHelp replaces cobra's help command, which shows the root help for
+// a topic it does not know instead of saying so.
+func newCmdHelp() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		Long:  "Print the help of a command, or of quickscale itself.",
+		Example: `  $ quickscale help init
+  $ quickscale help`,
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			var names []string
+			for _, sub := range c.Root().Commands() {
+				if sub.IsAvailableCommand() && strings.HasPrefix(sub.Name(), toComplete) {
+					names = append(names, sub.Name())
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			root := c.Root()
+			// Find stops at the deepest known command; anything left over is
+			// a topic that does not exist.
+			target, rest, err := root.Find(args)
+			if err != nil || len(rest) > 0 {
+				return FlagErrorf("no help topic %q; the commands are listed by quickscale help", strings.Join(args, " "))
+			}
+			return target.Help()
+		},
+	}
 }
 
 // unknownCommand rejects arguments to the root command: they can only be a

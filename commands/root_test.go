@@ -80,6 +80,8 @@ func TestUnknownCommandsAndFlags(t *testing.T) {
 		{"version extra", []string{"takes no arguments"}},
 		{"completion", []string{"name one shell: bash, zsh, fish, powershell"}},
 		{"completion tcsh", []string{"name one shell"}},
+		{"help bogus", []string{`no help topic "bogus"`}},
+		{"help init extra", []string{`no help topic "init extra"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.cmdline, func(t *testing.T) {
@@ -189,6 +191,17 @@ func TestCompletionOfDB(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(env.stdout.String()), "\n")
 	if got, want := strings.Join(lines[:len(lines)-1], ","), strings.Join(generator.DBs, ","); got != want {
 		t.Errorf("completions %q, want %q", got, want)
+	}
+}
+
+func TestHelpCommand(t *testing.T) {
+	isolate(t)
+	env := newTestEnv(t, false)
+	if code := env.run(context.Background(), "help init"); code != ExitOK {
+		t.Fatalf("exit code %d; stderr:\n%s", code, env.stderr)
+	}
+	if !strings.HasPrefix(env.stdout.String(), "Create a new Go SaaS project") {
+		t.Errorf("help init printed %q", env.stdout)
 	}
 }
 
