@@ -583,6 +583,28 @@ func TestInitGit(t *testing.T) {
 			t.Errorf("author = %q", got)
 		}
 	})
+	t.Run("a commit hook that refuses", func(t *testing.T) {
+		_, gitConfig := isolate(t)
+		hooks := t.TempDir()
+		writeFile(t, filepath.Join(hooks, "pre-commit"), "#!/bin/sh\necho 'policy: no commits today' >&2\nexit 1\n")
+		if err := os.Chmod(filepath.Join(hooks, "pre-commit"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, gitConfig, "[user]\n\tname = Test User\n\temail = test@example.com\n[core]\n\thooksPath = "+hooks+"\n")
+		dir := t.TempDir()
+		env := newTestEnv(t, false)
+		if code := env.run(context.Background(), "init my-app --git --dir "+dir); code != ExitOK {
+			t.Fatalf("exit code %d, want 0 whatever git says; stderr:\n%s", code, env.stderr)
+		}
+		for _, want := range []string{"git commit failed: policy: no commits today", "git add -A && git commit -m"} {
+			if !strings.Contains(env.stderr.String(), want) {
+				t.Errorf("warning %q does not contain %q", env.stderr, want)
+			}
+		}
+		if !strings.Contains(env.stdout.String(), "Next steps") {
+			t.Errorf("next steps missing after a git warning:\n%s", env.stdout)
+		}
+	})
 	t.Run("another repository in GIT_DIR", func(t *testing.T) {
 		_, gitConfig := isolate(t)
 		writeFile(t, gitConfig, "[user]\n\tname = Test User\n\temail = test@example.com\n")
