@@ -94,8 +94,12 @@ type ImageMissingError struct {
 
 func (e *ImageMissingError) Error() string {
 	hint := "run `quickscale build`"
-	if e.Service != "app" && e.Service != "migrate" {
-		hint = "make the image available locally (docker pull or docker load), or point the service at a local image in .env"
+	switch e.Service {
+	case AppService, MigrateService:
+	case "db":
+		hint = "make it available locally (docker pull or docker load), or set POSTGRES_IMAGE in .env to an image that is"
+	default:
+		hint = "make it available locally (docker pull or docker load)"
 	}
 	return fmt.Sprintf("image %s for service %s is not available: %v; %s", e.Image, e.Service, e.Err, hint)
 }
