@@ -58,6 +58,29 @@ CREATE TABLE credit_drains (
     PRIMARY KEY (journal_id, lot_id)
 );
 
+-- One row per service run: what was asked, what it cost (the journal entry
+-- of the charge) and how it ended. A run whose process died stays 'running'
+-- until the recovery job refunds it.
+CREATE TABLE service_runs (
+    seq             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id              TEXT NOT NULL UNIQUE,
+    user_id         TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    service         TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
+    cost            BIGINT NOT NULL DEFAULT 0,
+    journal_id      TEXT NOT NULL DEFAULT '',
+    idempotency_key TEXT,
+    input           TEXT NOT NULL DEFAULT '{}',
+    output          TEXT NOT NULL DEFAULT '{}',
+    error           TEXT NOT NULL DEFAULT '',
+    created_at      TIMESTAMPTZ NOT NULL,
+    finished_at     TIMESTAMPTZ,
+    UNIQUE (user_id, idempotency_key)
+);
+
+CREATE INDEX service_runs_user ON service_runs (user_id, seq);
+CREATE INDEX service_runs_running ON service_runs (created_at) WHERE status = 'running';
+
 CREATE TABLE api_keys (
     id           TEXT PRIMARY KEY,
     user_id      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
