@@ -289,6 +289,22 @@ func regexpHealthyApp(table string) bool {
 	return false
 }
 
+// dockerProject generates a project like initProject, under a name of its
+// own: Docker names are global to the engine, and another test run on the
+// same machine must not share this run's containers and volumes.
+func dockerProject(t *testing.T, preset string) string {
+	t.Helper()
+	var b [3]byte
+	rand.Read(b[:])
+	name := "e2e-" + preset + "-" + hex.EncodeToString(b[:])
+	parent := t.TempDir()
+	stdout, stderr, code := runQuickscale(t, parent, nil, "init", name, "--no-input", "--db", preset, "--dir", parent)
+	if code != 0 {
+		t.Fatalf("quickscale init %s --db %s exited %d\nstdout:\n%s\nstderr:\n%s", name, preset, code, stdout, stderr)
+	}
+	return filepath.Join(parent, name)
+}
+
 func randomMarker() string {
 	var b [6]byte
 	rand.Read(b[:])
@@ -307,10 +323,8 @@ func TestDockerLifecycle(t *testing.T) {
 }
 
 func testLifecycle(t *testing.T, preset string) {
-	dir := initProject(t, preset)
+	dir := dockerProject(t, preset)
 	name := filepath.Base(dir)
-	// A run that crashed earlier may have left the same project behind.
-	qs(t, dir, 0, "destroy", "--yes")
 	t.Cleanup(func() { destroyAtEnd(t, dir) })
 
 	port := freePort(t)
@@ -349,6 +363,9 @@ func testLifecycle(t *testing.T, preset string) {
 	logs, _ := qs(t, dir, 0, "logs", "app")
 	if !strings.Contains(logs, "method=GET path=/ status=200") {
 		t.Errorf("logs app does not show the request:\n%s", logs)
+	}
+	if code, out := interrupt(t, dir, "app-1", "logs", "-f"); code != 0 {
+		t.Errorf("Ctrl-C ended logs -f with exit code %d, want 0\n%s", code, out)
 	}
 	buildLog, _ := qs(t, dir, 0, "logs", "--build")
 	if !strings.Contains(buildLog, "go build -trimpath") {
@@ -437,9 +454,8 @@ func recordImageAndMemory(t *testing.T, project string) {
 // exit, and a project that the next command recovers.
 func TestDockerFaults(t *testing.T) {
 	requireDocker(t)
-	dir := initProject(t, "sqlite")
+	dir := dockerProject(t, "sqlite")
 	name := filepath.Base(dir)
-	qs(t, dir, 0, "destroy", "--yes")
 	t.Cleanup(func() { destroyAtEnd(t, dir) })
 	port := freePort(t)
 	setDotEnv(t, dir, map[string]string{"APP_PORT": strconv.Itoa(port), "BASE_URL": "http://localhost:" + strconv.Itoa(port)})
@@ -461,6 +477,33 @@ func TestDockerFaults(t *testing.T) {
 		out, _ := qs(t, dir, 1, "check")
 		if !strings.Contains(out, sock) {
 			t.Errorf("check does not name the socket:\n%s", out)
+		}
+	})
+
+	t.Run("Docker context honoured", func(t *testing.T) {
+		host, err := exec.Command("docker", "context", "inspect", "--format", "{{.Endpoints.docker.Host}}").Output()
+		if err != nil {
+			t.Fatalf("docker context inspect: %v", err)
+		}
+		// A second name for the engine's socket: only the context leads there.
+		alias := filepath.Join(t.TempDir(), "alias.sock")
+		if err := os.Symlink(strings.TrimPrefix(strings.TrimSpace(string(host)), "unix://"), alias); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("DOCKER_CONFIG", t.TempDir())
+		t.Setenv("DOCKER_HOST", "")
+		os.Unsetenv("DOCKER_HOST") // it would override the context
+		if out, err := exec.Command("docker", "context", "create", "qs-e2e", "--docker", "host=unix://"+alias).CombinedOutput(); err != nil {
+			t.Fatalf("docker context create: %v\n%s", err, out)
+		}
+		t.Setenv("DOCKER_CONTEXT", "qs-e2e")
+		if out, _ := qs(t, dir, 0, "check"); !strings.Contains(out, "at unix://"+alias) {
+			t.Errorf("check does not use the context's engine %s:\n%s", alias, out)
+		}
+		t.Setenv("DOCKER_CONTEXT", "no-such-context")
+		_, stderr := qs(t, dir, 1, "ps")
+		if !strings.Contains(stderr, "no-such-context") || !strings.Contains(stderr, "docker context ls") {
+			t.Errorf("an unknown context is not named with the fix:\n%s", stderr)
 		}
 	})
 
@@ -557,8 +600,8 @@ func TestDockerFaults(t *testing.T) {
 	})
 }
 
-// interrupt starts quickscale, sends SIGINT once stderr shows marker, and
-// returns its exit code and stderr.
+// interrupt starts quickscale, sends SIGINT once its output shows marker,
+// and returns its exit code and output.
 func interrupt(t *testing.T, dir, marker string, args ...string) (int, string) {
 	t.Helper()
 	cmd := exec.Command(quickscaleBin, args...)
@@ -567,6 +610,7 @@ func interrupt(t *testing.T, dir, marker string, args ...string) (int, string) {
 	pr, pw := io.Pipe()
 	var stderr syncBuffer
 	cmd.Stderr = io.MultiWriter(pw, &stderr)
+	cmd.Stdout = cmd.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -2,13 +2,15 @@ package docker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"os"
+	"net"
 	"strings"
 	"time"
 
 	"github.com/docker/cli/cli/command"
+	"github.com/docker/cli/cli/config"
 	"github.com/docker/cli/cli/flags"
 	"github.com/docker/compose/v5/pkg/api"
 	"github.com/docker/compose/v5/pkg/compose"
@@ -45,30 +47,38 @@ func Connect(streams Streams) (*Compose, error) {
 		return nil, fmt.Errorf("set up Docker client: %w", err)
 	}
 	opts := flags.NewClientOptions()
-	if err := cli.Initialize(opts); err != nil {
-		return nil, fmt.Errorf("set up Docker client (check DOCKER_HOST, DOCKER_CONTEXT and ~/.docker/config.json): %w", err)
+	// The API client is made here, not left to the docker CLI: when the
+	// endpoint cannot be resolved (an unknown DOCKER_CONTEXT), the CLI's own
+	// lazy set-up prints the error and exits the process.
+	apiClient, err := command.NewAPIClientFromFlags(opts, config.LoadDefaultConfigFile(streams.ErrOut))
+	if err != nil {
+		return nil, fmt.Errorf("choose the Docker Engine: %w; fix DOCKER_HOST or DOCKER_CONTEXT (`docker context ls` lists the contexts)", err)
+	}
+	if err := cli.Initialize(opts, command.WithAPIClient(apiClient)); err != nil {
+		_ = apiClient.Close()
+		return nil, fmt.Errorf("set up the Docker client (check DOCKER_HOST, DOCKER_CONTEXT and ~/.docker/config.json): %w", err)
 	}
 	// compose reports recoverable trouble through logrus; keep it on the
 	// command's stderr and quiet below warnings.
 	logrus.SetOutput(streams.ErrOut)
 	logrus.SetLevel(logrus.WarnLevel)
 
-	host := cli.DockerEndpoint().Host
+	host := apiClient.DaemonHost()
 	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
 	defer cancel()
-	info, err := probe(ctx, cli.Client(), host)
+	info, err := probe(ctx, apiClient, host)
 	if err != nil {
-		_ = cli.Client().Close()
+		_ = apiClient.Close()
 		return nil, err
 	}
 	info.Context = cli.CurrentContext()
 
 	svc, err := composeService(cli, nil)
 	if err != nil {
-		_ = cli.Client().Close()
+		_ = apiClient.Close()
 		return nil, fmt.Errorf("set up compose: %w", err)
 	}
-	return &Compose{cli: cli, api: cli.Client(), svc: svc, info: info, streams: streams}, nil
+	return &Compose{cli: cli, api: apiClient, svc: svc, info: info, streams: streams}, nil
 }
 
 // probe pings the engine, checks its API version and reads its version.
@@ -114,19 +124,16 @@ func composeService(cli command.Cli, bus api.EventProcessor) (api.Compose, error
 	return compose.NewComposeService(cli, opts...)
 }
 
-// unwrapDial trims the client's long "Cannot connect to the Docker daemon
-// at ... Is the docker daemon running?" wrapping, which UnreachableError
-// says better, down to the cause.
+// unwrapDial trims the client's "Cannot connect to the Docker daemon at
+// ... Is the docker daemon running?", which UnreachableError says better,
+// down to the cause.
 func unwrapDial(err error) error {
-	for e := err; e != nil; {
-		if os.IsNotExist(e) || strings.Contains(e.Error(), "connection refused") {
-			return e
-		}
-		u, ok := e.(interface{ Unwrap() error })
-		if !ok {
-			break
-		}
-		e = u.Unwrap()
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err
+	}
+	if strings.HasPrefix(err.Error(), "Cannot connect to the Docker daemon") {
+		return errors.New("nothing answers there")
 	}
 	return err
 }

@@ -176,6 +176,16 @@ func TestConnectNamesTheSocketWhenNoDaemon(t *testing.T) {
 	}
 }
 
+func TestConnectNamesAnUnknownContext(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "")
+	os.Unsetenv("DOCKER_HOST") // DOCKER_HOST would override the context
+	t.Setenv("DOCKER_CONTEXT", "no-such-context")
+	_, err := docker.Connect(docker.Streams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), "no-such-context") || !strings.Contains(err.Error(), "docker context ls") {
+		t.Errorf("Connect with an unknown context = %v, want it named with the fix", err)
+	}
+}
+
 // fakeOldEngine answers like an Engine 19.03 (API 1.40) would.
 func fakeOldEngine(t *testing.T) string {
 	t.Helper()
