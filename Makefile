@@ -89,7 +89,7 @@ dist: assets
 	  mkdir -p dist/$$name; \
 	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch go build -trimpath \
 	    -ldflags '-s -w $(LDFLAGS)' -o dist/$$name/$$exe ./cmd/quickscale; \
-	  for doc in README.md CHANGELOG.md LICENSE; do [[ -f $$doc ]] && cp $$doc dist/$$name/; done; \
+	  for doc in README.md CHANGELOG.md LICENSE; do if [[ -f $$doc ]]; then cp $$doc dist/$$name/; fi; done; \
 	  tar -C dist -czf dist/$$name.tar.gz $$name; \
 	  rm -rf dist/$$name; \
 	done

@@ -21,7 +21,8 @@ import (
 // TestGeneratedProjects generates a project for each database preset, with
 // no terminal, and holds it to the bar quickscale's own code meets: gofmt,
 // vet, a tidy go.mod, a race-enabled test run with PostgreSQL required,
-// staticcheck and govulncheck. The sqlite project is then built and served.
+// staticcheck and govulncheck. The sqlite project is then built, served and
+// probed, by this test and by the project's own e2e suite.
 //
 // The presets run one after the other: each compiles a few hundred packages
 // with the race detector, and in sequence the second reuses the build cache
@@ -44,7 +45,9 @@ func TestGeneratedProjects(t *testing.T) {
 			t.Run("go mod tidy", func(t *testing.T) {
 				runCmd(t, dir, nil, "go", "mod", "tidy", "-diff")
 			})
-			t.Run("go vet", func(t *testing.T) { runCmd(t, dir, nil, "go", "vet", "./...") })
+			// The e2e tag adds the project's deployment checks (run against
+			// the served app below); they must compile too.
+			t.Run("go vet", func(t *testing.T) { runCmd(t, dir, nil, "go", "vet", "-tags", "e2e", "./...") })
 			t.Run("go build", func(t *testing.T) { runCmd(t, dir, nil, "go", "build", "./...") })
 			t.Run("go test", func(t *testing.T) {
 				runCmd(t, dir, []string{"REQUIRE_POSTGRES=1"}, "go", "test", "-race", "-count=1", "./...")
@@ -184,6 +187,9 @@ func testServe(t *testing.T, dir string) {
 	for _, problem := range checkReferences(t.Context(), client, base, page.refs, vendoredDist) {
 		t.Error(problem)
 	}
+
+	// The project's own deployment checks, pointed at this server.
+	runCmd(t, dir, []string{"E2E_BASE_URL=" + base}, "go", "test", "-tags", "e2e", "-count=1", "./e2e/...")
 
 	if err := serve.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatalf("send SIGTERM: %v", err)
