@@ -122,12 +122,11 @@ func upRun(ctx context.Context, opts *UpOptions) error {
 	return nil
 }
 
-// accessLines tell the user how to reach the running app. When the app
-// gains accounts, how to log in (and `quickscale manage createadmin`) is
-// added here, and only here.
+// accessLines tell the user how to reach the running app and log in.
 func accessLines(base string) []string {
 	return []string{
 		"App:     " + base + "/",
+		"Log in:  " + base + "/login (the first administrator: quickscale manage createadmin --email you@example.com)",
 		"Health:  " + base + "/readyz",
 		"Logs:    quickscale logs -f",
 		"Stop:    quickscale down",

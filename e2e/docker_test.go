@@ -376,8 +376,11 @@ func testLifecycle(t *testing.T, preset string) {
 	if !strings.Contains(status, "0001") {
 		t.Errorf("manage migrate status:\n%s", status)
 	}
-	// `manage createadmin` (non-interactive) belongs here; the app has no
-	// accounts and so no such subcommand yet.
+	admin, _, code := runQuickscale(t, dir, strings.NewReader("e2e-Admin-passw0rd-long\n"),
+		"manage", "createadmin", "--email", "admin@example.com", "--password-stdin")
+	if code != 0 || !strings.Contains(admin, "Created administrator admin@example.com") {
+		t.Errorf("manage createadmin with the password on stdin exited %d:\n%s", code, admin)
+	}
 
 	waitHealthy(t, dir)
 
