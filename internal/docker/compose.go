@@ -14,7 +14,9 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/docker/cli/cli"
 	"github.com/docker/compose/v5/pkg/api"
+	"github.com/docker/compose/v5/pkg/compose"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
 )
 
 // cleanupTimeout bounds the clean-up after an interrupted up, which runs on
@@ -37,6 +39,12 @@ func (c *Compose) Up(ctx context.Context, s Stack, opts UpOptions) error {
 	report := opts.Progress
 	if report == nil {
 		report = func(string) {}
+	}
+	if c.upToDate(ctx, p) {
+		// compose would change nothing, yet restart the one-shot services
+		// (a migrate run, a second or more); only the wait is needed.
+		report("containers up to date")
+		return c.waitReady(ctx, s, p, opts, report)
 	}
 	bus := &progressBus{report: report}
 	svc, err := c.serviceWith(bus)
@@ -68,6 +76,46 @@ func (c *Compose) Up(ctx context.Context, s Stack, opts UpOptions) error {
 		return fmt.Errorf("up interrupted; the stack is stopped and its data kept: %w", ctx.Err())
 	}
 	return c.explainUpFailure(ctx, s, p, err)
+}
+
+// upToDate reports whether every service has exactly one container,
+// created from the service's current configuration and image, and running
+// (or, for a one-shot service, exited with code 0). Any doubt answers false
+// and leaves the decision to compose.
+func (c *Compose) upToDate(ctx context.Context, p *types.Project) bool {
+	res, err := c.api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).
+		Add("label", api.ProjectLabel+"="+p.Name).Add("label", api.OneoffLabel+"=False")})
+	if err != nil || len(res.Items) != len(p.Services) {
+		return false
+	}
+	byService := map[string]container.Summary{}
+	for _, ctr := range res.Items {
+		byService[ctr.Labels[api.ServiceLabel]] = ctr
+	}
+	shots := oneShots(p)
+	for name, svc := range p.Services {
+		ctr, ok := byService[name]
+		if !ok {
+			return false
+		}
+		hash, err := compose.ServiceHash(svc)
+		if err != nil || ctr.Labels[api.ConfigHashLabel] != hash {
+			return false
+		}
+		img, err := c.api.ImageInspect(ctx, svc.Image)
+		if err != nil || img.ID != ctr.ImageID {
+			return false
+		}
+		switch {
+		case shots[name]:
+			if ctr.State != container.StateExited || !strings.HasPrefix(ctr.Status, "Exited (0)") {
+				return false
+			}
+		case ctr.State != container.StateRunning:
+			return false
+		}
+	}
+	return true
 }
 
 // serviceWith returns a compose service reporting its progress to bus.

@@ -276,6 +276,14 @@ func TestStackLifecycle(t *testing.T) {
 	}
 	resp.Body.Close()
 
+	progress = nil
+	if err := e.Up(ctx, s, docker.UpOptions{Timeout: time.Minute, Progress: func(l string) { progress = append(progress, l) }}); err != nil {
+		t.Fatalf("up again: %v", err)
+	}
+	if !slices.Contains(progress, "containers up to date") {
+		t.Errorf("an up with nothing changed did not skip compose:\n%s", strings.Join(progress, "\n"))
+	}
+
 	services, err := e.Services(ctx, s)
 	if err != nil {
 		t.Fatal(err)
@@ -340,6 +348,26 @@ func TestStackLifecycle(t *testing.T) {
 	}
 	if _, body := get(t, base+"/notes"); !strings.Contains(body, "kept-across-down") {
 		t.Fatalf("data lost across down/up: notes = %q", body)
+	}
+
+	// A new image replaces the running containers.
+	dockerfile := filepath.Join(s.Dir, "Dockerfile")
+	df, _ := os.ReadFile(dockerfile)
+	os.WriteFile(dockerfile, append(df, "LABEL changed=yes\n"...), 0o644)
+	second := build(t, e, s, appbuild.Options{})
+	s.Env["APP_IMAGE"] = second.Image
+	progress = nil
+	if err := e.Up(ctx, s, docker.UpOptions{Timeout: time.Minute, Progress: func(l string) { progress = append(progress, l) }}); err != nil {
+		t.Fatalf("up with a new image: %v", err)
+	}
+	if slices.Contains(progress, "containers up to date") {
+		t.Error("a new image was taken for nothing changed")
+	}
+	services, _ = e.Services(ctx, s)
+	for _, svc := range services {
+		if svc.Image != second.Image {
+			t.Errorf("%s runs %s after up with %s", svc.Service, svc.Image, second.Image)
+		}
 	}
 	services, _ = e.Services(ctx, s)
 	for _, svc := range services {
