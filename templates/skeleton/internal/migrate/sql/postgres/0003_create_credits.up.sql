@@ -101,7 +101,6 @@ CREATE TABLE jobs (
     payload       TEXT NOT NULL DEFAULT '',
     run_at        TIMESTAMPTZ NOT NULL,
     attempts      BIGINT NOT NULL DEFAULT 0,
-    claimed_by    TEXT NOT NULL DEFAULT '',
     claimed_until TIMESTAMPTZ,
     done_at       TIMESTAMPTZ,
     failed_at     TIMESTAMPTZ,

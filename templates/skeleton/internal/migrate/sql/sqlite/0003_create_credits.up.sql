@@ -101,7 +101,6 @@ CREATE TABLE jobs (
     payload       TEXT NOT NULL DEFAULT '',
     run_at        TIMESTAMP NOT NULL,
     attempts      INTEGER NOT NULL DEFAULT 0,
-    claimed_by    TEXT NOT NULL DEFAULT '',
     claimed_until TIMESTAMP,
     done_at       TIMESTAMP,
     failed_at     TIMESTAMP,
