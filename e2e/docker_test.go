@@ -140,7 +140,7 @@ func setDotEnv(t *testing.T, dir string, vars map[string]string) {
 	}
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -376,10 +376,10 @@ func testLifecycle(t *testing.T, preset string) {
 	if !strings.Contains(status, "0001") {
 		t.Errorf("manage migrate status:\n%s", status)
 	}
-	admin, _, code := runQuickscale(t, dir, strings.NewReader("e2e-Admin-passw0rd-long\n"),
-		"manage", "createadmin", "--email", "admin@example.com", "--password-stdin")
-	if code != 0 || !strings.Contains(admin, "Created administrator admin@example.com") {
-		t.Errorf("manage createadmin with the password on stdin exited %d:\n%s", code, admin)
+	admin, adminErr, code := runQuickscale(t, dir, strings.NewReader("correct-horse-battery-staple-42\n"),
+		"manage", "createadmin", "--email", "owner@example.com", "--password-stdin")
+	if code != 0 || !strings.Contains(admin, "Created administrator owner@example.com") {
+		t.Errorf("manage createadmin with the password on stdin exited %d:\n%s\n%s", code, admin, adminErr)
 	}
 
 	waitHealthy(t, dir)
