@@ -20,7 +20,7 @@ func TestDemoScript(t *testing.T) {
 	var out syncBuffer
 	cmd := exec.Command(filepath.Join(moduleRoot, "scripts", "demo"), quickscaleBin, t.TempDir(), port)
 	cmd.Dir = moduleRoot
-	cmd.Env = append(withoutQuickscaleVars(goEnv()), "XDG_CONFIG_HOME="+t.TempDir(), "NO_COLOR=1")
+	cmd.Env = quickscaleEnv()
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start scripts/demo: %v", err)

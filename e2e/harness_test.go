@@ -37,6 +37,9 @@ var (
 	moduleRoot string
 	// quickscaleBin is the binary TestMain built from moduleRoot.
 	quickscaleBin string
+	// configHome is an empty XDG_CONFIG_HOME for quickscale, so no user
+	// configuration changes what the tests see.
+	configHome string
 )
 
 func TestMain(m *testing.M) {
@@ -58,6 +61,17 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(binDir)
+
+	configHome = filepath.Join(binDir, "config")
+	// Go's telemetry writes under the configuration directory from child
+	// processes that outlive the go command; switched off here, no go
+	// command that quickscale or a script runs leaves files behind.
+	telemetry := exec.Command("go", "telemetry", "off")
+	telemetry.Env = goEnv("XDG_CONFIG_HOME=" + configHome)
+	if out, err := telemetry.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: switch off Go telemetry in the test configuration directory: %v\n%s", err, out)
+		return 1
+	}
 
 	quickscaleBin = filepath.Join(binDir, "quickscale")
 	build := exec.Command("go", "build", "-o", quickscaleBin, "./cmd/quickscale")
@@ -94,8 +108,7 @@ func goEnv(extra ...string) []string {
 
 // runQuickscale runs the quickscale binary in dir with stdin (nil means
 // /dev/null: no terminal) and returns what it printed and its exit code. It
-// sees no user configuration: QUICKSCALE_* variables are dropped and its
-// configuration directory is empty.
+// sees no user configuration (see quickscaleEnv).
 func runQuickscale(t testing.TB, dir string, stdin io.Reader, args ...string) (stdout, stderr string, exitCode int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
@@ -103,7 +116,7 @@ func runQuickscale(t testing.TB, dir string, stdin io.Reader, args ...string) (s
 	cmd := exec.CommandContext(ctx, quickscaleBin, args...)
 	cmd.Dir = dir
 	cmd.Stdin = stdin
-	cmd.Env = append(withoutQuickscaleVars(goEnv()), "XDG_CONFIG_HOME="+t.TempDir(), "NO_COLOR=1")
+	cmd.Env = quickscaleEnv()
 	cmd.WaitDelay = 10 * time.Second
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
@@ -117,6 +130,13 @@ func runQuickscale(t testing.TB, dir string, stdin io.Reader, args ...string) (s
 		t.Fatalf("quickscale %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, &out, &errOut)
 	}
 	return out.String(), errOut.String(), exitCode
+}
+
+// quickscaleEnv is the environment quickscale runs with in these tests: the
+// pinned toolchain, no QUICKSCALE_* variables, an empty configuration
+// directory and no colour.
+func quickscaleEnv() []string {
+	return append(withoutQuickscaleVars(goEnv()), "XDG_CONFIG_HOME="+configHome, "NO_COLOR=1")
 }
 
 func withoutQuickscaleVars(env []string) []string {
