@@ -192,7 +192,9 @@ func (c *Compose) waitReady(ctx context.Context, s Stack, p *types.Project, opts
 			if ok {
 				state = svc.State
 			}
-			ready, failure := serviceReady(ctx, name, svc, ok, shots[name], opts.Ready[name])
+			hc := p.Services[name].HealthCheck
+			checked := hc != nil && !hc.Disable
+			ready, failure := serviceReady(ctx, svc, ok, shots[name], checked, opts.Ready[name])
 			if failure != "" {
 				return &ServiceFailedError{Service: name, Reason: failure, Logs: c.lastLines(ctx, s, name)}
 			}
@@ -229,7 +231,8 @@ func (c *Compose) waitReady(ctx context.Context, s Stack, p *types.Project, opts
 }
 
 // serviceReady judges one service; failure is non-empty when it failed.
-func serviceReady(ctx context.Context, name string, svc Service, exists, oneShot bool, probe func(context.Context) bool) (ready bool, failure string) {
+// checked says the service has a health check: then running is not enough.
+func serviceReady(ctx context.Context, svc Service, exists, oneShot, checked bool, probe func(context.Context) bool) (ready bool, failure string) {
 	if !exists {
 		return false, ""
 	}
@@ -249,10 +252,16 @@ func serviceReady(ctx context.Context, name string, svc Service, exists, oneShot
 		return false, ""
 	}
 	switch svc.Health {
-	case "", string(container.Healthy):
+	case string(container.Healthy):
 		return true, ""
 	case string(container.Unhealthy):
 		return false, "is unhealthy"
+	case "":
+		// No health yet: either the service has no check, or the engine
+		// has not begun checking a container that just (re)started.
+		if !checked {
+			return true, ""
+		}
 	}
 	// Still "starting": the engine checks health at fixed intervals, the
 	// first one a whole interval after start; the probe can tell sooner.

@@ -78,7 +78,7 @@ func Connect(streams Streams) (*Compose, error) {
 		_ = apiClient.Close()
 		return nil, fmt.Errorf("set up compose: %w", err)
 	}
-	return &Compose{cli: cli, api: apiClient, svc: svc, info: info, streams: streams}, nil
+	return &Compose{cli: cli, api: apiClient, svc: svc, info: info}, nil
 }
 
 // probe pings the engine, checks its API version and reads its version.
@@ -140,11 +140,10 @@ func unwrapDial(err error) error {
 
 // Compose is the Engine over the Engine API and the compose library.
 type Compose struct {
-	cli     command.Cli
-	api     client.APIClient
-	svc     api.Compose
-	info    Info
-	streams Streams
+	cli  command.Cli
+	api  client.APIClient
+	svc  api.Compose
+	info Info
 }
 
 var _ Engine = (*Compose)(nil)

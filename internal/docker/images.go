@@ -151,7 +151,7 @@ func (c *Compose) imagesInUse(ctx context.Context) (map[string]bool, error) {
 // Destroy implements Engine.
 func (c *Compose) Destroy(ctx context.Context, project string) (Removed, error) {
 	var r Removed
-	containers, err := c.labelled(ctx, project, func(f client.Filters) ([]string, error) {
+	containers, err := labelled(project, func(f client.Filters) ([]string, error) {
 		res, err := c.api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 		var ids []string
 		for _, ctr := range res.Items {
@@ -169,7 +169,7 @@ func (c *Compose) Destroy(ctx context.Context, project string) (Removed, error) 
 		r.Containers = append(r.Containers, shortID(id))
 	}
 
-	networks, err := c.labelled(ctx, project, func(f client.Filters) ([]string, error) {
+	networks, err := labelled(project, func(f client.Filters) ([]string, error) {
 		res, err := c.api.NetworkList(ctx, client.NetworkListOptions{Filters: f})
 		var names []string
 		for _, n := range res.Items {
@@ -191,7 +191,7 @@ func (c *Compose) Destroy(ctx context.Context, project string) (Removed, error) 
 		return r, err
 	}
 
-	images, err := c.labelled(ctx, project, func(f client.Filters) ([]string, error) {
+	images, err := labelled(project, func(f client.Filters) ([]string, error) {
 		res, err := c.api.ImageList(ctx, client.ImageListOptions{Filters: f})
 		var ids []string
 		for _, img := range res.Items {
@@ -213,7 +213,7 @@ func (c *Compose) Destroy(ctx context.Context, project string) (Removed, error) 
 
 // removeVolumes deletes the project's volumes, found by label.
 func (c *Compose) removeVolumes(ctx context.Context, project string) ([]string, error) {
-	volumes, err := c.labelled(ctx, project, func(f client.Filters) ([]string, error) {
+	volumes, err := labelled(project, func(f client.Filters) ([]string, error) {
 		res, err := c.api.VolumeList(ctx, client.VolumeListOptions{Filters: f})
 		var names []string
 		for _, v := range res.Items {
@@ -238,7 +238,7 @@ func (c *Compose) removeVolumes(ctx context.Context, project string) ([]string, 
 // compose's for resources a plain `docker compose` made) and merges the
 // results. Label filters are exact matches, so "app" never picks up
 // "app2"'s resources.
-func (c *Compose) labelled(_ context.Context, project string, list func(client.Filters) ([]string, error)) ([]string, error) {
+func labelled(project string, list func(client.Filters) ([]string, error)) ([]string, error) {
 	var out []string
 	for _, label := range []string{ProjectLabel, composeProjectLabel} {
 		got, err := list(make(client.Filters).Add("label", label+"="+project))
