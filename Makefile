@@ -20,6 +20,9 @@ export GOTOOLCHAIN := go1.27.3
 MODULE  := github.com/quickscale/quickscale
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+# Archive timestamps come from the commit, so the same commit gives the same
+# archives.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 LDFLAGS := -X $(MODULE)/internal/buildinfo.Version=$(VERSION) \
            -X $(MODULE)/internal/buildinfo.Commit=$(COMMIT)
 
@@ -90,7 +93,8 @@ dist: assets
 	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch go build -trimpath \
 	    -ldflags '-s -w $(LDFLAGS)' -o dist/$$name/$$exe ./cmd/quickscale; \
 	  for doc in README.md CHANGELOG.md LICENSE; do if [[ -f $$doc ]]; then cp $$doc dist/$$name/; fi; done; \
-	  tar -C dist -czf dist/$$name.tar.gz $$name; \
+	  tar -C dist --sort=name --owner=0 --group=0 --numeric-owner --mtime=@$(SOURCE_DATE_EPOCH) -cf - $$name \
+	    | gzip -9 -n > dist/$$name.tar.gz; \
 	  rm -rf dist/$$name; \
 	done
 	cd dist && sha256sum *.tar.gz > quickscale_$(VERSION)_checksums.txt
