@@ -5,7 +5,8 @@
 //
 // The helpers in this file are shared by every e2e test:
 //
-//   - runQuickscale runs the binary built by TestMain.
+//   - runQuickscale runs the binary built by TestMain; quickscaleEnv is its
+//     environment, for tests that start the binary themselves.
 //   - initProject generates a project for a database preset.
 //   - runCmd runs any other command and fails the test when it fails.
 //   - toolPath and vulnDB locate what `make tools` installed.
