@@ -31,6 +31,8 @@ TOOLS_BIN := $(TOOLS)/bin
 VULNDB    := $(TOOLS)/vulndb
 STATICCHECK_VERSION := v0.8.2
 GOVULNCHECK_VERSION := v1.9.0
+# Mailpit is the real SMTP server the generated app's mail tests deliver to.
+MAILPIT_VERSION     := v1.33.1
 # benchstat ships in golang.org/x/perf, which has no tagged releases.
 BENCHSTAT_VERSION   := v0.0.0-20260908200009-22c9c6c9d4da
 
@@ -104,7 +106,8 @@ dist: assets
 
 STAMPS := $(TOOLS)/stamps
 
-tools: $(STAMPS)/staticcheck-$(STATICCHECK_VERSION) $(STAMPS)/govulncheck-$(GOVULNCHECK_VERSION) $(VULNDB)/index/db.json
+tools: $(STAMPS)/staticcheck-$(STATICCHECK_VERSION) $(STAMPS)/govulncheck-$(GOVULNCHECK_VERSION) \
+       $(STAMPS)/mailpit-$(MAILPIT_VERSION) $(VULNDB)/index/db.json
 
 # Each tool is installed by version: the stamp makes a version bump in this
 # file reinstall it and leaves it alone otherwise.
@@ -114,6 +117,10 @@ $(STAMPS)/staticcheck-%:
 
 $(STAMPS)/govulncheck-%:
 	GOBIN=$(TOOLS_BIN) go install golang.org/x/vuln/cmd/govulncheck@$*
+	mkdir -p $(@D) && touch $@
+
+$(STAMPS)/mailpit-%:
+	GOBIN=$(TOOLS_BIN) go install github.com/axllent/mailpit@$*
 	mkdir -p $(@D) && touch $@
 
 $(STAMPS)/benchstat-%:
