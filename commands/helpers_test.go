@@ -31,6 +31,10 @@ func isolate(t *testing.T) (configFile, gitConfig string) {
 	home := t.TempDir()
 	t.Setenv("HOME", home)
 	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+	// Commands such as check run the go command, whose telemetry writes
+	// under the config directory, partly from a child that outlives it and
+	// would race the removal of this temporary home. Off, it writes nothing.
+	writeFile(t, filepath.Join(home, ".config", "go", "telemetry", "mode"), "off")
 	t.Setenv(config.EnvConfigFile, "")
 	for _, key := range config.Keys {
 		t.Setenv(config.EnvVar(key), "")
