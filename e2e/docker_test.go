@@ -609,7 +609,7 @@ func interrupt(t *testing.T, dir, marker string, args ...string) (int, string) {
 	t.Helper()
 	cmd := exec.Command(quickscaleBin, args...)
 	cmd.Dir = dir
-	cmd.Env = append(withoutQuickscaleVars(goEnv()), "XDG_CONFIG_HOME="+t.TempDir(), "NO_COLOR=1")
+	cmd.Env = quickscaleEnv()
 	pr, pw := io.Pipe()
 	var stderr syncBuffer
 	cmd.Stderr = io.MultiWriter(pw, &stderr)
