@@ -52,11 +52,7 @@ The full output of every build goes to .quickscale/logs/build-<time>.log;
 }
 
 func buildRun(ctx context.Context, opts *BuildOptions) error {
-	p, err := findProject()
-	if err != nil {
-		return err
-	}
-	e, err := opts.Docker()
+	p, e, err := projectEngine(opts.Docker)
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,21 @@ func findProject() (localProject, error) {
 	return localProject{Root: root, Marker: m}, nil
 }
 
+// projectEngine finds the project around the working directory, then
+// connects to Docker: the first two steps of every Docker command, in the
+// order that gives the more useful error outside a project.
+func projectEngine(connect func() (docker.Engine, error)) (localProject, docker.Engine, error) {
+	p, err := findProject()
+	if err != nil {
+		return localProject{}, nil, err
+	}
+	e, err := connect()
+	if err != nil {
+		return localProject{}, nil, err
+	}
+	return p, e, nil
+}
+
 // stack is the project's compose stack, with env overriding compose.yaml's
 // variables.
 func (p localProject) stack(env map[string]string) docker.Stack {

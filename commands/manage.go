@@ -54,11 +54,7 @@ Without a subcommand, the app lists the ones it offers.`,
 }
 
 func manageRun(ctx context.Context, opts *ManageOptions) error {
-	p, err := findProject()
-	if err != nil {
-		return err
-	}
-	e, err := opts.Docker()
+	p, e, err := projectEngine(opts.Docker)
 	if err != nil {
 		return err
 	}

@@ -48,11 +48,7 @@ is its normal state.
 }
 
 func psRun(ctx context.Context, opts *PsOptions) error {
-	p, err := findProject()
-	if err != nil {
-		return err
-	}
-	e, err := opts.Docker()
+	p, e, err := projectEngine(opts.Docker)
 	if err != nil {
 		return err
 	}
