@@ -70,12 +70,44 @@ func (c *Compose) Up(ctx context.Context, s Stack, opts UpOptions) error {
 		// started; the data stays, and the next up starts from a clean slate.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 		defer cancel()
-		if derr := c.svc.Down(cctx, p.Name, api.DownOptions{Project: p, RemoveOrphans: true}); derr != nil {
+		if derr := c.stopHalfStarted(cctx, p); derr != nil {
 			return fmt.Errorf("up interrupted, and stopping the half-started stack failed: %w; run `quickscale down`", derr)
 		}
 		return fmt.Errorf("up interrupted; the stack is stopped and its data kept: %w", ctx.Err())
 	}
 	return c.explainUpFailure(ctx, s, p, err)
+}
+
+// stopHalfStarted takes down a stack whose up was interrupted. A container
+// create that was in flight when the command was cancelled still completes
+// in the engine, possibly after a first down has looked; so down repeats
+// until the project has had no container for a short quiet period.
+func (c *Compose) stopHalfStarted(ctx context.Context, p *types.Project) error {
+	const quietPeriod = 2 * time.Second
+	for {
+		if err := c.svc.Down(ctx, p.Name, api.DownOptions{Project: p, RemoveOrphans: true}); err != nil {
+			return err
+		}
+		quietUntil := time.Now().Add(quietPeriod)
+		for {
+			res, err := c.api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).
+				Add("label", api.ProjectLabel+"="+p.Name)})
+			if err != nil {
+				return err
+			}
+			if len(res.Items) > 0 {
+				break // a late container: down again
+			}
+			if time.Now().After(quietUntil) {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
+	}
 }
 
 // upToDate reports whether every service has exactly one container,
