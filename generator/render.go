@@ -6,14 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"go/format"
 	"io"
 	"io/fs"
 	"path"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"text/template"
 
 	"github.com/quickscale/quickscale/internal/project"
@@ -161,30 +158,21 @@ func newSecrets(random io.Reader) (Secrets, error) {
 	return Secrets{SecretKey: hex.EncodeToString(key), PostgresPassword: hex.EncodeToString(pw)}, nil
 }
 
-// renderAll renders the skeleton files at paths on every CPU: gofmt, which
-// every .go file goes through, is most of a render's time. The first error
-// in path order is returned, so failures are as deterministic as output.
+// renderAll renders the skeleton files at paths, stopping at the first
+// error in path order.
+//
+// Go files are not run through gofmt here: TestSkeletonRendersGofmtClean
+// holds every template to gofmt's output for extreme names and module
+// paths, which keeps formatting (most of a render's time otherwise) out of
+// every init.
 func renderAll(skeleton fs.FS, paths []string, name string, data Data, secrets Secrets) ([]File, error) {
 	files := make([]File, len(paths))
-	errs := make([]error, len(paths))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(paths)) {
-		wg.Go(func() {
-			for i := range next {
-				files[i], errs[i] = renderFile(skeleton, paths[i], name, data, secrets)
-			}
-		})
-	}
-	for i := range paths {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	for _, err := range errs {
+	for i, p := range paths {
+		f, err := renderFile(skeleton, p, name, data, secrets)
 		if err != nil {
 			return nil, err
 		}
+		files[i] = f
 	}
 	return files, nil
 }
@@ -203,13 +191,6 @@ func renderFile(skeleton fs.FS, src, name string, data Data, secrets Secrets) (F
 		if f.Data, err = execute(src, raw, data); err != nil {
 			return File{}, err
 		}
-	}
-	if strings.HasSuffix(out, ".go") {
-		formatted, err := format.Source(f.Data)
-		if err != nil {
-			return File{}, fmt.Errorf("template %s does not render valid Go: %w", src, err)
-		}
-		f.Data = formatted
 	}
 	return f, nil
 }

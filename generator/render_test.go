@@ -84,19 +84,50 @@ func TestRenderConventions(t *testing.T) {
 	}
 }
 
-func TestRenderFormatsGo(t *testing.T) {
-	m := fileMap(mustRender(t, fixture(), opts("sqlite")))
-	main := m["cmd/my-app/main.go"].Data
-	formatted, err := format.Source(main)
-	if err != nil {
-		t.Fatal(err)
+// TestSkeletonRendersGofmtClean is what lets Render skip gofmt: every Go
+// file of the real skeleton must come out exactly as gofmt would print it,
+// whatever the name and module. Their lengths move aligned comments and
+// their spelling could reorder imports, so the extremes are tried.
+func TestSkeletonRendersGofmtClean(t *testing.T) {
+	names := []string{strings.Repeat("a", minNameLen), "z" + strings.Repeat("y-9", (maxNameLen-1)/3)}
+	modules := []string{
+		"a.io/b",          // sorts before every other import
+		"github.com/aa/x", // among the third-party imports
+		"golang.org/zz",   // after github.com
+		"zz.example/" + strings.Repeat("very-long-path/", 8) + "end",
 	}
-	if !bytes.Equal(main, formatted) {
-		t.Fatalf("main.go is not gofmt-formatted:\n%s", main)
+	for _, db := range []string{"sqlite", "postgres"} {
+		for _, name := range names {
+			for _, module := range modules {
+				files, err := Render(Options{Name: name, Module: module, DB: db, QuickscaleVersion: "v0.1.0", Random: fixedRandom(3)})
+				if err != nil {
+					t.Fatalf("render %s %s %s: %v", db, name, module, err)
+				}
+				for _, f := range files {
+					if !strings.HasSuffix(f.Path, ".go") {
+						continue
+					}
+					formatted, err := format.Source(f.Data)
+					if err != nil {
+						t.Fatalf("--db %s, name %s, module %s: %s is not valid Go: %v", db, name, module, f.Path, err)
+					}
+					if !bytes.Equal(formatted, f.Data) {
+						t.Errorf("--db %s, name %s, module %s: %s is not gofmt-formatted; make its template print what gofmt prints (line %d)",
+							db, name, module, f.Path, firstDifferentLine(f.Data, formatted))
+					}
+				}
+			}
+		}
 	}
-	if !bytes.Contains(main, []byte("\t\"example.com/my-app/internal/app\"\n")) {
-		t.Fatalf("main.go lost its import or was not reformatted:\n%s", main)
+}
+
+// firstDifferentLine is the 1-based line where a and b first differ.
+func firstDifferentLine(a, b []byte) int {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
 	}
+	return bytes.Count(a[:i], []byte("\n")) + 1
 }
 
 func TestRenderPresets(t *testing.T) {
@@ -180,7 +211,6 @@ func TestRenderRejectsInvalidOptions(t *testing.T) {
 func TestRenderTemplateErrorsNameTheTemplate(t *testing.T) {
 	base := map[string]string{"dot-gitignore": ".env\n"}
 	cases := map[string]struct{ file, body, want string }{
-		"invalid Go":       {"cmd/__name__/main.go.tmpl", "package main\nfunc {{.Name}}() {}\n", "cmd/__name__/main.go.tmpl does not render valid Go"},
 		"unknown field":    {"README.md.tmpl", "{{.Nope}}\n", "README.md.tmpl"},
 		"syntax error":     {"Makefile.tmpl", "{{if .Name}}\n", "Makefile.tmpl"},
 		"secret elsewhere": {"dot-env.example.tmpl", "SECRET_KEY={{.Secrets.SecretKey}}\n", "only dot-env.tmpl may use"},
@@ -202,11 +232,11 @@ func TestRenderTemplateErrorsNameTheTemplate(t *testing.T) {
 func TestRenderReportsTheFirstBrokenTemplate(t *testing.T) {
 	files := map[string]string{"dot-gitignore": ".env\n"}
 	for _, name := range []string{"a", "m", "z"} {
-		files[name+"/x.go.tmpl"] = "package {{.Name}}\n" // "my-app" is no Go identifier
+		files[name+"/x.go.tmpl"] = "package {{.Nope}}\n"
 	}
 	for range 20 {
 		_, err := render(withSkeleton(files), opts("sqlite"))
-		if err == nil || !strings.Contains(err.Error(), "template a/x.go.tmpl") {
+		if err == nil || !strings.Contains(err.Error(), "a/x.go.tmpl:") {
 			t.Fatalf("render: %v, want the error of a/x.go.tmpl, the first in path order", err)
 		}
 	}

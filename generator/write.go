@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sync"
 )
 
 // Write creates target holding files. target must not exist, or be an empty
@@ -89,7 +88,7 @@ func (w writer) write(ctx context.Context, files []File, target string) (err err
 	for d := range dirs {
 		written = append(written, d)
 	}
-	if err := syncAll(ctx, written); err != nil {
+	if err := syncTree(ctx, root, written); err != nil {
 		return fmt.Errorf("write project: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
@@ -187,46 +186,6 @@ func writeNewFile(name string, data []byte, perm fs.FileMode) error {
 		return err
 	}
 	return f.Close()
-}
-
-// syncWorkers bounds the concurrent fsyncs. Issued together they share
-// journal commits, which makes syncing a whole project several times
-// faster than one file after another.
-const syncWorkers = 16
-
-// syncAll flushes every named file or directory to disk.
-func syncAll(ctx context.Context, names []string) error {
-	work := make(chan string)
-	errs := make(chan error, syncWorkers)
-	var wg sync.WaitGroup
-	for range min(syncWorkers, len(names)) {
-		wg.Go(func() {
-			var first error
-			for name := range work {
-				if err := syncPath(name); err != nil && first == nil {
-					first = err
-				}
-			}
-			errs <- first
-		})
-	}
-feed:
-	for _, name := range names {
-		select {
-		case work <- name:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(work)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return ctx.Err()
 }
 
 func syncPath(name string) error {
