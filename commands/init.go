@@ -118,7 +118,7 @@ missing or does not know your name and email, init says so and still succeeds.`,
 	fl.StringVar(&opts.ModulePrefix, "module-prefix", config.Default(config.KeyModulePrefix).(string), "Prefix of the default module path")
 	fl.StringVar(&opts.DB, "db", config.Default(config.KeyDB).(string), "Database: "+strings.Join(generator.DBs, " or "))
 	fl.StringVar(&opts.Dir, "dir", config.Default(config.KeyDir).(string), "Directory in which the project directory is created")
-	fl.BoolVar(&opts.DryRun, "dry-run", false, "List the files that would be written, with their sizes, and write nothing")
+	fl.BoolVar(&opts.DryRun, "dry-run", false, "Check the target directory and list the files that would be written, with their sizes; write nothing")
 	fl.BoolVar(&opts.Git, "git", false, "Create a git repository with a first commit")
 	_ = cmd.RegisterFlagCompletionFunc("db", cobra.FixedCompletions(generator.DBs, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.MarkFlagDirname("dir")

@@ -69,6 +69,9 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 		return fmt.Errorf("locate %s: %w", target, err)
 	}
 	if opts.DryRun {
+		if err := generator.CheckTarget(target); err != nil {
+			return err
+		}
 		printDryRun(opts, files, absTarget)
 		return nil
 	}

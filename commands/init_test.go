@@ -424,6 +424,12 @@ func TestInitBadInput(t *testing.T) {
 			wantErr: []string{"already exists and is not empty"},
 		},
 		{
+			name: "dry run into a directory that is not empty", cmdline: "init my-app --dry-run",
+			setup:   func(t *testing.T, dir string) { writeFile(t, filepath.Join(dir, "my-app", "keep.txt"), "mine") },
+			wantErr: []string{"already exists and is not empty"},
+		},
+		{name: "dry run with a missing parent", cmdline: "init my-app --dry-run --dir /nonexistent/quickscale-test", wantErr: []string{"does not exist"}},
+		{
 			name: "target is a file", cmdline: "init my-app",
 			setup:   func(t *testing.T, dir string) { writeFile(t, filepath.Join(dir, "my-app"), "mine") },
 			wantErr: []string{"not a directory"},

@@ -124,6 +124,18 @@ func (w writer) write(ctx context.Context, files []File, target string) (err err
 	return nil
 }
 
+// CheckTarget reports the problem Write would find with target before
+// writing anything: a non-empty directory, a file, a missing parent. It
+// writes nothing, so a dry run can give the same answer as the real run.
+func CheckTarget(target string) error {
+	target, err := filepath.Abs(target)
+	if err != nil {
+		return fmt.Errorf("check project directory: %w", err)
+	}
+	_, err = checkTarget(target)
+	return err
+}
+
 // checkTarget enforces the write policy and reports whether target exists
 // (as an empty directory).
 func checkTarget(target string) (existed bool, err error) {
