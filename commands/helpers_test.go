@@ -22,6 +22,19 @@ import (
 // testBuild is the build every test factory reports.
 var testBuild = buildinfo.Info{Version: "v0.0.0-test", Commit: "0123456789abcdef0123", GoVersion: "go1.27.3", Platform: "linux/amd64"}
 
+// isolateWith isolates the test, then sets env and, unless it is empty,
+// writes file as the user's config file.
+func isolateWith(t *testing.T, env map[string]string, file string) {
+	t.Helper()
+	configFile, _ := isolate(t)
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	if file != "" {
+		writeFile(t, configFile, file)
+	}
+}
+
 // isolate gives the test an empty home, config directory and git
 // configuration, and clears every variable quickscale or git reads, so the
 // developer's own settings never leak into a test. It returns the path of

@@ -119,13 +119,7 @@ func TestNewCmdInitParsing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			configFile, _ := isolate(t)
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
-			if tt.file != "" {
-				writeFile(t, configFile, tt.file)
-			}
+			isolateWith(t, tt.env, tt.file)
 			env := newTestEnv(t, tt.tty)
 			var got *InitOptions
 			root := rootWithInit(env.f, func(_ context.Context, opts *InitOptions) error {
@@ -437,13 +431,7 @@ func TestInitBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			configFile, _ := isolate(t)
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
-			if tt.file != "" {
-				writeFile(t, configFile, tt.file)
-			}
+			isolateWith(t, tt.env, tt.file)
 			dir := t.TempDir()
 			t.Chdir(dir)
 			if tt.setup != nil {
@@ -664,13 +652,7 @@ func TestInitColor(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			configFile, _ := isolate(t)
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
-			if tt.file != "" {
-				writeFile(t, configFile, tt.file)
-			}
+			isolateWith(t, tt.env, tt.file)
 			t.Chdir(t.TempDir())
 			env := newTestEnv(t, true)
 			if code := env.run(context.Background(), tt.cmdline); code != ExitOK {
