@@ -4,7 +4,6 @@ package generator
 
 import (
 	"os"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -39,23 +38,25 @@ func BenchmarkRender(b *testing.B) {
 // for the whole process, removed by TestMain at its end. Removing each
 // round's projects between rounds (as b.TempDir would) makes the next
 // round pay for it: on ext4 without a journal, creating a file scans past
-// every inode freed in the last seconds.
-var writeParent = sync.OnceValues(func() (string, error) {
-	return os.MkdirTemp("", "quickscale-bench-")
-})
+// every inode freed in the last seconds. Benchmarks run one at a time, so
+// it needs no lock.
+var writeParent string
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if dir, err := writeParent(); err == nil {
-		os.RemoveAll(dir)
+	if writeParent != "" {
+		os.RemoveAll(writeParent)
 	}
 	os.Exit(code)
 }
 
 func BenchmarkRenderAndWrite(b *testing.B) {
-	parent, err := writeParent()
-	if err != nil {
-		b.Fatal(err)
+	if writeParent == "" {
+		dir, err := os.MkdirTemp("", "quickscale-bench-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		writeParent = dir
 	}
 	start := cpuTime(b)
 	for b.Loop() {
@@ -63,7 +64,7 @@ func BenchmarkRenderAndWrite(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		target, err := os.MkdirTemp(parent, "app-")
+		target, err := os.MkdirTemp(writeParent, "app-")
 		if err != nil {
 			b.Fatal(err)
 		}
