@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"slices"
 	"strconv"
@@ -51,14 +52,7 @@ func (c *Compose) Up(ctx context.Context, s Stack, opts UpOptions) error {
 	if err != nil {
 		return err
 	}
-	err = svc.Up(ctx, p, api.UpOptions{
-		Create: api.CreateOptions{
-			RemoveOrphans:        true,
-			Recreate:             api.RecreateDiverged,
-			RecreateDependencies: api.RecreateDiverged,
-		},
-		Start: api.StartOptions{Project: p},
-	})
+	err = c.converge(ctx, svc, p)
 	if err == nil {
 		err = c.waitReady(ctx, s, p, opts, report)
 	}
@@ -76,6 +70,102 @@ func (c *Compose) Up(ctx context.Context, s Stack, opts UpOptions) error {
 		return fmt.Errorf("up interrupted; the stack is stopped and its data kept: %w", ctx.Err())
 	}
 	return c.explainUpFailure(ctx, s, p, err)
+}
+
+// converge does what compose's up does, creating every container that
+// diverged and starting the stack in dependency order, except that quickscale
+// itself waits for the one-shot services (migrate). Compose checks a completed
+// dependency on a half-second tick, the first check half a second after the
+// start, while the engine reports a container's exit the moment it happens;
+// and the long-running services are recreated while the one-shots run
+// rather than before. Both waits sit between every code change and the app
+// serving it.
+func (c *Compose) converge(ctx context.Context, svc api.Compose, p *types.Project) error {
+	create := api.CreateOptions{
+		RemoveOrphans:        true,
+		Recreate:             api.RecreateDiverged,
+		RecreateDependencies: api.RecreateDiverged,
+	}
+	shots := oneShots(p)
+	if len(shots) == 0 {
+		if err := svc.Create(ctx, p, create); err != nil {
+			return err
+		}
+		return svc.Start(ctx, p.Name, api.StartOptions{Project: p})
+	}
+	names := slices.Sorted(maps.Keys(shots))
+	// The one-shot services with what they depend on (the database), which
+	// compose still waits for as the file says.
+	first, err := p.WithSelectedServices(names)
+	if err != nil {
+		return err
+	}
+	// Everything else, without the dependencies on the one-shot services:
+	// quickscale has waited for those itself, and compose would otherwise
+	// wait again or start them a second time.
+	var long []string
+	for _, name := range p.ServiceNames() {
+		if !shots[name] {
+			long = append(long, name)
+		}
+	}
+	rest, err := p.WithSelectedServices(long, types.IgnoreDependencies)
+	if err != nil {
+		return err
+	}
+
+	// The first create makes the networks and volumes the second one then
+	// only finds, so the two never race to create the same resource.
+	if err := svc.Create(ctx, first, create); err != nil {
+		return err
+	}
+	if err := svc.Start(ctx, p.Name, api.StartOptions{Project: first}); err != nil {
+		return err
+	}
+	created := make(chan error, 1)
+	go func() { created <- svc.Create(ctx, rest, create) }()
+	var waitErr error
+	for _, name := range names {
+		if waitErr = c.waitCompleted(ctx, p.Name, name); waitErr != nil {
+			break
+		}
+	}
+	if err := <-created; err != nil {
+		return err
+	}
+	if waitErr != nil {
+		return waitErr
+	}
+	return svc.Start(ctx, p.Name, api.StartOptions{Project: rest})
+}
+
+// waitCompleted waits for a started one-shot service's container to exit
+// and fails unless it exited with code 0.
+func (c *Compose) waitCompleted(ctx context.Context, project, service string) error {
+	res, err := c.api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).
+		Add("label", api.ProjectLabel+"="+project).
+		Add("label", api.ServiceLabel+"="+service).
+		Add("label", api.OneoffLabel+"=False")})
+	if err != nil {
+		return fmt.Errorf("find the %s container: %w", service, err)
+	}
+	if len(res.Items) == 0 {
+		return fmt.Errorf("the %s container vanished before it completed; run `quickscale up` again", service)
+	}
+	for _, ctr := range res.Items {
+		wait := c.api.ContainerWait(ctx, ctr.ID, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-wait.Error:
+			return fmt.Errorf("wait for the %s container: %w", service, err)
+		case r := <-wait.Result:
+			if r.StatusCode != 0 {
+				return fmt.Errorf("service %s exited with code %d", service, r.StatusCode)
+			}
+		}
+	}
+	return nil
 }
 
 // stopHalfStarted takes down a stack whose up was interrupted. A container
@@ -464,6 +554,18 @@ func (c *Compose) Run(ctx context.Context, s Stack, cmd Command) (int, error) {
 	p, err = oneOffProject(p, cmd.Service)
 	if err != nil {
 		return 0, err
+	}
+	// Compose may not build or pull the app image (see prepare), so a
+	// project never built would fail deep inside the run with the engine's
+	// "No such image".
+	if img := p.Services[cmd.Service].Image; img != "" {
+		ok, err := c.ImageExists(ctx, img)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			return 0, &ImageMissingError{Service: cmd.Service, Image: img, Err: errNeverBuilt}
+		}
 	}
 	code, err := c.svc.RunOneOffContainer(ctx, p, api.RunOptions{
 		Project:     p,

@@ -14,8 +14,6 @@ import (
 const (
 	// ProjectLabel holds the project name (the marker's name).
 	ProjectLabel = "dev.quickscale.project"
-	// ContentLabel holds the content hash an app image was built from.
-	ContentLabel = "dev.quickscale.content"
 	// composeProjectLabel is compose's own project label; resources made by a
 	// plain `docker compose` carry only this one.
 	composeProjectLabel = "com.docker.compose.project"

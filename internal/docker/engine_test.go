@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -242,6 +243,13 @@ func TestStackLifecycle(t *testing.T) {
 	if err != nil || !strings.Contains(string(logData), "Successfully tagged "+first.Image) {
 		t.Errorf("build log %s lacks the engine's output: %v\n%s", first.LogPath, err, logData)
 	}
+	// The binary is the last layer and nothing follows it: any later step
+	// (a label passed with the build is one) would cost a container on
+	// every code change.
+	steps := regexp.MustCompile(`(?m)^Step \d+/\d+ : (.*)$`).FindAllStringSubmatch(string(logData), -1)
+	if len(steps) == 0 || steps[len(steps)-1][1] != "COPY build/app /app" {
+		t.Errorf("the build's last step is not the binary's COPY:\n%s", logData)
+	}
 
 	s.Env["APP_IMAGE"] = first.Image
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
@@ -388,6 +396,51 @@ func TestStackLifecycle(t *testing.T) {
 	}
 	if ok, _ := e.ImageExists(ctx, first.Image); ok {
 		t.Errorf("image %s survived destroy", first.Image)
+	}
+}
+
+// A project whose Dockerfile lost its LABEL line still has its images
+// labelled, so that prune and destroy find them.
+func TestBuildLabelsImageWithoutDockerfileLabel(t *testing.T) {
+	e := connect(t, nil)
+	s, _ := tinyProject(t)
+	destroyAtEnd(t, e, s.Name)
+	dockerfile := filepath.Join(s.Dir, "Dockerfile")
+	df, err := os.ReadFile(dockerfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stripped := regexp.MustCompile(`(?m)^LABEL .*\n`).ReplaceAll(df, nil)
+	if bytes.Equal(stripped, df) {
+		t.Fatal("the skeleton's Dockerfile has no LABEL line to take out")
+	}
+	os.WriteFile(dockerfile, stripped, 0o644)
+	res := build(t, e, s, appbuild.Options{})
+	removed, err := e.Destroy(context.Background(), s.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := e.ImageExists(context.Background(), res.Image); ok || len(removed.Images) == 0 {
+		t.Errorf("destroy did not find the image built without the Dockerfile's label (removed %+v)", removed)
+	}
+}
+
+// With the stack down, a one-off run needs the image built; without it the
+// error says how to make it.
+func TestRunWithoutImageSaysBuild(t *testing.T) {
+	e := connect(t, nil)
+	s, _ := tinyProject(t)
+	destroyAtEnd(t, e, s.Name)
+	_, err := e.Run(context.Background(), s, docker.Command{Service: "app", Args: []string{"/app", "migrate", "status"}})
+	var missing *docker.ImageMissingError
+	if !errors.As(err, &missing) || missing.Image != s.Name+"-app:latest" {
+		t.Fatalf("run without an image = %v, want ImageMissingError for %s-app:latest", err, s.Name)
+	}
+	if !strings.Contains(err.Error(), "quickscale build") {
+		t.Errorf("error does not say how to build the image: %s", err)
+	}
+	if left, _ := e.Services(context.Background(), s); len(left) != 0 {
+		t.Errorf("a refused run left containers: %+v", left)
 	}
 }
 

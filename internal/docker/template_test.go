@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"text/template"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
@@ -69,6 +70,11 @@ func TestComposeTemplateLoadsForEachPreset(t *testing.T) {
 			if base := app.Environment["BASE_URL"]; base == nil || *base != "http://localhost:8123" {
 				t.Errorf("BASE_URL follows APP_PORT: got %v", base)
 			}
+			// The app drains requests for up to 20 s on SIGTERM; compose must
+			// not kill it before.
+			if app.StopGracePeriod == nil || time.Duration(*app.StopGracePeriod) < 25*time.Second {
+				t.Errorf("app stop_grace_period %v, want at least 25s", app.StopGracePeriod)
+			}
 			migrate := p.Services["migrate"]
 			if migrate.Image != app.Image || strings.Join(migrate.Command, " ") != "migrate up" {
 				t.Errorf("migrate image %q command %q", migrate.Image, migrate.Command)
@@ -78,6 +84,9 @@ func TestComposeTemplateLoadsForEachPreset(t *testing.T) {
 			case "sqlite":
 				if url != "sqlite:/data/app.db" || len(app.Volumes) != 1 || app.Volumes[0].Source != "data" || app.Volumes[0].Target != "/data" {
 					t.Errorf("sqlite app: DATABASE_URL %q volumes %+v", url, app.Volumes)
+				}
+				if migrate.NetworkMode != "none" {
+					t.Errorf("sqlite migrate network_mode %q, want none (it only opens a file)", migrate.NetworkMode)
 				}
 			case "postgres":
 				if url != "postgres://app:0123456789abcdef@db:5432/app?sslmode=disable" {
@@ -89,6 +98,9 @@ func TestComposeTemplateLoadsForEachPreset(t *testing.T) {
 				}
 				if len(dbSvc.Volumes) != 1 || dbSvc.Volumes[0].Target != "/var/lib/postgresql/data" {
 					t.Errorf("db volumes %+v", dbSvc.Volumes)
+				}
+				if migrate.NetworkMode != "" {
+					t.Errorf("postgres migrate network_mode %q: it must reach the db service", migrate.NetworkMode)
 				}
 				if migrate.DependsOn["db"].Condition != types.ServiceConditionHealthy {
 					t.Errorf("migrate depends_on %+v, want db healthy", migrate.DependsOn)

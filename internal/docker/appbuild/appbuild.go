@@ -164,7 +164,7 @@ func (b *Builder) Build(ctx context.Context, opts Options) (res Result, err erro
 
 	step("building image " + res.Image)
 	fmt.Fprintf(logFile, "\n$ build image %s\n", res.Image)
-	if err := b.buildImage(ctx, res.Image, repo+":latest", hash, dockerfile, binary, opts.NoCache, logFile); err != nil {
+	if err := b.buildImage(ctx, res.Image, repo+":latest", dockerfile, binary, opts.NoCache, logFile); err != nil {
 		if ctx.Err() != nil {
 			return res, fmt.Errorf("build interrupted; no image was tagged: %w", ctx.Err())
 		}
@@ -190,7 +190,9 @@ func (b *Builder) compile(ctx context.Context, binary string, opts Options, log 
 	if v := gitVersion(ctx, b.Root); v != "" {
 		ldflags += " -X main.version=" + v
 	}
-	args := []string{"build", "-trimpath", "-ldflags", ldflags, "-o", binary}
+	// The version comes from git describe above; -buildvcs=false spares the
+	// go command its own git queries, a stamp nothing reads.
+	args := []string{"build", "-trimpath", "-buildvcs=false", "-ldflags", ldflags, "-o", binary}
 	if opts.NoCache {
 		args = append(args, "-a")
 	}
@@ -263,7 +265,7 @@ func gitVersion(ctx context.Context, root string) string {
 }
 
 // buildImage streams the context to the engine.
-func (b *Builder) buildImage(ctx context.Context, tag, latest, hash string, dockerfile []byte, binary string, noCache bool, log io.Writer) error {
+func (b *Builder) buildImage(ctx context.Context, tag, latest string, dockerfile []byte, binary string, noCache bool, log io.Writer) error {
 	pr, pw := io.Pipe()
 	go func() {
 		pw.CloseWithError(WriteContext(pw, dockerfile, binary))
@@ -272,13 +274,27 @@ func (b *Builder) buildImage(ctx context.Context, tag, latest, hash string, dock
 	return b.Engine.BuildImage(ctx, docker.ImageBuild{
 		Context: pr,
 		Tags:    []string{tag, latest},
-		Labels: map[string]string{
-			docker.ProjectLabel: b.Name,
-			docker.ContentLabel: hash,
-		},
+		Labels:  buildLabels(dockerfile, b.Name),
 		NoCache: noCache,
 		Output:  log,
 	})
+}
+
+// buildLabels are the labels the build adds to the image. The project label
+// normally comes from the Dockerfile's own LABEL line, which sits before the
+// binary and is therefore cached: the classic builder turns each label
+// passed with the build into one more step after the last instruction, a
+// container created and committed on every build. Only a Dockerfile that
+// lost its LABEL line needs it passed, or prune and destroy would not find
+// the image.
+func buildLabels(dockerfile []byte, project string) map[string]string {
+	for line := range strings.Lines(string(dockerfile)) {
+		fields := strings.Fields(line)
+		if len(fields) > 1 && strings.EqualFold(fields[0], "LABEL") && strings.Contains(line, docker.ProjectLabel+"=") {
+			return nil
+		}
+	}
+	return map[string]string{docker.ProjectLabel: project}
 }
 
 // pruneLogs keeps the newest keep build logs.
