@@ -93,19 +93,28 @@ func (p localProject) dotEnv() (map[string]string, error) {
 	return env, nil
 }
 
+// setting is a variable the way compose interpolates it: from the
+// environment, then from .env.
+func (p localProject) setting(name string) (string, error) {
+	if v := os.Getenv(name); v != "" {
+		return v, nil
+	}
+	env, err := p.dotEnv()
+	if err != nil {
+		return "", err
+	}
+	return env[name], nil
+}
+
 // appPort is the host port the app is published on, chosen the way
 // compose chooses it: the flag, then the environment, then .env.
 func (p localProject) appPort(flag int) (int, error) {
 	if flag != 0 {
 		return flag, nil
 	}
-	raw := os.Getenv("APP_PORT")
-	if raw == "" {
-		env, err := p.dotEnv()
-		if err != nil {
-			return 0, err
-		}
-		raw = env["APP_PORT"]
+	raw, err := p.setting("APP_PORT")
+	if err != nil {
+		return 0, err
 	}
 	if raw == "" {
 		return defaultAppPort, nil

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -69,7 +71,7 @@ func upRun(ctx context.Context, opts *UpOptions) error {
 	if err != nil {
 		return err
 	}
-	port, err := p.appPort(opts.Port)
+	env, port, err := p.upEnv(opts.Port)
 	if err != nil {
 		return err
 	}
@@ -86,11 +88,7 @@ func upRun(ctx context.Context, opts *UpOptions) error {
 		newProgress(opts.IO).Print("built " + res.Image)
 	}
 
-	env := map[string]string{"APP_IMAGE": res.Image}
-	if opts.Port != 0 {
-		env["APP_PORT"] = strconv.Itoa(opts.Port)
-		env["BASE_URL"] = "http://localhost:" + strconv.Itoa(opts.Port)
-	}
+	env["APP_IMAGE"] = res.Image
 	stack := p.stack(env)
 	base := "http://localhost:" + strconv.Itoa(port)
 	prog := newProgress(opts.IO)
@@ -120,6 +118,66 @@ func upRun(ctx context.Context, opts *UpOptions) error {
 		fmt.Fprintln(out, "  "+line)
 	}
 	return nil
+}
+
+// upEnv is what up sets for compose besides the image: APP_PORT when
+// --port chose it, and BASE_URL when the one configured points at this
+// machine on another port than the app is published on (the app's links and
+// emails would lead nowhere). A BASE_URL naming another host, such as a
+// tunnel or proxy in front of the app, is the user's choice and stays.
+func (p localProject) upEnv(flagPort int) (env map[string]string, port int, err error) {
+	port, err = p.appPort(flagPort)
+	if err != nil {
+		return nil, 0, err
+	}
+	env = map[string]string{}
+	if flagPort != 0 {
+		env["APP_PORT"] = strconv.Itoa(flagPort)
+	}
+	configured, err := p.setting("BASE_URL")
+	if err != nil {
+		return nil, 0, err
+	}
+	if base, ok := localBaseURL(configured, port); ok {
+		env["BASE_URL"] = base
+	}
+	return env, port, nil
+}
+
+// localBaseURL returns configured with its port set to port, when
+// configured is empty or names this machine and differs; ok is false when
+// it should stay as it is.
+func localBaseURL(configured string, port int) (base string, ok bool) {
+	if configured == "" {
+		// compose.yaml's own default follows APP_PORT already.
+		return "", false
+	}
+	u, err := url.Parse(configured)
+	if err != nil || u.Host == "" {
+		return "", false
+	}
+	switch u.Hostname() {
+	case "localhost", "127.0.0.1", "::1":
+	default:
+		return "", false
+	}
+	want := strconv.Itoa(port)
+	if u.Port() == want || (u.Port() == "" && defaultPort(u.Scheme) == want) {
+		return "", false
+	}
+	u.Host = net.JoinHostPort(u.Hostname(), want)
+	return u.String(), true
+}
+
+// defaultPort is the port a URL scheme implies.
+func defaultPort(scheme string) string {
+	switch scheme {
+	case "http":
+		return "80"
+	case "https":
+		return "443"
+	}
+	return ""
 }
 
 // accessLines tell the user how to reach the running app and log in.
