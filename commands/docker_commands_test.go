@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -37,6 +38,9 @@ func (f *fakeEngine) BuildImage(context.Context, docker.ImageBuild) error {
 	f.calls = append(f.calls, "build")
 	return nil
 }
+func (f *fakeEngine) ImageSize(context.Context, string) (int64, error)           { return 0, nil }
+func (f *fakeEngine) SaveImage(context.Context, string, io.Writer) error         { return nil }
+func (f *fakeEngine) LoadImage(context.Context, io.Reader, io.Writer) error      { return nil }
 func (f *fakeEngine) PruneImages(context.Context, string, int) ([]string, error) { return nil, nil }
 func (f *fakeEngine) Up(context.Context, docker.Stack, docker.UpOptions) error {
 	f.calls = append(f.calls, "up")

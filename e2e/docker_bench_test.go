@@ -8,11 +8,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/quickscale/quickscale/internal/docker/dockertest"
 )
 
 // benchProject generates a sqlite project, builds it and starts it: the
-// state from which a developer edits and runs `quickscale up` again.
-func benchProject(b *testing.B) string {
+// state from which a developer edits and runs `quickscale up` again. It
+// returns the project's directory and the port the app is published on.
+func benchProject(b *testing.B) (string, int) {
 	b.Helper()
 	if out, err := exec.Command("docker", "version", "--format", "{{.Server.Version}}").CombinedOutput(); err != nil {
 		b.Fatalf("the Docker benchmarks need a running Docker Engine (scripts/start-dockerd starts one): %v\n%s", err, out)
@@ -27,7 +30,7 @@ func benchProject(b *testing.B) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	port := freePort(b)
+	port := dockertest.FreePort(b)
 	env = fmt.Appendf(env, "APP_PORT=%d\nBASE_URL=http://localhost:%d\n", port, port)
 	if err := os.WriteFile(filepath.Join(dir, ".env"), env, 0o600); err != nil {
 		b.Fatal(err)
@@ -38,7 +41,7 @@ func benchProject(b *testing.B) string {
 		_ = cmd.Run()
 	})
 	benchQuickscale(b, dir, "up")
-	return dir
+	return dir, port
 }
 
 func benchQuickscale(b *testing.B, dir string, args ...string) {
@@ -52,7 +55,7 @@ func benchQuickscale(b *testing.B, dir string, args ...string) {
 // project (goal: 2 s). It also reports the image size and the idle app
 // container's memory.
 func BenchmarkUpNothingChanged(b *testing.B) {
-	dir := benchProject(b)
+	dir, _ := benchProject(b)
 	for b.Loop() {
 		benchQuickscale(b, dir, "up")
 	}
@@ -76,18 +79,21 @@ func BenchmarkUpNothingChanged(b *testing.B) {
 // BenchmarkUpAfterOneLineChange is `quickscale up` after one line of an
 // embedded page changed: compile, image build, recreate (goal: 5 s).
 func BenchmarkUpAfterOneLineChange(b *testing.B) {
-	dir := benchProject(b)
-	page := filepath.Join(dir, "internal", "views", "templates", "pages", "about.html")
+	dir, port := benchProject(b)
+	base := "http://localhost:" + strconv.Itoa(port)
 	b.ResetTimer()
 	for i := range b.N {
 		b.StopTimer()
-		f, err := os.OpenFile(page, os.O_APPEND|os.O_WRONLY, 0)
-		if err != nil {
-			b.Fatal(err)
-		}
-		fmt.Fprintf(f, "<!-- bench change %d -->\n", i)
-		f.Close()
+		line := fmt.Sprintf("bench change %d", i)
+		changeAboutPage(b, dir, line)
 		b.StartTimer()
 		benchQuickscale(b, dir, "up")
+		b.StopTimer()
+		// The change must have reached the running app, or the figure
+		// measures nothing.
+		if code, body := dockertest.Get(b, base+"/about"); code != 200 || !strings.Contains(body, line) {
+			b.Fatalf("after up, GET /about = %d without the changed line %q", code, line)
+		}
+		b.StartTimer()
 	}
 }

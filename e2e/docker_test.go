@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/quickscale/quickscale/internal/docker/dockertest"
 )
 
 // localPostgresImage is built from Debian's packages by
@@ -140,16 +142,6 @@ func setDotEnv(t *testing.T, dir string, vars map[string]string) {
 	}
 }
 
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // labelled lists the engine's resources of a kind carrying a label.
 func labelled(t *testing.T, kind, label string) []string {
 	t.Helper()
@@ -181,17 +173,6 @@ func leftovers(t *testing.T, project string) []string {
 		}
 	}
 	return left
-}
-
-func httpGet(t *testing.T, u string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(u)
-	if err != nil {
-		t.Fatalf("GET %s: %v", u, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
 }
 
 // postContact submits the contact form the way a browser on the site does.
@@ -327,14 +308,14 @@ func testLifecycle(t *testing.T, preset string) {
 	name := filepath.Base(dir)
 	t.Cleanup(func() { destroyAtEnd(t, dir) })
 
-	port := freePort(t)
+	port := dockertest.FreePort(t)
 	vars := map[string]string{"APP_PORT": strconv.Itoa(port), "BASE_URL": "http://localhost:" + strconv.Itoa(port)}
 	if preset == "postgres" {
 		if err := postgresImage(); err != nil {
 			t.Fatal(err)
 		}
 		vars["POSTGRES_IMAGE"] = localPostgresImage
-		vars["POSTGRES_PORT"] = strconv.Itoa(freePort(t))
+		vars["POSTGRES_PORT"] = strconv.Itoa(dockertest.FreePort(t))
 	}
 	setDotEnv(t, dir, vars)
 	env := readDotEnv(t, dir)
@@ -356,7 +337,7 @@ func testLifecycle(t *testing.T, preset string) {
 	if !strings.Contains(out, base+"/") {
 		t.Errorf("up does not print the app URL %s:\n%s", base, out)
 	}
-	if code, body := httpGet(t, base+"/"); code != http.StatusOK {
+	if code, body := dockertest.Get(t, base+"/"); code != http.StatusOK {
 		t.Fatalf("GET / through the published port = %d\n%s", code, body)
 	}
 
@@ -400,14 +381,12 @@ func testLifecycle(t *testing.T, preset string) {
 	// alters the binary (an embedded page).
 	for i := range 3 {
 		timed(t, "up, nothing changed", dir, "up")
-		about := filepath.Join(dir, "internal", "views", "templates", "pages", "about.html")
-		f, err := os.OpenFile(about, os.O_APPEND|os.O_WRONLY, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(f, "<!-- e2e change %d -->\n", i)
-		f.Close()
+		line := fmt.Sprintf("e2e change %d", i)
+		changeAboutPage(t, dir, line)
 		timed(t, "up after a one-line change", dir, "up")
+		if code, body := dockertest.Get(t, base+"/about"); code != 200 || !strings.Contains(body, line) {
+			t.Fatalf("after up, GET /about = %d without the changed line %q", code, line)
+		}
 	}
 	recordImageAndMemory(t, name)
 
@@ -419,6 +398,26 @@ func testLifecycle(t *testing.T, preset string) {
 	qs(t, dir, 0, "destroy", "--yes")
 	if left := leftovers(t, name); len(left) != 0 {
 		t.Fatalf("destroy left: %v", left)
+	}
+}
+
+// changeAboutPage adds one line of text to the about page, inside its
+// content block: a change to the binary (the page is embedded) that the
+// served page shows.
+func changeAboutPage(t testing.TB, dir, line string) {
+	t.Helper()
+	path := filepath.Join(dir, "internal", "views", "templates", "pages", "about.html")
+	page, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := bytes.LastIndex(page, []byte("{{end}}"))
+	if end < 0 {
+		t.Fatalf("%s has no {{end}} to add a line before", path)
+	}
+	changed := slices.Concat(page[:end], []byte("<p>"+line+"</p>\n"), page[end:])
+	if err := os.WriteFile(path, changed, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -460,7 +459,7 @@ func TestDockerFaults(t *testing.T) {
 	dir := dockerProject(t, "sqlite")
 	name := filepath.Base(dir)
 	t.Cleanup(func() { destroyAtEnd(t, dir) })
-	port := freePort(t)
+	port := dockertest.FreePort(t)
 	setDotEnv(t, dir, map[string]string{"APP_PORT": strconv.Itoa(port), "BASE_URL": "http://localhost:" + strconv.Itoa(port)})
 
 	t.Run("not inside a project", func(t *testing.T) {
@@ -511,7 +510,7 @@ func TestDockerFaults(t *testing.T) {
 	})
 
 	t.Run("engine too old", func(t *testing.T) {
-		t.Setenv("DOCKER_HOST", fakeOldEngine(t))
+		t.Setenv("DOCKER_HOST", dockertest.OldEngine(t))
 		_, stderr := qs(t, dir, 1, "ps")
 		if !strings.Contains(stderr, "1.40") || !strings.Contains(stderr, "20.10") {
 			t.Errorf("stderr does not name the old API and the minimum:\n%s", stderr)
@@ -651,26 +650,4 @@ func interrupt(t *testing.T, dir, marker string, args ...string) (int, string) {
 		t.Fatal(err)
 	}
 	return 0, stderr.String()
-}
-
-// fakeOldEngine serves the Engine API like Docker 19.03 (API 1.40) on a
-// socket and returns its DOCKER_HOST.
-func fakeOldEngine(t *testing.T) string {
-	t.Helper()
-	sock := filepath.Join(t.TempDir(), "old.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Api-Version", "1.40")
-		if strings.HasSuffix(r.URL.Path, "/version") {
-			fmt.Fprint(w, `{"Version":"19.03.15","ApiVersion":"1.40","Os":"linux","Arch":"amd64"}`)
-			return
-		}
-		fmt.Fprint(w, "OK")
-	})}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return "unix://" + sock
 }

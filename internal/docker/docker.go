@@ -19,6 +19,10 @@ const (
 	composeProjectLabel = "com.docker.compose.project"
 )
 
+// BaseTag tags the image an app image is built on: the Dockerfile up to the
+// binary's layer (see appbuild). It is kept by prune, removed by destroy.
+const BaseTag = "base"
+
 // MinAPIVersion is the oldest Engine API quickscale drives: Engine 20.10.
 const MinAPIVersion = "1.41"
 
@@ -32,8 +36,16 @@ type Engine interface {
 	// BuildImage builds an image from an in-memory build context; the tags
 	// are applied by the engine only when the build succeeds.
 	BuildImage(ctx context.Context, req ImageBuild) error
+	// ImageSize is the size of a local image in bytes.
+	ImageSize(ctx context.Context, ref string) (int64, error)
+	// SaveImage writes a local image as an image archive (docker save).
+	SaveImage(ctx context.Context, ref string, w io.Writer) error
+	// LoadImage reads an image archive (docker load) and applies the tags
+	// its manifest names; the engine's words go to output.
+	LoadImage(ctx context.Context, archive io.Reader, output io.Writer) error
 	// PruneImages removes the project's app images except the newest keep
-	// ones and any image a container still uses; it returns what it removed.
+	// ones, the base image (tag BaseTag) and any image a container still
+	// uses; it returns what it removed.
 	PruneImages(ctx context.Context, project string, keep int) ([]string, error)
 
 	// Up creates and starts the stack and waits until it is ready.

@@ -24,6 +24,7 @@ import (
 
 	"github.com/quickscale/quickscale/internal/docker"
 	"github.com/quickscale/quickscale/internal/docker/appbuild"
+	"github.com/quickscale/quickscale/internal/docker/dockertest"
 	"github.com/quickscale/quickscale/templates"
 )
 
@@ -88,22 +89,12 @@ func tinyProject(t *testing.T, env ...string) (docker.Stack, int) {
 			t.Fatal(err)
 		}
 	}
-	port := freePort(t)
+	port := dockertest.FreePort(t)
 	dotenv := fmt.Sprintf("APP_PORT=%d\n%s\n", port, strings.Join(env, "\n"))
 	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte(dotenv), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return docker.Stack{Name: name, Dir: dir, Env: map[string]string{}}, port
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // destroyAtEnd removes whatever the test made, even when it fails midway.
@@ -123,17 +114,6 @@ func build(t *testing.T, e docker.Engine, s docker.Stack, opts appbuild.Options)
 		t.Fatalf("build: %v", err)
 	}
 	return res
-}
-
-func get(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
 }
 
 type sink struct {
@@ -187,30 +167,8 @@ func TestConnectNamesAnUnknownContext(t *testing.T) {
 	}
 }
 
-// fakeOldEngine answers like an Engine 19.03 (API 1.40) would.
-func fakeOldEngine(t *testing.T) string {
-	t.Helper()
-	sock := filepath.Join(t.TempDir(), "old.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Api-Version", "1.40")
-		w.Header().Set("Ostype", "linux")
-		if strings.HasSuffix(r.URL.Path, "/version") {
-			fmt.Fprint(w, `{"Version":"19.03.15","ApiVersion":"1.40","MinAPIVersion":"1.12","Os":"linux","Arch":"amd64"}`)
-			return
-		}
-		fmt.Fprint(w, "OK")
-	})}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return "unix://" + sock
-}
-
 func TestConnectRefusesTooOldEngine(t *testing.T) {
-	t.Setenv("DOCKER_HOST", fakeOldEngine(t))
+	t.Setenv("DOCKER_HOST", dockertest.OldEngine(t))
 	_, err := docker.Connect(docker.Streams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard})
 	var old *docker.TooOldError
 	if !errors.As(err, &old) {
@@ -240,15 +198,11 @@ func TestStackLifecycle(t *testing.T) {
 		t.Fatalf("unchanged tree: built=%v image=%s, want the existing %s reused", again.Built, again.Image, first.Image)
 	}
 	logData, err := os.ReadFile(first.LogPath)
-	if err != nil || !strings.Contains(string(logData), "Successfully tagged "+first.Image) {
-		t.Errorf("build log %s lacks the engine's output: %v\n%s", first.LogPath, err, logData)
-	}
-	// The binary is the last layer and nothing follows it: any later step
-	// (a label passed with the build is one) would cost a container on
-	// every code change.
-	steps := regexp.MustCompile(`(?m)^Step \d+/\d+ : (.*)$`).FindAllStringSubmatch(string(logData), -1)
-	if len(steps) == 0 || steps[len(steps)-1][1] != "COPY build/app /app" {
-		t.Errorf("the build's last step is not the binary's COPY:\n%s", logData)
+	// The skeleton's Dockerfile ends with the binary's COPY: the builder
+	// makes the base, the binary's layer is loaded onto it.
+	if err != nil || !strings.Contains(string(logData), "Successfully tagged "+s.Name+"-app:base") ||
+		!strings.Contains(string(logData), "Loaded image: "+first.Image) {
+		t.Errorf("build log %s does not show the base built and the image loaded: %v\n%s", first.LogPath, err, logData)
 	}
 
 	s.Env["APP_IMAGE"] = first.Image
@@ -272,10 +226,10 @@ func TestStackLifecycle(t *testing.T) {
 	if !strings.Contains(strings.Join(progress, "\n"), "app ready") {
 		t.Errorf("progress lacks the app becoming ready:\n%s", strings.Join(progress, "\n"))
 	}
-	if code, body := get(t, base+"/"); code != 200 || !strings.Contains(body, "hello from tiny") {
+	if code, body := dockertest.Get(t, base+"/"); code != 200 || !strings.Contains(body, "hello from tiny") {
 		t.Fatalf("GET / = %d %q", code, body)
 	}
-	if code, _ := get(t, base+"/notes?text=kept-across-down"); code != 200 {
+	if code, _ := dockertest.Get(t, base+"/notes?text=kept-across-down"); code != 200 {
 		t.Fatalf("GET /notes = %d", code)
 	}
 	resp, err := http.Post(base+"/notes?text=kept-across-down", "text/plain", nil)
@@ -354,7 +308,7 @@ func TestStackLifecycle(t *testing.T) {
 	if err := e.Up(ctx, s, docker.UpOptions{Timeout: time.Minute}); err != nil {
 		t.Fatalf("second up: %v", err)
 	}
-	if _, body := get(t, base+"/notes"); !strings.Contains(body, "kept-across-down") {
+	if _, body := dockertest.Get(t, base+"/notes"); !strings.Contains(body, "kept-across-down") {
 		t.Fatalf("data lost across down/up: notes = %q", body)
 	}
 
@@ -363,6 +317,14 @@ func TestStackLifecycle(t *testing.T) {
 	df, _ := os.ReadFile(dockerfile)
 	os.WriteFile(dockerfile, append(df, "LABEL changed=yes\n"...), 0o644)
 	second := build(t, e, s, appbuild.Options{})
+	// A Dockerfile ending otherwise is built whole, and the build adds no
+	// step of its own after the Dockerfile's last (a label passed with the
+	// build would be one, a container on every code change).
+	logData, _ = os.ReadFile(second.LogPath)
+	steps := regexp.MustCompile(`(?m)^Step \d+/\d+ : (.*)$`).FindAllStringSubmatch(string(logData), -1)
+	if len(steps) == 0 || steps[len(steps)-1][1] != "LABEL changed=yes" || !strings.Contains(string(logData), "Successfully tagged "+second.Image) {
+		t.Errorf("the whole build's last step is not the Dockerfile's last instruction:\n%s", logData)
+	}
 	s.Env["APP_IMAGE"] = second.Image
 	progress = nil
 	if err := e.Up(ctx, s, docker.UpOptions{Timeout: time.Minute, Progress: func(l string) { progress = append(progress, l) }}); err != nil {
@@ -394,8 +356,10 @@ func TestStackLifecycle(t *testing.T) {
 	if len(removed.Images) == 0 {
 		t.Errorf("destroy removed no image: %+v", removed)
 	}
-	if ok, _ := e.ImageExists(ctx, first.Image); ok {
-		t.Errorf("image %s survived destroy", first.Image)
+	for _, img := range []string{first.Image, s.Name + "-app:" + docker.BaseTag} {
+		if ok, _ := e.ImageExists(ctx, img); ok {
+			t.Errorf("image %s survived destroy", img)
+		}
 	}
 }
 

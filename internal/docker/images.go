@@ -58,6 +58,48 @@ func (c *Compose) BuildImage(ctx context.Context, req ImageBuild) error {
 	return nil
 }
 
+// ImageSize implements Engine.
+func (c *Compose) ImageSize(ctx context.Context, ref string) (int64, error) {
+	img, err := c.api.ImageInspect(ctx, ref)
+	if err != nil {
+		return 0, fmt.Errorf("look up image %s: %w", ref, err)
+	}
+	return img.Size, nil
+}
+
+// SaveImage implements Engine.
+func (c *Compose) SaveImage(ctx context.Context, ref string, w io.Writer) error {
+	res, err := c.api.ImageSave(ctx, []string{ref})
+	if err != nil {
+		return fmt.Errorf("export image %s: %w", ref, err)
+	}
+	defer res.Close()
+	if _, err := io.Copy(w, res); err != nil {
+		return fmt.Errorf("export image %s: %w", ref, err)
+	}
+	return nil
+}
+
+// LoadImage implements Engine.
+func (c *Compose) LoadImage(ctx context.Context, archive io.Reader, output io.Writer) error {
+	res, err := c.api.ImageLoad(ctx, archive)
+	if err != nil {
+		return fmt.Errorf("load the image: %w", err)
+	}
+	defer res.Close()
+	if output == nil {
+		output = io.Discard
+	}
+	// The engine answers in the build stream's format.
+	if err := copyBuildStream(output, res); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("image load interrupted: %w", ctx.Err())
+		}
+		return err
+	}
+	return nil
+}
+
 type imageSummary = image.Summary
 
 // buildMessage is one line of the engine's JSON build stream.
@@ -106,7 +148,12 @@ func (c *Compose) PruneImages(ctx context.Context, project string, keep int) ([]
 	if err != nil {
 		return nil, fmt.Errorf("list the project's images: %w", err)
 	}
-	images := list.Items
+	// The base image is what the next build starts from, not one to go
+	// back to: it neither counts nor goes. Untagged images carrying the
+	// label are the builder's cache of the Dockerfile's steps, not builds.
+	images := slices.DeleteFunc(list.Items, func(img imageSummary) bool {
+		return !slices.ContainsFunc(img.RepoTags, isTag) || slices.ContainsFunc(img.RepoTags, isBaseTag)
+	})
 	slices.SortFunc(images, func(a, b imageSummary) int { return int(b.Created - a.Created) })
 	if len(images) <= keep {
 		return nil, nil
@@ -133,6 +180,12 @@ func (c *Compose) PruneImages(ctx context.Context, project string, keep int) ([]
 	}
 	return removed, nil
 }
+
+// isTag reports a real name:tag, not the engine's placeholder for none.
+func isTag(ref string) bool { return ref != "" && ref != "<none>:<none>" }
+
+// isBaseTag reports a name:tag naming a base image (see BaseTag).
+func isBaseTag(ref string) bool { return strings.HasSuffix(ref, ":"+BaseTag) }
 
 // imagesInUse returns the IDs of images any container (running or not)
 // was created from.

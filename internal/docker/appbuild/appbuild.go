@@ -164,7 +164,16 @@ func (b *Builder) Build(ctx context.Context, opts Options) (res Result, err erro
 
 	step("building image " + res.Image)
 	fmt.Fprintf(logFile, "\n$ build image %s\n", res.Image)
-	if err := b.buildImage(ctx, res.Image, repo+":latest", dockerfile, binary, opts.NoCache, logFile); err != nil {
+	tags := []string{res.Image, repo + ":latest"}
+	var built bool
+	var buildErr error
+	if base, ok := splitDockerfile(dockerfile); ok && !opts.NoCache {
+		built, buildErr = b.layerOnBase(ctx, base, binary, tags, logFile)
+	}
+	if buildErr == nil && !built {
+		buildErr = b.buildImage(ctx, tags, dockerfile, binary, opts.NoCache, logFile)
+	}
+	if err := buildErr; err != nil {
 		if ctx.Err() != nil {
 			return res, fmt.Errorf("build interrupted; no image was tagged: %w", ctx.Err())
 		}
@@ -265,7 +274,7 @@ func gitVersion(ctx context.Context, root string) string {
 }
 
 // buildImage streams the context to the engine.
-func (b *Builder) buildImage(ctx context.Context, tag, latest string, dockerfile []byte, binary string, noCache bool, log io.Writer) error {
+func (b *Builder) buildImage(ctx context.Context, tags []string, dockerfile []byte, binary string, noCache bool, log io.Writer) error {
 	pr, pw := io.Pipe()
 	go func() {
 		pw.CloseWithError(WriteContext(pw, dockerfile, binary))
@@ -273,7 +282,7 @@ func (b *Builder) buildImage(ctx context.Context, tag, latest string, dockerfile
 	defer pr.Close()
 	return b.Engine.BuildImage(ctx, docker.ImageBuild{
 		Context: pr,
-		Tags:    []string{tag, latest},
+		Tags:    tags,
 		Labels:  buildLabels(dockerfile, b.Name),
 		NoCache: noCache,
 		Output:  log,

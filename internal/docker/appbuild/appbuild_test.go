@@ -3,6 +3,9 @@ package appbuild
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -109,5 +112,107 @@ func TestLatestLogPicksNewest(t *testing.T) {
 	left, _ := filepath.Glob(filepath.Join(dir, "*.log"))
 	if len(left) != 1 || filepath.Base(left[0]) != "build-20261125T120000.000Z.log" {
 		t.Errorf("pruneLogs kept %v, want only the newest", left)
+	}
+}
+
+func TestSplitDockerfileTakesOnlyAFinalBinaryCopy(t *testing.T) {
+	base := "FROM scratch\n# the binary: build/app\nUSER 65532:65532\nCOPY --chown=65532:65532 build/rootfs/ /\n"
+	for _, tt := range []struct {
+		name, dockerfile string
+		ok               bool
+	}{
+		{"final copy", base + "COPY build/app /app\n", true},
+		{"comments and blank lines after it", base + "copy build/app /app\n\n# done\n", true},
+		{"copy with flags", base + "COPY --chmod=0500 build/app /app\n", false},
+		{"another destination", base + "COPY build/app /bin/app\n", false},
+		{"an instruction after it", base + "COPY build/app /app\nLABEL x=y\n", false},
+		{"the binary used before", "FROM scratch\nCOPY build/app /first\nCOPY build/app /app\n", false},
+		{"continued from the line before", "FROM scratch\nLABEL a=b \\\nCOPY build/app /app\n", false},
+		{"escape directive", "# escape=`\n" + base + "COPY build/app /app\n", false},
+		{"empty", "", false},
+	} {
+		got, ok := splitDockerfile([]byte(tt.dockerfile))
+		if ok != tt.ok {
+			t.Errorf("%s: ok = %v, want %v", tt.name, ok, tt.ok)
+			continue
+		}
+		if ok && string(got) != base {
+			t.Errorf("%s: base = %q, want %q", tt.name, got, base)
+		}
+	}
+}
+
+func TestImageArchiveAddsTheLayerToTheBase(t *testing.T) {
+	baseLayer := []byte("base layer bytes")
+	baseConfig := `{"architecture":"amd64","os":"linux","config":{"User":"65532:65532","Labels":{"dev.quickscale.project":"p"}},` +
+		`"rootfs":{"type":"layers","diff_ids":["sha256:aaaa"]},"history":[{"created_by":"COPY rootfs"}],"created":"2020-01-01T00:00:00Z"}`
+	var in bytes.Buffer
+	tw := tar.NewWriter(&in)
+	for name, data := range map[string]string{
+		"manifest.json": `[{"Config":"cfg.json","RepoTags":["p-app:base"],"Layers":["l1/layer.tar"]}]`,
+		"cfg.json":      baseConfig,
+		"l1/layer.tar":  string(baseLayer),
+	} {
+		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg})
+		tw.Write([]byte(data))
+	}
+	tw.Close()
+
+	layer := []byte("the binary's layer")
+	created := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	out, err := imageArchive(in.Bytes(), layer, []string{"p-app:0123456789ab", "p-app:latest"}, created)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	tr := tar.NewReader(bytes.NewReader(out))
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[hdr.Name], _ = io.ReadAll(tr)
+	}
+	var m []saveManifest
+	if err := json.Unmarshal(files["manifest.json"], &m); err != nil || len(m) != 1 {
+		t.Fatalf("manifest %s: %v", files["manifest.json"], err)
+	}
+	if strings.Join(m[0].RepoTags, " ") != "p-app:0123456789ab p-app:latest" || len(m[0].Layers) != 2 || m[0].Layers[0] != "l1/layer.tar" {
+		t.Fatalf("manifest %+v", m[0])
+	}
+	if !bytes.Equal(files[m[0].Layers[0]], baseLayer) || !bytes.Equal(files[m[0].Layers[1]], layer) {
+		t.Error("the layers are not the base's followed by the binary's")
+	}
+	cfgJSON := files[m[0].Config]
+	if sum := sha256.Sum256(cfgJSON); m[0].Config != hex.EncodeToString(sum[:])+".json" {
+		t.Errorf("config file %s is not named by its digest", m[0].Config)
+	}
+	var cfg struct {
+		Config struct {
+			User   string
+			Labels map[string]string
+		} `json:"config"`
+		RootFS struct {
+			DiffIDs []string `json:"diff_ids"`
+		} `json:"rootfs"`
+		History []map[string]any `json:"history"`
+		Created string           `json:"created"`
+		OS      string           `json:"os"`
+	}
+	if err := json.Unmarshal(cfgJSON, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	layerSum := sha256.Sum256(layer)
+	if len(cfg.RootFS.DiffIDs) != 2 || cfg.RootFS.DiffIDs[1] != "sha256:"+hex.EncodeToString(layerSum[:]) {
+		t.Errorf("diff_ids %v, want the base's and the layer's digest", cfg.RootFS.DiffIDs)
+	}
+	if cfg.Config.User != "65532:65532" || cfg.Config.Labels["dev.quickscale.project"] != "p" || cfg.OS != "linux" {
+		t.Errorf("the base's settings were not kept: %s", cfgJSON)
+	}
+	if len(cfg.History) != 2 || cfg.History[1]["created_by"] != "COPY build/app /app" || cfg.Created != "2026-11-25T12:00:00Z" {
+		t.Errorf("history %v created %s", cfg.History, cfg.Created)
 	}
 }

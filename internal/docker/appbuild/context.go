@@ -52,10 +52,10 @@ func FileSHA256(path string) ([]byte, error) {
 }
 
 // WriteContext writes the image's build context as a tar stream: the
-// Dockerfile, the binary, and a root filesystem skeleton with /tmp (mode
-// 1777) and /data, where the SQLite volume mounts. The Dockerfile's COPY
-// --chown gives both to AppUID; a fresh named volume then takes that
-// ownership from the directory it covers.
+// Dockerfile, the binary (unless binary is empty), and a root filesystem
+// skeleton with /tmp (mode 1777) and /data, where the SQLite volume mounts.
+// The Dockerfile's COPY --chown gives both to AppUID; a fresh named volume
+// then takes that ownership from the directory it covers.
 func WriteContext(w io.Writer, dockerfile []byte, binary string) error {
 	tw := tar.NewWriter(w)
 	dirs := []tar.Header{
@@ -74,6 +74,12 @@ func WriteContext(w io.Writer, dockerfile []byte, binary string) error {
 		if err := tw.WriteHeader(&d); err != nil {
 			return fmt.Errorf("write build context: %w", err)
 		}
+	}
+	if binary == "" {
+		if err := tw.Close(); err != nil {
+			return fmt.Errorf("write build context: %w", err)
+		}
+		return nil
 	}
 	f, err := os.Open(binary)
 	if err != nil {
