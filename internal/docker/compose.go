@@ -296,7 +296,10 @@ func (c *Compose) waitReady(ctx context.Context, s Stack, p *types.Project, opts
 	deadline := time.Now().Add(timeout)
 	shots := oneShots(p)
 	announced := map[string]bool{}
-	tick := time.NewTicker(250 * time.Millisecond)
+	// The app answers its readiness probe a few tens of milliseconds after
+	// its container starts; a coarser poll would add most of a tick to
+	// every up. A poll is one container list and one local request.
+	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		got, err := c.Services(ctx, s)

@@ -169,6 +169,12 @@ func (b *Builder) Build(ctx context.Context, opts Options) (res Result, err erro
 	var buildErr error
 	if base, ok := splitDockerfile(dockerfile); ok && !opts.NoCache {
 		built, buildErr = b.layerOnBase(ctx, base, binary, tags, logFile)
+		if buildErr != nil && ctx.Err() == nil {
+			// The whole build makes the same image, only slower, and reports
+			// a Dockerfile's own error in the builder's words.
+			fmt.Fprintf(logFile, "adding the binary's layer to the base image failed: %v\nbuilding the whole Dockerfile instead\n", buildErr)
+			built, buildErr = false, nil
+		}
 	}
 	if buildErr == nil && !built {
 		buildErr = b.buildImage(ctx, tags, dockerfile, binary, opts.NoCache, logFile)
