@@ -73,13 +73,20 @@ func (c *Compose) Up(ctx context.Context, s Stack, opts UpOptions) error {
 }
 
 // converge does what compose's up does, creating every container that
-// diverged and starting the stack in dependency order, except that quickscale
-// itself waits for the one-shot services (migrate). Compose checks a completed
-// dependency on a half-second tick, the first check half a second after the
-// start, while the engine reports a container's exit the moment it happens;
-// and the long-running services are recreated while the one-shots run
-// rather than before. Both waits sit between every code change and the app
-// serving it.
+// diverged and starting the stack in dependency order, with two shortcuts
+// on the way from a code change to the app serving it:
+//
+//   - quickscale waits for the one-shot services (migrate) itself: compose
+//     checks a completed dependency on a half-second tick, the first check
+//     half a second after the start, while the engine reports a container's
+//     exit the moment it happens;
+//   - the app is recreated while the one-shots run rather than before them,
+//     and when they need no long-running service (SQLite: migrate only opens
+//     a file) it also starts alongside them. The app is built for that: with
+//     its schema behind it serves, but reports not ready until the
+//     migrations ran, and up waits for ready. With a database service (the
+//     postgres preset) the app starts once migrate completed, as compose.yaml
+//     says, so it never meets a database that is still starting.
 func (c *Compose) converge(ctx context.Context, svc api.Compose, p *types.Project) error {
 	create := api.CreateOptions{
 		RemoveOrphans:        true,
@@ -101,42 +108,52 @@ func (c *Compose) converge(ctx context.Context, svc api.Compose, p *types.Projec
 		return err
 	}
 	// Everything else, without the dependencies on the one-shot services:
-	// quickscale has waited for those itself, and compose would otherwise
-	// wait again or start them a second time.
-	var long []string
+	// quickscale waits for those itself, and compose would otherwise wait
+	// again or start them a second time.
+	var others []string
 	for _, name := range p.ServiceNames() {
-		if !shots[name] {
-			long = append(long, name)
+		if _, inFirst := first.Services[name]; !inFirst {
+			others = append(others, name)
 		}
 	}
-	rest, err := p.WithSelectedServices(long, types.IgnoreDependencies)
+	rest, err := p.WithSelectedServices(others, types.IgnoreDependencies)
 	if err != nil {
 		return err
 	}
+	startEarly := len(first.Services) == len(names)
 
-	// The first create makes the networks and volumes the second one then
-	// only finds, so the two never race to create the same resource.
+	// The first create makes the volumes and networks the one-shots use; the
+	// second then only finds those, so the two never race to make one.
 	if err := svc.Create(ctx, first, create); err != nil {
 		return err
 	}
-	if err := svc.Start(ctx, p.Name, api.StartOptions{Project: first}); err != nil {
-		return err
-	}
-	created := make(chan error, 1)
-	go func() { created <- svc.Create(ctx, rest, create) }()
-	var waitErr error
-	for _, name := range names {
-		if waitErr = c.waitCompleted(ctx, p.Name, name); waitErr != nil {
-			break
+	restDone := make(chan error, 1)
+	go func() {
+		err := svc.Create(ctx, rest, create)
+		if err == nil && startEarly {
+			err = svc.Start(ctx, p.Name, api.StartOptions{Project: rest})
+		}
+		restDone <- err
+	}()
+	err = svc.Start(ctx, p.Name, api.StartOptions{Project: first})
+	if err == nil {
+		for _, name := range names {
+			if err = c.waitCompleted(ctx, p.Name, name); err != nil {
+				break
+			}
 		}
 	}
-	if err := <-created; err != nil {
+	restErr := <-restDone
+	if err != nil {
 		return err
 	}
-	if waitErr != nil {
-		return waitErr
+	if restErr != nil {
+		return restErr
 	}
-	return svc.Start(ctx, p.Name, api.StartOptions{Project: rest})
+	if !startEarly {
+		return svc.Start(ctx, p.Name, api.StartOptions{Project: rest})
+	}
+	return nil
 }
 
 // waitCompleted waits for a started one-shot service's container to exit
