@@ -363,6 +363,38 @@ func TestStackLifecycle(t *testing.T) {
 	}
 }
 
+// The base image is built once and then reused while the engine has it;
+// once it is gone (destroy), the next build makes it again.
+func TestBuildReusesTheBaseImage(t *testing.T) {
+	e := connect(t, nil)
+	s, _ := tinyProject(t)
+	destroyAtEnd(t, e, s.Name)
+	first := build(t, e, s, appbuild.Options{})
+	main := filepath.Join(s.Dir, "cmd", s.Name, "main.go")
+	src, err := os.ReadFile(main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(main, append(src, "\nfunc init() { _ = os.Getenv(\"TINY_SECOND_BUILD\") }\n"...), 0o644)
+	second := build(t, e, s, appbuild.Options{})
+	if !second.Built || second.Image == first.Image {
+		t.Fatalf("a changed binary gave image %s (built %v), first was %s", second.Image, second.Built, first.Image)
+	}
+	logData, _ := os.ReadFile(second.LogPath)
+	if !strings.Contains(string(logData), "is up to date (") || strings.Contains(string(logData), "$ build base image") {
+		t.Errorf("the second build did not reuse the base image:\n%s", logData)
+	}
+
+	if _, err := e.Destroy(context.Background(), s.Name); err != nil {
+		t.Fatal(err)
+	}
+	third := build(t, e, s, appbuild.Options{})
+	logData, _ = os.ReadFile(third.LogPath)
+	if !third.Built || !strings.Contains(string(logData), "$ build base image") || !strings.Contains(string(logData), "Loaded image: "+third.Image) {
+		t.Errorf("after destroy the build did not make the base image again:\n%s", logData)
+	}
+}
+
 // A project whose Dockerfile lost its LABEL line still has its images
 // labelled, so that prune and destroy find them.
 func TestBuildLabelsImageWithoutDockerfileLabel(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -75,38 +76,48 @@ func splitDockerfile(dockerfile []byte) (base []byte, ok bool) {
 // base is too large for this to pay; the caller then builds whole.
 func (b *Builder) layerOnBase(ctx context.Context, base []byte, binary string, tags []string, log io.Writer) (ok bool, err error) {
 	baseRef := ImageRepository(b.Name) + ":" + docker.BaseTag
-	fmt.Fprintf(log, "$ build base image %s\n", baseRef)
-	pr, pw := io.Pipe()
-	go func() {
-		pw.CloseWithError(WriteContext(pw, base, ""))
-	}()
-	err = b.Engine.BuildImage(ctx, docker.ImageBuild{
-		Context: pr,
-		Tags:    []string{baseRef},
-		Labels:  buildLabels(base, b.Name),
-		Output:  log,
-	})
-	pr.Close()
+	saved, cache, err := b.cachedBase(ctx, base)
 	if err != nil {
 		return false, err
 	}
-	size, err := b.Engine.ImageSize(ctx, baseRef)
-	if err != nil {
-		return false, err
-	}
-	if size > maxBaseSize {
-		fmt.Fprintf(log, "base image is %d bytes; building the whole Dockerfile instead\n", size)
-		return false, nil
-	}
-	var saved bytes.Buffer
-	if err := b.Engine.SaveImage(ctx, baseRef, &saved); err != nil {
-		return false, err
+	if saved == nil {
+		fmt.Fprintf(log, "$ build base image %s\n", baseRef)
+		pr, pw := io.Pipe()
+		go func() {
+			pw.CloseWithError(WriteContext(pw, base, ""))
+		}()
+		err = b.Engine.BuildImage(ctx, docker.ImageBuild{
+			Context: pr,
+			Tags:    []string{baseRef},
+			Labels:  buildLabels(base, b.Name),
+			Output:  log,
+		})
+		pr.Close()
+		if err != nil {
+			return false, err
+		}
+		size, err := b.Engine.ImageSize(ctx, baseRef)
+		if err != nil {
+			return false, err
+		}
+		if size > maxBaseSize {
+			fmt.Fprintf(log, "base image is %d bytes; building the whole Dockerfile instead\n", size)
+			return false, nil
+		}
+		var buf bytes.Buffer
+		if err := b.Engine.SaveImage(ctx, baseRef, &buf); err != nil {
+			return false, err
+		}
+		saved = buf.Bytes()
+		b.keepBase(cache, saved, log)
+	} else {
+		fmt.Fprintf(log, "base image %s is up to date (%s)\n", baseRef, cache)
 	}
 	layer, err := binaryLayer(binary)
 	if err != nil {
 		return false, err
 	}
-	archive, err := imageArchive(saved.Bytes(), layer, tags, time.Now().UTC())
+	archive, err := imageArchive(saved, layer, tags, time.Now().UTC())
 	if err != nil {
 		return false, fmt.Errorf("compose the image from base image %s: %w", baseRef, err)
 	}
@@ -115,6 +126,44 @@ func (b *Builder) layerOnBase(ctx context.Context, base []byte, binary string, t
 		return false, err
 	}
 	return true, nil
+}
+
+// cachedBase returns the archive of the base image built from base, kept
+// by an earlier build, if the engine still has that very image; and the
+// path that archive is kept at. Saving the base's archive spares each build
+// the base's build (every step a cache lookup) and its export.
+func (b *Builder) cachedBase(ctx context.Context, base []byte) (saved []byte, cache string, err error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\n", recipeVersion, b.Name)
+	h.Write(base)
+	cache = filepath.Join(b.Root, StateDir, "build", "base-"+hex.EncodeToString(h.Sum(nil))[:16]+".tar")
+	saved, err = os.ReadFile(cache)
+	if err != nil {
+		return nil, cache, nil // not kept yet, or unreadable: build it
+	}
+	id, err := archiveImageID(saved)
+	if err != nil {
+		return nil, cache, nil
+	}
+	exists, err := b.Engine.ImageExists(ctx, id)
+	if err != nil || !exists {
+		return nil, cache, err
+	}
+	return saved, cache, nil
+}
+
+// keepBase writes the base image's archive to cache, replacing any other
+// kept base archive. Failing only costs the next build some time.
+func (b *Builder) keepBase(cache string, saved []byte, log io.Writer) {
+	old, _ := filepath.Glob(filepath.Join(filepath.Dir(cache), "base-*.tar"))
+	for _, o := range old {
+		if o != cache {
+			_ = os.Remove(o)
+		}
+	}
+	if err := os.WriteFile(cache, saved, 0o644); err != nil {
+		fmt.Fprintf(log, "keeping the base image's archive: %v\n", err)
+	}
 }
 
 // binaryLayer is the layer `COPY build/app /app` makes: /app, owned by
@@ -139,6 +188,50 @@ func binaryLayer(binary string) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// readArchive reads an image archive of one image: its files by name, and
+// its manifest.
+func readArchive(archive []byte) (map[string][]byte, saveManifest, error) {
+	files := map[string][]byte{}
+	tr := tar.NewReader(bytes.NewReader(archive))
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, saveManifest{}, fmt.Errorf("read the base image archive: %w", err)
+		}
+		if hdr.Typeflag != tar.TypeReg {
+			continue
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			return nil, saveManifest{}, fmt.Errorf("read the base image archive: %w", err)
+		}
+		files[path.Clean(hdr.Name)] = data
+	}
+	var manifests []saveManifest
+	if err := json.Unmarshal(files["manifest.json"], &manifests); err != nil || len(manifests) != 1 {
+		return nil, saveManifest{}, fmt.Errorf("the base image archive has no single manifest (%v)", err)
+	}
+	return files, manifests[0], nil
+}
+
+// archiveImageID is the ID of the image in an archive: the digest of its
+// configuration.
+func archiveImageID(archive []byte) (string, error) {
+	files, m, err := readArchive(archive)
+	if err != nil {
+		return "", err
+	}
+	config, ok := files[path.Clean(m.Config)]
+	if !ok {
+		return "", errors.New("the base image archive lacks its configuration")
+	}
+	sum := sha256.Sum256(config)
+	return "sha256:" + hex.EncodeToString(sum[:]), nil
+}
+
 // saveManifest is one entry of an image archive's manifest.json.
 type saveManifest struct {
 	Config   string
@@ -151,30 +244,10 @@ type saveManifest struct {
 // configuration is kept as it is, except for the layer list, the history
 // and the creation time.
 func imageArchive(baseArchive, layer []byte, tags []string, created time.Time) ([]byte, error) {
-	files := map[string][]byte{}
-	tr := tar.NewReader(bytes.NewReader(baseArchive))
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read the base image archive: %w", err)
-		}
-		if hdr.Typeflag != tar.TypeReg {
-			continue
-		}
-		data, err := io.ReadAll(tr)
-		if err != nil {
-			return nil, fmt.Errorf("read the base image archive: %w", err)
-		}
-		files[path.Clean(hdr.Name)] = data
+	files, m, err := readArchive(baseArchive)
+	if err != nil {
+		return nil, err
 	}
-	var manifests []saveManifest
-	if err := json.Unmarshal(files["manifest.json"], &manifests); err != nil || len(manifests) != 1 {
-		return nil, fmt.Errorf("the base image archive has no single manifest (%v)", err)
-	}
-	m := manifests[0]
 	var config map[string]json.RawMessage
 	if err := json.Unmarshal(files[path.Clean(m.Config)], &config); err != nil {
 		return nil, fmt.Errorf("the base image's configuration: %w", err)
