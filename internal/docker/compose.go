@@ -81,12 +81,14 @@ func (c *Compose) Up(ctx context.Context, s Stack, opts UpOptions) error {
 //     half a second after the start, while the engine reports a container's
 //     exit the moment it happens;
 //   - the app is recreated while the one-shots run rather than before them,
-//     and when they need no long-running service (SQLite: migrate only opens
-//     a file) it also starts alongside them. The app is built for that: with
-//     its schema behind it serves, but reports not ready until the
-//     migrations ran, and up waits for ready. With a database service (the
-//     postgres preset) the app starts once migrate completed, as compose.yaml
-//     says, so it never meets a database that is still starting.
+//     and when the services they need are already running, healthy and
+//     unchanged (the database on a code change), or there are none (SQLite:
+//     migrate only opens a file), it also starts alongside them. The app is
+//     built for that: with its schema behind it serves, but reports not
+//     ready until the migrations ran, and up waits for ready. Otherwise (a
+//     database being created or recreated) the app starts once migrate
+//     completed, as compose.yaml says, so it never meets a database that is
+//     still starting.
 func (c *Compose) converge(ctx context.Context, svc api.Compose, p *types.Project) error {
 	create := api.CreateOptions{
 		RemoveOrphans:        true,
@@ -120,7 +122,16 @@ func (c *Compose) converge(ctx context.Context, svc api.Compose, p *types.Projec
 	if err != nil {
 		return err
 	}
-	startEarly := len(first.Services) == len(names)
+	startEarly := true
+	byService, _, err := c.serviceContainers(ctx, p.Name)
+	if err != nil {
+		return err
+	}
+	for name := range first.Services {
+		if !shots[name] && !c.current(ctx, p, byService, name, false, true) {
+			startEarly = false
+		}
+	}
 
 	// The first create makes the volumes and networks the one-shots use; the
 	// second then only finds those, so the two never race to make one.
@@ -222,39 +233,60 @@ func (c *Compose) stopHalfStarted(ctx context.Context, p *types.Project) error {
 // (or, for a one-shot service, exited with code 0). Any doubt answers false
 // and leaves the decision to compose.
 func (c *Compose) upToDate(ctx context.Context, p *types.Project) bool {
-	res, err := c.api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).
-		Add("label", api.ProjectLabel+"="+p.Name).Add("label", api.OneoffLabel+"=False")})
-	if err != nil || len(res.Items) != len(p.Services) {
+	byService, count, err := c.serviceContainers(ctx, p.Name)
+	if err != nil || count != len(p.Services) {
 		return false
+	}
+	shots := oneShots(p)
+	for name := range p.Services {
+		if !c.current(ctx, p, byService, name, shots[name], false) {
+			return false
+		}
+	}
+	return true
+}
+
+// serviceContainers returns the project's containers by service, one-off
+// runs excluded, and how many there are.
+func (c *Compose) serviceContainers(ctx context.Context, project string) (map[string]container.Summary, int, error) {
+	res, err := c.api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).
+		Add("label", api.ProjectLabel+"="+project).Add("label", api.OneoffLabel+"=False")})
+	if err != nil {
+		return nil, 0, err
 	}
 	byService := map[string]container.Summary{}
 	for _, ctr := range res.Items {
 		byService[ctr.Labels[api.ServiceLabel]] = ctr
 	}
-	shots := oneShots(p)
-	for name, svc := range p.Services {
-		ctr, ok := byService[name]
-		if !ok {
-			return false
-		}
-		hash, err := compose.ServiceHash(svc)
-		if err != nil || ctr.Labels[api.ConfigHashLabel] != hash {
-			return false
-		}
-		img, err := c.api.ImageInspect(ctx, svc.Image)
-		if err != nil || img.ID != ctr.ImageID {
-			return false
-		}
-		switch {
-		case shots[name]:
-			if ctr.State != container.StateExited || !strings.HasPrefix(ctr.Status, "Exited (0)") {
-				return false
-			}
-		case ctr.State != container.StateRunning:
-			return false
-		}
+	return byService, len(res.Items), nil
+}
+
+// current reports whether the service's container was created from its
+// current configuration and image and is in the state a finished up leaves
+// it: exited with code 0 for a one-shot service, running otherwise, and with
+// healthy also healthy when the service has a health check.
+func (c *Compose) current(ctx context.Context, p *types.Project, byService map[string]container.Summary, name string, oneShot, healthy bool) bool {
+	svc, ok := p.Services[name]
+	ctr, found := byService[name]
+	if !ok || !found {
+		return false
 	}
-	return true
+	hash, err := compose.ServiceHash(svc)
+	if err != nil || ctr.Labels[api.ConfigHashLabel] != hash {
+		return false
+	}
+	img, err := c.api.ImageInspect(ctx, svc.Image)
+	if err != nil || img.ID != ctr.ImageID {
+		return false
+	}
+	if oneShot {
+		return ctr.State == container.StateExited && strings.HasPrefix(ctr.Status, "Exited (0)")
+	}
+	if ctr.State != container.StateRunning {
+		return false
+	}
+	checked := svc.HealthCheck != nil && !svc.HealthCheck.Disable
+	return !healthy || !checked || strings.Contains(ctr.Status, "(healthy)")
 }
 
 // serviceWith returns a compose service reporting its progress to bus.
