@@ -8,11 +8,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// syncTree makes names, every file and directory written under root,
-// durable. One syncfs writes back the whole filesystem in a single pass and
-// a single journal commit, where a fsync per name would cost a commit each:
-// for the skeleton's couple of hundred files that is most of init's time.
-func syncTree(ctx context.Context, root string, names []string) error {
+// syncTree makes every file and directory under root durable. One syncfs
+// writes back the whole filesystem in a single pass, where a fsync per file
+// and directory waits for the disk a couple of hundred times: that was most
+// of init's time.
+func syncTree(ctx context.Context, root string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

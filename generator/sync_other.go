@@ -4,12 +4,22 @@ package generator
 
 import (
 	"context"
+	"io/fs"
+	"path/filepath"
 	"sync"
 )
 
-// syncTree makes names, every file and directory written under root,
-// durable. Without syncfs that takes one fsync each.
-func syncTree(ctx context.Context, root string, names []string) error {
+// syncTree makes every file and directory under root durable. Without
+// syncfs that takes one fsync each.
+func syncTree(ctx context.Context, root string) error {
+	var names []string
+	err := filepath.WalkDir(root, func(name string, _ fs.DirEntry, err error) error {
+		names = append(names, name)
+		return err
+	})
+	if err != nil {
+		return err
+	}
 	return syncAll(ctx, names)
 }
 

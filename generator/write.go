@@ -63,7 +63,6 @@ func (w writer) write(ctx context.Context, files []File, target string) (err err
 		return fmt.Errorf("write project: %w", err)
 	}
 	dirs := map[string]bool{root: true}
-	written := make([]string, 0, len(files)+len(dirs))
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("write project: %w", err)
@@ -81,14 +80,10 @@ func (w writer) write(ctx context.Context, files []File, target string) (err err
 		if err := w.writeFile(name, f.Data, f.Mode); err != nil {
 			return fmt.Errorf("write project: %w", err)
 		}
-		written = append(written, name)
 	}
 	// Files and directory entries must be durable before the rename
 	// publishes them, or a crash could leave a project of empty files.
-	for d := range dirs {
-		written = append(written, d)
-	}
-	if err := syncTree(ctx, root, written); err != nil {
+	if err := syncTree(ctx, root); err != nil {
 		return fmt.Errorf("write project: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
