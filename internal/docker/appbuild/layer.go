@@ -290,27 +290,22 @@ func imageArchive(baseArchive, layer []byte, tags []string, created time.Time) (
 		return nil, err
 	}
 
-	var out bytes.Buffer
-	tw := tar.NewWriter(&out)
-	add := func(name string, data []byte) error {
-		return tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), ModTime: epoch, Typeflag: tar.TypeReg})
-	}
-	entries := []struct {
+	type entry struct {
 		name string
 		data []byte
-	}{{"manifest.json", manifest}, {configName, configJSON}, {layerName, layer}}
+	}
+	entries := []entry{{"manifest.json", manifest}, {configName, configJSON}, {layerName, layer}}
 	for _, l := range m.Layers {
 		data, ok := files[path.Clean(l)]
 		if !ok {
 			return nil, fmt.Errorf("the base image archive lacks layer %s", l)
 		}
-		entries = append(entries, struct {
-			name string
-			data []byte
-		}{l, data})
+		entries = append(entries, entry{l, data})
 	}
+	var out bytes.Buffer
+	tw := tar.NewWriter(&out)
 	for _, e := range entries {
-		if err := add(e.name, e.data); err != nil {
+		if err := tw.WriteHeader(&tar.Header{Name: e.name, Mode: 0o644, Size: int64(len(e.data)), ModTime: epoch, Typeflag: tar.TypeReg}); err != nil {
 			return nil, err
 		}
 		if _, err := tw.Write(e.data); err != nil {
