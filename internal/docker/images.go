@@ -181,7 +181,8 @@ func (c *Compose) PruneImages(ctx context.Context, project string, keep int) ([]
 	return removed, nil
 }
 
-// isTag reports a real name:tag, not the engine's placeholder for none.
+// isTag reports a real name:tag, not the "<none>:<none>" the engine lists
+// for an untagged image.
 func isTag(ref string) bool { return ref != "" && ref != "<none>:<none>" }
 
 // isBaseTag reports a name:tag naming a base image (see BaseTag).
