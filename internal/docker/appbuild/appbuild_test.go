@@ -164,31 +164,19 @@ func TestImageArchiveAddsTheLayerToTheBase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := map[string][]byte{}
-	tr := tar.NewReader(bytes.NewReader(out))
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[hdr.Name], _ = io.ReadAll(tr)
+	files, m, err := readArchive(out)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var m []saveManifest
-	if err := json.Unmarshal(files["manifest.json"], &m); err != nil || len(m) != 1 {
-		t.Fatalf("manifest %s: %v", files["manifest.json"], err)
+	if strings.Join(m.RepoTags, " ") != "p-app:0123456789ab p-app:latest" || len(m.Layers) != 2 || m.Layers[0] != "l1/layer.tar" {
+		t.Fatalf("manifest %+v", m)
 	}
-	if strings.Join(m[0].RepoTags, " ") != "p-app:0123456789ab p-app:latest" || len(m[0].Layers) != 2 || m[0].Layers[0] != "l1/layer.tar" {
-		t.Fatalf("manifest %+v", m[0])
-	}
-	if !bytes.Equal(files[m[0].Layers[0]], baseLayer) || !bytes.Equal(files[m[0].Layers[1]], layer) {
+	if !bytes.Equal(files[m.Layers[0]], baseLayer) || !bytes.Equal(files[m.Layers[1]], layer) {
 		t.Error("the layers are not the base's followed by the binary's")
 	}
-	cfgJSON := files[m[0].Config]
-	if sum := sha256.Sum256(cfgJSON); m[0].Config != hex.EncodeToString(sum[:])+".json" {
-		t.Errorf("config file %s is not named by its digest", m[0].Config)
+	cfgJSON := files[m.Config]
+	if sum := sha256.Sum256(cfgJSON); m.Config != hex.EncodeToString(sum[:])+".json" {
+		t.Errorf("config file %s is not named by its digest", m.Config)
 	}
 	var cfg struct {
 		Config struct {
