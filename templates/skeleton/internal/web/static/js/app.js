@@ -27,3 +27,21 @@ document.addEventListener("htmx:afterSwap", (event) => {
     invalid.focus();
   }
 });
+
+// A field check swaps in only the line under the input (its target is the
+// field's feedback, named by the input's aria-describedby), so the input
+// takes its invalid state from that line here.
+document.addEventListener("htmx:afterSwap", (event) => {
+  const feedback = event.detail.target;
+  const input = event.detail.requestConfig?.elt;
+  if (!feedback.classList.contains("field-feedback") || input?.getAttribute("aria-describedby") !== feedback.id) {
+    return;
+  }
+  const invalid = feedback.querySelector(".is-danger") !== null;
+  input.classList.toggle("is-danger", invalid);
+  if (invalid) {
+    input.setAttribute("aria-invalid", "true");
+  } else {
+    input.removeAttribute("aria-invalid");
+  }
+});
