@@ -122,14 +122,15 @@ func (c *Compose) converge(ctx context.Context, svc api.Compose, p *types.Projec
 	if err != nil {
 		return err
 	}
-	startEarly := true
 	byService, _, err := c.serviceContainers(ctx, p.Name)
 	if err != nil {
 		return err
 	}
+	startEarly := true
 	for name := range first.Services {
 		if !shots[name] && !c.current(ctx, p, byService, name, false, true) {
 			startEarly = false
+			break
 		}
 	}
 
