@@ -44,17 +44,28 @@ BENCHSTAT   := $(TOOLS_BIN)/benchstat
 TEST_TIMEOUT ?= 40m
 PORT ?= 8000
 
-ASSET_DIR := templates/frontend/dist
+SKELETON  := templates/skeleton
+# The skeleton serves the front-end files from here, in place and in every
+# generated project; in this repository they are git-ignored.
+ASSET_DIR := $(SKELETON)/internal/web/static/vendor
 ASSETS    := $(addprefix $(ASSET_DIR)/,htmx.min.js alpine-csp.min.js bulma.min.css LICENSE-htmx LICENSE-alpine LICENSE-bulma)
 NPM_DIR   := frontend/node_modules
+# quickscale embeds the skeleton as one archive: go:embed skips a directory
+# that holds a go.mod, and the skeleton is a module of its own.
+PACKED    := templates/skeleton.zip
 
 DIST_TARGETS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
 
-.PHONY: build install dist assets tools lint test deps bench demo clean distclean
+.PHONY: build install dist assets pack tools lint test deps bench demo clean distclean
 
 ## Front-end assets ----------------------------------------------------------
 
-assets: $(ASSETS)
+assets: $(ASSETS) pack
+
+# The packer rewrites the archive only when its contents change, so running
+# it every time costs about a second and keeps Go's build cache warm.
+pack: $(ASSETS)
+	go run ./internal/skeletonpack/cmd/packskeleton $(SKELETON) $(PACKED)
 
 # npm ci installs exactly package-lock.json and checks every integrity hash;
 # --ignore-scripts runs no package code. The dist files are rebuilt only when
@@ -144,8 +155,12 @@ $(VULNDB)/index/db.json:
 
 ## Checks --------------------------------------------------------------------
 
+# The skeleton's suites behind build tags: its Chromium walks and its checks
+# of a deployed app.
+SKELETON_TAGS := browser,e2e
+
 # Go files outside dot directories, node_modules and testdata (which may hold
-# deliberately broken input).
+# deliberately broken input); the skeleton's are included.
 FIND_GO = find . -mindepth 1 \( -name '.*' -o -name node_modules -o -name testdata \) -prune -o -type f
 
 lint: assets tools
@@ -156,19 +171,24 @@ lint: assets tools
 	if [[ -n $$unformatted ]]; then echo "gofmt would change:" >&2; echo "$$unformatted" >&2; exit 1; fi
 	@echo "--- go vet"
 	go vet ./...
+	cd $(SKELETON) && go vet -tags $(SKELETON_TAGS) ./...
 	@echo "--- staticcheck"
 	$(STATICCHECK) ./...
+	cd $(SKELETON) && $(STATICCHECK) -tags $(SKELETON_TAGS) ./...
 	@echo "--- govulncheck (database $$(cat $(VULNDB)/VERSION))"
 	$(GOVULNCHECK) -db file://$(VULNDB) ./...
+	cd $(SKELETON) && $(GOVULNCHECK) -db file://$(VULNDB) ./...
 
 deps:
 	scripts/install-deps
 
 # Everything CI proves, in one command: Debian packages (installed when
 # root), assets, tools, then lint, the Docker Engine (started when root) and
-# every test with the race detector, PostgreSQL required. See scripts/test-all.
+# every test with the race detector, PostgreSQL required: quickscale's, and
+# the skeleton's in place with its Chromium and Mailpit suites. See
+# scripts/test-all.
 test: deps assets tools
-	@scripts/test-all "$(MAKE)" $(TEST_TIMEOUT) $(TOOLS)/test.log
+	@scripts/test-all "$(MAKE)" $(TEST_TIMEOUT) $(TOOLS)/test.log $(SKELETON) $(TOOLS_BIN)/mailpit
 
 ## Benchmarks ----------------------------------------------------------------
 
@@ -193,4 +213,4 @@ clean:
 	rm -rf bin dist .demo
 
 distclean: clean
-	rm -rf .tools $(NPM_DIR) $(ASSET_DIR)
+	rm -rf .tools $(NPM_DIR) $(ASSET_DIR) $(PACKED)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/hex"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -16,17 +17,26 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quickscale/quickscale/generator"
+	"github.com/quickscale/quickscale/internal/project"
 )
 
 // TestGeneratedProjects generates a project for each database preset, with
-// no terminal, and holds it to the bar quickscale's own code meets: gofmt,
-// vet, a tidy go.mod, a race-enabled test run with PostgreSQL required,
-// staticcheck and govulncheck. The sqlite project is then built, served and
-// probed, by this test and by the project's own e2e suite.
+// no terminal, checks that it is the skeleton with its module path, name and
+// stamps rewritten (nothing lost or changed in the packing and the copy),
+// and holds it to the bar quickscale's own code meets: gofmt, vet, a tidy
+// go.mod, staticcheck and govulncheck. The skeleton's suites run in place
+// on both databases with the race detector (make test); the Go code is the
+// same for both presets, so the sqlite project alone runs its own full
+// suite again as a user would, then is built, served and probed, by this
+// test and by the project's own e2e suite.
 //
-// The presets run one after the other: each compiles a few hundred packages
-// with the race detector, and in sequence the second reuses the build cache
-// the first filled.
+// The presets run one after the other: in sequence the second reuses the
+// build cache the first filled.
 func TestGeneratedProjects(t *testing.T) {
 	staticcheck := toolPath(t, "staticcheck")
 	govulncheck := toolPath(t, "govulncheck")
@@ -37,6 +47,8 @@ func TestGeneratedProjects(t *testing.T) {
 		t.Run(preset, func(t *testing.T) {
 			dir := initProject(t, preset)
 
+			// First, before any build can add a file.
+			t.Run("equals the skeleton", func(t *testing.T) { checkEqualsSkeleton(t, dir) })
 			t.Run("gofmt", func(t *testing.T) {
 				if out := runCmd(t, dir, nil, gofmt, "-l", "."); strings.TrimSpace(out) != "" {
 					t.Errorf("gofmt -l lists unformatted files:\n%s", out)
@@ -45,20 +57,62 @@ func TestGeneratedProjects(t *testing.T) {
 			t.Run("go mod tidy", func(t *testing.T) {
 				runCmd(t, dir, nil, "go", "mod", "tidy", "-diff")
 			})
-			// The e2e tag adds the project's deployment checks (run against
-			// the served app below); they must compile too.
-			t.Run("go vet", func(t *testing.T) { runCmd(t, dir, nil, "go", "vet", "-tags", "e2e", "./...") })
+			// The browser and e2e tags add the project's Chromium walks and
+			// its deployment checks (run against the served app below); they
+			// must compile too.
+			t.Run("go vet", func(t *testing.T) { runCmd(t, dir, nil, "go", "vet", "-tags", "browser,e2e", "./...") })
 			t.Run("go build", func(t *testing.T) { runCmd(t, dir, nil, "go", "build", "./...") })
-			t.Run("go test", func(t *testing.T) {
-				runCmd(t, dir, []string{"REQUIRE_POSTGRES=1"}, "go", "test", "-race", "-count=1", "./...")
-			})
-			t.Run("staticcheck", func(t *testing.T) { runCmd(t, dir, nil, staticcheck, "./...") })
+			t.Run("staticcheck", func(t *testing.T) { runCmd(t, dir, nil, staticcheck, "-tags", "browser,e2e", "./...") })
 			t.Run("govulncheck", func(t *testing.T) { runCmd(t, dir, nil, govulncheck, "-db", db, "./...") })
 			if preset == "sqlite" {
+				t.Run("go test", func(t *testing.T) {
+					runCmd(t, dir, []string{"REQUIRE_POSTGRES=1"}, "go", "test", "-count=1", "./...")
+				})
 				t.Run("serve", func(t *testing.T) { testServe(t, dir) })
 			}
 		})
 	}
+}
+
+// checkEqualsSkeleton compares the project in dir, file for file and mode
+// for mode, with the skeleton in this checkout rendered for the same
+// options. Only .env differs by design: its secrets are fresh every time.
+func checkEqualsSkeleton(t *testing.T, dir string) {
+	marker, err := project.Load(dir)
+	require.NoError(t, err)
+	want, err := generator.RenderTree(filepath.Join(moduleRoot, "templates", "skeleton"), generator.Options{
+		Name: marker.Name, Module: marker.Module, DB: marker.DB, QuickscaleVersion: marker.QuickscaleVersion,
+	})
+	require.NoError(t, err)
+
+	got := map[string]fs.FileMode{}
+	require.NoError(t, filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		got[filepath.ToSlash(rel)] = info.Mode()
+		return err
+	}))
+	for _, f := range want {
+		mode, ok := got[f.Path]
+		if !assert.True(t, ok, "init did not write %s", f.Path) {
+			continue
+		}
+		delete(got, f.Path)
+		assert.Equal(t, f.Mode, mode.Perm(), "mode of %s", f.Path)
+		if f.Path == ".env" {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, f.Path))
+		require.NoError(t, err)
+		assert.True(t, bytes.Equal(f.Data, data), "%s differs from the rewritten skeleton", f.Path)
+	}
+	assert.Empty(t, got, "init wrote files the skeleton does not have")
 }
 
 // toolchainGofmt returns the gofmt of the pinned toolchain, which may

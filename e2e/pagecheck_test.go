@@ -230,15 +230,15 @@ func checkIntegrity(integrity string, body []byte) error {
 // generated app serves.
 var vendoredFiles = []string{"htmx.min.js", "alpine-csp.min.js", "bulma.min.css"}
 
-// vendoredDist compares a served third-party file with the one quickscale
-// embeds from templates/frontend/dist, so the app serves exactly the npm
-// release that `make assets` verified.
+// vendoredDist compares a served third-party file with the one that
+// `make assets` verified from the npm release into the skeleton, so the app
+// serves exactly that release.
 func vendoredDist(urlPath string, body []byte) string {
 	for _, file := range vendoredFiles {
 		if !isVendored(urlPath, file) {
 			continue
 		}
-		want, err := os.ReadFile(filepath.Join(moduleRoot, "templates", "frontend", "dist", file))
+		want, err := os.ReadFile(filepath.Join(moduleRoot, "templates", "skeleton", "internal", "web", "static", "vendor", file))
 		if err != nil {
 			return fmt.Sprintf("read the embedded %s: %v", file, err)
 		}

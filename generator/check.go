@@ -1,12 +1,12 @@
 package generator
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"path"
 	"strings"
 
+	"github.com/quickscale/quickscale/internal/ignorefile"
 	"github.com/quickscale/quickscale/internal/project"
 )
 
@@ -83,27 +83,10 @@ func checkRendered(files []File, s Secrets, db string) error {
 }
 
 // ignores reports whether an ignore file (.gitignore or .dockerignore)
-// excludes the file name at the project root. Both formats let the last
-// matching pattern win and "!" re-include; for a file at the root, a pattern
-// matches when it matches the name, optionally after "/" or "**/", and a
-// pattern ending in "/" names directories only.
+// excludes the file name at the project root. For a file at the root both
+// formats agree: the last matching pattern wins and "!" re-includes. A file
+// that cannot be read ignores nothing, so the check fails safe.
 func ignores(data []byte, name string) bool {
-	ignored := false
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		negate := strings.HasPrefix(line, "!")
-		pattern := strings.TrimPrefix(line, "!")
-		pattern = strings.TrimPrefix(strings.TrimPrefix(pattern, "/"), "**/")
-		if strings.HasSuffix(pattern, "/") {
-			continue
-		}
-		if ok, err := path.Match(pattern, name); err == nil && ok {
-			ignored = !negate
-		}
-	}
-	return ignored
+	rules, err := ignorefile.Parse(data)
+	return err == nil && rules.Ignores(name, false)
 }

@@ -4,6 +4,7 @@ import (
 	"io"
 	mathrand "math/rand/v2"
 	"os"
+	"path/filepath"
 	"testing"
 	"testing/fstest"
 )
@@ -13,15 +14,19 @@ import (
 func fixture() source {
 	return source{
 		skeleton:   os.DirFS("testdata/skeleton"),
-		frontend:   fakeFrontend(),
 		presetOnly: map[string]string{"migrations/postgres/": "postgres", "migrations/sqlite/0001_init.sql": "sqlite"},
 	}
 }
 
-func fakeFrontend() fstest.MapFS {
-	m := fstest.MapFS{}
+// minimalSkeleton is what every skeleton needs besides the files a test is
+// about: a go.mod, the main file with its stamps, the front-end assets.
+func minimalSkeleton() map[string]string {
+	m := map[string]string{
+		goModFile: "module example.com/skeleton\n\ngo 1.27.3\n",
+		mainFile:  "package main\n\nconst appName = \"skeleton\"\n\nconst (\n\ttemplateVersion   = \"0\"\n\tquickscaleVersion = \"dev\"\n)\n",
+	}
 	for _, name := range frontendFiles {
-		m[name] = &fstest.MapFile{Data: []byte("asset " + name + "\n"), Mode: 0o644}
+		m[vendorDir+"/"+name] = "asset " + name + "\n"
 	}
 	return m
 }
@@ -53,11 +58,32 @@ func fileMap(files []File) map[string]File {
 	return m
 }
 
-// withSkeleton returns the fixture with a replaced in-memory skeleton.
+// withSkeleton returns an in-memory skeleton of the minimal files and
+// files, which win where both name a path; an empty value removes a path.
 func withSkeleton(files map[string]string) source {
 	m := fstest.MapFS{}
-	for p, data := range files {
-		m[p] = &fstest.MapFile{Data: []byte(data), Mode: 0o644}
+	for _, set := range []map[string]string{minimalSkeleton(), files} {
+		for p, data := range set {
+			if data == "" {
+				delete(m, p)
+				continue
+			}
+			m[p] = &fstest.MapFile{Data: []byte(data), Mode: 0o644}
+		}
 	}
-	return source{skeleton: m, frontend: fakeFrontend()}
+	return source{skeleton: m}
 }
+
+func readFixture(t testing.TB, p string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata/skeleton", p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// skeletonDir is the real skeleton, in place: tests of the real skeleton
+// read it (RenderTree) rather than the packed copy, which may be older than
+// the tree.
+const skeletonDir = "../templates/skeleton"

@@ -4,16 +4,17 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path"
 	"slices"
 	"strings"
 	"text/template"
 
 	"github.com/quickscale/quickscale/internal/project"
+	"github.com/quickscale/quickscale/internal/skeletonpack"
 	"github.com/quickscale/quickscale/templates"
 )
 
@@ -43,7 +44,6 @@ type File struct {
 
 const (
 	tmplSuffix  = ".tmpl"
-	namePart    = "__name__"
 	dotPrefix   = "dot-"
 	vendorDir   = "internal/web/static/vendor"
 	envFile     = ".env"
@@ -54,8 +54,9 @@ const (
 	shellSuffix = ".sh"
 )
 
-// frontendFiles are the assets every project needs; a quickscale built
-// without one of them must not produce projects.
+// frontendFiles are the assets every project needs, in vendorDir; a
+// quickscale whose packed skeleton lacks one of them must not produce
+// projects.
 var frontendFiles = []string{
 	"htmx.min.js", "alpine-csp.min.js", "bulma.min.css",
 	"LICENSE-htmx", "LICENSE-alpine", "LICENSE-bulma",
@@ -79,18 +80,33 @@ func presetOf(table map[string]string, p string) (db string, ok bool) {
 	return "", false
 }
 
-// source is where a render reads from; tests substitute in-memory trees.
+// source is where a render reads from; tests substitute other trees.
 type source struct {
-	skeleton, frontend fs.FS
-	presetOnly         map[string]string
+	skeleton fs.FS
+	// paths, when set, are the files of skeleton to render; otherwise every
+	// file in it is.
+	paths      []string
+	presetOnly map[string]string
 }
 
-var embedded = source{skeleton: templates.Skeleton, frontend: templates.Frontend, presetOnly: presetOnly}
+var embedded = source{skeleton: templates.Skeleton, presetOnly: presetOnly}
 
 // Render validates o and returns the project's files sorted by path. For a
 // fixed o.Random the result is the same byte for byte.
 func Render(o Options) ([]File, error) {
 	return render(embedded, o)
+}
+
+// RenderTree is Render from the skeleton as it stands in dir (a checkout's
+// templates/skeleton) instead of the packed copy quickscale embeds, less
+// what the skeleton's .gitignore ignores: the files a packer would pack.
+// Tests compare what init writes with it.
+func RenderTree(dir string, o Options) ([]File, error) {
+	paths, err := skeletonpack.Files(dir)
+	if err != nil {
+		return nil, err
+	}
+	return render(source{skeleton: os.DirFS(dir), paths: paths, presetOnly: presetOnly}, o)
 }
 
 func render(src source, o Options) ([]File, error) {
@@ -102,36 +118,28 @@ func render(src source, o Options) ([]File, error) {
 		return nil, err
 	}
 	data := Data{Name: o.Name, Module: o.Module, DB: o.DB, TemplateVersion: TemplateVersion, QuickscaleVersion: o.QuickscaleVersion}
+	rw, err := newRewriter(src.skeleton, data)
+	if err != nil {
+		return nil, fmt.Errorf("render skeleton: %w", err)
+	}
 
+	all, err := src.files()
+	if err != nil {
+		return nil, fmt.Errorf("render skeleton: %w", err)
+	}
 	var paths []string
-	err = fs.WalkDir(src.skeleton, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return nil
-		}
-		if !d.Type().IsRegular() {
-			return fmt.Errorf("skeleton %s is not a regular file", p)
-		}
+	for _, p := range all {
 		if db, ok := presetOf(src.presetOnly, p); !ok || db == o.DB {
 			paths = append(paths, p)
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("render skeleton: %w", err)
 	}
-	files, err := renderAll(src.skeleton, paths, o.Name, data, secrets)
-	if err != nil {
-		return nil, fmt.Errorf("render skeleton: %w", err)
-	}
-
-	assets, err := vendorFiles(src.frontend)
-	if err != nil {
+	if err := checkVendored(paths); err != nil {
 		return nil, err
 	}
-	files = append(files, assets...)
+	files, err := renderAll(src.skeleton, paths, rw, o.Name, data, secrets)
+	if err != nil {
+		return nil, fmt.Errorf("render skeleton: %w", err)
+	}
 	files = append(files, File{Path: project.FileName, Mode: fileMode, Data: project.Encode(project.Marker{
 		Name: o.Name, Module: o.Module, DB: o.DB, TemplateVersion: TemplateVersion, QuickscaleVersion: o.QuickscaleVersion,
 	})})
@@ -141,6 +149,28 @@ func render(src source, o Options) ([]File, error) {
 		return nil, err
 	}
 	return files, nil
+}
+
+// files lists the skeleton files in path order.
+func (src source) files() ([]string, error) {
+	if src.paths != nil {
+		return src.paths, nil
+	}
+	var paths []string
+	err := fs.WalkDir(src.skeleton, ".", func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir():
+		case !d.Type().IsRegular():
+			return fmt.Errorf("skeleton %s is not a regular file", p)
+		default:
+			paths = append(paths, p)
+		}
+		return nil
+	})
+	slices.Sort(paths)
+	return paths, err
 }
 
 func newSecrets(random io.Reader) (Secrets, error) {
@@ -161,14 +191,14 @@ func newSecrets(random io.Reader) (Secrets, error) {
 // renderAll renders the skeleton files at paths, stopping at the first
 // error in path order.
 //
-// Go files are not run through gofmt here: TestSkeletonRendersGofmtClean
-// holds every template to gofmt's output for extreme names and module
-// paths, which keeps formatting (most of a render's time otherwise) out of
-// every init.
-func renderAll(skeleton fs.FS, paths []string, name string, data Data, secrets Secrets) ([]File, error) {
+// Go files are not run through gofmt here: TestRewrittenSkeletonIsGofmtClean
+// holds the rewrite to gofmt's output for extreme names and module paths,
+// which keeps formatting (most of a render's time otherwise) out of every
+// init.
+func renderAll(skeleton fs.FS, paths []string, rw rewriter, name string, data Data, secrets Secrets) ([]File, error) {
 	files := make([]File, len(paths))
 	for i, p := range paths {
-		f, err := renderFile(skeleton, p, name, data, secrets)
+		f, err := renderFile(skeleton, p, rw, name, data, secrets)
 		if err != nil {
 			return nil, err
 		}
@@ -177,22 +207,28 @@ func renderAll(skeleton fs.FS, paths []string, name string, data Data, secrets S
 	return files, nil
 }
 
-func renderFile(skeleton fs.FS, src, name string, data Data, secrets Secrets) (File, error) {
+// renderFile makes one project file from the skeleton file src: a template
+// is executed, go.mod and Go source are rewritten for the project's module,
+// anything else is copied byte for byte.
+func renderFile(skeleton fs.FS, src string, rw rewriter, name string, data Data, secrets Secrets) (File, error) {
 	raw, err := fs.ReadFile(skeleton, src)
 	if err != nil {
 		return File{}, err
 	}
 	out := outputPath(src, name)
 	f := File{Path: out, Mode: modeFor(out), Data: raw}
-	if strings.HasSuffix(src, tmplSuffix) {
+	switch {
+	case strings.HasSuffix(src, tmplSuffix):
 		if out == envFile {
 			data.Secrets = &secrets
 		}
-		if f.Data, err = execute(src, raw, data); err != nil {
-			return File{}, err
-		}
+		f.Data, err = execute(src, raw, data)
+	case src == goModFile:
+		f.Data, err = rw.goMod(raw)
+	case strings.HasSuffix(src, ".go"):
+		f.Data, err = rw.goFile(src, raw)
 	}
-	return f, nil
+	return f, err
 }
 
 func execute(src string, raw []byte, data Data) ([]byte, error) {
@@ -210,16 +246,16 @@ func execute(src string, raw []byte, data Data) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// outputPath applies the skeleton's naming conventions: a __name__ segment
-// becomes the project name, a dot- prefix becomes ".", .tmpl is dropped.
+// outputPath applies the skeleton's naming conventions: cmd/skeleton
+// becomes cmd/<name>, a dot- prefix becomes ".", .tmpl is dropped.
 func outputPath(src, name string) string {
 	src = strings.TrimSuffix(src, tmplSuffix)
+	if rest, ok := strings.CutPrefix(src, skeletonCmd+"/"); ok {
+		src = "cmd/" + name + "/" + rest
+	}
 	parts := strings.Split(src, "/")
 	for i, p := range parts {
-		switch {
-		case p == namePart:
-			parts[i] = name
-		case strings.HasPrefix(p, dotPrefix) && len(p) > len(dotPrefix):
+		if strings.HasPrefix(p, dotPrefix) && len(p) > len(dotPrefix) {
 			parts[i] = "." + strings.TrimPrefix(p, dotPrefix)
 		}
 	}
@@ -238,17 +274,13 @@ func modeFor(p string) fs.FileMode {
 	return fileMode
 }
 
-func vendorFiles(frontend fs.FS) ([]File, error) {
-	files := make([]File, 0, len(frontendFiles))
+// checkVendored makes sure the skeleton carries the front-end files, which
+// `make assets` fetches into it before packing.
+func checkVendored(paths []string) error {
 	for _, name := range frontendFiles {
-		data, err := fs.ReadFile(frontend, name)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("front-end asset %s is missing from this quickscale build; rebuild quickscale after running `make assets`", name)
-			}
-			return nil, fmt.Errorf("read front-end asset %s: %w", name, err)
+		if !slices.Contains(paths, path.Join(vendorDir, name)) {
+			return fmt.Errorf("front-end asset %s is missing from this quickscale build; rebuild quickscale after running `make assets`", name)
 		}
-		files = append(files, File{Path: path.Join(vendorDir, name), Mode: fileMode, Data: data})
 	}
-	return files, nil
+	return nil
 }

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"go/format"
 	"io/fs"
-	"os"
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -56,15 +56,23 @@ func TestRenderConventions(t *testing.T) {
 	if got := string(m[".env.example"].Data); !strings.Contains(got, "DATABASE_URL=sqlite:data/app.db") {
 		t.Errorf(".env.example = %q", got)
 	}
-	raw, err := os.ReadFile("testdata/skeleton/static/app.css")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(m["static/app.css"].Data, raw) {
+	if raw := readFixture(t, "static/app.css"); string(m["static/app.css"].Data) != raw {
 		t.Errorf("a file without .tmpl must be copied byte for byte; got %q", m["static/app.css"].Data)
 	}
 	if got := string(m["internal/web/static/vendor/htmx.min.js"].Data); got != "asset htmx.min.js\n" {
 		t.Errorf("vendored htmx = %q", got)
+	}
+	wantMain := strings.NewReplacer(
+		`"example.com/skeleton/internal/app"`, `"example.com/my-app/internal/app"`,
+		`appName = "skeleton"`, `appName = "my-app"`,
+		`templateVersion   = "0"`, `templateVersion   = "`+strconv.Itoa(TemplateVersion)+`"`,
+		`quickscaleVersion = "dev"`, `quickscaleVersion = "v0.1.0"`,
+	).Replace(readFixture(t, "cmd/skeleton/main.go"))
+	if got := string(m["cmd/my-app/main.go"].Data); got != wantMain {
+		t.Errorf("cmd/my-app/main.go:\n%s\nwant:\n%s", got, wantMain)
+	}
+	if got, want := string(m["internal/app/app.go"].Data), readFixture(t, "internal/app/app.go"); got != want {
+		t.Errorf("a string holding the module path was rewritten:\n%s", got)
 	}
 	wantMarker := project.Encode(project.Marker{Name: "my-app", Module: "example.com/my-app", DB: "sqlite", TemplateVersion: TemplateVersion, QuickscaleVersion: "v0.1.0"})
 	if !bytes.Equal(m[project.FileName].Data, wantMarker) {
@@ -84,11 +92,12 @@ func TestRenderConventions(t *testing.T) {
 	}
 }
 
-// TestSkeletonRendersGofmtClean is what lets Render skip gofmt: every Go
-// file of the real skeleton must come out exactly as gofmt would print it,
-// whatever the name and module. Their lengths move aligned comments and
-// their spelling could reorder imports, so the extremes are tried.
-func TestSkeletonRendersGofmtClean(t *testing.T) {
+// TestRewrittenSkeletonIsGofmtClean is what lets Render skip gofmt: every
+// Go file of the real skeleton must come out exactly as gofmt would print
+// it, whatever the name and module. Their lengths could move aligned
+// comments and their spelling could reorder imports, so the extremes are
+// tried.
+func TestRewrittenSkeletonIsGofmtClean(t *testing.T) {
 	names := []string{strings.Repeat("a", minNameLen), "z" + strings.Repeat("y-9", (maxNameLen-1)/3)}
 	modules := []string{
 		"a.io/b",          // sorts before every other import
@@ -96,25 +105,23 @@ func TestSkeletonRendersGofmtClean(t *testing.T) {
 		"golang.org/zz",   // after github.com
 		"zz.example/" + strings.Repeat("very-long-path/", 8) + "end",
 	}
-	for _, db := range []string{"sqlite", "postgres"} {
-		for _, name := range names {
-			for _, module := range modules {
-				files, err := Render(Options{Name: name, Module: module, DB: db, QuickscaleVersion: "v0.1.0", Random: fixedRandom(3)})
-				if err != nil {
-					t.Fatalf("render %s %s %s: %v", db, name, module, err)
+	for _, name := range names {
+		for _, module := range modules {
+			files, err := RenderTree(skeletonDir, Options{Name: name, Module: module, DB: "sqlite", QuickscaleVersion: "v0.1.0", Random: fixedRandom(3)})
+			if err != nil {
+				t.Fatalf("render %s %s: %v", name, module, err)
+			}
+			for _, f := range files {
+				if !strings.HasSuffix(f.Path, ".go") {
+					continue
 				}
-				for _, f := range files {
-					if !strings.HasSuffix(f.Path, ".go") {
-						continue
-					}
-					formatted, err := format.Source(f.Data)
-					if err != nil {
-						t.Fatalf("--db %s, name %s, module %s: %s is not valid Go: %v", db, name, module, f.Path, err)
-					}
-					if !bytes.Equal(formatted, f.Data) {
-						t.Errorf("--db %s, name %s, module %s: %s is not gofmt-formatted; make its template print what gofmt prints (line %d)",
-							db, name, module, f.Path, firstDifferentLine(f.Data, formatted))
-					}
+				formatted, err := format.Source(f.Data)
+				if err != nil {
+					t.Fatalf("name %s, module %s: %s is not valid Go: %v", name, module, f.Path, err)
+				}
+				if !bytes.Equal(formatted, f.Data) {
+					t.Errorf("name %s, module %s: %s is not gofmt-formatted after the rewrite (line %d); keep the skeleton's own imports in a group of their own, after the others",
+						name, module, f.Path, firstDifferentLine(f.Data, formatted))
 				}
 			}
 		}
@@ -209,7 +216,7 @@ func TestRenderRejectsInvalidOptions(t *testing.T) {
 }
 
 func TestRenderTemplateErrorsNameTheTemplate(t *testing.T) {
-	base := map[string]string{"dot-gitignore": ".env\n"}
+	base := map[string]string{".gitignore": ".env\n"}
 	cases := map[string]struct{ file, body, want string }{
 		"unknown field":    {"README.md.tmpl", "{{.Nope}}\n", "README.md.tmpl"},
 		"syntax error":     {"Makefile.tmpl", "{{if .Name}}\n", "Makefile.tmpl"},
@@ -230,14 +237,14 @@ func TestRenderTemplateErrorsNameTheTemplate(t *testing.T) {
 }
 
 func TestRenderReportsTheFirstBrokenTemplate(t *testing.T) {
-	files := map[string]string{"dot-gitignore": ".env\n"}
+	files := map[string]string{".gitignore": ".env\n"}
 	for _, name := range []string{"a", "m", "z"} {
-		files[name+"/x.go.tmpl"] = "package {{.Nope}}\n"
+		files[name+"/x.md.tmpl"] = "# {{.Nope}}\n"
 	}
 	for range 20 {
 		_, err := render(withSkeleton(files), opts("sqlite"))
-		if err == nil || !strings.Contains(err.Error(), "a/x.go.tmpl:") {
-			t.Fatalf("render: %v, want the error of a/x.go.tmpl, the first in path order", err)
+		if err == nil || !strings.Contains(err.Error(), "a/x.md.tmpl:") {
+			t.Fatalf("render: %v, want the error of a/x.md.tmpl, the first in path order", err)
 		}
 	}
 }
@@ -249,13 +256,15 @@ func TestRenderChecksTheResult(t *testing.T) {
 		want  string
 	}{
 		"two files render to one path":  {map[string]string{"dot-x": "a", ".x": "b"}, `two skeleton files render to ".x"`},
-		"file and directory clash":      {map[string]string{"__name__": "a", "my-app/b": "b"}, "both a file and the directory"},
+		"file and directory clash":      {map[string]string{"cmd/my-app": "a", "cmd/skeleton/b": "b"}, "both a file and the directory"},
 		"skeleton overrides the marker": {map[string]string{"quickscale.yaml": "name: x\n"}, `two skeleton files render to "quickscale.yaml"`},
 		".env without .gitignore":       {map[string]string{"dot-env.tmpl": env}, "no .gitignore"},
-		".gitignore misses .env":        {map[string]string{"dot-env.tmpl": env, "dot-gitignore": ".env.*\n"}, ".gitignore does not list .env"},
-		".dockerignore misses .env":     {map[string]string{"dot-env.tmpl": env, "dot-gitignore": "/.env\n", "dot-dockerignore": "bin/\n"}, ".dockerignore does not list .env"},
-		".env without the secret":       {map[string]string{"dot-env.tmpl": "SECRET_KEY=changeme\n", "dot-gitignore": ".env\n"}, "does not contain the generated secret key"},
-		"no .env":                       {map[string]string{"dot-gitignore": ".env\n"}, "lacks .env"},
+		".gitignore misses .env":        {map[string]string{"dot-env.tmpl": env, ".gitignore": ".env.*\n"}, ".gitignore does not list .env"},
+		".dockerignore misses .env":     {map[string]string{"dot-env.tmpl": env, ".gitignore": "/.env\n", ".dockerignore": "bin/\n"}, ".dockerignore does not list .env"},
+		".env without the secret":       {map[string]string{"dot-env.tmpl": "SECRET_KEY=changeme\n", ".gitignore": ".env\n"}, "does not contain the generated secret key"},
+		"no .env":                       {map[string]string{".gitignore": ".env\n"}, "lacks .env"},
+		"no go.mod":                     {map[string]string{goModFile: ""}, "no go.mod"},
+		"no main file":                  {map[string]string{mainFile: ""}, "no cmd/skeleton/main.go"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -268,7 +277,7 @@ func TestRenderChecksTheResult(t *testing.T) {
 }
 
 func TestRenderPostgresEnvNeedsPassword(t *testing.T) {
-	src := withSkeleton(map[string]string{"dot-env.tmpl": "SECRET_KEY={{.Secrets.SecretKey}}\n", "dot-gitignore": ".env\n"})
+	src := withSkeleton(map[string]string{"dot-env.tmpl": "SECRET_KEY={{.Secrets.SecretKey}}\n", ".gitignore": ".env\n"})
 	if _, err := render(src, opts("sqlite")); err != nil {
 		t.Fatalf("sqlite: %v", err)
 	}
@@ -278,11 +287,7 @@ func TestRenderPostgresEnvNeedsPassword(t *testing.T) {
 }
 
 func TestRenderMissingFrontendAsset(t *testing.T) {
-	src := fixture()
-	front := fakeFrontend()
-	delete(front, "alpine-csp.min.js")
-	src.frontend = front
-	_, err := render(src, opts("sqlite"))
+	_, err := render(withSkeleton(map[string]string{vendorDir + "/alpine-csp.min.js": ""}), opts("sqlite"))
 	if err == nil || !strings.Contains(err.Error(), "alpine-csp.min.js") || !strings.Contains(err.Error(), "make assets") {
 		t.Fatalf("render without Alpine: %v", err)
 	}
@@ -316,15 +321,16 @@ func TestIgnores(t *testing.T) {
 
 func TestOutputPath(t *testing.T) {
 	cases := map[string]string{
-		"cmd/__name__/main.go.tmpl": "cmd/my-app/main.go",
-		"dot-env.tmpl":              ".env",
-		"dot-gitignore":             ".gitignore",
-		"dot-github/workflows/x":    ".github/workflows/x",
-		"dot-":                      "dot-",
-		"a/__name___x":              "a/__name___x",
-		"docs/dot-notes.md":         "docs/.notes.md",
-		"web/page.html":             "web/page.html",
-		"x.tmpl.md":                 "x.tmpl.md",
+		"cmd/skeleton/main.go":   "cmd/my-app/main.go",
+		"cmd/skeleton/a/b.go":    "cmd/my-app/a/b.go",
+		"cmd/skeletons/x.go":     "cmd/skeletons/x.go",
+		"a/cmd/skeleton/x.go":    "a/cmd/skeleton/x.go",
+		"dot-env.tmpl":           ".env",
+		"dot-github/workflows/x": ".github/workflows/x",
+		"dot-":                   "dot-",
+		"docs/dot-notes.md":      "docs/.notes.md",
+		"web/page.html":          "web/page.html",
+		"x.tmpl.md":              "x.tmpl.md",
 	}
 	for in, want := range cases {
 		if got := outputPath(in, "my-app"); got != want {

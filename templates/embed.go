@@ -1,40 +1,34 @@
 // Package templates holds what quickscale writes into a new project: the
-// application skeleton and the third-party front-end assets.
+// app skeleton, packed.
 package templates
 
 import (
-	"embed"
+	"archive/zip"
+	"bytes"
+	_ "embed"
 	"io/fs"
 )
 
-// The all: prefix keeps files whose names start with "_" or "." (such as
-// __name__ directories); without it go:embed silently drops them.
+// The skeleton (skeleton/, a Go module of its own, with the front-end files
+// in internal/web/static/vendor/) is embedded as one archive because go:embed
+// skips any directory that holds a go.mod.
 //
-//go:embed all:skeleton
-var skeleton embed.FS
-
-// Each asset is named on its own so that a partial dist directory fails the
-// build as well as a missing one.
+// If the build stops here with "no matching files found", the archive is
+// missing: run `make assets`, which fetches the front-end files and packs it.
 //
-// If the build stops here with "no matching files found", the front-end assets are missing: run `make assets`.
-//
-//go:embed frontend/dist/htmx.min.js frontend/dist/alpine-csp.min.js frontend/dist/bulma.min.css frontend/dist/LICENSE-htmx frontend/dist/LICENSE-alpine frontend/dist/LICENSE-bulma
-var frontend embed.FS
+//go:embed skeleton.zip
+var packed []byte
 
-// Skeleton is the generated project, file for file, rooted at skeleton/. See
-// docs/ARCHITECTURE.md for the naming conventions the generator applies.
-var Skeleton = mustSub(skeleton, "skeleton")
+// Skeleton is the skeleton, file for file, as it stands in skeleton/ less
+// what its .gitignore ignores. See docs/ARCHITECTURE.md for what the
+// generator rewrites.
+var Skeleton fs.FS = mustOpen(packed)
 
-// Frontend holds htmx, Alpine's CSP build, Bulma and their licences, rooted at
-// frontend/dist/.
-var Frontend = mustSub(frontend, "frontend/dist")
-
-// mustSub panics only if dir is not a valid path, which the constants above
-// rule out at compile time in practice.
-func mustSub(fsys fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(fsys, dir)
+// mustOpen panics only on an archive that the packer did not write.
+func mustOpen(data []byte) fs.FS {
+	r, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
-		panic("templates: " + err.Error())
+		panic("templates: the packed skeleton is not a zip archive: " + err.Error() + "; run `make assets`")
 	}
-	return sub
+	return r
 }

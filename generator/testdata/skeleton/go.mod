@@ -1,0 +1,3 @@
+module example.com/skeleton
+
+go 1.27.3

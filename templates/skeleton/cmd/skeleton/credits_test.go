@@ -1,0 +1,361 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/jobs"
+)
+
+// setupAccount migrates the database behind env and creates a verified
+// account through the real commands.
+func setupAccount(t *testing.T, env func(string) string, email string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := run(ctx, []string{appName, "migrate", "up"}, env, nil, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	err := run(ctx, []string{appName, "createadmin", "--email", email, "--password-stdin"},
+		env, strings.NewReader("a strong admin passphrase\n"), io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCreditsCommands(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(string(dialect), func(t *testing.T) {
+			ctx := context.Background()
+			env := environment(map[string]string{"DATABASE_URL": dbtest.URL(t, dialect), "SECRET_KEY": testSecret, "LOG_LEVEL": "error"})
+			setupAccount(t, env, "cli@example.com")
+			cmd := func(args ...string) (string, error) {
+				var out bytes.Buffer
+				err := run(ctx, append([]string{appName}, args...), env, nil, &out, io.Discard)
+				return out.String(), err
+			}
+			if out, err := cmd("credits", "grant", "--email", "cli@example.com", "--amount", "50", "--expires", "720h"); err != nil || !strings.Contains(out, "balance is now 50") {
+				t.Fatalf("grant = %q, %v", out, err)
+			}
+			if out, err := cmd("credits", "adjust", "--email", "cli@example.com", "--amount", "-60", "--reason", "too much"); err == nil || !strings.Contains(err.Error(), "not enough credits") {
+				t.Fatalf("deducting below zero = %q, %v; want refused", out, err)
+			}
+			if out, err := cmd("credits", "adjust", "--email", "cli@example.com", "--amount", "-20", "--reason", "correction"); err != nil || !strings.Contains(out, "balance is now 30") {
+				t.Fatalf("adjust = %q, %v", out, err)
+			}
+			out, err := cmd("credits", "show", "--email", "cli@example.com")
+			if err != nil || !strings.Contains(out, "30 credits (2 journal entries)") || !strings.Contains(out, "admin deduction") || !strings.Contains(out, "correction") {
+				t.Fatalf("show = %q, %v", out, err)
+			}
+			if out, err := cmd("credits", "check"); err != nil || !strings.Contains(out, "consistent") {
+				t.Fatalf("check = %q, %v", out, err)
+			}
+			token, err := cmd("apikey", "create", "--email", "cli@example.com", "--name", "ci")
+			if err != nil || !strings.HasPrefix(token, "sk_") || strings.Count(token, "\n") != 1 {
+				t.Fatalf("apikey create = %q, %v; want the token alone on stdout", token, err)
+			}
+			for _, bad := range [][]string{
+				{"credits"}, {"credits", "gift"}, {"credits", "grant", "--amount", "5"},
+				{"credits", "grant", "--email", "cli@example.com", "--amount", "-5"},
+				{"credits", "adjust", "--email", "cli@example.com", "--amount", "0", "--reason", "x"},
+				{"credits", "grant", "--email", "cli@example.com", "--amount", "5", "--expires", "yesterday"},
+				{"apikey"}, {"apikey", "create", "--email", "cli@example.com"},
+			} {
+				if _, err := cmd(bad...); err == nil {
+					t.Errorf("%v succeeded", bad)
+				}
+			}
+			if _, err := cmd("credits", "adjust", "--email", "cli@example.com", "--amount", "5"); err == nil || !strings.Contains(err.Error(), "reason") {
+				t.Errorf("adjust without a reason = %v", err)
+			}
+			if _, err := cmd("credits", "show", "--email", "nobody@example.com"); err == nil || !strings.Contains(err.Error(), "no account") {
+				t.Errorf("show for an unknown address = %v", err)
+			}
+		})
+	}
+}
+
+// TestKillDuringConsumption builds the real binary, drives paid runs
+// through the API from several clients and SIGKILLs the server at a random
+// moment, for several seeds. After each restart every acknowledged run is
+// present exactly once, replaying its key charges nothing, and the books
+// balance.
+func TestKillDuringConsumption(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and kills it: not in -short")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, appName)
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	dbURL := "sqlite:" + filepath.Join(dir, "app.db")
+	env := environment(map[string]string{"DATABASE_URL": dbURL, "SECRET_KEY": testSecret, "LOG_LEVEL": "error"})
+	setupAccount(t, env, "kill@example.com")
+	const granted = 100_000
+	if err := run(context.Background(), []string{appName, "credits", "grant", "--email", "kill@example.com", "--amount", fmt.Sprint(granted)}, env, nil, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var tokenOut bytes.Buffer
+	if err := run(context.Background(), []string{appName, "apikey", "create", "--email", "kill@example.com", "--name", "kill"}, env, nil, &tokenOut, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimSpace(tokenOut.String())
+
+	acked := map[string]ackedRun{} // idempotency key → what the client was told
+	for _, seed := range []uint64{1, 2, 3, 4} {
+		rng := rand.New(rand.NewPCG(seed, seed*7919))
+		addr := freeAddr(t)
+		server := startBinary(t, bin, addr, dbURL)
+		base := "http://" + addr
+		waitReadyHTTP(t, base)
+
+		var mu sync.Mutex
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for w := range 6 {
+			wg.Go(func() {
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					key := fmt.Sprintf("s%d-w%d-%d", seed, w, i)
+					run, ok := postRun(base, token, key)
+					if !ok {
+						continue
+					}
+					mu.Lock()
+					acked[key] = run
+					mu.Unlock()
+				}
+			})
+		}
+		time.Sleep(time.Duration(150+rng.IntN(500)) * time.Millisecond)
+		if err := server.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		server.Wait()
+		close(stop)
+		wg.Wait()
+
+		// Restart: everything acknowledged is there, once, and replays.
+		server = startBinary(t, bin, addr, dbURL)
+		waitReadyHTTP(t, base)
+		replayed := 0
+		for key, want := range acked {
+			if replayed >= 20 {
+				break
+			}
+			got, ok := postRun(base, token, key)
+			if !ok || got.ID != want.ID || !got.Replayed || got.JournalID != want.JournalID {
+				t.Fatalf("seed %d: replaying acknowledged %s = %+v (ok %v), want run %s replayed", seed, key, got, ok, want.ID)
+			}
+			replayed++
+		}
+		server.Process.Signal(syscall.SIGTERM)
+		server.Wait()
+		checkAfterKill(t, dbURL, acked, granted)
+		t.Logf("seed %d: %d runs acknowledged so far", seed, len(acked))
+	}
+	if len(acked) == 0 {
+		t.Fatal("no run was acknowledged before the kills: the test exercised nothing")
+	}
+}
+
+type ackedRun struct {
+	ID        string `json:"id"`
+	JournalID string `json:"journal_id"`
+	Status    string `json:"status"`
+	Replayed  bool   `json:"replayed"`
+}
+
+var killClient = &http.Client{Timeout: 5 * time.Second}
+
+// postRun asks for one paid run; ok means the server acknowledged it.
+func postRun(base, token, key string) (ackedRun, bool) {
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/services/word-count/runs", strings.NewReader(`{"input":{"text":"kill test"}}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Idempotency-Key", key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := killClient.Do(req)
+	if err != nil {
+		return ackedRun{}, false
+	}
+	defer resp.Body.Close()
+	var run ackedRun
+	if err := json.NewDecoder(resp.Body).Decode(&run); err != nil {
+		return ackedRun{}, false
+	}
+	if (resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK) || run.Status != "succeeded" {
+		return ackedRun{}, false
+	}
+	return run, true
+}
+
+func startBinary(t *testing.T, bin, addr, dbURL string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(os.Environ(), "HTTP_ADDR="+addr, "DATABASE_URL="+dbURL, "SECRET_KEY="+testSecret,
+		"BASE_URL=http://"+addr, "LOG_LEVEL=error", "EMAIL_BACKEND=file", "EMAIL_FILE_DIR="+t.TempDir())
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return cmd
+}
+
+func waitReadyHTTP(t *testing.T, base string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(base + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s did not become ready within 20s", base)
+}
+
+// checkAfterKill opens the database the killed server left behind.
+func checkAfterKill(t *testing.T, dbURL string, acked map[string]ackedRun, granted int64) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := database.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ledger := credits.New(db)
+	if problems, err := ledger.Verify(ctx); err != nil || len(problems) > 0 {
+		t.Fatalf("ledger after kill: %v %v", problems, err)
+	}
+	for key, want := range acked {
+		var n int
+		var id string
+		if err := db.QueryRowContext(ctx, "SELECT COUNT(*), MAX(id) FROM credit_journal WHERE idempotency_key = ?", key).Scan(&n, &id); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 || id != want.JournalID {
+			t.Fatalf("acknowledged run %s: %d journal rows (id %s), want exactly its own %s", key, n, id, want.JournalID)
+		}
+		var status string
+		if err := db.QueryRowContext(ctx, "SELECT status FROM service_runs WHERE id = ?", want.ID).Scan(&status); err != nil || status != "succeeded" {
+			t.Fatalf("acknowledged run %s: status %q, %v", key, status, err)
+		}
+	}
+	var consumed, refunded, balance int64
+	db.QueryRowContext(ctx, "SELECT COUNT(*) FROM credit_journal WHERE kind = 'consumption'").Scan(&consumed)
+	db.QueryRowContext(ctx, "SELECT COUNT(*) FROM credit_journal WHERE kind = 'refund'").Scan(&refunded)
+	db.QueryRowContext(ctx, "SELECT COALESCE(SUM(balance), 0) FROM credit_accounts").Scan(&balance)
+	if (consumed-refunded)*1 != granted-balance {
+		t.Fatalf("charged runs × cost = %d, granted − balance = %d", consumed-refunded, granted-balance)
+	}
+}
+
+// TestCreditNotices: a debit crossing the threshold queues one low-balance
+// email through the job queue; the weekly summary reaches opted-in users
+// only; the schedule queues each recurring job once per period.
+func TestCreditNotices(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(string(dialect), func(t *testing.T) {
+			ctx := context.Background()
+			env := environment(map[string]string{"DATABASE_URL": dbtest.URL(t, dialect), "SECRET_KEY": testSecret, "LOG_LEVEL": "error"})
+			setupAccount(t, env, "notice@example.com")
+			setupAccount(t, env, "quiet@example.com")
+			cfg, db, logger, err := openForCommand(ctx, env, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			acct, outbox, err := accountParts(cfg, db, logger)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cr, queue, err := creditParts(cfg, db, logger, acct.Users, outbox)
+			if err != nil {
+				t.Fatal(err)
+			}
+			drain := func() {
+				for {
+					ran, err := queue.RunOnce(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !ran {
+						return
+					}
+				}
+			}
+			noticed, _ := acct.Users.ByEmail(ctx, "notice@example.com")
+			quiet, _ := acct.Users.ByEmail(ctx, "quiet@example.com")
+			for _, u := range []string{noticed.ID, quiet.ID} {
+				if _, err := cr.Ledger.Add(ctx, credits.Credit{UserID: u, Kind: credits.KindGrant, Amount: 3}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cr.Ledger.SaveSettings(ctx, noticed.ID, credits.Settings{LowBalanceThreshold: 2, WeeklySummary: true})
+			cr.Ledger.SaveSettings(ctx, quiet.ID, credits.Settings{WeeklySummary: false})
+			for range 3 {
+				if _, err := cr.Services.Run(ctx, noticed.ID, "word-count", "", map[string]string{"text": "x"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cr.Services.Run(ctx, quiet.ID, "word-count", "", map[string]string{"text": "x"})
+			drain()
+
+			// The summary of a week that includes now.
+			if _, err := jobs.Enqueue(ctx, db, jobWeeklySummary, "test-week", time.Now().Add(time.Minute).UTC().Format(time.RFC3339), time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			drain()
+			mails, err := outbox.Recent(ctx, 50)
+			if err != nil {
+				t.Fatal(err)
+			}
+			counts := map[string]int{}
+			for _, m := range mails {
+				counts[m.Message.To+" "+m.Message.Subject]++
+			}
+			if counts["notice@example.com Your "+appName+" credits are running low"] != 1 {
+				t.Errorf("low-balance emails: %v, want one to notice@example.com", counts)
+			}
+			if counts["notice@example.com Your "+appName+" week in credits"] != 1 || counts["quiet@example.com Your "+appName+" week in credits"] != 0 {
+				t.Errorf("weekly summaries: %v, want one, to the opted-in user only", counts)
+			}
+
+			now := time.Date(2030, 3, 6, 14, 30, 0, 0, time.UTC)
+			for range 3 {
+				if err := scheduleCreditJobs(ctx, db, now); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var scheduled int
+			db.QueryRowContext(ctx, "SELECT COUNT(*) FROM jobs WHERE unique_key LIKE '%2030%'").Scan(&scheduled)
+			if scheduled != 4 {
+				t.Fatalf("%d recurring jobs queued for one hour, want 4 (expire, recover, prune, weekly), each once", scheduled)
+			}
+		})
+	}
+}

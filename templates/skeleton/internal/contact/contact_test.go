@@ -1,0 +1,95 @@
+package contact_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+func TestValidate(t *testing.T) {
+	ok := contact.Message{Name: "Ada", Email: "ada@example.com", Body: "Hello there, a question."}
+	tests := []struct {
+		name   string
+		change func(*contact.Message)
+		field  string // "" means valid
+	}{
+		{"valid", func(*contact.Message) {}, ""},
+		{"unicode name", func(m *contact.Message) { m.Name = "Zoë Ångström 李" }, ""},
+		{"no name", func(m *contact.Message) { m.Name = "" }, "name"},
+		{"long name", func(m *contact.Message) { m.Name = strings.Repeat("é", contact.MaxNameLength+1) }, "name"},
+		{"name with newline", func(m *contact.Message) { m.Name = "Ada\r\nBcc: x@example.com" }, "name"},
+		{"no email", func(m *contact.Message) { m.Email = "" }, "email"},
+		{"not an email", func(m *contact.Message) { m.Email = "ada" }, "email"},
+		{"display name", func(m *contact.Message) { m.Email = "Ada <ada@example.com>" }, "email"},
+		{"no dot in domain", func(m *contact.Message) { m.Email = "ada@localhost" }, "email"},
+		{"header injection", func(m *contact.Message) { m.Email = "ada@example.com\nBcc: x@example.com" }, "email"},
+		{"long email", func(m *contact.Message) { m.Email = strings.Repeat("a", 250) + "@example.com" }, "email"},
+		{"no message", func(m *contact.Message) { m.Body = "" }, "message"},
+		{"short message", func(m *contact.Message) { m.Body = "hi" }, "message"},
+		{"long message", func(m *contact.Message) { m.Body = strings.Repeat("a", contact.MaxBodyLength+1) }, "message"},
+		{"multi-line message", func(m *contact.Message) { m.Body = "line one\r\nline two" }, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := ok
+			tt.change(&m)
+			problems := m.Validate()
+			if tt.field == "" {
+				if len(problems) != 0 {
+					t.Fatalf("problems = %v, want none", problems)
+				}
+				return
+			}
+			if len(problems) != 1 || problems[tt.field] == "" {
+				t.Fatalf("problems = %v, want one for %q", problems, tt.field)
+			}
+		})
+	}
+}
+
+func TestFromFormTrims(t *testing.T) {
+	form := map[string]string{"name": "  Ada ", "email": " ada@example.com\t", "message": "\n Hello there \n"}
+	m := contact.FromForm(func(k string) string { return form[k] })
+	if m.Name != "Ada" || m.Email != "ada@example.com" || m.Body != "Hello there" {
+		t.Fatalf("FromForm = %+v", m)
+	}
+}
+
+func TestStore(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(string(dialect), func(t *testing.T) {
+			ctx := context.Background()
+			store := contact.NewStore(dbtest.Open(t, dialect))
+			before := time.Now().UTC().Add(-time.Second)
+			first := contact.Message{Name: "Ada", Email: "ada@example.com", Body: "First message, with 'quotes' and ?"}
+			second := contact.Message{Name: "Zoë", Email: "zoe@example.com", Body: "Second: <b>not bold</b>\nline two"}
+			for _, m := range []*contact.Message{&first, &second} {
+				if err := store.Create(ctx, m); err != nil {
+					t.Fatal(err)
+				}
+				if m.ID == 0 || m.CreatedAt.Before(before) {
+					t.Fatalf("Create did not set ID and CreatedAt: %+v", m)
+				}
+			}
+			got, err := store.Recent(ctx, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 2 || got[0].ID != second.ID || got[1].ID != first.ID {
+				t.Fatalf("Recent = %+v, want second then first", got)
+			}
+			if got[0].Body != second.Body || got[0].Name != second.Name || !got[0].CreatedAt.Equal(second.CreatedAt) {
+				t.Fatalf("round trip changed the message: got %+v, want %+v", got[0], second)
+			}
+			if limited, err := store.Recent(ctx, 1); err != nil || len(limited) != 1 {
+				t.Fatalf("Recent(1) = %d messages, %v", len(limited), err)
+			}
+		})
+	}
+}

@@ -1,0 +1,590 @@
+// Package credits is the credit ledger: every user's balance, the lots it is
+// made of and the append-only journal of every movement. It is the only code
+// that writes the credit_* tables.
+//
+// Every operation runs in a transaction that first locks the user's account
+// row (PostgreSQL: SELECT ... FOR UPDATE; SQLite: the write lock that BEGIN
+// IMMEDIATE takes), so two operations on one account never interleave;
+// concurrent operations share one transaction and one commit (commit.go). A
+// debit first looks up its idempotency key and returns the stored result on
+// a replay, then expires due lots, then lowers the balance only where it
+// stays at or above zero, drains lots (lowest priority number first, then
+// soonest expiry, then oldest) and appends a journal row with balance_after.
+// Nothing is ever updated in the journal: corrections are new rows.
+//
+// A write returns once its transaction has committed. A caller whose
+// context ends while the operation still waits for its turn withdraws it
+// (it never happens, and the call returns the context's error); once a
+// transaction has taken it, it completes and the call returns its result.
+package credits
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/audit"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
+)
+
+// Kind is what a journal entry records.
+type Kind string
+
+const (
+	KindPurchase        Kind = "purchase"
+	KindGrant           Kind = "grant"
+	KindAdminDeduction  Kind = "admin_deduction"
+	KindConsumption     Kind = "consumption"
+	KindRefund          Kind = "refund"
+	KindExpiry          Kind = "expiry"
+	KindPaymentReversal Kind = "payment_reversal"
+)
+
+// Kinds lists every kind, in the order filters show them.
+var Kinds = []Kind{KindPurchase, KindGrant, KindConsumption, KindRefund, KindExpiry, KindAdminDeduction, KindPaymentReversal}
+
+// Label is the kind as people read it.
+func (k Kind) Label() string {
+	switch k {
+	case KindAdminDeduction:
+		return "admin deduction"
+	case KindPaymentReversal:
+		return "payment reversal"
+	}
+	return string(k)
+}
+
+// Valid reports whether k is a known kind.
+func (k Kind) Valid() bool {
+	for _, known := range Kinds {
+		if k == known {
+			return true
+		}
+	}
+	return false
+}
+
+// Default drain priorities: credits that expire go before those that do not,
+// so a user never loses credits to expiry while holding permanent ones.
+const (
+	PriorityExpiring  = 10
+	PriorityPermanent = 20
+)
+
+// MaxAmount bounds a single movement, far below what int64 sums overflow at.
+const MaxAmount = 1_000_000_000
+
+// Entry is one journal row. Amount is positive for credits in, negative for
+// credits out; the amounts of a user's entries sum to their balance.
+type Entry struct {
+	ID             string
+	UserID         string
+	Kind           Kind
+	Amount         int64
+	BalanceAfter   int64
+	Service        string
+	Reference      string
+	IdempotencyKey string
+	ActorID        string
+	Reason         string
+	// LotID names the lot a purchase, grant or expiry created or emptied.
+	LotID     string
+	CreatedAt time.Time
+}
+
+// InsufficientError says a debit was refused because the balance is too low.
+type InsufficientError struct {
+	Balance  int64
+	Required int64
+}
+
+func (e *InsufficientError) Error() string {
+	return fmt.Sprintf("not enough credits: %d needed, %d available", e.Required, e.Balance)
+}
+
+// Errors callers turn into answers.
+var (
+	// ErrInsufficient matches every *InsufficientError through errors.Is.
+	ErrInsufficient = errors.New("not enough credits")
+	// ErrKeyReused: an idempotency key came back with a different request.
+	ErrKeyReused = errors.New("this idempotency key was already used for a different request: send a new key for a new request")
+	// ErrNotFound: no such journal entry for this user.
+	ErrNotFound = errors.New("no such credit entry")
+	// ErrAlreadyRefunded: the consumption was refunded or the purchase reversed already.
+	ErrAlreadyRefunded = errors.New("this entry was already refunded or reversed")
+)
+
+// Is lets errors.Is(err, ErrInsufficient) match.
+func (e *InsufficientError) Is(target error) bool { return target == ErrInsufficient }
+
+// Ledger reads and writes the credit tables.
+type Ledger struct {
+	db    *database.DB
+	now   func() time.Time
+	onLow LowBalanceFunc
+	lanes []*lane
+}
+
+// New returns the ledger stored in db. Use one Ledger per database in a
+// process: operations share commits only within one.
+func New(db *database.DB) *Ledger {
+	n := 1
+	if db != nil && db.Dialect() == database.Postgres {
+		n = pgLanes()
+	}
+	l := &Ledger{db: db, now: time.Now, lanes: make([]*lane, n)}
+	for i := range l.lanes {
+		l.lanes[i] = &lane{}
+	}
+	return l
+}
+
+// SetClock replaces the clock (tests move it past expiries).
+func (l *Ledger) SetClock(now func() time.Time) { l.now = now }
+
+// DB returns the database the ledger writes to.
+func (l *Ledger) DB() *database.DB { return l.db }
+
+func (l *Ledger) utcNow() time.Time { return l.now().UTC() }
+
+// Credit asks for credits to be added to a user's balance.
+type Credit struct {
+	UserID string
+	Kind   Kind // KindPurchase or KindGrant
+	Amount int64
+	// Source says where the lot came from ("stripe", "signup", "admin").
+	Source string
+	// Priority orders draining (lower first); zero picks the default from
+	// whether the lot expires.
+	Priority  int
+	ExpiresAt time.Time // zero: never
+	Reference string
+	// IdempotencyKey, when set, makes a repeated call return the first result.
+	IdempotencyKey string
+	ActorID        string
+	Reason         string
+}
+
+// Debit asks for credits to be taken from a user's balance.
+type Debit struct {
+	UserID         string
+	Amount         int64
+	Service        string
+	Reference      string
+	IdempotencyKey string
+}
+
+// Result is the outcome of a movement: its entry and whether it was a replay
+// of an earlier call with the same idempotency key.
+type Result struct {
+	Entry    Entry
+	Replayed bool
+}
+
+func validAmount(n int64) error {
+	if n <= 0 || n > MaxAmount {
+		return fmt.Errorf("the amount must be a whole number of credits from 1 to %d, not %d", MaxAmount, n)
+	}
+	return nil
+}
+
+// Add credits a user: a purchase or a grant, as a new lot.
+func (l *Ledger) Add(ctx context.Context, c Credit) (Result, error) {
+	return l.add(ctx, c, nil)
+}
+
+// Consume takes credits for a service run. It fails with an
+// *InsufficientError, leaving everything unchanged, when the balance is
+// lower than the amount.
+func (l *Ledger) Consume(ctx context.Context, d Debit) (Result, error) {
+	return l.debit(ctx, d, KindConsumption, "", "", nil)
+}
+
+// ConsumeWith is Consume that also runs also in its transaction, after the
+// journal row is written, so the caller's own record of what the credits
+// pay for commits or rolls back with the charge. also does not run on a
+// replay. An error from also undoes the charge. also may run more than
+// once: when another operation of its batch fails, the batch is rolled
+// back and run again without that one. So also must write only through tx,
+// best by queueing its rows (Tx.Queue): the rows of a batch's operations
+// then go out as one statement.
+func (l *Ledger) ConsumeWith(ctx context.Context, d Debit, also func(ctx context.Context, tx *Tx, e Entry) error) (Result, error) {
+	return l.debit(ctx, d, KindConsumption, "", "", also)
+}
+
+// Adjustment is an administrator's manual change of a balance.
+type Adjustment struct {
+	UserID  string
+	ActorID string
+	Amount  int64 // positive adds, negative deducts
+	Reason  string
+}
+
+// Adjust applies an administrator's change and records it in the audit log in
+// the same transaction, with the balance before and after. A deduction
+// larger than the balance is refused with an *InsufficientError.
+func (l *Ledger) Adjust(ctx context.Context, a Adjustment) (Result, error) {
+	a.Reason = strings.TrimSpace(a.Reason)
+	if a.Reason == "" {
+		return Result{}, errors.New("an adjustment needs a reason: say why the balance changes")
+	}
+	if a.ActorID == "" {
+		return Result{}, errors.New("an adjustment needs the administrator who makes it")
+	}
+	if a.Amount == 0 {
+		return Result{}, errors.New("an adjustment of zero credits changes nothing: enter a positive amount to add or a negative one to deduct")
+	}
+	record := func(ctx context.Context, tx *Tx, e Entry) error {
+		return audit.Record(ctx, tx.Tx, audit.Entry{
+			ActorID: a.ActorID, TargetID: a.UserID, Action: "credits." + string(e.Kind),
+			Detail: fmt.Sprintf("%+d credits (before %d, after %d): %s", e.Amount, e.BalanceAfter-e.Amount, e.BalanceAfter, a.Reason),
+		})
+	}
+	if a.Amount > 0 {
+		if err := validAmount(a.Amount); err != nil {
+			return Result{}, err
+		}
+		return l.add(ctx, Credit{UserID: a.UserID, Kind: KindGrant, Amount: a.Amount, Source: "admin",
+			ActorID: a.ActorID, Reason: a.Reason}, record)
+	}
+	return l.debit(ctx, Debit{UserID: a.UserID, Amount: -a.Amount}, KindAdminDeduction, a.ActorID, a.Reason, record)
+}
+
+type afterWrite func(ctx context.Context, tx *Tx, e Entry) error
+
+// add writes a credit lot and its entry, then runs hook (when set) in the
+// same transaction.
+func (l *Ledger) add(ctx context.Context, c Credit, hook afterWrite) (Result, error) {
+	if c.Kind != KindPurchase && c.Kind != KindGrant {
+		return Result{}, fmt.Errorf("credits can be added as a purchase or a grant, not %q", c.Kind)
+	}
+	if err := validAmount(c.Amount); err != nil {
+		return Result{}, err
+	}
+	if c.Source == "" {
+		c.Source = string(c.Kind)
+	}
+	if c.Priority == 0 {
+		c.Priority = PriorityPermanent
+		if !c.ExpiresAt.IsZero() {
+			c.Priority = PriorityExpiring
+		}
+	}
+	return l.submitDirect(ctx, c.UserID, func(ctx context.Context, b *batch) (Result, error) {
+		tx, now := b.tx, l.utcNow()
+		if _, err := l.lockAccount(ctx, tx, c.UserID, now); err != nil {
+			return Result{}, err
+		}
+		want := Entry{Kind: c.Kind, Amount: c.Amount, Reference: c.Reference}
+		if res, err := replay(ctx, tx, c.UserID, c.IdempotencyKey, want); err != nil || res.Replayed {
+			return res, err
+		}
+		balance, err := b.expire(ctx, c.UserID, now)
+		if err != nil {
+			return Result{}, err
+		}
+		lotID := rand.Text()
+		var expires any
+		if !c.ExpiresAt.IsZero() {
+			expires = c.ExpiresAt.UTC()
+		}
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO credit_lots (id, user_id, source, priority, amount, remaining, expires_at, created_at)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			lotID, c.UserID, c.Source, c.Priority, c.Amount, c.Amount, expires, now); err != nil {
+			return Result{}, fmt.Errorf("add a credit lot: %w", err)
+		}
+		balance += c.Amount
+		if err := setBalance(ctx, tx, c.UserID, balance, now); err != nil {
+			return Result{}, err
+		}
+		if err := rearmLowBalance(ctx, tx, c.UserID); err != nil {
+			return Result{}, err
+		}
+		e := Entry{UserID: c.UserID, Kind: c.Kind, Amount: c.Amount, BalanceAfter: balance, Reference: c.Reference,
+			LotID: lotID, IdempotencyKey: c.IdempotencyKey, ActorID: c.ActorID, Reason: c.Reason, CreatedAt: now}
+		if err := appendEntry(ctx, tx, &e); err != nil {
+			return Result{}, err
+		}
+		if hook != nil {
+			if err := hook(ctx, b.own, e); err != nil {
+				return Result{}, err
+			}
+		}
+		return Result{Entry: e}, nil
+	})
+}
+
+func (l *Ledger) debit(ctx context.Context, d Debit, kind Kind, actorID, reason string, hook afterWrite) (Result, error) {
+	if err := validAmount(d.Amount); err != nil {
+		return Result{}, err
+	}
+	return l.submit(ctx, &op{user: d.UserID, locks: true, key: d.IdempotencyKey, apply: func(ctx context.Context, b *batch) (Result, error) {
+		return b.debit(ctx, d, kind, actorID, reason, hook)
+	}})
+}
+
+// submitDirect submits an operation that writes the user's account with
+// its own statements (see batch.direct).
+func (l *Ledger) submitDirect(ctx context.Context, userID string, fn func(ctx context.Context, b *batch) (Result, error)) (Result, error) {
+	return l.submit(ctx, &op{user: userID, locks: true, apply: func(ctx context.Context, b *batch) (Result, error) {
+		return b.direct(ctx, userID, func() (Result, error) { return fn(ctx, b) })
+	}})
+}
+
+// Refund gives back the credits of a consumption whose work failed, into
+// the very lots it drained, as a compensating refund entry. A consumption is
+// refunded at most once; the second call returns ErrAlreadyRefunded.
+func (l *Ledger) Refund(ctx context.Context, userID, consumptionID, reason string) (Result, error) {
+	return l.submitDirect(ctx, userID, func(ctx context.Context, b *batch) (Result, error) {
+		tx, now := b.tx, l.utcNow()
+		balance, err := l.lockAccount(ctx, tx, userID, now)
+		if err != nil {
+			return Result{}, err
+		}
+		orig, err := entryByID(ctx, tx, userID, consumptionID)
+		if err != nil {
+			return Result{}, err
+		}
+		if orig.Kind != KindConsumption {
+			return Result{}, refuse(fmt.Errorf("only a consumption can be refunded, not a %s", orig.Kind.Label()))
+		}
+		if err := notYet(ctx, tx, orig.ID); err != nil {
+			return Result{}, err
+		}
+		rows, err := tx.QueryContext(ctx, "SELECT lot_id, amount FROM credit_drains WHERE journal_id = ?", orig.ID)
+		if err != nil {
+			return Result{}, fmt.Errorf("read what the consumption drained: %w", err)
+		}
+		type give struct {
+			lot    string
+			amount int64
+		}
+		var gives []give
+		for rows.Next() {
+			var g give
+			if err := rows.Scan(&g.lot, &g.amount); err != nil {
+				rows.Close()
+				return Result{}, fmt.Errorf("read what the consumption drained: %w", err)
+			}
+			gives = append(gives, g)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return Result{}, fmt.Errorf("read what the consumption drained: %w", err)
+		}
+		for _, g := range gives {
+			if _, err := tx.ExecContext(ctx, "UPDATE credit_lots SET remaining = remaining + ? WHERE id = ?", g.amount, g.lot); err != nil {
+				return Result{}, fmt.Errorf("restore a credit lot: %w", err)
+			}
+		}
+		balance += -orig.Amount
+		if err := setBalance(ctx, tx, userID, balance, now); err != nil {
+			return Result{}, err
+		}
+		if err := rearmLowBalance(ctx, tx, userID); err != nil {
+			return Result{}, err
+		}
+		e := Entry{UserID: userID, Kind: KindRefund, Amount: -orig.Amount, BalanceAfter: balance, Service: orig.Service,
+			Reference: orig.ID, Reason: reason, CreatedAt: now}
+		if err := appendEntry(ctx, tx, &e); err != nil {
+			return Result{}, err
+		}
+		// A restored lot may have expired while the work ran: expire it now,
+		// as its own entry, so the books stay exact.
+		if _, err := b.expire(ctx, userID, now); err != nil {
+			return Result{}, err
+		}
+		return Result{Entry: e}, nil
+	})
+}
+
+// ReversePayment takes back what is left of a purchase whose payment was
+// reversed (a chargeback): the purchased lot's remaining credits, never more,
+// so the balance cannot go negative. It happens at most once per purchase.
+func (l *Ledger) ReversePayment(ctx context.Context, userID, purchaseID, reason string) (Result, error) {
+	return l.submitDirect(ctx, userID, func(ctx context.Context, b *batch) (Result, error) {
+		tx, now := b.tx, l.utcNow()
+		balance, err := l.lockAccount(ctx, tx, userID, now)
+		if err != nil {
+			return Result{}, err
+		}
+		orig, err := entryByID(ctx, tx, userID, purchaseID)
+		if err != nil {
+			return Result{}, err
+		}
+		if orig.Kind != KindPurchase {
+			return Result{}, refuse(fmt.Errorf("only a purchase can be reversed, not a %s", orig.Kind.Label()))
+		}
+		if err := notYet(ctx, tx, orig.ID); err != nil {
+			return Result{}, err
+		}
+		var lotID string
+		var remaining int64
+		err = tx.QueryRowContext(ctx, "SELECT id, remaining FROM credit_lots WHERE id = ? AND user_id = ?",
+			orig.LotID, userID).Scan(&lotID, &remaining)
+		if err != nil {
+			return Result{}, fmt.Errorf("find the purchased credits: %w", err)
+		}
+		if remaining == 0 {
+			return Result{}, refuse(errors.New("the credits of this purchase are already spent or expired: nothing is left to reverse"))
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE credit_lots SET remaining = 0 WHERE id = ?", lotID); err != nil {
+			return Result{}, fmt.Errorf("empty the purchased lot: %w", err)
+		}
+		balance -= remaining
+		if err := setBalance(ctx, tx, userID, balance, now); err != nil {
+			return Result{}, err
+		}
+		e := Entry{UserID: userID, Kind: KindPaymentReversal, Amount: -remaining, BalanceAfter: balance,
+			Reference: orig.ID, Reason: reason, CreatedAt: now}
+		if err := appendEntry(ctx, tx, &e); err != nil {
+			return Result{}, err
+		}
+		return Result{Entry: e}, nil
+	})
+}
+
+// ExpireDue writes an expiry entry for every lot past its expiry that still
+// holds credits, account by account, and returns how many accounts changed.
+func (l *Ledger) ExpireDue(ctx context.Context) (int, error) {
+	rows, err := l.db.QueryContext(ctx,
+		"SELECT DISTINCT user_id FROM credit_lots WHERE open AND expires_at IS NOT NULL AND expires_at <= ?", l.utcNow())
+	if err != nil {
+		return 0, fmt.Errorf("find expired credits: %w", err)
+	}
+	var users []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("find expired credits: %w", err)
+		}
+		users = append(users, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("find expired credits: %w", err)
+	}
+	for _, id := range users {
+		_, err := l.submit(ctx, &op{user: id, locks: true, apply: func(ctx context.Context, b *batch) (Result, error) {
+			_, err := b.expire(ctx, id, l.utcNow())
+			return Result{}, err
+		}})
+		if err != nil {
+			return 0, err
+		}
+	}
+	return len(users), nil
+}
+
+// lockAccount makes sure the user has an account row, locks it for the rest
+// of the transaction and returns its balance.
+func (l *Ledger) lockAccount(ctx context.Context, tx *database.Tx, userID string, now time.Time) (int64, error) {
+	if _, err := tx.ExecContext(ctx,
+		"INSERT INTO credit_accounts (user_id, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT (user_id) DO NOTHING",
+		userID, now, now); err != nil {
+		return 0, fmt.Errorf("open the credit account: %w", err)
+	}
+	query := "SELECT balance FROM credit_accounts WHERE user_id = ?"
+	if l.db.Dialect() == database.Postgres {
+		query += " FOR UPDATE"
+	}
+	var balance int64
+	if err := tx.QueryRowContext(ctx, query, userID).Scan(&balance); err != nil {
+		return 0, fmt.Errorf("lock the credit account: %w", err)
+	}
+	return balance, nil
+}
+
+// lowNotice is the state of an account's low-balance notice.
+type lowNotice struct {
+	threshold int64
+	sent      bool
+}
+
+// crossed reports whether a balance falling to balance calls for a notice.
+func (n lowNotice) crossed(balance int64) bool {
+	return n.threshold > 0 && !n.sent && balance < n.threshold
+}
+
+// replay returns the stored result when key was used before by this user,
+// and ErrKeyReused when it was used for a different request.
+func replay(ctx context.Context, tx *database.Tx, userID, key string, want Entry) (Result, error) {
+	if key == "" {
+		return Result{}, nil
+	}
+	e, err := scanEntry(tx.QueryRowContext(ctx, selectEntry+" WHERE user_id = ? AND idempotency_key = ?", userID, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Result{}, nil
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("look up the idempotency key: %w", err)
+	}
+	return replayOf(e, want)
+}
+
+// replayOf answers a request that carries the key of the earlier entry e:
+// with e, replayed, when it asks for the same movement, and ErrKeyReused
+// otherwise.
+func replayOf(e, want Entry) (Result, error) {
+	if e.Kind != want.Kind || e.Amount != want.Amount || e.Service != want.Service || (want.Reference != "" && e.Reference != want.Reference) {
+		return Result{}, refuse(ErrKeyReused)
+	}
+	return Result{Entry: e, Replayed: true}, nil
+}
+
+func setBalance(ctx context.Context, tx *database.Tx, userID string, balance int64, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, "UPDATE credit_accounts SET balance = ?, updated_at = ? WHERE user_id = ?", balance, now, userID); err != nil {
+		return fmt.Errorf("set the balance: %w", err)
+	}
+	return nil
+}
+
+// appendEntry gives e an id and appends it to the journal.
+func appendEntry(ctx context.Context, tx *database.Tx, e *Entry) error {
+	e.ID = rand.Text()
+	return insertEntries(ctx, tx, []Entry{*e})
+}
+
+// notYet refuses when the entry was refunded or reversed already.
+func notYet(ctx context.Context, tx *database.Tx, id string) error {
+	var n int
+	if err := tx.QueryRowContext(ctx,
+		"SELECT COUNT(*) FROM credit_journal WHERE reference = ? AND kind IN ('refund', 'payment_reversal')", id).Scan(&n); err != nil {
+		return fmt.Errorf("check for an earlier refund: %w", err)
+	}
+	if n > 0 {
+		return refuse(ErrAlreadyRefunded)
+	}
+	return nil
+}
+
+const selectEntry = `SELECT id, user_id, kind, amount, balance_after, service, reference,
+	COALESCE(idempotency_key, ''), actor_id, reason, lot_id, created_at FROM credit_journal`
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanEntry(row rowScanner) (Entry, error) {
+	var e Entry
+	var kind string
+	err := row.Scan(&e.ID, &e.UserID, &kind, &e.Amount, &e.BalanceAfter, &e.Service, &e.Reference,
+		&e.IdempotencyKey, &e.ActorID, &e.Reason, &e.LotID, &e.CreatedAt)
+	e.Kind = Kind(kind)
+	return e, err
+}
+
+func entryByID(ctx context.Context, tx *database.Tx, userID, id string) (Entry, error) {
+	e, err := scanEntry(tx.QueryRowContext(ctx, selectEntry+" WHERE user_id = ? AND id = ?", userID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Entry{}, refuse(ErrNotFound)
+	}
+	if err != nil {
+		return Entry{}, fmt.Errorf("read a credit entry: %w", err)
+	}
+	return e, nil
+}

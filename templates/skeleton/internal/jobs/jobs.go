@@ -1,0 +1,249 @@
+// Package jobs is a durable job queue in the application's database, for
+// scheduled and deferred work: a job survives restarts and runs once.
+//
+// A job is claimed by one worker at a time: on PostgreSQL with SELECT ...
+// FOR UPDATE SKIP LOCKED, so workers in several processes pass each other by;
+// on SQLite inside a write transaction (BEGIN IMMEDIATE), which serialises
+// claims. Two kinds of handler:
+//
+//   - HandleTx: the handler's writes commit in the same transaction that
+//     marks the job done, so its effect happens exactly once even if the
+//     process dies mid-way (it is rolled back and retried). Use it to write
+//     rows, such as an email into the outbox.
+//   - Handle: the handler runs outside a transaction under a lease; if the
+//     process dies, the lease lapses and another worker runs it again. Use
+//     it only for idempotent work, such as a sweep.
+//
+// It is the only code that writes the jobs table.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
+)
+
+// Job is one queued piece of work.
+type Job struct {
+	Seq       int64
+	Kind      string
+	UniqueKey string
+	Payload   string
+	Attempts  int
+	RunAt     time.Time
+}
+
+// Execer is a database or a transaction.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// Enqueue adds a job through q, which may be the transaction of the change
+// that calls for it. A job whose uniqueKey is already queued (or was run) is
+// not added again: it reports false.
+func Enqueue(ctx context.Context, q Execer, kind, uniqueKey, payload string, runAt time.Time) (bool, error) {
+	var key any
+	if uniqueKey != "" {
+		key = uniqueKey
+	}
+	r, err := q.ExecContext(ctx,
+		`INSERT INTO jobs (kind, unique_key, payload, run_at, created_at) VALUES (?, ?, ?, ?, ?)
+		 ON CONFLICT (unique_key) DO NOTHING`,
+		kind, key, payload, runAt.UTC(), time.Now().UTC())
+	if err != nil {
+		return false, fmt.Errorf("queue a %s job: %w", kind, err)
+	}
+	n, err := r.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("queue a %s job: %w", kind, err)
+	}
+	return n == 1, nil
+}
+
+// MaxAttempts is how often a failing job is tried before it is given up.
+const MaxAttempts = 8
+
+// lease is how long a Handle job may run before another worker may take
+// it over.
+const lease = 5 * time.Minute
+
+type handler struct {
+	tx    func(ctx context.Context, tx *database.Tx, j Job) error
+	plain func(ctx context.Context, j Job) error
+}
+
+// Queue runs the jobs of one database.
+type Queue struct {
+	db       *database.DB
+	logger   *slog.Logger
+	now      func() time.Time
+	mu       sync.RWMutex
+	handlers map[string]handler
+}
+
+// New returns the queue in db.
+func New(db *database.DB, logger *slog.Logger) *Queue {
+	return &Queue{db: db, logger: logger, now: time.Now, handlers: map[string]handler{}}
+}
+
+// SetClock replaces the clock.
+func (q *Queue) SetClock(now func() time.Time) { q.now = now }
+
+// HandleTx registers an exactly-once handler (see the package comment).
+func (q *Queue) HandleTx(kind string, fn func(ctx context.Context, tx *database.Tx, j Job) error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.handlers[kind] = handler{tx: fn}
+}
+
+// Handle registers an idempotent handler run under a lease.
+func (q *Queue) Handle(kind string, fn func(ctx context.Context, j Job) error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.handlers[kind] = handler{plain: fn}
+}
+
+// claim locks the next due job in tx, or returns nil.
+func (q *Queue) claim(ctx context.Context, tx *database.Tx, now time.Time) (*Job, error) {
+	query := `SELECT seq, kind, COALESCE(unique_key, ''), payload, attempts, run_at FROM jobs
+		WHERE done_at IS NULL AND failed_at IS NULL AND run_at <= ? AND (claimed_until IS NULL OR claimed_until < ?)
+		ORDER BY run_at, seq LIMIT 1`
+	if q.db.Dialect() == database.Postgres {
+		query += " FOR UPDATE SKIP LOCKED"
+	}
+	var j Job
+	err := tx.QueryRowContext(ctx, query, now, now).Scan(&j.Seq, &j.Kind, &j.UniqueKey, &j.Payload, &j.Attempts, &j.RunAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("claim a job: %w", err)
+	}
+	return &j, nil
+}
+
+// RunOnce runs the next due job, if any, and reports whether there was one.
+func (q *Queue) RunOnce(ctx context.Context) (bool, error) {
+	now := q.now().UTC()
+	var job *Job
+	var h handler
+	var workErr error
+	err := q.db.InTx(ctx, func(tx *database.Tx) error {
+		var err error
+		if job, err = q.claim(ctx, tx, now); err != nil || job == nil {
+			return err
+		}
+		q.mu.RLock()
+		h = q.handlers[job.Kind]
+		q.mu.RUnlock()
+		switch {
+		case h.tx != nil:
+			if workErr = h.tx(ctx, tx, *job); workErr != nil {
+				return workErr
+			}
+			return markDone(ctx, tx, job.Seq, now)
+		case h.plain != nil:
+			_, err := tx.ExecContext(ctx, "UPDATE jobs SET claimed_until = ?, attempts = attempts + 1 WHERE seq = ?", now.Add(lease), job.Seq)
+			return err
+		default:
+			workErr = fmt.Errorf("no handler for jobs of kind %q", job.Kind)
+			return workErr
+		}
+	})
+	if job == nil {
+		return false, err
+	}
+	if workErr == nil && err == nil && h.plain != nil {
+		if workErr = h.plain(ctx, *job); workErr == nil {
+			err = markDone(ctx, q.db, job.Seq, q.now().UTC())
+		}
+	}
+	if workErr != nil {
+		return true, q.retry(ctx, *job, workErr, h.plain != nil)
+	}
+	return true, err
+}
+
+func markDone(ctx context.Context, q Execer, seq int64, now time.Time) error {
+	if _, err := q.ExecContext(ctx, "UPDATE jobs SET done_at = ?, attempts = attempts + 1, claimed_until = NULL WHERE seq = ?", now, seq); err != nil {
+		return fmt.Errorf("mark a job done: %w", err)
+	}
+	return nil
+}
+
+// retry records a failure and schedules the next attempt with exponential
+// backoff, or gives the job up after MaxAttempts.
+func (q *Queue) retry(ctx context.Context, j Job, cause error, counted bool) error {
+	attempts := j.Attempts + 1
+	now := q.now().UTC()
+	next := now.Add(min(time.Hour, time.Duration(1<<min(attempts, 12))*time.Second))
+	var failed any
+	if attempts >= MaxAttempts {
+		failed = now
+	}
+	q.logger.WarnContext(ctx, "job failed", "kind", j.Kind, "attempt", attempts, "err", cause)
+	inc := "attempts + 1"
+	if counted {
+		inc = "attempts" // the lease claim counted it already
+	}
+	msg := cause.Error()
+	if len(msg) > 1000 {
+		msg = msg[:1000]
+	}
+	_, err := q.db.ExecContext(ctx, "UPDATE jobs SET attempts = "+inc+", run_at = ?, failed_at = ?, claimed_until = NULL, last_error = ? WHERE seq = ?",
+		next, failed, msg, j.Seq)
+	if err != nil {
+		return fmt.Errorf("record a job failure: %w", err)
+	}
+	return nil
+}
+
+// Run works through due jobs until ctx ends, checking for new ones every
+// poll interval.
+func (q *Queue) Run(ctx context.Context, poll time.Duration) {
+	for {
+		ran, err := q.RunOnce(ctx)
+		if err != nil && ctx.Err() == nil {
+			q.logger.ErrorContext(ctx, "job queue", "err", err)
+		}
+		if ran && err == nil {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(poll):
+		}
+	}
+}
+
+// Prune deletes finished jobs older than age and returns how many.
+func (q *Queue) Prune(ctx context.Context, age time.Duration) (int64, error) {
+	r, err := q.db.ExecContext(ctx, "DELETE FROM jobs WHERE done_at IS NOT NULL AND done_at < ?", q.now().UTC().Add(-age))
+	if err != nil {
+		return 0, fmt.Errorf("prune jobs: %w", err)
+	}
+	return r.RowsAffected()
+}
+
+// Stats counts the jobs waiting, done and given up.
+type Stats struct{ Pending, Done, Failed int }
+
+// Stats returns the queue's counts.
+func (q *Queue) Stats(ctx context.Context) (Stats, error) {
+	var s Stats
+	err := q.db.QueryRowContext(ctx, `SELECT
+		COALESCE(SUM(CASE WHEN done_at IS NULL AND failed_at IS NULL THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN done_at IS NOT NULL THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN failed_at IS NOT NULL THEN 1 ELSE 0 END), 0) FROM jobs`).Scan(&s.Pending, &s.Done, &s.Failed)
+	if err != nil {
+		return s, fmt.Errorf("count jobs: %w", err)
+	}
+	return s, nil
+}

@@ -1,0 +1,224 @@
+// Package sessions keeps signed-in sessions in the database. The browser
+// holds only a random token; the table holds its SHA-256, so a leaked
+// database copy signs nobody in. Ending a session is deleting its row, so
+// logout and "sign out other sessions" take effect at once, on every
+// instance.
+package sessions
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
+)
+
+// Session is one signed-in browser.
+type Session struct {
+	ID     string // public id, for listing and ending; never the token
+	UserID string
+	// AuthenticatedAt is when the password was last entered in this
+	// session: sensitive changes need it to be recent.
+	AuthenticatedAt time.Time
+	CreatedAt       time.Time
+	LastSeenAt      time.Time
+	ExpiresAt       time.Time
+	UserAgent       string
+	IP              string
+}
+
+// Timeouts bound a session's life.
+type Timeouts struct {
+	Idle     time.Duration // without a request
+	Absolute time.Duration // since sign-in, whatever the activity
+}
+
+// DefaultTimeouts end a session after 12 idle hours or 14 days.
+var DefaultTimeouts = Timeouts{Idle: 12 * time.Hour, Absolute: 14 * 24 * time.Hour}
+
+// touchInterval is how stale last_seen_at may get before a request
+// refreshes it: writing it on every request would make every page a write.
+const touchInterval = time.Minute
+
+// Store is the sessions table.
+type Store struct {
+	db       *database.DB
+	timeouts Timeouts
+	now      func() time.Time
+}
+
+// New returns a store over db.
+func New(db *database.DB, timeouts Timeouts) *Store {
+	return &Store{db: db, timeouts: timeouts, now: time.Now}
+}
+
+// SetClock replaces the clock, for tests.
+func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
+// Timeouts returns the store's timeouts.
+func (s *Store) Timeouts() Timeouts { return s.timeouts }
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// Create starts a session for userID and returns its token, the cookie's
+// value: 256 random bits.
+func (s *Store) Create(ctx context.Context, userID, userAgent, ip string) (string, Session, error) {
+	now := s.now().UTC()
+	sess := Session{ID: rand.Text(), UserID: userID, AuthenticatedAt: now, CreatedAt: now, LastSeenAt: now,
+		ExpiresAt: now.Add(s.timeouts.Absolute), UserAgent: truncate(userAgent, 300), IP: truncate(ip, 64)}
+	token := newToken()
+	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions
+		(id, token_hash, user_id, created_at, authenticated_at, last_seen_at, expires_at, user_agent, ip)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		sess.ID, hashToken(token), sess.UserID, sess.CreatedAt, sess.AuthenticatedAt, sess.LastSeenAt, sess.ExpiresAt, sess.UserAgent, sess.IP)
+	if err != nil {
+		return "", Session{}, fmt.Errorf("start session: %w", err)
+	}
+	return token, sess, nil
+}
+
+// Lookup returns the live session of token, or nil when there is none:
+// unknown, ended, idle too long or past its absolute end.
+func (s *Store) Lookup(ctx context.Context, token string) (*Session, error) {
+	if token == "" {
+		return nil, nil
+	}
+	var sess Session
+	err := s.db.QueryRowContext(ctx, `SELECT id, user_id, created_at, authenticated_at, last_seen_at, expires_at, user_agent, ip
+		FROM sessions WHERE token_hash = ?`, hashToken(token)).
+		Scan(&sess.ID, &sess.UserID, &sess.CreatedAt, &sess.AuthenticatedAt, &sess.LastSeenAt, &sess.ExpiresAt, &sess.UserAgent, &sess.IP)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up session: %w", err)
+	}
+	now := s.now().UTC()
+	if !now.Before(sess.ExpiresAt) || !now.Before(sess.LastSeenAt.Add(s.timeouts.Idle)) {
+		if err := s.End(ctx, sess.ID); err != nil {
+			return nil, err
+		}
+		return nil, nil
+	}
+	if now.Sub(sess.LastSeenAt) >= touchInterval {
+		sess.LastSeenAt = now
+		if _, err := s.db.ExecContext(ctx, "UPDATE sessions SET last_seen_at = ? WHERE id = ?", now, sess.ID); err != nil {
+			return nil, fmt.Errorf("refresh session: %w", err)
+		}
+	}
+	return &sess, nil
+}
+
+// Renew replaces sess's token with a new one, so that a token seen before
+// a privilege change (sign-in, reauthentication) is worthless after it.
+// With reauthenticated, the session counts as freshly authenticated.
+func (s *Store) Renew(ctx context.Context, sess *Session, reauthenticated bool) (string, error) {
+	token := newToken()
+	now := s.now().UTC()
+	if reauthenticated {
+		sess.AuthenticatedAt = now
+	}
+	_, err := s.db.ExecContext(ctx, "UPDATE sessions SET token_hash = ?, authenticated_at = ?, last_seen_at = ? WHERE id = ?",
+		hashToken(token), sess.AuthenticatedAt, now, sess.ID)
+	if err != nil {
+		return "", fmt.Errorf("renew session: %w", err)
+	}
+	sess.LastSeenAt = now
+	return token, nil
+}
+
+// End ends one session.
+func (s *Store) End(ctx context.Context, id string) error {
+	if _, err := s.db.ExecContext(ctx, "DELETE FROM sessions WHERE id = ?", id); err != nil {
+		return fmt.Errorf("end session: %w", err)
+	}
+	return nil
+}
+
+// EndForUser ends one of userID's sessions; another user's id ends nothing.
+func (s *Store) EndForUser(ctx context.Context, userID, id string) (bool, error) {
+	res, err := s.db.ExecContext(ctx, "DELETE FROM sessions WHERE id = ? AND user_id = ?", id, userID)
+	if err != nil {
+		return false, fmt.Errorf("end session: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// EndOthers ends every session of userID except keepID, and returns how
+// many it ended.
+func (s *Store) EndOthers(ctx context.Context, userID, keepID string) (int64, error) {
+	res, err := s.db.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ? AND id <> ?", userID, keepID)
+	if err != nil {
+		return 0, fmt.Errorf("end other sessions: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// EndAll ends every session of userID.
+func (s *Store) EndAll(ctx context.Context, userID string) error {
+	if _, err := s.db.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", userID); err != nil {
+		return fmt.Errorf("end sessions: %w", err)
+	}
+	return nil
+}
+
+// List returns userID's live sessions, most recently used first.
+func (s *Store) List(ctx context.Context, userID string) ([]Session, error) {
+	now := s.now().UTC()
+	rows, err := s.db.QueryContext(ctx, `SELECT id, user_id, created_at, authenticated_at, last_seen_at, expires_at, user_agent, ip
+		FROM sessions WHERE user_id = ? AND expires_at > ? AND last_seen_at > ? ORDER BY last_seen_at DESC, id`,
+		userID, now, now.Add(-s.timeouts.Idle))
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []Session
+	for rows.Next() {
+		var sess Session
+		if err := rows.Scan(&sess.ID, &sess.UserID, &sess.CreatedAt, &sess.AuthenticatedAt, &sess.LastSeenAt, &sess.ExpiresAt, &sess.UserAgent, &sess.IP); err != nil {
+			return nil, fmt.Errorf("list sessions: %w", err)
+		}
+		out = append(out, sess)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	return out, nil
+}
+
+// Prune deletes sessions that can no longer be used.
+func (s *Store) Prune(ctx context.Context) error {
+	now := s.now().UTC()
+	_, err := s.db.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?", now, now.Add(-s.timeouts.Idle))
+	if err != nil {
+		return fmt.Errorf("prune sessions: %w", err)
+	}
+	return nil
+}
+
+func newToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// truncate bounds a client-supplied value and drops invalid UTF-8, which
+// PostgreSQL refuses to store.
+func truncate(s string, n int) string {
+	if len(s) > n {
+		s = s[:n]
+	}
+	return strings.ToValidUTF8(s, "")
+}

@@ -1,0 +1,1173 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/accounts"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/audit"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/mail"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/ratelimit"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/sessions"
+)
+
+// fastParams keep tests quick; TestStoredHashUsesCurrentParameters and
+// the timing test use the real ones.
+var fastParams = accounts.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
+
+// testClock is a clock tests move forward.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newTestClock() *testClock { return &testClock{now: time.Now().UTC().Truncate(time.Second)} }
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// testAccounts wires the accounts parts over db, all on clock.
+func testAccounts(t testing.TB, db *database.DB, logger *slog.Logger, baseURL string, clock *testClock) Accounts {
+	t.Helper()
+	composer, err := mail.NewComposer(testAppName, baseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outbox := mail.NewOutbox(db)
+	outbox.SetClock(clock.Now)
+	users := accounts.New(db, accounts.NewHasher(fastParams), outbox, composer, logger, baseURL)
+	users.SetClock(clock.Now)
+	store := sessions.New(db, sessions.DefaultTimeouts)
+	store.SetClock(clock.Now)
+	limiter := ratelimit.New(db)
+	limiter.SetClock(clock.Now)
+	return Accounts{Users: users, Sessions: store, Limiter: limiter, Audit: audit.NewLog(db), Outbox: outbox,
+		Messages: contact.NewStore(db), Now: clock.Now}
+}
+
+func httpsApp(t testing.TB, dialect database.Dialect) *app {
+	return newApp(t, dialect, options{migrated: true, baseURL: "https://example.com"})
+}
+
+// client is one browser: it keeps the cookies the app sets.
+type client struct {
+	app     *app
+	cookies map[string]*http.Cookie
+	ip      string
+}
+
+func (a *app) client() *client {
+	return &client{app: a, cookies: map[string]*http.Cookie{}, ip: "192.0.2.1"}
+}
+
+func (c *client) do(r *http.Request) (*http.Response, string) {
+	for _, ck := range c.cookies {
+		r.AddCookie(&http.Cookie{Name: ck.Name, Value: ck.Value})
+	}
+	r.RemoteAddr = c.ip + ":41000"
+	resp, body := c.app.do(r)
+	for _, ck := range resp.Cookies() {
+		if ck.MaxAge < 0 || ck.Value == "" {
+			delete(c.cookies, ck.Name)
+		} else {
+			c.cookies[ck.Name] = ck
+		}
+	}
+	return resp, body
+}
+
+func (c *client) get(path string) (*http.Response, string) { return c.do(get(path)) }
+
+func (c *client) post(path string, form url.Values) (*http.Response, string) {
+	return c.do(post(path, form))
+}
+
+func (c *client) session() string {
+	for name, ck := range c.cookies {
+		if strings.HasSuffix(name, "session") {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+const goodPassword = "correct horse battery staple 42"
+
+type sentMail struct {
+	To, Subject, Text string
+}
+
+// mails returns the outbox's messages to addr, oldest first.
+func (a *app) mails(t testing.TB, addr string) []sentMail {
+	t.Helper()
+	rows, err := a.db.QueryContext(context.Background(),
+		"SELECT to_addr, subject, text_body FROM outbox WHERE to_addr = ? ORDER BY id", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []sentMail
+	for rows.Next() {
+		var m sentMail
+		if err := rows.Scan(&m.To, &m.Subject, &m.Text); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+var linkPattern = regexp.MustCompile(`https?://example\.com(/[a-z/]+)\?token=([A-Za-z0-9_-]+)`)
+
+// lastLink returns the path and token of the newest link mailed to addr
+// under path.
+func (a *app) lastLink(t testing.TB, addr, path string) string {
+	t.Helper()
+	msgs := a.mails(t, addr)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		for _, m := range linkPattern.FindAllStringSubmatch(msgs[i].Text, -1) {
+			if m[1] == path {
+				return m[2]
+			}
+		}
+	}
+	t.Fatalf("no %s link mailed to %s among %d messages", path, addr, len(msgs))
+	return ""
+}
+
+// signUp creates and verifies an account and returns a signed-in client.
+func signUp(t testing.TB, a *app, email, name string) *client {
+	t.Helper()
+	c := a.client()
+	resp, body := c.post("/signup", url.Values{"email": {email}, "name": {name}, "password": {goodPassword}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign up %s = %d:\n%s", email, resp.StatusCode, body)
+	}
+	token := a.lastLink(t, email, "/verify")
+	if resp, _ := c.post("/verify", url.Values{"token": {token}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("verify %s = %d", email, resp.StatusCode)
+	}
+	login(t, c, email, goodPassword)
+	return c
+}
+
+func login(t testing.TB, c *client, email, password string) {
+	t.Helper()
+	resp, body := c.post("/login", url.Values{"email": {email}, "password": {password}})
+	if resp.StatusCode != http.StatusSeeOther || c.session() == "" {
+		t.Fatalf("login %s = %d, session %q:\n%s", email, resp.StatusCode, c.session(), body)
+	}
+}
+
+// makeAdmin creates a verified admin and returns a signed-in client.
+func makeAdmin(t testing.TB, a *app, email string) *client {
+	t.Helper()
+	if _, err := a.acct.Users.EnsureAdmin(context.Background(), email, "Admin", goodPassword, "test"); err != nil {
+		t.Fatal(err)
+	}
+	c := a.client()
+	login(t, c, email, goodPassword)
+	return c
+}
+
+func wantRedirect(t testing.TB, resp *http.Response, status int, prefix string) {
+	t.Helper()
+	if resp.StatusCode != status || !strings.HasPrefix(resp.Header.Get("Location"), prefix) {
+		t.Fatalf("response = %d to %q, want %d to %s...", resp.StatusCode, resp.Header.Get("Location"), status, prefix)
+	}
+}
+
+func signedInAs(t testing.TB, c *client, name string) bool {
+	t.Helper()
+	resp, body := c.get("/dashboard")
+	if resp.StatusCode == http.StatusOK && strings.Contains(body, name) {
+		return true
+	}
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+		t.Fatalf("GET /dashboard = %d to %q: neither the dashboard nor the login page", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	return false
+}
+
+// forDialects runs test on SQLite and PostgreSQL, in parallel.
+func forDialects(t *testing.T, test func(t *testing.T, a *app)) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
+			test(t, httpsApp(t, dialect))
+		})
+	}
+}
+
+// forDialectsInTurn runs test on SQLite, then on PostgreSQL, for tests
+// that measure time and must not share the CPUs.
+func forDialectsInTurn(t *testing.T, test func(t *testing.T, a *app)) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(string(dialect), func(t *testing.T) { test(t, httpsApp(t, dialect)) })
+	}
+}
+
+// Rows 9, 11 and 13 of the security checklist: the whole way from sign-up
+// to logout, with production cookies.
+func TestSignUpVerifyLoginLogout(t *testing.T) {
+	forDialects(t, func(t *testing.T, a *app) {
+		c := a.client()
+		resp, _ := c.get("/signup")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /signup = %d", resp.StatusCode)
+		}
+		resp, _ = c.post("/signup", url.Values{"email": {"Ada@Example.com"}, "name": {"Ada"}, "password": {goodPassword}})
+		wantRedirect(t, resp, http.StatusSeeOther, "/signup/done")
+		if _, body := c.get("/signup/done"); !strings.Contains(body, "Check your inbox") {
+			t.Error("sign-up did not end on the check-your-inbox page")
+		}
+		msgs := a.mails(t, "Ada@Example.com")
+		if len(msgs) != 1 || !strings.Contains(msgs[0].Subject, "Confirm your email") {
+			t.Fatalf("outbox = %+v, want one verification email", msgs)
+		}
+
+		// Unverified: the right password gives no session.
+		resp, _ = c.post("/login", url.Values{"email": {"ada@example.com"}, "password": {goodPassword}})
+		if resp.StatusCode != http.StatusForbidden || c.session() != "" {
+			t.Fatalf("login before verification = %d with session %q, want 403 and none", resp.StatusCode, c.session())
+		}
+		resp, _ = c.get("/dashboard")
+		wantRedirect(t, resp, http.StatusSeeOther, "/login?next=%2Fdashboard")
+
+		token := a.lastLink(t, "Ada@Example.com", "/verify")
+		if len(token) < 22 { // 128 bits in base64url
+			t.Fatalf("token %q is shorter than 128 bits", token)
+		}
+		// Opening the link changes nothing; the POST confirms.
+		if resp, body := c.get("/verify?token=" + token); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Confirm my address") {
+			t.Fatalf("GET verify link = %d", resp.StatusCode)
+		}
+		resp, _ = c.post("/verify", url.Values{"token": {token}})
+		wantRedirect(t, resp, http.StatusSeeOther, "/login")
+		if resp, _ := c.post("/verify", url.Values{"token": {token}}); resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("second use of the verification link = %d, want 400", resp.StatusCode)
+		}
+		if msgs := a.mails(t, "Ada@Example.com"); !strings.Contains(msgs[len(msgs)-1].Subject, "Welcome") {
+			t.Errorf("no welcome email after verification")
+		}
+
+		resp, _ = c.post("/login", url.Values{"email": {"ADA@example.com"}, "password": {goodPassword}, "next": {"/settings"}})
+		wantRedirect(t, resp, http.StatusSeeOther, "/settings")
+		var sessionCookie *http.Cookie
+		for _, ck := range resp.Cookies() {
+			if ck.Name == "__Host-session" {
+				sessionCookie = ck
+			}
+		}
+		if sessionCookie == nil || !sessionCookie.Secure || !sessionCookie.HttpOnly || sessionCookie.SameSite != http.SameSiteLaxMode ||
+			sessionCookie.Path != "/" || sessionCookie.Domain != "" || len(sessionCookie.Value) < 43 {
+			t.Fatalf("session cookie = %+v, want __Host-session, Secure, HttpOnly, SameSite=Lax, Path=/, no Domain, 256-bit value", sessionCookie)
+		}
+		resp, body := c.get("/dashboard")
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Hello, Ada") || !strings.Contains(body, `action="/logout"`) {
+			t.Fatalf("dashboard = %d, want the user's dashboard with a logout form", resp.StatusCode)
+		}
+		if resp.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("signed-in page Cache-Control = %q, want no-store", resp.Header.Get("Cache-Control"))
+		}
+		if resp, body := c.get("/settings"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "this session") {
+			t.Fatalf("settings = %d, want the sessions list", resp.StatusCode)
+		}
+
+		old := c.session()
+		resp, _ = c.post("/logout", nil)
+		wantRedirect(t, resp, http.StatusSeeOther, "/")
+		if c.session() != "" {
+			t.Fatal("logout left the session cookie")
+		}
+		replay := a.client()
+		replay.cookies["__Host-session"] = &http.Cookie{Name: "__Host-session", Value: old}
+		if signedInAs(t, replay, "Ada") {
+			t.Fatal("the session cookie still works after logout")
+		}
+	})
+}
+
+// Row 10: the token changes at login and reauthentication; the token from
+// before is anonymous afterwards.
+func TestNewSessionTokenOnLoginAndReauth(t *testing.T) {
+	forDialects(t, func(t *testing.T, a *app) {
+		c := signUp(t, a, "grace@example.com", "Grace")
+		before := c.session()
+		login(t, c, "grace@example.com", goodPassword) // again, already signed in
+		if c.session() == before {
+			t.Fatal("login kept the session token")
+		}
+		stale := a.client()
+		stale.cookies["__Host-session"] = &http.Cookie{Name: "__Host-session", Value: before}
+		if signedInAs(t, stale, "Grace") {
+			t.Fatal("the token from before login still signs in")
+		}
+
+		// A token planted by an attacker before login is not adopted.
+		planted := a.client()
+		planted.cookies["__Host-session"] = &http.Cookie{Name: "__Host-session", Value: "attacker-chosen-value"}
+		login(t, planted, "grace@example.com", goodPassword)
+		if planted.session() == "attacker-chosen-value" {
+			t.Fatal("login adopted a planted session token")
+		}
+
+		before = c.session()
+		resp, _ := c.post("/reauthenticate", url.Values{"password": {goodPassword}, "next": {"/settings"}})
+		wantRedirect(t, resp, http.StatusSeeOther, "/settings")
+		if c.session() == before {
+			t.Fatal("reauthentication kept the session token")
+		}
+		stale.cookies["__Host-session"] = &http.Cookie{Name: "__Host-session", Value: before}
+		if signedInAs(t, stale, "Grace") {
+			t.Fatal("the token from before reauthentication still signs in")
+		}
+	})
+}
+
+// Row 12: idle and absolute timeouts.
+func TestSessionTimeouts(t *testing.T) {
+	forDialects(t, func(t *testing.T, a *app) {
+		c := signUp(t, a, "idle@example.com", "Idle")
+		a.clock.Advance(sessions.DefaultTimeouts.Idle - time.Minute)
+		if !signedInAs(t, c, "Idle") {
+			t.Fatal("session ended before the idle timeout")
+		}
+		a.clock.Advance(sessions.DefaultTimeouts.Idle + time.Second)
+		if signedInAs(t, c, "Idle") {
+			t.Fatal("session survived the idle timeout")
+		}
+
+		c = a.client()
+		login(t, c, "idle@example.com", goodPassword)
+		for elapsed := time.Duration(0); elapsed < sessions.DefaultTimeouts.Absolute-6*time.Hour; elapsed += 6 * time.Hour {
+			a.clock.Advance(6 * time.Hour)
+			if !signedInAs(t, c, "Idle") {
+				t.Fatalf("active session ended after %s, before the absolute timeout", elapsed+6*time.Hour)
+			}
+		}
+		a.clock.Advance(7 * time.Hour)
+		if signedInAs(t, c, "Idle") {
+			t.Fatal("session survived the absolute timeout")
+		}
+	})
+}
+
+// Rows 3, 7, 14 and 15: changing the password needs a recent password
+// entry and the current password; it ends the other sessions and tells
+// the user.
+func TestPasswordChange(t *testing.T) {
+	forDialects(t, func(t *testing.T, a *app) {
+		ctx := context.Background()
+		phone := signUp(t, a, "alan@example.com", "Alan")
+		laptop := a.client()
+		login(t, laptop, "alan@example.com", goodPassword)
+		u, _ := a.acct.Users.ByEmail(ctx, "alan@example.com")
+
+		// Older than the reauthentication window: sent to reauthenticate.
+		a.clock.Advance(11 * time.Minute)
+		resp, _ := laptop.post("/settings/password", url.Values{"current_password": {goodPassword}, "new_password": {"a much better passphrase"}})
+		wantRedirect(t, resp, http.StatusSeeOther, "/reauthenticate")
+		if resp, _ := laptop.post("/reauthenticate", url.Values{"password": {"wrong password here"}}); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("reauthentication with a wrong password = %d, want 401", resp.StatusCode)
+		}
+		resp, _ = laptop.post("/reauthenticate", url.Values{"password": {goodPassword}, "next": {"/settings"}})
+		wantRedirect(t, resp, http.StatusSeeOther, "/settings")
+
+		resp, body := laptop.post("/settings/password", url.Values{"current_password": {"not the password"}, "new_password": {"a much better passphrase"}})
+		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "not your current password") {
+			t.Fatalf("change with a wrong current password = %d", resp.StatusCode)
+		}
+		if after, _ := a.acct.Users.ByEmail(ctx, "alan@example.com"); after.PasswordHash != u.PasswordHash {
+			t.Fatal("a wrong current password changed the stored hash")
+		}
+
+		before := laptop.session()
+		resp, _ = laptop.post("/settings/password", url.Values{"current_password": {goodPassword}, "new_password": {"a much better passphrase"}})
+		wantRedirect(t, resp, http.StatusSeeOther, "/settings")
+		if laptop.session() == before || !signedInAs(t, laptop, "Alan") {
+			t.Fatal("the changing session was not kept with a new token")
+		}
+		if signedInAs(t, phone, "Alan") {
+			t.Fatal("the other session survived the password change")
+		}
+		msgs := a.mails(t, "alan@example.com")
+		if last := msgs[len(msgs)-1]; !strings.Contains(last.Subject, "password was changed") {
+			t.Fatalf("last email = %q, want the password-changed notice", last.Subject)
+		}
+		login(t, a.client(), "alan@example.com", "a much better passphrase")
+	})
+}
+
+// Rows 6 and 14: reset links are single use, expire, and only the newest
+// works; a reset ends every session.
+func TestPasswordReset(t *testing.T) {
+	forDialects(t, func(t *testing.T, a *app) {
+		ctx := context.Background()
+		signedIn := signUp(t, a, "hedy@example.com", "Hedy")
+		c := a.client()
+		c.post("/password/reset", url.Values{"email": {"hedy@example.com"}})
+		first := a.lastLink(t, "hedy@example.com", "/password/reset/confirm")
+		a.clock.Advance(2 * time.Minute)
+		c.post("/password/reset", url.Values{"email": {"HEDY@example.com"}})
+		second := a.lastLink(t, "hedy@example.com", "/password/reset/confirm")
+		if first == second {
+			t.Fatal("two reset requests mailed the same link")
+		}
+		if resp, _ := c.get("/password/reset/confirm?token=" + first); resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("older reset link = %d, want 400 once a newer one exists", resp.StatusCode)
+		}
+		if resp, _ := c.post("/password/reset/confirm", url.Values{"token": {first}, "password": {"brand new passphrase"}}); resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("using the older reset link = %d, want 400", resp.StatusCode)
+		}
+
+		// The link is stored hashed: the database never holds it.
+		var n int
+		if err := a.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM email_tokens WHERE token_hash = ? OR token_hash = ?", first, second).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("a token is stored as itself (%d rows, %v)", n, err)
+		}
+
+		resp, body := c.post("/password/reset/confirm", url.Values{"token": {second}, "password": {"password1234"}})
+		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "too common") {
+			t.Fatalf("reset to a common password = %d", resp.StatusCode)
+		}
+		resp, _ = c.post("/password/reset/confirm", url.Values{"token": {second}, "password": {"brand new passphrase"}})
+		wantRedirect(t, resp, http.StatusSeeOther, "/login")
+		if resp, _ := c.post("/password/reset/confirm", url.Values{"token": {second}, "password": {"another new passphrase"}}); resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("second use of the reset link = %d, want 400", resp.StatusCode)
+		}
+		if signedInAs(t, signedIn, "Hedy") {
+			t.Fatal("a session survived the password reset")
+		}
+		msgs := a.mails(t, "hedy@example.com")
+		if last := msgs[len(msgs)-1]; !strings.Contains(last.Subject, "password was changed") {
+			t.Fatalf("last email = %q, want the password-changed notice", last.Subject)
+		}
+		login(t, a.client(), "hedy@example.com", "brand new passphrase")
+
+		// Expiry: a link used after its hour fails.
+		c.post("/password/reset", url.Values{"email": {"hedy@example.com"}})
+		late := a.lastLink(t, "hedy@example.com", "/password/reset/confirm")
+		a.clock.Advance(accounts.ResetTokenTTL + time.Second)
+		if resp, _ := c.post("/password/reset/confirm", url.Values{"token": {late}, "password": {"too late passphrase"}}); resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("expired reset link = %d, want 400", resp.StatusCode)
+		}
+	})
+}
+
+// Rows 7 and 15: an email change waits for the new address, and tells
+// the old one.
+func TestEmailChange(t *testing.T) {
+	forDialects(t, func(t *testing.T, a *app) {
+		ctx := context.Background()
+		c := signUp(t, a, "old@example.com", "Barbara")
+		resp, _ := c.post("/settings/email", url.Values{"email": {"new@example.com"}})
+		wantRedirect(t, resp, http.StatusSeeOther, "/settings")
+		if u, _ := a.acct.Users.ByEmail(ctx, "old@example.com"); u.ID == "" {
+			t.Fatal("the address changed before the new one was confirmed")
+		}
+		notice := a.mails(t, "old@example.com")
+		if last := notice[len(notice)-1]; !strings.Contains(last.Subject, "is changing") || !strings.Contains(last.Text, "new@example.com") {
+			t.Fatalf("old address got %q, want the change notice", last.Subject)
+		}
+		token := a.lastLink(t, "new@example.com", "/email/confirm")
+		resp, _ = c.post("/email/confirm", url.Values{"token": {token}})
+		wantRedirect(t, resp, http.StatusSeeOther, "/settings")
+		u, err := a.acct.Users.ByEmail(ctx, "new@example.com")
+		if err != nil || !u.Verified() {
+			t.Fatalf("after confirmation: %+v, %v", u, err)
+		}
+		if _, err := a.acct.Users.ByEmail(ctx, "old@example.com"); err == nil {
+			t.Fatal("the old address still names the account")
+		}
+		notice = a.mails(t, "old@example.com")
+		if last := notice[len(notice)-1]; !strings.Contains(last.Subject, "was changed") {
+			t.Fatalf("old address got %q, want the changed notice", last.Subject)
+		}
+
+		a.clock.Advance(11 * time.Minute)
+		resp, _ = c.post("/settings/email", url.Values{"email": {"third@example.com"}})
+		wantRedirect(t, resp, http.StatusSeeOther, "/reauthenticate")
+		if len(a.mails(t, "third@example.com")) != 0 {
+			t.Fatal("an email change went through without reauthentication")
+		}
+	})
+}
+
+// Row 1: length, Unicode, no truncation.
+func TestPasswordRules(t *testing.T) {
+	a := httpsApp(t, database.SQLite)
+	cases := []struct {
+		password string
+		ok       bool
+	}{
+		{strings.Repeat("ab", 5) + "c", false},                     // 11
+		{"twelve chars", true},                                     // 12
+		{strings.Repeat("é", 11), false},                           // 11 code points, 22 bytes
+		{"пароль-для-входа", true},                                 // Cyrillic
+		{"🔑🔑🔑🔑 keys 🔑🔑🔑🔑", true},                                   // emoji
+		{strings.Repeat("long words ", 12)[:128], true},            // 128
+		{strings.Repeat("x", 60) + strings.Repeat("y", 69), false}, // 129
+	}
+	for i, tc := range cases {
+		email := fmt.Sprintf("rules%d@example.com", i)
+		resp, _ := a.client().post("/signup", url.Values{"email": {email}, "name": {"R"}, "password": {tc.password}})
+		if got := resp.StatusCode == http.StatusSeeOther; got != tc.ok {
+			t.Errorf("password of %d code points: accepted = %v, want %v", len([]rune(tc.password)), got, tc.ok)
+		}
+	}
+
+	long := strings.Repeat("abcdefgh", 16) // 128: nothing may be cut off
+	c := a.client()
+	c.post("/signup", url.Values{"email": {"long@example.com"}, "name": {"L"}, "password": {long}})
+	c.post("/verify", url.Values{"token": {a.lastLink(t, "long@example.com", "/verify")}})
+	if resp, _ := c.post("/login", url.Values{"email": {"long@example.com"}, "password": {long + "x"}}); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("password plus one character = %d, want 401", resp.StatusCode)
+	}
+	if resp, _ := c.post("/login", url.Values{"email": {"long@example.com"}, "password": {long[:127]}}); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("password minus one character = %d, want 401", resp.StatusCode)
+	}
+	login(t, c, "long@example.com", long)
+
+	// Composed and decomposed accents are one password.
+	composed, decomposed := "café crème brûlée", "cafe\u0301 cre\u0300me bru\u0302le\u0301e"
+	c = a.client()
+	c.post("/signup", url.Values{"email": {"nfc@example.com"}, "name": {"N"}, "password": {composed}})
+	c.post("/verify", url.Values{"token": {a.lastLink(t, "nfc@example.com", "/verify")}})
+	login(t, c, "nfc@example.com", decomposed)
+}
+
+// Row 2: common passwords are refused at sign-up, change and reset.
+func TestCommonPasswordsRefused(t *testing.T) {
+	forDialects(t, func(t *testing.T, a *app) {
+		resp, body := a.client().post("/signup", url.Values{"email": {"weak@example.com"}, "name": {"W"}, "password": {"Password1234"}})
+		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "too common") {
+			t.Fatalf("sign-up with Password1234 = %d", resp.StatusCode)
+		}
+		c := signUp(t, a, "strong@example.com", "S")
+		resp, body = c.post("/settings/password", url.Values{"current_password": {goodPassword}, "new_password": {"qwertyuiop123"}})
+		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "too common") {
+			t.Fatalf("change to qwertyuiop123 = %d", resp.StatusCode)
+		}
+		v := htmx(post("/accounts/validate", url.Values{"new_password": {"iloveyou1234"}}))
+		v.Header.Set("HX-Trigger-Name", "new_password")
+		if _, body = c.do(v); !strings.Contains(body, "too common") || strings.Contains(body, "<input") {
+			t.Errorf("inline validation answered %q, want only the line that flags a common password", body)
+		}
+		// Reset is covered in TestPasswordReset.
+	})
+}
+
+// Row 4: failed logins are limited per account across addresses and per
+// address across accounts; while limited, even the right password fails.
+func TestLoginRateLimits(t *testing.T) {
+	forDialects(t, func(t *testing.T, a *app) {
+		signUp(t, a, "target@example.com", "Target")
+		signUp(t, a, "bystander@example.com", "Bystander")
+		for i := range ratelimit.LoginFailuresPerAccount.Limit {
+			c := a.client()
+			c.ip = fmt.Sprintf("198.51.100.%d", i+1)
+			if resp, _ := c.post("/login", url.Values{"email": {"target@example.com"}, "password": {"wrong password " + strconv.Itoa(i)}}); resp.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("failure %d = %d, want 401", i+1, resp.StatusCode)
+			}
+		}
+		c := a.client()
+		c.ip = "203.0.113.9"
+		resp, _ := c.post("/login", url.Values{"email": {"target@example.com"}, "password": {goodPassword}})
+		if resp.StatusCode != http.StatusTooManyRequests || c.session() != "" {
+			t.Fatalf("right password while the account is limited = %d, want 429 and no session", resp.StatusCode)
+		}
+		if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra < 1 || ra > 300 {
+			t.Fatalf("Retry-After = %q, want 1..300 seconds", resp.Header.Get("Retry-After"))
+		}
+		login(t, c, "bystander@example.com", goodPassword)
+		a.clock.Advance(ratelimit.LoginFailuresPerAccount.Window + time.Second)
+		login(t, a.client(), "target@example.com", goodPassword)
+
+		// Per address: ten failures on ten accounts, then even a good login
+		// from that address waits.
+		attacker := a.client()
+		attacker.ip = "192.0.2.66"
+		for i := range ratelimit.LoginFailuresPerIP.Limit {
+			attacker.post("/login", url.Values{"email": {fmt.Sprintf("guess%d@example.com", i)}, "password": {"whatever password"}})
+		}
+		if resp, _ := attacker.post("/login", url.Values{"email": {"bystander@example.com"}, "password": {goodPassword}}); resp.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("login from a limited address = %d, want 429", resp.StatusCode)
+		}
+	})
+}
+
+// Row 31: the 21st sign-up in a minute from one address is refused.
+func TestSignupRateLimit(t *testing.T) {
+	forDialects(t, func(t *testing.T, a *app) {
+		c := a.client()
+		for i := range ratelimit.SignupPerIP.Limit {
+			resp, _ := c.post("/signup", url.Values{"email": {fmt.Sprintf("bulk%d@example.com", i)}, "name": {"B"}, "password": {goodPassword}})
+			if resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("sign-up %d = %d", i+1, resp.StatusCode)
+			}
+		}
+		resp, _ := c.post("/signup", url.Values{"email": {"bulk21@example.com"}, "name": {"B"}, "password": {goodPassword}})
+		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("21st sign-up = %d (Retry-After %q), want 429", resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+		if len(a.mails(t, "bulk21@example.com")) != 0 {
+			t.Fatal("the refused sign-up sent email")
+		}
+		// Resend: one per three minutes per address.
+		c.ip = "192.0.2.77"
+		if resp, _ := c.post("/verify/resend", url.Values{"email": {"bulk1@example.com"}}); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("first resend = %d", resp.StatusCode)
+		}
+		if resp, _ := c.post("/verify/resend", url.Values{"email": {"bulk1@example.com"}}); resp.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("second resend within 3 minutes = %d, want 429", resp.StatusCode)
+		}
+		// Reset: five per minute per address.
+		for i := range ratelimit.ResetPerAddress.Limit {
+			c.ip = fmt.Sprintf("192.0.2.%d", 100+i)
+			c.post("/password/reset", url.Values{"email": {"bulk2@example.com"}})
+		}
+		if resp, _ := c.post("/password/reset", url.Values{"email": {"bulk2@example.com"}}); resp.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("sixth reset request for one address = %d, want 429", resp.StatusCode)
+		}
+	})
+}
+
+// normalise removes what legitimately differs between two answers: the
+// address typed in.
+func normalise(body, email string) string { return strings.ReplaceAll(body, email, "EMAIL") }
+
+// Row 5: sign-up, login and reset answer alike for known and unknown
+// addresses.
+func TestNoEnumeration(t *testing.T) {
+	forDialects(t, func(t *testing.T, a *app) {
+		signUp(t, a, "known@example.com", "Known")
+		for i, tc := range []struct {
+			path string
+			form func(email string) url.Values
+		}{
+			{"/signup", func(e string) url.Values {
+				return url.Values{"email": {e}, "name": {"X"}, "password": {goodPassword}}
+			}},
+			{"/login", func(e string) url.Values { return url.Values{"email": {e}, "password": {"not the password"}} }},
+			{"/password/reset", func(e string) url.Values { return url.Values{"email": {e}} }},
+		} {
+			known, unknown := "known@example.com", fmt.Sprintf("nobody%d@example.com", i)
+			r1, b1 := a.client().post(tc.path, tc.form(known))
+			r2, b2 := a.client().post(tc.path, tc.form(unknown))
+			if r1.StatusCode != r2.StatusCode || r1.Header.Get("Location") != r2.Header.Get("Location") ||
+				normalise(b1, known) != normalise(b2, unknown) {
+				t.Errorf("%s: known address %d %q, unknown %d %q: answers differ", tc.path,
+					r1.StatusCode, r1.Header.Get("Location"), r2.StatusCode, r2.Header.Get("Location"))
+			}
+		}
+		// The owner of a known address learns of the attempt; nobody else
+		// gets anything.
+		if msgs := a.mails(t, "known@example.com"); !strings.Contains(msgs[len(msgs)-1].Subject+msgs[len(msgs)-2].Subject, "tried to sign up") {
+			t.Error("the owner was not told of the sign-up attempt")
+		}
+		for _, unknown := range []string{"nobody1@example.com", "nobody2@example.com"} {
+			if n := len(a.mails(t, unknown)); n != 0 {
+				t.Errorf("unknown address %s got %d emails from login or reset", unknown, n)
+			}
+		}
+	})
+}
+
+// Row 5, timing: with the real hash parameters, a failed login for an
+// unknown address computes exactly one hash, like one for a known address,
+// and the two take the same time. Pairs of tries run back to back in
+// alternating order, so a change of load on the machine hits both sides of
+// a pair, and the median of the differences ignores outliers. Under the
+// race detector, whose slowdown of argon2 makes wall time meaningless, the
+// equal work is checked and the times only logged.
+func TestLoginTimingDoesNotRevealAccounts(t *testing.T) {
+	forDialectsInTurn(t, func(t *testing.T, a *app) {
+		hasher := accounts.NewHasher(accounts.DefaultParams)
+		a.acct.Users.SetHasher(hasher)
+		if _, err := a.acct.Users.EnsureUser(context.Background(), "timed@example.com", "T", goodPassword, "test"); err != nil {
+			t.Fatal(err)
+		}
+		tries := 41
+		if raceEnabled {
+			tries = 3
+		}
+		var diffs, known []time.Duration
+		measure := func(i int, email string) time.Duration {
+			c := a.client()
+			c.ip = fmt.Sprintf("10.1.%d.%d", i, len(email))
+			hashes := hasher.Computations()
+			start := time.Now()
+			resp, _ := c.post("/login", url.Values{"email": {email}, "password": {"wrong password"}})
+			d := time.Since(start)
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("login %s = %d", email, resp.StatusCode)
+			}
+			if n := hasher.Computations() - hashes; n != 1 {
+				t.Fatalf("failed login for %s computed %d hashes, want exactly 1", email, n)
+			}
+			return d
+		}
+		for i := range tries {
+			var k, u time.Duration
+			if i%2 == 0 {
+				k, u = measure(i, "timed@example.com"), measure(i, "untimed@example.com")
+			} else {
+				u, k = measure(i, "untimed@example.com"), measure(i, "timed@example.com")
+			}
+			diffs, known = append(diffs, k-u), append(known, k)
+			// Stay under the per-account limit of failures.
+			a.clock.Advance(time.Minute + time.Second)
+		}
+		t.Logf("failed login: median %s, median difference known-unknown %s", median(known), median(diffs))
+		if diff := median(diffs).Abs(); diff >= 20*time.Millisecond && !raceEnabled {
+			t.Fatalf("median difference between failed logins for a known and an unknown address is %s, want < 20ms", diff)
+		}
+	})
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// Row 19: next= never leaves the site.
+func TestNoOpenRedirect(t *testing.T) {
+	a := httpsApp(t, database.SQLite)
+	signUp(t, a, "next@example.com", "Next")
+	for _, next := range []string{"//evil.example", `/\evil.example`, "https://evil.example", "http:evil.example", "/%0d%0aLocation:evil", "javascript:alert(1)"} {
+		c := a.client()
+		resp, _ := c.post("/login", url.Values{"email": {"next@example.com"}, "password": {goodPassword}, "next": {next}})
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode != http.StatusSeeOther || (loc != "/" && !strings.HasPrefix(loc, "/%")) || strings.Contains(loc, "evil") && !strings.HasPrefix(loc, "/%") {
+			t.Errorf("next=%q: redirected to %q, want /", next, loc)
+		}
+		if u, err := url.Parse(loc); err != nil || u.Host != "" || strings.HasPrefix(loc, "//") {
+			t.Errorf("next=%q: Location %q leaves the site", next, loc)
+		}
+	}
+	c := a.client()
+	resp, _ := c.post("/login", url.Values{"email": {"next@example.com"}, "password": {goodPassword}, "next": {"/settings#sessions"}})
+	wantRedirect(t, resp, http.StatusSeeOther, "/settings#sessions")
+}
+
+// Row 20: every route of the router, as anonymous, user and admin. A route
+// whose access class this test does not know fails it.
+func TestAccessMatrix(t *testing.T) {
+	forDialects(t, func(t *testing.T, a *app) {
+		user := signUp(t, a, "member@example.com", "Member")
+		admin := makeAdmin(t, a, "boss@example.com")
+		target, _ := a.acct.Users.ByEmail(context.Background(), "member@example.com")
+		for _, rt := range routeTableForTest(a) {
+			method, path := concretePath(rt.pattern)
+			path = strings.ReplaceAll(path, "no-such-id", target.ID)
+			if method == "" {
+				method = http.MethodGet
+			}
+			// Actions are checked for who may reach them, on a target
+			// that the action cannot disturb: an admin's own account.
+			if strings.HasSuffix(path, "/active") || strings.HasSuffix(path, "/role") || path == "/settings/delete" || path == "/logout" {
+				continue
+			}
+			req := func() *http.Request {
+				if method == http.MethodGet {
+					return get(path)
+				}
+				return post(path, url.Values{})
+			}
+			anon, _ := a.client().do(req())
+			asUser, _ := user.do(req())
+			asAdmin, _ := admin.do(req())
+			toLogin := func(r *http.Response) bool {
+				return r.StatusCode == http.StatusSeeOther && strings.HasPrefix(r.Header.Get("Location"), "/login")
+			}
+			switch rt.access {
+			case public:
+				if anon.StatusCode == http.StatusForbidden || toLogin(anon) {
+					t.Errorf("%s (public) refused anonymous: %d", rt.pattern, anon.StatusCode)
+				}
+			case signedIn:
+				if !toLogin(anon) {
+					t.Errorf("%s (user) as anonymous = %d to %q, want a redirect to /login", rt.pattern, anon.StatusCode, anon.Header.Get("Location"))
+				}
+				for who, r := range map[string]*http.Response{"user": asUser, "admin": asAdmin} {
+					if toLogin(r) || r.StatusCode == http.StatusForbidden || r.StatusCode >= 500 {
+						t.Errorf("%s (user) as %s = %d", rt.pattern, who, r.StatusCode)
+					}
+				}
+			case adminOnly:
+				if !toLogin(anon) {
+					t.Errorf("%s (admin) as anonymous = %d, want a redirect to /login", rt.pattern, anon.StatusCode)
+				}
+				if asUser.StatusCode != http.StatusForbidden {
+					t.Errorf("%s (admin) as user = %d, want 403", rt.pattern, asUser.StatusCode)
+				}
+				if toLogin(asAdmin) || asAdmin.StatusCode == http.StatusForbidden || asAdmin.StatusCode >= 500 {
+					t.Errorf("%s (admin) as admin = %d", rt.pattern, asAdmin.StatusCode)
+				}
+			case apiClient:
+				// A browser session is no API key: all three are refused.
+				for who, r := range map[string]*http.Response{"anonymous": anon, "user": asUser, "admin": asAdmin} {
+					if r.StatusCode != http.StatusUnauthorized {
+						t.Errorf("%s (apikey) as %s without a key = %d, want 401", rt.pattern, who, r.StatusCode)
+					}
+				}
+			default:
+				t.Errorf("route %s has access class %q, which this matrix does not know: classify it here", rt.pattern, rt.access)
+			}
+		}
+	})
+}
+
+// Rows 14, 21 and 23: admin actions apply at once and are audited; a
+// user can end only their own sessions.
+func TestAdminActions(t *testing.T) {
+	forDialects(t, func(t *testing.T, a *app) {
+		ctx := context.Background()
+		boss := makeAdmin(t, a, "boss@example.com")
+		deputy := makeAdmin(t, a, "deputy@example.com")
+		member := signUp(t, a, "member@example.com", "Member")
+		other := signUp(t, a, "other@example.com", "Other")
+		m, _ := a.acct.Users.ByEmail(ctx, "member@example.com")
+		d, _ := a.acct.Users.ByEmail(ctx, "deputy@example.com")
+		bossUser, _ := a.acct.Users.ByEmail(ctx, "boss@example.com")
+
+		if resp, body := boss.get("/admin/users?q=MEMBER&status=active"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "member@example.com") || strings.Contains(body, "other@example.com") {
+			t.Fatalf("user search = %d, want only the member", resp.StatusCode)
+		}
+		if resp, body := boss.get("/admin/users/" + m.ID); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Deactivate") {
+			t.Fatalf("user detail = %d", resp.StatusCode)
+		}
+
+		resp, _ := boss.post("/admin/users/"+m.ID+"/active", url.Values{"active": {"false"}})
+		wantRedirect(t, resp, http.StatusSeeOther, "/admin/users/"+m.ID)
+		if signedInAs(t, member, "Member") {
+			t.Fatal("a deactivated user is still signed in")
+		}
+		if resp, _ := member.post("/login", url.Values{"email": {"member@example.com"}, "password": {goodPassword}}); resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("login of a deactivated user = %d, want 403", resp.StatusCode)
+		}
+
+		// Demotion applies to the very next request.
+		resp, _ = boss.post("/admin/users/"+d.ID+"/role", url.Values{"role": {"user"}})
+		wantRedirect(t, resp, http.StatusSeeOther, "/admin/users/")
+		if resp, _ := deputy.get("/admin"); resp.StatusCode == http.StatusOK {
+			t.Fatal("a demoted admin still reaches /admin")
+		}
+		login(t, deputy, "deputy@example.com", goodPassword)
+		if resp, _ := deputy.get("/admin"); resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("demoted admin after logging in again: /admin = %d, want 403", resp.StatusCode)
+		}
+
+		if resp, _ := boss.post("/admin/users/"+bossUser.ID+"/role", url.Values{"role": {"user"}}); resp.StatusCode != http.StatusConflict {
+			t.Fatalf("self-demotion = %d, want 409", resp.StatusCode)
+		}
+
+		entries, err := a.acct.Audit.Recent(ctx, "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var actions []string
+		for _, e := range entries {
+			if e.ActorID == bossUser.ID {
+				actions = append(actions, e.Action+">"+e.TargetID)
+			}
+			if e.At.IsZero() {
+				t.Error("audit entry without a time")
+			}
+		}
+		for _, want := range []string{"user.deactivated>" + m.ID, "user.demoted>" + d.ID} {
+			if !slices.Contains(actions, want) {
+				t.Errorf("audit log lacks %s: %v", want, actions)
+			}
+		}
+
+		// Another user's session id: 404, and nothing ends.
+		otherUser, _ := a.acct.Users.ByEmail(ctx, "other@example.com")
+		list, _ := a.acct.Sessions.List(ctx, otherUser.ID)
+		if resp, _ := deputy.post("/settings/sessions", url.Values{"session": {list[0].ID}}); resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("ending another user's session = %d, want 404", resp.StatusCode)
+		}
+		if !signedInAs(t, other, "Other") {
+			t.Fatal("another user's session was ended")
+		}
+	})
+}
+
+// Bytes that are not UTF-8 get a form problem or a failed login, never a
+// database error: PostgreSQL refuses them.
+func TestInvalidUTF8IsRefusedCleanly(t *testing.T) {
+	forDialects(t, func(t *testing.T, a *app) {
+		c := a.client()
+		for _, tc := range []struct {
+			path string
+			form url.Values
+			want int
+		}{
+			{"/signup", url.Values{"email": {"ok@example.com"}, "name": {"bad \xff name"}, "password": {goodPassword}}, http.StatusUnprocessableEntity},
+			{"/signup", url.Values{"email": {"b\xffd@example.com"}, "name": {"N"}, "password": {goodPassword}}, http.StatusUnprocessableEntity},
+			{"/login", url.Values{"email": {"b\xffd@example.com"}, "password": {goodPassword}}, http.StatusUnauthorized},
+			{"/password/reset", url.Values{"email": {"b\xffd@example.com"}}, http.StatusUnprocessableEntity},
+		} {
+			if resp, _ := c.post(tc.path, tc.form); resp.StatusCode != tc.want {
+				t.Errorf("%s with invalid UTF-8 = %d, want %d", tc.path, resp.StatusCode, tc.want)
+			}
+		}
+	})
+}
+
+// Row 22: the profile form changes the name and nothing else.
+func TestNoMassAssignment(t *testing.T) {
+	forDialects(t, func(t *testing.T, a *app) {
+		ctx := context.Background()
+		c := signUp(t, a, "plain@example.com", "Plain")
+		resp, _ := c.post("/settings/profile", url.Values{"name": {"Renamed"}, "role": {"admin"}, "email": {"x@example.com"},
+			"active": {"false"}, "email_verified_at": {""}, "id": {"other"}})
+		wantRedirect(t, resp, http.StatusSeeOther, "/settings")
+		u, err := a.acct.Users.ByEmail(ctx, "plain@example.com")
+		if err != nil || u.Name != "Renamed" || u.Role != accounts.RoleUser || !u.Active || !u.Verified() {
+			t.Fatalf("after posting extra fields: %+v, %v", u, err)
+		}
+		if resp, _ := c.get("/admin"); resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("/admin after posting role=admin = %d, want 403", resp.StatusCode)
+		}
+	})
+}
+
+// Account deletion: reauthentication, confirmation, everything gone.
+func TestDeleteAccount(t *testing.T) {
+	forDialects(t, func(t *testing.T, a *app) {
+		ctx := context.Background()
+		c := signUp(t, a, "leaving@example.com", "Leaving")
+		u, _ := a.acct.Users.ByEmail(ctx, "leaving@example.com")
+		if resp, _ := c.post("/settings/delete", url.Values{"confirm": {"yes"}}); resp.StatusCode != http.StatusUnprocessableEntity {
+			t.Fatalf("delete without typing DELETE = %d, want 422", resp.StatusCode)
+		}
+		a.clock.Advance(11 * time.Minute)
+		resp, _ := c.post("/settings/delete", url.Values{"confirm": {"DELETE"}})
+		wantRedirect(t, resp, http.StatusSeeOther, "/reauthenticate")
+		c.post("/reauthenticate", url.Values{"password": {goodPassword}})
+		resp, _ = c.post("/settings/delete", url.Values{"confirm": {"DELETE"}})
+		wantRedirect(t, resp, http.StatusSeeOther, "/")
+		if _, err := a.acct.Users.ByEmail(ctx, "leaving@example.com"); err == nil {
+			t.Fatal("the account still exists")
+		}
+		for _, table := range []string{"sessions", "email_tokens"} {
+			var n int
+			if err := a.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table+" WHERE user_id = ?", u.ID).Scan(&n); err != nil || n != 0 {
+				t.Errorf("%s keeps %d rows of the deleted account (%v)", table, n, err)
+			}
+		}
+		msgs := a.mails(t, "leaving@example.com")
+		if !strings.Contains(msgs[len(msgs)-1].Subject, "deleted") {
+			t.Error("no goodbye email")
+		}
+		if signedInAs(t, c, "Leaving") {
+			t.Fatal("still signed in after deletion")
+		}
+	})
+}
+
+// tableCounts counts the rows of every table GET requests must not touch.
+func tableCounts(t testing.TB, db *database.DB) map[string]int {
+	t.Helper()
+	counts := map[string]int{}
+	for _, table := range []string{"users", "email_tokens", "sessions", "rate_events", "outbox", "audit_log", "contact_messages"} {
+		var n int
+		if err := db.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM "+table).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		counts[table] = n
+	}
+	return counts
+}
+
+// Rows 16 and 17: crawling every GET route as anonymous, user and admin
+// changes no row count, and every answer carries the security headers.
+func TestCrawlChangesNothingAndCarriesHeaders(t *testing.T) {
+	forDialects(t, func(t *testing.T, a *app) {
+		user := signUp(t, a, "crawl@example.com", "Crawler")
+		admin := makeAdmin(t, a, "crawladmin@example.com")
+		u, _ := a.acct.Users.ByEmail(context.Background(), "crawl@example.com")
+		a.client().post("/password/reset", url.Values{"email": {"crawl@example.com"}})
+		token := a.lastLink(t, "crawl@example.com", "/password/reset/confirm")
+		before := tableCounts(t, a.db)
+		for _, c := range []*client{a.client(), user, admin} {
+			for _, rt := range routeTableForTest(a) {
+				method, path := concretePath(rt.pattern)
+				if method != "" && method != http.MethodGet {
+					continue
+				}
+				path = strings.ReplaceAll(path, "no-such-id", u.ID)
+				for _, p := range []string{path, path + "?token=" + token} {
+					resp, _ := c.get(p)
+					if resp.StatusCode >= 500 {
+						t.Errorf("GET %s = %d", p, resp.StatusCode)
+					}
+					checkHeaders(t, "GET "+p, resp)
+				}
+			}
+		}
+		if after := tableCounts(t, a.db); fmt.Sprint(after) != fmt.Sprint(before) {
+			t.Fatalf("GET requests changed row counts:\nbefore %v\nafter  %v", before, after)
+		}
+
+		// Partials, 403 and 429 too.
+		v := htmx(post("/accounts/validate", url.Values{"email": {"nope"}}))
+		v.Header.Set("HX-Trigger-Name", "email")
+		resp, body := a.client().do(v)
+		if resp.StatusCode != http.StatusOK || strings.Contains(body, "<html") || !strings.Contains(body, "Enter an email address") {
+			t.Fatalf("validate partial = %d:\n%s", resp.StatusCode, body)
+		}
+		checkHeaders(t, "validate partial", resp)
+		resp, _ = user.get("/admin")
+		checkHeaders(t, "403", resp)
+		for range ratelimit.ResendPerAddress.Limit + 1 {
+			resp, _ = a.client().post("/verify/resend", url.Values{"email": {"crawl@example.com"}})
+		}
+		if resp.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("resend flood = %d, want 429", resp.StatusCode)
+		}
+		checkHeaders(t, "429", resp)
+	})
+}
+
+func checkHeaders(t testing.TB, what string, resp *http.Response) {
+	t.Helper()
+	for name, want := range wantHeaders {
+		got := resp.Header.Get(name)
+		// Pages reached through an emailed link send no referrer at all.
+		if name == "Referrer-Policy" && got == "no-referrer" {
+			continue
+		}
+		if got != want {
+			t.Errorf("%s: %s = %q, want %q", what, name, got, want)
+		}
+	}
+}
+
+// Rows 18 and 33: hostile names and addresses are escaped in every page
+// and keep log lines whole; logs name failures but never a password or
+// token.
+func TestHostileValuesAndLogs(t *testing.T) {
+	forDialects(t, func(t *testing.T, a *app) {
+		const hostile = `"'><script>alert(1)</script><img src=x onerror=alert(2)>`
+		user := signUp(t, a, "hostile@example.com", hostile)
+		admin := makeAdmin(t, a, "watch@example.com")
+		u, _ := a.acct.Users.ByEmail(context.Background(), "hostile@example.com")
+		a.db.ExecContext(context.Background(), "INSERT INTO contact_messages (name, email, body, created_at) VALUES (?, ?, ?, ?)",
+			hostile, "x@example.com", hostile, time.Now())
+		for _, page := range []struct {
+			c    *client
+			path string
+		}{
+			{user, "/dashboard"}, {user, "/settings"}, {admin, "/admin"}, {admin, "/admin/users"}, {admin, "/admin/users/" + u.ID},
+			{admin, "/admin/messages"}, {admin, "/admin/outbox"},
+		} {
+			resp, body := page.c.get(page.path)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET %s = %d", page.path, resp.StatusCode)
+			}
+			if strings.Contains(body, "<script>alert(1)") || strings.Contains(body, "<img src=x") {
+				t.Errorf("GET %s: a hostile value reached the page unescaped", page.path)
+			}
+		}
+
+		crlf := "victim@example.com\r\nlevel=ERROR msg=forged"
+		a.client().post("/login", url.Values{"email": {crlf}, "password": {"secret-password-123"}})
+		a.client().post("/login", url.Values{"email": {"hostile@example.com"}, "password": {"another-secret-456"}})
+		logs := a.logs.String()
+		if !strings.Contains(logs, `"msg":"login failed"`) {
+			t.Error("failed logins are not logged")
+		}
+		for _, secret := range []string{"secret-password-123", "another-secret-456", goodPassword, user.session(), admin.session()} {
+			if strings.Contains(logs, secret) {
+				t.Errorf("the log holds a secret: %q", secret)
+			}
+		}
+		var outboxTokens []string
+		for _, m := range linkPattern.FindAllStringSubmatch(strings.Join(func() []string {
+			var texts []string
+			for _, m := range a.mails(t, "hostile@example.com") {
+				texts = append(texts, m.Text)
+			}
+			return texts
+		}(), "\n"), -1) {
+			outboxTokens = append(outboxTokens, m[2])
+		}
+		if len(outboxTokens) == 0 {
+			t.Fatal("no token to look for in the logs")
+		}
+		for _, tok := range outboxTokens {
+			if strings.Contains(logs, tok) {
+				t.Errorf("the log holds a link token")
+			}
+		}
+		for line := range strings.Lines(logs) {
+			var rec map[string]any
+			if err := json.Unmarshal([]byte(line), &rec); err != nil {
+				t.Fatalf("log line is not one JSON record (a CRLF split it?): %q", line)
+			}
+			if strings.HasPrefix(strings.TrimSpace(line), "level=") {
+				t.Fatalf("forged log line: %q", line)
+			}
+		}
+	})
+}
+
+// The HTTP form of the login page, for the benchmark in the report.
+func BenchmarkLoginPage(b *testing.B) {
+	a := newApp(b, database.SQLite, options{migrated: true})
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		a.handler.ServeHTTP(rec, get("/login"))
+		if rec.Code != http.StatusOK {
+			b.Fatalf("GET /login = %d", rec.Code)
+		}
+	}
+}
+
+// Checklist row 11 for the app's other cookie: over https the flash cookie
+// is __Host- prefixed and Secure, like the session cookie.
+func TestFlashCookieOverHTTPS(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(string(dialect), func(t *testing.T) {
+			resp, _ := httpsApp(t, dialect).client().post("/contact", validForm())
+			var flash *http.Cookie
+			for _, ck := range resp.Cookies() {
+				if ck.Name == "__Host-flash" {
+					flash = ck
+				}
+			}
+			if flash == nil || !flash.Secure || !flash.HttpOnly || flash.SameSite != http.SameSiteLaxMode || flash.Path != "/" || flash.Domain != "" {
+				t.Fatalf("flash cookie over https = %+v (all set: %v), want __Host-flash, Secure, HttpOnly, SameSite=Lax, Path=/, no Domain", flash, resp.Cookies())
+			}
+		})
+	}
+}

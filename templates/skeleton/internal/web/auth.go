@@ -1,0 +1,257 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/accounts"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/audit"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/mail"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/ratelimit"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/sessions"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/views"
+)
+
+// Accounts are the parts the account, settings and admin pages use.
+type Accounts struct {
+	Users    *accounts.Service
+	Sessions *sessions.Store
+	Limiter  *ratelimit.Limiter
+	Audit    *audit.Log
+	// Outbox is listed on the development-only outbox page.
+	Outbox *mail.Outbox
+	// Messages are the contact messages shown to admins.
+	Messages ContactLister
+	// ReauthWindow is how long after entering their password a user may
+	// change their email, password or delete their account.
+	ReauthWindow time.Duration
+	// Now is the clock (time.Now when nil); tests move it.
+	Now func() time.Time
+}
+
+// auth carries the accounts parts and the cookie settings to the handlers.
+type auth struct {
+	Accounts
+	logger      *slog.Logger
+	cookieName  string
+	secure      bool
+	trustProxy  bool
+	development bool
+}
+
+// newAuth names the session cookie from BASE_URL (see hostCookie).
+func newAuth(logger *slog.Logger, config Config, acct Accounts) *auth {
+	if acct.ReauthWindow == 0 {
+		acct.ReauthWindow = 10 * time.Minute
+	}
+	if acct.Now == nil {
+		acct.Now = time.Now
+	}
+	a := &auth{Accounts: acct, logger: logger, trustProxy: config.TrustProxyHeaders, development: config.Development}
+	a.cookieName, a.secure = hostCookie(config.BaseURL, "session")
+	return a
+}
+
+type principalKey struct{}
+
+// principal is the signed-in user of a request and their session.
+type principal struct {
+	user    accounts.User
+	session *sessions.Session
+}
+
+func principalFrom(ctx context.Context) *principal {
+	p, _ := ctx.Value(principalKey{}).(*principal)
+	return p
+}
+
+// currentUser returns the signed-in user, or nil.
+func currentUser(r *http.Request) *accounts.User {
+	if p := principalFrom(r.Context()); p != nil {
+		return &p.user
+	}
+	return nil
+}
+
+// viewAccount is the signed-in user as the layout shows them.
+func viewAccount(r *http.Request) *views.Account {
+	u := currentUser(r)
+	if u == nil {
+		return nil
+	}
+	return &views.Account{Name: u.Name, Email: u.Email, Admin: u.IsAdmin()}
+}
+
+// loadSession finds the request's session and user. The user is read
+// from the database on every request, so a deactivation or a role change
+// applies at once. A cookie that names no live session is cleared.
+func (a *auth) loadSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie(a.cookieName)
+		if err != nil || c.Value == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		sess, err := a.Sessions.Lookup(r.Context(), c.Value)
+		if err != nil {
+			a.logger.ErrorContext(r.Context(), "load session", "err", err)
+			next.ServeHTTP(w, r)
+			return
+		}
+		if sess == nil {
+			a.clearCookie(w)
+			next.ServeHTTP(w, r)
+			return
+		}
+		u, err := a.Users.ByID(r.Context(), sess.UserID)
+		if err != nil || !u.Active || !u.Verified() {
+			if err != nil && !errors.Is(err, accounts.ErrNotFound) {
+				a.logger.ErrorContext(r.Context(), "load session user", "err", err)
+			} else if endErr := a.Sessions.End(r.Context(), sess.ID); endErr != nil {
+				a.logger.ErrorContext(r.Context(), "end session of an unusable account", "err", endErr)
+			}
+			a.clearCookie(w)
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx := context.WithValue(r.Context(), principalKey{}, &principal{user: u, session: sess})
+		// Pages for a signed-in user are personal: no shared cache keeps them.
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func (a *auth) setCookie(w http.ResponseWriter, token string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: a.cookieName, Value: token, Path: "/",
+		MaxAge:   int(a.Sessions.Timeouts().Absolute / time.Second),
+		HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func (a *auth) clearCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{
+		Name: a.cookieName, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// signIn starts a new session for u, ending the request's current one:
+// the token before sign-in is never the token after (no fixation).
+func (a *auth) signIn(w http.ResponseWriter, r *http.Request, u accounts.User) error {
+	if p := principalFrom(r.Context()); p != nil {
+		if err := a.Sessions.End(r.Context(), p.session.ID); err != nil {
+			return err
+		}
+	} else if c, err := r.Cookie(a.cookieName); err == nil {
+		if old, err := a.Sessions.Lookup(r.Context(), c.Value); err == nil && old != nil {
+			if err := a.Sessions.End(r.Context(), old.ID); err != nil {
+				return err
+			}
+		}
+	}
+	token, _, err := a.Sessions.Create(r.Context(), u.ID, r.UserAgent(), clientIP(r, a.trustProxy))
+	if err != nil {
+		return err
+	}
+	a.setCookie(w, token)
+	return nil
+}
+
+func (a *auth) now() time.Time { return a.Now() }
+
+// recentlyAuthenticated reports whether the password was entered in this
+// session within the reauthentication window.
+func (a *auth) recentlyAuthenticated(p *principal, now time.Time) bool {
+	return now.Sub(p.session.AuthenticatedAt) < a.ReauthWindow
+}
+
+// requireUser lets signed-in users through and sends anyone else to the
+// sign-in page, to come back afterwards.
+func requireUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if principalFrom(r.Context()) == nil {
+			redirectToLogin(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// requireAdmin lets admins through; signed-in users get 403 and anyone
+// else is sent to sign in.
+func requireAdmin(p *pages, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pr := principalFrom(r.Context())
+		switch {
+		case pr == nil:
+			redirectToLogin(w, r)
+		case !pr.user.IsAdmin():
+			p.errorText(w, r, http.StatusForbidden, "No access", "This page is for administrators. If you need access, ask one of them.")
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
+func redirectToLogin(w http.ResponseWriter, r *http.Request) {
+	target := "/login"
+	if r.Method == http.MethodGet && r.URL.Path != "/" {
+		target += "?next=" + url.QueryEscape(r.URL.RequestURI())
+	}
+	if isHTMX(r) {
+		w.Header().Set("HX-Redirect", target)
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// safeNext returns next if it is a path on this site, else "/". A next
+// of //evil.example, /\evil.example or https://evil.example would send the
+// user to another site after signing in.
+func safeNext(next string) string {
+	if next == "" {
+		return "/dashboard"
+	}
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, `/\`) ||
+		strings.ContainsAny(next, "\\\r\n\t") {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return "/"
+	}
+	return next
+}
+
+// clientIP is the address rate limits count by: the peer, or with a
+// trusted proxy the address it reports (the last X-Forwarded-For entry,
+// the one the proxy itself added).
+func clientIP(r *http.Request, trustProxy bool) string {
+	if trustProxy {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			parts := strings.Split(xff, ",")
+			if ip := net.ParseIP(strings.TrimSpace(parts[len(parts)-1])); ip != nil {
+				return ip.String()
+			}
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// tooMany answers 429 with Retry-After in whole seconds.
+func tooMany(w http.ResponseWriter, wait time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+}

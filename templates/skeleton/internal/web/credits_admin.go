@@ -1,0 +1,135 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/accounts"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/views"
+)
+
+// The credit pages for administrators: the ledger overview, and one user's
+// balance, history and manual adjustments.
+
+// adminCreditsPage is what templates/credits/admin.html shows.
+type adminCreditsPage struct {
+	Totals    credits.Totals
+	Top       []credits.Consumer
+	Services  []credits.ServiceTotal
+	Problems  []credits.Problem
+	Checked   bool
+	SinceDays int
+}
+
+func handleAdminCredits(p *pages, c *Credits) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		since := time.Now().AddDate(0, 0, -usageDays)
+		data := adminCreditsPage{SinceDays: usageDays}
+		var err error
+		if data.Totals, err = c.Ledger.Totals(ctx); err == nil {
+			if data.Top, err = c.Ledger.TopConsumers(ctx, since, 10); err == nil {
+				data.Services, err = c.Ledger.ServiceTotals(ctx, "", since)
+			}
+		}
+		if err == nil && r.URL.Query().Get("check") == "1" {
+			data.Checked = true
+			data.Problems, err = c.Ledger.Verify(ctx)
+		}
+		if err != nil {
+			p.fail(w, r, err)
+			return
+		}
+		p.page(w, r, http.StatusOK, "credits/admin", views.Page{Title: "Credits", Data: data})
+	})
+}
+
+// adminUserCreditsPage is what templates/credits/admin_user.html shows.
+type adminUserCreditsPage struct {
+	User    accounts.User
+	Balance int64
+	Entries []credits.Entry
+	Total   int
+	Amount  string
+	Reason  string
+	Problem string
+}
+
+func (c *Credits) renderAdminUser(w http.ResponseWriter, r *http.Request, p *pages, a *auth, status int, data adminUserCreditsPage) {
+	u, err := a.Users.ByID(r.Context(), r.PathValue("id"))
+	if errors.Is(err, accounts.ErrNotFound) {
+		p.error(w, r, http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	data.User = u
+	if data.Balance, err = c.Ledger.Balance(r.Context(), u.ID); err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	page, err := c.Ledger.Journal(r.Context(), credits.Filter{UserID: u.ID, PerPage: 100})
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	data.Entries, data.Total = page.Entries, page.Total
+	p.page(w, r, status, "credits/admin_user", views.Page{Title: "Credits of " + u.Email, Data: data})
+}
+
+func handleAdminUserCredits(p *pages, a *auth, c *Credits) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.renderAdminUser(w, r, p, a, http.StatusOK, adminUserCreditsPage{})
+	})
+}
+
+// handleAdminAdjustCredits adds or deducts credits with a reason; the
+// ledger writes the journal row and the audit row in one transaction and
+// refuses a deduction below zero.
+func handleAdminAdjustCredits(p *pages, a *auth, c *Credits) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !parseAccountForm(w, r, p) {
+			return
+		}
+		target := r.PathValue("id")
+		if _, err := a.Users.ByID(r.Context(), target); errors.Is(err, accounts.ErrNotFound) {
+			p.error(w, r, http.StatusNotFound)
+			return
+		} else if err != nil {
+			p.fail(w, r, err)
+			return
+		}
+		data := adminUserCreditsPage{Amount: r.PostForm.Get("amount"), Reason: strings.TrimSpace(r.PostForm.Get("reason"))}
+		amount, err := strconv.ParseInt(strings.TrimPrefix(strings.TrimSpace(data.Amount), "+"), 10, 64)
+		if err != nil || amount == 0 || amount > credits.MaxAmount || amount < -credits.MaxAmount {
+			data.Problem = "Enter a whole number of credits other than 0: positive adds, negative deducts."
+			c.renderAdminUser(w, r, p, a, http.StatusUnprocessableEntity, data)
+			return
+		}
+		res, err := c.Ledger.Adjust(r.Context(), credits.Adjustment{UserID: target, ActorID: currentUser(r).ID, Amount: amount, Reason: data.Reason})
+		var insufficient *credits.InsufficientError
+		switch {
+		case errors.As(err, &insufficient):
+			data.Problem = fmt.Sprintf("The balance is %d: deducting %d would make it negative.", insufficient.Balance, insufficient.Required)
+		case err != nil && data.Reason == "":
+			data.Problem = "Give a reason: it is kept in the journal and the audit log."
+		case err != nil:
+			p.fail(w, r, err)
+			return
+		}
+		if data.Problem != "" {
+			c.renderAdminUser(w, r, p, a, http.StatusUnprocessableEntity, data)
+			return
+		}
+		p.flash.set(w, r, views.Flash{Kind: "success", Message: fmt.Sprintf("Adjusted by %+d credit%s; the balance is now %d.", amount, plural(amount), res.Entry.BalanceAfter)})
+		http.Redirect(w, r, "/admin/users/"+url.PathEscape(target)+"/credits", http.StatusSeeOther)
+	})
+}

@@ -1,0 +1,118 @@
+package web
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/apikeys"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/health"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/static"
+)
+
+// access says who may call a route. Every route declares one, so the whole
+// attack surface reads from the table below.
+type access string
+
+const (
+	public    access = "public" // anyone
+	signedIn  access = "user"   // a signed-in user; others are sent to log in
+	adminOnly access = "admin"  // an admin; other users get 403
+	apiClient access = "apikey" // a program with an API key; others get a JSON 401
+)
+
+// guard wraps h in the check its access class requires.
+func (a access) guard(p *pages, keys *apikeys.Store, h http.Handler) http.Handler {
+	switch a {
+	case public:
+		return h
+	case signedIn:
+		return requireUser(h)
+	case adminOnly:
+		return requireAdmin(p, h)
+	case apiClient:
+		return requireAPIKey(keys, p.logger, h)
+	}
+	panic("web: route with unknown access class " + string(a))
+}
+
+type route struct {
+	pattern string
+	access  access
+	handler http.Handler
+}
+
+// routes lists every route the application serves.
+func routes(logger *slog.Logger, p *pages, assets *static.Assets, contacts ContactStore, checker *health.Checker, a *auth, c *Credits) []route {
+	return []route{
+		{"GET /{$}", public, handleHome(p)},
+		{"GET /about", public, handleAbout(p)},
+		{"GET /contact", public, handleContactForm(p)},
+		{"POST /contact", public, handleContactSubmit(logger, p, contacts)},
+		{"POST /contact/validate", public, handleContactValidate(p)},
+
+		{"GET /signup", public, handleSignupForm(p)},
+		{"POST /signup", public, handleSignup(p, a)},
+		{"GET /signup/done", public, handleSignupDone(p)},
+		{"POST /accounts/validate", public, handleValidateField(p)},
+		{"GET /verify", public, handleVerifyLink(p, a)},
+		{"POST /verify", public, handleVerify(p, a)},
+		{"GET /verify/resend", public, handleResendForm(p)},
+		{"POST /verify/resend", public, handleResend(p, a)},
+		{"GET /login", public, handleLoginForm(p)},
+		{"POST /login", public, handleLogin(p, a)},
+		{"POST /logout", public, handleLogout(p, a)},
+		{"GET /password/reset", public, handleResetForm(p)},
+		{"POST /password/reset", public, handleReset(p, a)},
+		{"GET /password/reset/confirm", public, handleResetConfirmForm(p, a)},
+		{"POST /password/reset/confirm", public, handleResetConfirm(p, a)},
+		{"GET /email/confirm", public, handleEmailConfirmLink(p, a)},
+		{"POST /email/confirm", public, handleEmailConfirm(p, a)},
+
+		{"GET /dashboard", signedIn, handleDashboard(p, a, c)},
+		{"GET /reauthenticate", signedIn, handleReauthForm(p)},
+		{"POST /reauthenticate", signedIn, handleReauth(p, a)},
+		{"GET /settings", signedIn, handleSettings(p, a)},
+		{"POST /settings/profile", signedIn, handleProfile(p, a)},
+		{"POST /settings/email", signedIn, handleEmailChange(p, a)},
+		{"POST /settings/password", signedIn, handlePasswordChange(p, a)},
+		{"POST /settings/sessions", signedIn, handleEndSessions(p, a)},
+		{"POST /settings/delete", signedIn, handleDeleteAccount(p, a)},
+		{"GET /settings/api-keys", signedIn, handleAPIKeys(p, c)},
+		{"POST /settings/api-keys", signedIn, handleAPIKeyCreate(p, c)},
+		{"POST /settings/api-keys/{id}/revoke", signedIn, handleAPIKeyRevoke(p, c)},
+
+		{"GET /credits", signedIn, handleCredits(p, c)},
+		{"POST /credits/services/{name}/runs", signedIn, handleCreditsRun(p, c)},
+		{"GET /credits/history", signedIn, handleCreditsHistory(p, c)},
+		{"GET /credits/history.csv", signedIn, handleCreditsCSV(p, c)},
+		{"POST /credits/notices", signedIn, handleCreditNotices(p, c)},
+
+		{"GET /admin", adminOnly, handleAdminDashboard(p, a)},
+		{"GET /admin/users", adminOnly, handleAdminUsers(p, a)},
+		{"GET /admin/users/{id}", adminOnly, handleAdminUser(p, a)},
+		{"POST /admin/users/{id}/active", adminOnly, handleAdminSetActive(p, a)},
+		{"POST /admin/users/{id}/role", adminOnly, handleAdminSetRole(p, a)},
+		{"GET /admin/messages", adminOnly, handleAdminMessages(p, a)},
+		{"GET /admin/outbox", adminOnly, handleAdminOutbox(p, a)},
+		{"GET /admin/credits", adminOnly, handleAdminCredits(p, c)},
+		{"GET /admin/users/{id}/credits", adminOnly, handleAdminUserCredits(p, a, c)},
+		{"POST /admin/users/{id}/credits", adminOnly, handleAdminAdjustCredits(p, a, c)},
+
+		{"GET /api/v1/openapi.json", public, handleOpenAPI()},
+		{"GET /api/v1/balance", apiClient, handleAPIBalance(logger, c)},
+		{"GET /api/v1/services", apiClient, handleAPIServices(c)},
+		{"POST /api/v1/services/{name}/runs", apiClient, handleAPIRun(logger, c)},
+		{"GET /api/v1/runs/{id}", apiClient, handleAPIRunGet(logger, c)},
+		{"GET /api/v1/journal", apiClient, handleAPIJournal(logger, c)},
+		// Unknown API paths answer in JSON, as the API does.
+		{"/api/", public, handleAPINotFound()},
+
+		{"GET /static/{path...}", public, assets.Handler(handleNotFound(p))},
+
+		{"GET /livez", public, health.HandleLivez()},
+		{"GET /readyz", public, checker.HandleReadyz()},
+
+		// Everything else, whatever the method: the styled 404 page.
+		{"/", public, handleNotFound(p)},
+	}
+}
