@@ -194,13 +194,16 @@ test: deps assets tools
 
 BENCH_COUNT ?= 6
 
-# Every package with a Benchmark function, each run BENCH_COUNT times;
-# benchstat prints the median and its confidence interval.
+# Every package with a Benchmark function, in quickscale and in the skeleton
+# (a module of its own, so run in place, PostgreSQL required), each run
+# BENCH_COUNT times; benchstat prints the median and its confidence interval.
 bench: assets $(STAMPS)/benchstat-$(BENCHSTAT_VERSION)
-	@pkgs=$$($(FIND_GO) -name '*_test.go' -print | { xargs -r grep -l '^func Benchmark' || true; } | xargs -r -n1 dirname | sort -u); \
-	if [[ -z $$pkgs ]]; then echo "no benchmarks found" >&2; exit 1; fi; \
-	mkdir -p $(TOOLS); \
-	go test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) $$pkgs | tee $(TOOLS)/bench.txt; \
+	@mkdir -p $(TOOLS); : > $(TOOLS)/bench.txt; \
+	for mod in . $(SKELETON); do \
+	  pkgs=$$(cd $$mod && $(FIND_GO) -name '*_test.go' -print | { grep -v '^./$(SKELETON)/' || true; } | { xargs -r grep -l '^func Benchmark' || true; } | xargs -r -n1 dirname | sort -u); \
+	  if [[ -z $$pkgs ]]; then echo "no benchmarks found in $$mod" >&2; exit 1; fi; \
+	  (cd $$mod && REQUIRE_POSTGRES=1 go test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) $$pkgs) | tee -a $(TOOLS)/bench.txt; \
+	done; \
 	echo; $(BENCHSTAT) $(TOOLS)/bench.txt
 
 ## Demo ----------------------------------------------------------------------
