@@ -15,6 +15,7 @@ import (
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/accounts"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/apikeys"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/config"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
@@ -27,8 +28,8 @@ import (
 // creditParts builds the ledger, the declared services, the API keys and
 // the job queue that sends credit notices and sweeps expired credits.
 func creditParts(cfg config.Config, db *database.DB, logger *slog.Logger, users *accounts.Service, outbox *mail.Outbox) (web.Credits, *jobs.Queue, error) {
-	ledger := credits.New(db)
-	registry := services.NewRegistry(ledger, logger)
+	ledger := credits.New(db, clock.System{})
+	registry := services.NewRegistry(db, ledger, logger, clock.System{})
 	if err := services.Defaults(registry); err != nil {
 		return web.Credits{}, nil, err
 	}
@@ -219,7 +220,7 @@ func creditsCommand(ctx context.Context, args []string, getenv func(string) stri
 		return err
 	}
 	defer db.Close()
-	ledger := credits.New(db)
+	ledger := credits.New(db, clock.System{})
 	if sub == "check" {
 		return checkLedger(ctx, ledger, stdout)
 	}

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
@@ -247,7 +248,7 @@ func checkAfterKill(t *testing.T, dbURL string, acked map[string]ackedRun, grant
 		t.Fatal(err)
 	}
 	defer db.Close()
-	ledger := credits.New(db)
+	ledger := credits.New(db, clock.System{})
 	if problems, err := ledger.Verify(ctx); err != nil || len(problems) > 0 {
 		t.Fatalf("ledger after kill: %v %v", problems, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
@@ -32,7 +33,7 @@ const benchCallersPerCPU = 32
 
 func benchConsume(b *testing.B, db *database.DB, accounts int) {
 	ctx := context.Background()
-	l := credits.New(db)
+	l := credits.New(db, clock.System{})
 	users := make([]string, accounts)
 	for i := range users {
 		users[i] = newUser(b, db)

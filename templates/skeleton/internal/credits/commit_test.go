@@ -9,8 +9,10 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/groupcommit"
 )
 
 // TestBatchIsolatesFailures: among concurrent consumptions sharing commits,
@@ -19,7 +21,7 @@ import (
 func TestBatchIsolatesFailures(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		l := credits.New(db)
+		l := credits.New(db, clock.System{})
 		users := []string{newUser(t, db), newUser(t, db), newUser(t, db)}
 		for _, u := range users {
 			mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 1000})
@@ -30,7 +32,7 @@ func TestBatchIsolatesFailures(t *testing.T) {
 		for i := range 90 {
 			wg.Go(func() {
 				d := credits.Debit{UserID: users[i%len(users)], Amount: 2, Service: "s", IdempotencyKey: fmt.Sprint("k", i)}
-				_, err := l.ConsumeWith(ctx, d, func(context.Context, *credits.Tx, credits.Entry) error {
+				_, err := l.ConsumeWith(ctx, d, func(context.Context, *groupcommit.Tx, credits.Entry) error {
 					switch i % 10 {
 					case 3:
 						return errHook
@@ -85,8 +87,8 @@ func TestQueuedRowsIsolateFailures(t *testing.T) {
 		if _, err := db.ExecContext(ctx, "INSERT INTO hook_rows (id, journal_id) VALUES ('taken', '')"); err != nil {
 			t.Fatal(err)
 		}
-		rows := &credits.Rows{What: "record the hook's row", Head: "INSERT INTO hook_rows (id, journal_id) VALUES ", Row: "(?, ?)"}
-		l := credits.New(db)
+		rows := &groupcommit.Rows{What: "record the hook's row", Head: "INSERT INTO hook_rows (id, journal_id) VALUES ", Row: "(?, ?)"}
+		l := credits.New(db, clock.System{})
 		users := []string{newUser(t, db), newUser(t, db)}
 		for _, u := range users {
 			mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 1000})
@@ -105,11 +107,11 @@ func TestQueuedRowsIsolateFailures(t *testing.T) {
 				u := users[i%len(users)]
 				var err error
 				if i%2 == 0 {
-					_, err = l.ConsumeWith(ctx, credits.Debit{UserID: u, Amount: 3, Service: "s"}, func(ctx context.Context, tx *credits.Tx, e credits.Entry) error {
+					_, err = l.ConsumeWith(ctx, credits.Debit{UserID: u, Amount: 3, Service: "s"}, func(ctx context.Context, tx *groupcommit.Tx, e credits.Entry) error {
 						return tx.Queue(ctx, rows, id(i), e.ID)
 					})
 				} else {
-					err = l.Write(ctx, u, func(ctx context.Context, tx *credits.Tx) error { return tx.Queue(ctx, rows, id(i), "") })
+					err = l.Write(ctx, u, func(ctx context.Context, tx *groupcommit.Tx) error { return tx.Queue(ctx, rows, id(i), "") })
 				}
 				switch {
 				case i%5 == 4 && err == nil:
@@ -156,10 +158,10 @@ func TestQueuedRowsIsolateFailures(t *testing.T) {
 func TestQueueChecksItsValues(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		l := credits.New(db)
+		l := credits.New(db, clock.System{})
 		u := newUser(t, db)
-		rows := &credits.Rows{What: "record two values", Head: "INSERT INTO nowhere (a, b) VALUES ", Row: "(?, ?)"}
-		err := l.Write(ctx, u, func(ctx context.Context, tx *credits.Tx) error { return tx.Queue(ctx, rows, "one") })
+		rows := &groupcommit.Rows{What: "record two values", Head: "INSERT INTO nowhere (a, b) VALUES ", Row: "(?, ?)"}
+		err := l.Write(ctx, u, func(ctx context.Context, tx *groupcommit.Tx) error { return tx.Queue(ctx, rows, "one") })
 		if err == nil || !strings.Contains(err.Error(), "1 values for a row of 2") {
 			t.Fatalf("Queue with one value for two = %v", err)
 		}
@@ -172,7 +174,7 @@ func TestQueueChecksItsValues(t *testing.T) {
 func TestCancelledCaller(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		l := credits.New(db)
+		l := credits.New(db, clock.System{})
 		u := newUser(t, db)
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 10})
 
@@ -187,7 +189,7 @@ func TestCancelledCaller(t *testing.T) {
 		aDone := make(chan outcome, 1)
 		go func() {
 			res, err := l.ConsumeWith(actx, credits.Debit{UserID: u, Amount: 1, Service: "s", IdempotencyKey: "a"},
-				func(context.Context, *credits.Tx, credits.Entry) error {
+				func(context.Context, *groupcommit.Tx, credits.Entry) error {
 					close(inHook)
 					<-release
 					return nil
@@ -236,7 +238,7 @@ func TestCancelledCaller(t *testing.T) {
 func TestMixedOperationsShareBatches(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		l := credits.New(db)
+		l := credits.New(db, clock.System{})
 		users := []string{newUser(t, db), newUser(t, db)}
 		for _, u := range users {
 			mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 5})

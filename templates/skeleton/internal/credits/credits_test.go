@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/audit"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
@@ -82,7 +83,7 @@ func lotsRemaining(t *testing.T, db *database.DB, user string) []int64 {
 func TestConsumeDrainsExpiringThenOldest(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		l := credits.New(db)
+		l := credits.New(db, clock.System{})
 		u := newUser(t, db)
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 10})                                        // permanent, oldest
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 10})                                        // permanent, newer
@@ -108,9 +109,9 @@ func TestConsumeDrainsExpiringThenOldest(t *testing.T) {
 func TestExpiry(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		l := credits.New(db)
 		now := time.Now()
-		l.SetClock(func() time.Time { return now })
+		clk := clock.NewFake(now)
+		l := credits.New(db, clk)
 		u := newUser(t, db)
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 4})
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindGrant, Amount: 6, ExpiresAt: now.Add(time.Hour)})
@@ -118,7 +119,7 @@ func TestExpiry(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		now = now.Add(2 * time.Hour)
+		clk.Advance(2 * time.Hour)
 		n, err := l.ExpireDue(ctx)
 		if err != nil || n != 1 {
 			t.Fatalf("ExpireDue = %d, %v; want 1 account", n, err)
@@ -145,12 +146,12 @@ func TestExpiry(t *testing.T) {
 func TestConsumeExpiresDueLotsFirst(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		l := credits.New(db)
 		now := time.Now()
-		l.SetClock(func() time.Time { return now })
+		clk := clock.NewFake(now)
+		l := credits.New(db, clk)
 		u := newUser(t, db)
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindGrant, Amount: 10, ExpiresAt: now.Add(time.Minute)})
-		now = now.Add(time.Hour)
+		clk.Advance(time.Hour)
 		// No sweep has run: the consumption itself must not spend expired credits.
 		if _, err := l.Consume(ctx, credits.Debit{UserID: u, Amount: 1, Service: "s"}); !errors.Is(err, credits.ErrInsufficient) {
 			t.Fatalf("consume from expired credits = %v, want ErrInsufficient", err)
@@ -162,7 +163,7 @@ func TestConsumeExpiresDueLotsFirst(t *testing.T) {
 func TestIdempotentReplay(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		l := credits.New(db)
+		l := credits.New(db, clock.System{})
 		u := newUser(t, db)
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 10})
 		first, err := l.Consume(ctx, credits.Debit{UserID: u, Amount: 3, Service: "s", IdempotencyKey: "k1"})
@@ -197,7 +198,7 @@ func TestIdempotentReplay(t *testing.T) {
 func TestRefund(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		l := credits.New(db)
+		l := credits.New(db, clock.System{})
 		u, v := newUser(t, db), newUser(t, db)
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindGrant, Amount: 3, ExpiresAt: time.Now().Add(time.Hour)})
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 10})
@@ -228,7 +229,7 @@ func TestRefund(t *testing.T) {
 func TestAdjust(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		l := credits.New(db)
+		l := credits.New(db, clock.System{})
 		u, admin := newUser(t, db), newUser(t, db)
 		if _, err := l.Adjust(ctx, credits.Adjustment{UserID: u, ActorID: admin, Amount: 5, Reason: " "}); err == nil {
 			t.Fatal("an adjustment without a reason succeeded")
@@ -262,7 +263,7 @@ func TestAdjust(t *testing.T) {
 func TestReversePayment(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		l := credits.New(db)
+		l := credits.New(db, clock.System{})
 		u := newUser(t, db)
 		bought := mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 10, Reference: "pi_1"})
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindGrant, Amount: 2})
@@ -283,14 +284,15 @@ func TestReversePayment(t *testing.T) {
 func TestJournalFilters(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		l := credits.New(db)
 		now := time.Now()
-		l.SetClock(func() time.Time { return now })
+		clk := clock.NewFake(now)
+		l := credits.New(db, clk)
 		u, v := newUser(t, db), newUser(t, db)
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 100})
 		mustAdd(t, l, credits.Credit{UserID: v, Kind: credits.KindPurchase, Amount: 100})
 		for i := range 5 {
 			now = now.Add(time.Hour)
+			clk.Set(now)
 			service := "a"
 			if i%2 == 1 {
 				service = "b"
@@ -330,7 +332,7 @@ func TestJournalFilters(t *testing.T) {
 // still balance exactly.
 func TestConcurrentConsumption(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
-		ledger := credits.New(db)
+		ledger := credits.New(db, clock.System{})
 		checkConcurrentSpending(t, db, ledger, func(ctx context.Context, d credits.Debit) (bool, error) {
 			res, err := ledger.Consume(ctx, d)
 			return err == nil && !res.Replayed, err
@@ -342,7 +344,7 @@ func TestConcurrentConsumption(t *testing.T) {
 func TestOneCreditFiftySpenders(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		l := credits.New(db)
+		l := credits.New(db, clock.System{})
 		u := newUser(t, db)
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 1})
 		var ok atomic.Int64
@@ -370,7 +372,7 @@ func TestOneCreditFiftySpenders(t *testing.T) {
 // checks above prove nothing.
 func TestInvariantCheckCatchesNaiveLedger(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
-		broken := checkConcurrentSpendingCollect(t, db, credits.New(db), func(ctx context.Context, d credits.Debit) (bool, error) {
+		broken := checkConcurrentSpendingCollect(t, db, credits.New(db, clock.System{}), func(ctx context.Context, d credits.Debit) (bool, error) {
 			return naiveConsume(ctx, db, d)
 		})
 		if len(broken) == 0 {
@@ -526,7 +528,7 @@ func checkConcurrentSpendingCollect(t *testing.T, db *database.DB, l *credits.Le
 func TestLowBalanceNoticeOncePerCrossing(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		l := credits.New(db)
+		l := credits.New(db, clock.System{})
 		var notices []int64
 		l.OnLowBalance(func(ctx context.Context, tx *database.Tx, userID string, balance, threshold int64) error {
 			if threshold != 5 {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
@@ -36,6 +37,7 @@ func newUser(t *testing.T, db *database.DB) string {
 
 type fixture struct {
 	db       *database.DB
+	clock    *clock.Fake
 	ledger   *credits.Ledger
 	registry *services.Registry
 	user     string
@@ -44,8 +46,9 @@ type fixture struct {
 func setup(t *testing.T, dialect database.Dialect, credit int64) fixture {
 	t.Helper()
 	db := dbtest.Open(t, dialect)
-	l := credits.New(db)
-	r := services.NewRegistry(l, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	clk := clock.NewFake(time.Now())
+	l := credits.New(db, clk)
+	r := services.NewRegistry(db, l, slog.New(slog.NewTextHandler(io.Discard, nil)), clk)
 	if err := services.Defaults(r); err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +58,7 @@ func setup(t *testing.T, dialect database.Dialect, credit int64) fixture {
 			t.Fatal(err)
 		}
 	}
-	return fixture{db, l, r, u}
+	return fixture{db, clk, l, r, u}
 }
 
 func (f fixture) verify(t *testing.T) {
@@ -67,7 +70,7 @@ func (f fixture) verify(t *testing.T) {
 }
 
 func TestRegisterRefusesBadDeclarations(t *testing.T) {
-	r := services.NewRegistry(credits.New(nil), slog.Default())
+	r := services.NewRegistry(nil, nil, slog.Default(), clock.System{})
 	work := func(context.Context, services.Input) (services.Output, error) { return nil, nil }
 	for _, s := range []services.Service{
 		{Name: "Upper", Work: work},
@@ -267,7 +270,8 @@ func TestRecoverStaleRefunds(t *testing.T) {
 			if b, _ := f.ledger.Balance(context.Background(), f.user); b != 6 {
 				t.Fatalf("balance while running = %d, want 6", b)
 			}
-			n, err := f.registry.RecoverStale(context.Background(), -time.Second)
+			f.clock.Advance(time.Hour + time.Second)
+			n, err := f.registry.RecoverStale(context.Background(), time.Hour)
 			if err != nil || n != 1 {
 				t.Fatalf("RecoverStale = %d, %v; want 1", n, err)
 			}
