@@ -17,11 +17,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
-	"github.com/quickscale/quickscale/templates/skeleton/internal/jobs"
 )
 
 // setupAccount migrates the database behind env and creates a verified
@@ -285,78 +287,57 @@ func TestCreditNotices(t *testing.T) {
 			env := environment(map[string]string{"DATABASE_URL": dbtest.URL(t, dialect), "SECRET_KEY": testSecret, "LOG_LEVEL": "error"})
 			setupAccount(t, env, "notice@example.com")
 			setupAccount(t, env, "quiet@example.com")
-			cfg, db, logger, err := openForCommand(ctx, env, io.Discard)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			acct, outbox, err := accountParts(cfg, db, logger)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cr, queue, err := creditParts(cfg, db, logger, acct.Users, outbox)
-			if err != nil {
-				t.Fatal(err)
-			}
+			a, err := newApp(ctx, invocation{getenv: env, stderr: io.Discard, clock: clock.System{}})
+			require.NoError(t, err)
+			defer a.Close()
 			drain := func() {
 				for {
-					ran, err := queue.RunOnce(ctx)
-					if err != nil {
-						t.Fatal(err)
-					}
+					ran, err := a.jobs.RunOnce(ctx)
+					require.NoError(t, err)
 					if !ran {
 						return
 					}
 				}
 			}
-			noticed, _ := acct.Users.ByEmail(ctx, "notice@example.com")
-			quiet, _ := acct.Users.ByEmail(ctx, "quiet@example.com")
+			noticed, _ := a.accounts.Users.ByEmail(ctx, "notice@example.com")
+			quiet, _ := a.accounts.Users.ByEmail(ctx, "quiet@example.com")
 			for _, u := range []string{noticed.ID, quiet.ID} {
-				if _, err := cr.Ledger.Add(ctx, credits.Credit{UserID: u, Kind: credits.KindGrant, Amount: 3}); err != nil {
-					t.Fatal(err)
-				}
+				_, err := a.credits.Ledger.Add(ctx, credits.Credit{UserID: u, Kind: credits.KindGrant, Amount: 3})
+				require.NoError(t, err)
 			}
-			cr.Ledger.SaveSettings(ctx, noticed.ID, credits.Settings{LowBalanceThreshold: 2, WeeklySummary: true})
-			cr.Ledger.SaveSettings(ctx, quiet.ID, credits.Settings{WeeklySummary: false})
+			a.credits.Ledger.SaveSettings(ctx, noticed.ID, credits.Settings{LowBalanceThreshold: 2, WeeklySummary: true})
+			a.credits.Ledger.SaveSettings(ctx, quiet.ID, credits.Settings{WeeklySummary: false})
 			for range 3 {
-				if _, err := cr.Services.Run(ctx, noticed.ID, "word-count", "", map[string]string{"text": "x"}); err != nil {
-					t.Fatal(err)
-				}
+				_, err := a.credits.Services.Run(ctx, noticed.ID, "word-count", "", map[string]string{"text": "x"})
+				require.NoError(t, err)
 			}
-			cr.Services.Run(ctx, quiet.ID, "word-count", "", map[string]string{"text": "x"})
+			a.credits.Services.Run(ctx, quiet.ID, "word-count", "", map[string]string{"text": "x"})
 			drain()
 
 			// The summary of a week that includes now.
-			if _, err := jobs.Enqueue(ctx, db, jobWeeklySummary, "test-week", time.Now().Add(time.Minute).UTC().Format(time.RFC3339), time.Now()); err != nil {
-				t.Fatal(err)
-			}
+			weekEnd := time.Now().Add(time.Minute).UTC().Format(time.RFC3339)
+			_, err = a.jobs.Enqueue(ctx, a.db, "credits.weekly_summary", "test-week", weekEnd, time.Now())
+			require.NoError(t, err)
 			drain()
-			mails, err := outbox.Recent(ctx, 50)
-			if err != nil {
-				t.Fatal(err)
-			}
+			mails, err := a.outbox.Recent(ctx, 50)
+			require.NoError(t, err)
 			counts := map[string]int{}
 			for _, m := range mails {
 				counts[m.Message.To+" "+m.Message.Subject]++
 			}
-			if counts["notice@example.com Your "+appName+" credits are running low"] != 1 {
-				t.Errorf("low-balance emails: %v, want one to notice@example.com", counts)
-			}
-			if counts["notice@example.com Your "+appName+" week in credits"] != 1 || counts["quiet@example.com Your "+appName+" week in credits"] != 0 {
-				t.Errorf("weekly summaries: %v, want one, to the opted-in user only", counts)
-			}
+			assert.Equal(t, 1, counts["notice@example.com Your "+appName+" credits are running low"], "low-balance emails to notice@example.com: %v", counts)
+			assert.Equal(t, 1, counts["notice@example.com Your "+appName+" week in credits"], "weekly summaries to the opted-in user: %v", counts)
+			assert.Zero(t, counts["quiet@example.com Your "+appName+" week in credits"], "weekly summaries to the opted-out user: %v", counts)
 
-			now := time.Date(2030, 3, 6, 14, 30, 0, 0, time.UTC)
+			later, err := newApp(ctx, invocation{getenv: env, stderr: io.Discard, clock: clock.NewFake(time.Date(2030, 3, 6, 14, 30, 0, 0, time.UTC))})
+			require.NoError(t, err)
+			defer later.Close()
 			for range 3 {
-				if err := scheduleCreditJobs(ctx, db, now); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, later.jobs.Schedule(ctx))
 			}
 			var scheduled int
-			db.QueryRowContext(ctx, "SELECT COUNT(*) FROM jobs WHERE unique_key LIKE '%2030%'").Scan(&scheduled)
-			if scheduled != 4 {
-				t.Fatalf("%d recurring jobs queued for one hour, want 4 (expire, recover, prune, weekly), each once", scheduled)
-			}
+			a.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM jobs WHERE unique_key LIKE '%2030%'").Scan(&scheduled)
+			require.Equal(t, 6, scheduled, "recurring jobs queued for one hour: expire, recover, jobs prune, weekly, sessions prune, rate-limit prune, each once")
 		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 )
@@ -53,23 +54,6 @@ func (r *recorder) deliveries() (messages, total int) {
 	return messages, total
 }
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func enqueue(t *testing.T, o *Outbox, db *database.DB, n int) {
@@ -88,9 +72,8 @@ func TestOutageRetriesWithBackoff(t *testing.T) {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()
 			db := dbtest.Open(t, dialect)
-			c := &clock{now: time.Now().UTC().Truncate(time.Second)}
-			o := NewOutbox(db)
-			o.SetClock(c.Now)
+			c := clock.NewFake(time.Now().UTC().Truncate(time.Second))
+			o := NewOutbox(db, c)
 			rec := &recorder{}
 			w := NewWorker(o, rec, quiet())
 			enqueue(t, o, db, 3)
@@ -136,9 +119,8 @@ func TestBackoffGrowsAndGivesUp(t *testing.T) {
 	}
 	ctx := context.Background()
 	db := dbtest.Open(t, database.SQLite)
-	c := &clock{now: time.Now().UTC()}
-	o := NewOutbox(db)
-	o.SetClock(c.Now)
+	c := clock.NewFake(time.Now().UTC())
+	o := NewOutbox(db, c)
 	rec := &recorder{}
 	rec.down.Store(true)
 	w := NewWorker(o, rec, quiet())
@@ -160,12 +142,12 @@ func TestConcurrentWorkersSendEachMessageOnce(t *testing.T) {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()
 			db := dbtest.Open(t, dialect)
-			o := NewOutbox(db)
+			o := NewOutbox(db, clock.System{})
 			enqueue(t, o, db, 40)
 			rec := &recorder{}
 			var wg sync.WaitGroup
 			for range 4 {
-				w := NewWorker(NewOutbox(db), rec, quiet())
+				w := NewWorker(NewOutbox(db, clock.System{}), rec, quiet())
 				wg.Go(func() {
 					if _, err := w.Drain(ctx); err != nil {
 						t.Error(err)
@@ -184,9 +166,8 @@ func TestConcurrentWorkersSendEachMessageOnce(t *testing.T) {
 func TestExpiredLeaseIsReclaimed(t *testing.T) {
 	ctx := context.Background()
 	db := dbtest.Open(t, database.SQLite)
-	c := &clock{now: time.Now().UTC()}
-	o := NewOutbox(db)
-	o.SetClock(c.Now)
+	c := clock.NewFake(time.Now().UTC())
+	o := NewOutbox(db, c)
 	enqueue(t, o, db, 1)
 	if q, err := o.claim(ctx, 2*time.Minute); err != nil || q == nil {
 		t.Fatalf("claim = %v, %v", q, err)

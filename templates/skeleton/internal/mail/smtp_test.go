@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 )
@@ -143,9 +144,8 @@ func TestSMTPDeliveryThroughAnOutage(t *testing.T) {
 	mp := startMailpit(t)
 	ctx := context.Background()
 	db := dbtest.Open(t, database.SQLite)
-	c := &clock{now: time.Now().UTC()}
-	o := NewOutbox(db)
-	o.SetClock(c.Now)
+	c := clock.NewFake(time.Now().UTC())
+	o := NewOutbox(db, c)
 	sender, err := NewSMTPSender(SMTPConfig{Host: "127.0.0.1", Port: mp.smtp, TLS: TLSNone, From: "Acme <hello@acme.example>", Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -68,9 +68,9 @@ func needText(in Input) error {
 	return nil
 }
 
-// Defaults declares the example services in r. Declare your own
+// RegisterExamples declares the example services in r. Declare your own
 // here (see the README: "Adding a service").
-func Defaults(r *Registry) error {
+func RegisterExamples(r *Registry) error {
 	for _, s := range []Service{WordCount, Slugify} {
 		if err := r.Register(s); err != nil {
 			return err

@@ -34,6 +34,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/groupcommit"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/jobs"
 )
 
 // Input is what a run is asked to work on: named text parameters.
@@ -428,6 +429,19 @@ func (r *Registry) Recent(ctx context.Context, userID string, limit int) ([]Run,
 		out = append(out, run)
 	}
 	return out, rows.Err()
+}
+
+// staleRunAge is how long a run may stay "running" before it counts as
+// interrupted and is refunded: far longer than any service should take.
+const staleRunAge = time.Hour
+
+// RegisterJobs puts the registry's background work on q: every hour, the
+// runs interrupted by a dying process are ended and refunded.
+func (r *Registry) RegisterJobs(q *jobs.Queue) {
+	q.Every(jobs.Periodic{Kind: "services.recover", Every: time.Hour}, func(ctx context.Context, _ time.Time) error {
+		_, err := r.RecoverStale(ctx, staleRunAge)
+		return err
+	})
 }
 
 // RecoverStale ends the runs still marked running after olderThan: their

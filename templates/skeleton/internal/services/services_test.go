@@ -49,7 +49,7 @@ func setup(t *testing.T, dialect database.Dialect, credit int64) fixture {
 	clk := clock.NewFake(time.Now())
 	l := credits.New(db, clk)
 	r := services.NewRegistry(db, l, slog.New(slog.NewTextHandler(io.Discard, nil)), clk)
-	if err := services.Defaults(r); err != nil {
+	if err := services.RegisterExamples(r); err != nil {
 		t.Fatal(err)
 	}
 	u := newUser(t, db)
