@@ -89,7 +89,7 @@ func (a *app) build() error {
 	}
 	ledger := credits.New(a.db, a.clock)
 	registry := services.NewRegistry(a.db, ledger, a.logger, a.clock)
-	if err := services.RegisterExamples(registry); err != nil {
+	if err := services.RegisterAll(registry); err != nil {
 		return err
 	}
 	a.credits = web.Credits{Ledger: ledger, Services: registry, Keys: apikeys.New(a.db)}

@@ -49,7 +49,7 @@ func setup(t *testing.T, dialect database.Dialect, credit int64) fixture {
 	clk := clock.NewFake(time.Now())
 	l := credits.New(db, clk)
 	r := services.NewRegistry(db, l, slog.New(slog.NewTextHandler(io.Discard, nil)), clk)
-	if err := services.RegisterExamples(r); err != nil {
+	if err := services.RegisterAll(r); err != nil {
 		t.Fatal(err)
 	}
 	u := newUser(t, db)
