@@ -33,7 +33,7 @@ func withMigrator(fn func(ctx context.Context, inv invocation, db *database.DB, 
 			return err
 		}
 		defer db.Close()
-		m, err := migrate.New(db)
+		m, err := migrate.New(db, inv.clock)
 		if err != nil {
 			return err
 		}

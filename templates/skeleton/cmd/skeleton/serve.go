@@ -41,7 +41,7 @@ func serve(ctx context.Context, inv invocation) error {
 		logger.Warn("SECRET_KEY is not set: a random key signs cookies for this run only; set SECRET_KEY in .env to keep them across restarts")
 	}
 
-	migrator, err := migrate.New(a.db)
+	migrator, err := migrate.New(a.db, a.clock)
 	if err != nil {
 		return err
 	}

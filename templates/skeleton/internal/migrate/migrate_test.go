@@ -6,10 +6,12 @@ import (
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/migrate"
@@ -22,7 +24,8 @@ func TestUpDownStatus(t *testing.T) {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()
 			db := dbtest.OpenEmpty(t, dialect)
-			m, err := migrate.New(db)
+			appliedAt := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+			m, err := migrate.New(db, clock.NewFake(appliedAt))
 			require.NoError(t, err)
 			require.GreaterOrEqual(t, m.Latest(), 1, "at least one embedded migration")
 			assertVersion(t, m, 0)
@@ -45,6 +48,7 @@ func TestUpDownStatus(t *testing.T) {
 			require.Len(t, states, m.Latest(), "Status lists every migration")
 			for _, s := range states {
 				assert.True(t, s.Applied(), "Status: migration %d applied after Up", s.Version)
+				assert.True(t, appliedAt.Equal(s.AppliedAt), "Status: migration %d applied at %s, by the migrator's clock", s.Version, s.AppliedAt)
 			}
 
 			for v := m.Latest(); v > 0; v-- {
@@ -87,7 +91,7 @@ func TestConcurrentUp(t *testing.T) {
 				db, err := database.Open(ctx, url)
 				require.NoError(t, err)
 				t.Cleanup(func() { db.Close() })
-				m, err := migrate.New(db)
+				m, err := migrate.New(db, clock.System{})
 				require.NoError(t, err)
 				wg.Go(func() {
 					done, err := m.Up(ctx)
@@ -106,7 +110,7 @@ func TestConcurrentUp(t *testing.T) {
 			db, err := database.Open(ctx, url)
 			require.NoError(t, err)
 			defer db.Close()
-			m, err := migrate.New(db)
+			m, err := migrate.New(db, clock.System{})
 			require.NoError(t, err)
 			for v := 1; v <= m.Latest(); v++ {
 				assert.Equal(t, 1, applied[v], "migration %d is applied exactly once", v)
@@ -125,7 +129,7 @@ func TestRefusesNewerSchema(t *testing.T) {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()
 			db := dbtest.Open(t, dialect)
-			m, err := migrate.New(db)
+			m, err := migrate.New(db, clock.System{})
 			require.NoError(t, err)
 			future := m.Latest() + 1
 			_, err = db.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, CURRENT_TIMESTAMP)", future, "from_the_future")
