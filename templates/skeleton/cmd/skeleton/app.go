@@ -37,7 +37,7 @@ type app struct {
 	db     *database.DB
 	// jobs is the one durable job queue.
 	jobs *jobs.Queue
-	// outbox holds the email waiting to be sent, by mailer.
+	// outbox holds the email waiting for the mail worker.
 	outbox   *mail.Outbox
 	composer *mail.Composer
 	contacts *contact.Store

@@ -207,8 +207,8 @@ func (l *Ledger) Consume(ctx context.Context, d Debit) (Result, error) {
 // replay. An error from also undoes the charge. also may run more than
 // once: when another operation of its batch fails, the batch is rolled
 // back and run again without that one. So also must write only through tx,
-// best by queueing its rows (groupcommit.Tx.Queue): the rows of a batch's operations
-// then go out as one statement.
+// best by queueing its rows (groupcommit.Tx.Queue): the rows of a batch's
+// operations then go out as one statement.
 func (l *Ledger) ConsumeWith(ctx context.Context, d Debit, also func(ctx context.Context, tx *groupcommit.Tx, e Entry) error) (Result, error) {
 	return l.debit(ctx, d, KindConsumption, "", "", also)
 }
@@ -320,7 +320,7 @@ func (l *Ledger) debit(ctx context.Context, d Debit, kind Kind, actorID, reason 
 	if err := validAmount(d.Amount); err != nil {
 		return Result{}, err
 	}
-	return l.commits.Submit(ctx, groupcommit.Op[*batch, Result]{
+	return l.submit(ctx, groupcommit.Op[*batch, Result]{
 		Key:     d.UserID,
 		Declare: func(b *batch) { b.declare(d.UserID, d.IdempotencyKey) },
 		Apply: func(ctx context.Context, b *batch) (Result, error) {
@@ -329,10 +329,18 @@ func (l *Ledger) debit(ctx context.Context, d Debit, kind Kind, actorID, reason 
 	})
 }
 
+// submit runs o in the ledger's group commit.
+func (l *Ledger) submit(ctx context.Context, o groupcommit.Op[*batch, Result]) (Result, error) {
+	if o.Key == "" {
+		return Result{}, errors.New("no user given for the credit operation")
+	}
+	return l.commits.Submit(ctx, o)
+}
+
 // submitDirect submits an operation that writes the user's account with
 // its own statements (see batch.direct).
 func (l *Ledger) submitDirect(ctx context.Context, userID string, fn func(ctx context.Context, b *batch) (Result, error)) (Result, error) {
-	return l.commits.Submit(ctx, groupcommit.Op[*batch, Result]{
+	return l.submit(ctx, groupcommit.Op[*batch, Result]{
 		Key:     userID,
 		Declare: func(b *batch) { b.declare(userID, "") },
 		Apply: func(ctx context.Context, b *batch) (Result, error) {
@@ -348,7 +356,7 @@ func (l *Ledger) submitDirect(ctx context.Context, userID string, fn func(ctx co
 // ledger's methods do) nor lock other accounts. An error from fn undoes
 // all of fn's writes and is returned; the rest of the batch goes on.
 func (l *Ledger) Write(ctx context.Context, userID string, fn func(ctx context.Context, tx *groupcommit.Tx) error) error {
-	_, err := l.commits.Submit(ctx, groupcommit.Op[*batch, Result]{
+	_, err := l.submit(ctx, groupcommit.Op[*batch, Result]{
 		Key:   userID,
 		Apply: func(ctx context.Context, b *batch) (Result, error) { return Result{}, fn(ctx, b.tx) },
 	})
@@ -490,7 +498,7 @@ func (l *Ledger) ExpireDue(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("find expired credits: %w", err)
 	}
 	for _, id := range users {
-		_, err := l.commits.Submit(ctx, groupcommit.Op[*batch, Result]{
+		_, err := l.submit(ctx, groupcommit.Op[*batch, Result]{
 			Key:     id,
 			Declare: func(b *batch) { b.declare(id, "") },
 			Apply: func(ctx context.Context, b *batch) (Result, error) {
