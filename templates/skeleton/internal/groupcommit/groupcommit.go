@@ -75,6 +75,10 @@ type Committer[B Batch, R any] struct {
 // and start with begin. Use one Committer per database and purpose in a
 // process: operations share commits only within one.
 func New[B Batch, R any](db *database.DB, maxBatch int, begin func(tx *Tx) B) *Committer[B, R] {
+	if maxBatch < 1 {
+		// A batch of none would leave every caller waiting forever.
+		panic(fmt.Sprintf("groupcommit: maxBatch is %d, want at least 1", maxBatch))
+	}
 	n := 1
 	if db.Dialect() == database.Postgres {
 		n = pgLanes()
