@@ -7,86 +7,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
-	"time"
 
 	"golang.org/x/term"
 
-	"github.com/quickscale/quickscale/templates/skeleton/internal/accounts"
-	"github.com/quickscale/quickscale/templates/skeleton/internal/audit"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/config"
-	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
-	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
-	"github.com/quickscale/quickscale/templates/skeleton/internal/logging"
-	"github.com/quickscale/quickscale/templates/skeleton/internal/mail"
-	"github.com/quickscale/quickscale/templates/skeleton/internal/ratelimit"
-	"github.com/quickscale/quickscale/templates/skeleton/internal/sessions"
-	"github.com/quickscale/quickscale/templates/skeleton/internal/web"
 )
 
-// accountParts builds the accounts service and what it needs.
-func accountParts(cfg config.Config, db *database.DB, logger *slog.Logger) (web.Accounts, *mail.Outbox, error) {
-	composer, err := mail.NewComposer(appName, cfg.BaseURL.String())
-	if err != nil {
-		return web.Accounts{}, nil, err
-	}
-	outbox := mail.NewOutbox(db)
-	users := accounts.New(db, accounts.NewHasher(accounts.DefaultParams), outbox, composer, logger, cfg.BaseURL.String())
-	return web.Accounts{
-		Users:    users,
-		Sessions: sessions.New(db, sessions.DefaultTimeouts),
-		Limiter:  ratelimit.New(db),
-		Audit:    audit.NewLog(db),
-		Outbox:   outbox,
-		Messages: contact.NewStore(db),
-	}, outbox, nil
-}
-
-// emailSender is the configured backend.
-func emailSender(cfg config.Email) (mail.Sender, error) {
-	if cfg.Backend == "file" {
-		return mail.FileSender{Dir: cfg.FileDir, From: cfg.From}, nil
-	}
-	return mail.NewSMTPSender(mail.SMTPConfig{
-		Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword.Reveal(),
-		TLS: cfg.SMTPTLS, From: cfg.From, Timeout: 20 * time.Second,
-	})
-}
-
-// runHousekeeping deletes expired sessions and stale rate-limit counts
-// every few minutes until ctx ends.
-func runHousekeeping(ctx context.Context, logger *slog.Logger, acct web.Accounts) {
-	tick := time.NewTicker(10 * time.Minute)
-	defer tick.Stop()
-	for {
-		for _, prune := range []func(context.Context) error{acct.Sessions.Prune, acct.Limiter.Prune} {
-			if err := prune(ctx); err != nil && ctx.Err() == nil {
-				logger.ErrorContext(ctx, "housekeeping", "err", err)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
-}
-
-// openForCommand loads the configuration and opens the migrated database
-// for a one-off command.
-func openForCommand(ctx context.Context, getenv func(string) string, stderr io.Writer) (config.Config, *database.DB, *slog.Logger, error) {
-	cfg, err := config.Load(getenv)
-	if err != nil {
-		return config.Config{}, nil, nil, err
-	}
-	logger := logging.New(stderr, cfg.LogFormat, cfg.LogLevel)
-	db, err := database.Open(ctx, cfg.DatabaseURL.Reveal())
-	if err != nil {
-		return config.Config{}, nil, nil, err
-	}
-	return cfg, db, logger, nil
+func createAdminCommand() *command {
+	return &command{name: "createadmin", summary: "Create an administrator, or make an existing account one and set its password.",
+		synopsis: "--email ADDRESS [--name NAME] [--password-stdin]",
+		detail:   "Without --password-stdin it prompts for the password, only in a terminal.\n",
+		flags:    createAdmin}
 }
 
 // createAdmin creates an administrator, or makes an existing account one
@@ -94,49 +27,43 @@ func openForCommand(ctx context.Context, getenv func(string) string, stderr io.W
 //
 //	createadmin --email a@example.com [--name Ada] --password-stdin < file
 //	createadmin --email a@example.com     (prompts, without echo)
-func createAdmin(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("createadmin", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func createAdmin(fs *flag.FlagSet) func(context.Context, invocation) error {
 	email := fs.String("email", "", "the administrator's email address (required)")
 	name := fs.String("name", "", "the display name (default: the part of the address before @)")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
-	if err := fs.Parse(args); err != nil {
-		return usageError{"createadmin: " + err.Error()}
+	return func(ctx context.Context, inv invocation) error {
+		if *email == "" {
+			return inv.usageError("createadmin needs --email ADDRESS, and --password-stdin unless it runs in a terminal")
+		}
+		password, err := readPassword(inv, *fromStdin)
+		if err != nil {
+			return err
+		}
+		a, err := newApp(ctx, inv)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		created, err := a.accounts.Users.EnsureAdmin(ctx, *email, *name, password, "createadmin")
+		if err != nil {
+			return fmt.Errorf("createadmin: %w", err)
+		}
+		if created {
+			fmt.Fprintf(inv.stdout, "Created administrator %s.\n", *email)
+		} else {
+			fmt.Fprintf(inv.stdout, "%s is now an administrator with the new password; its other sessions are signed out.\n", *email)
+		}
+		return nil
 	}
-	if *email == "" || fs.NArg() > 0 {
-		return usageError{"createadmin needs --email ADDRESS, and --password-stdin unless it runs in a terminal"}
-	}
-	password, err := readPassword(stdin, stdout, *fromStdin)
-	if err != nil {
-		return err
-	}
-	cfg, db, logger, err := openForCommand(ctx, getenv, stderr)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	acct, _, err := accountParts(cfg, db, logger)
-	if err != nil {
-		return err
-	}
-	created, err := acct.Users.EnsureAdmin(ctx, *email, *name, password, "createadmin")
-	if err != nil {
-		return fmt.Errorf("createadmin: %w", err)
-	}
-	if created {
-		fmt.Fprintf(stdout, "Created administrator %s.\n", *email)
-	} else {
-		fmt.Fprintf(stdout, "%s is now an administrator with the new password; its other sessions are signed out.\n", *email)
-	}
-	return nil
 }
 
 // readPassword reads the password from stdin's first line with
 // --password-stdin, or prompts twice without echo when stdin is a
 // terminal. A password is never a flag: flags show in ps and shell history.
-func readPassword(stdin io.Reader, stdout io.Writer, fromStdin bool) (string, error) {
+func readPassword(inv invocation, fromStdin bool) (string, error) {
+	stdout := inv.stdout
 	if fromStdin {
-		line, err := bufio.NewReader(stdin).ReadString('\n')
+		line, err := bufio.NewReader(inv.stdin).ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
 			return "", fmt.Errorf("read the password from standard input: %w", err)
 		}
@@ -146,9 +73,9 @@ func readPassword(stdin io.Reader, stdout io.Writer, fromStdin bool) (string, er
 		}
 		return password, nil
 	}
-	f, ok := stdin.(*os.File)
+	f, ok := inv.stdin.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return "", usageError{"createadmin: standard input is not a terminal; pass --password-stdin and pipe the password in"}
+		return "", inv.usageError("createadmin: standard input is not a terminal; pass --password-stdin and pipe the password in")
 	}
 	fmt.Fprint(stdout, "Password: ")
 	first, err := term.ReadPassword(int(f.Fd()))
@@ -175,27 +102,28 @@ const (
 	demoPassword   = "try-it-out-locally-only"
 )
 
+func seedDemoCommand() *command {
+	return &command{name: "seed-demo", summary: "Create " + demoUserEmail + " and " + demoAdminEmail + " with a known password (refused with APP_ENV=production).",
+		flags: noFlags(seedDemo)}
+}
+
 // seedDemo creates a demo user and a demo admin with a known password.
 // It refuses to run with APP_ENV=production.
-func seedDemo(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, db, logger, err := openForCommand(ctx, getenv, stderr)
+func seedDemo(ctx context.Context, inv invocation) error {
+	a, err := newApp(ctx, inv)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if cfg.Env == config.Production {
+	defer a.Close()
+	if a.cfg.Env == config.Production {
 		return errors.New("seed-demo refuses to run with APP_ENV=production: demo accounts have a published password")
 	}
-	acct, _, err := accountParts(cfg, db, logger)
-	if err != nil {
-		return err
-	}
-	if _, err := acct.Users.EnsureUser(ctx, demoUserEmail, "Demo User", demoPassword, "seed-demo"); err != nil {
+	if _, err := a.accounts.Users.EnsureUser(ctx, demoUserEmail, "Demo User", demoPassword, "seed-demo"); err != nil {
 		return fmt.Errorf("seed-demo: %w", err)
 	}
-	if _, err := acct.Users.EnsureAdmin(ctx, demoAdminEmail, "Demo Admin", demoPassword, "seed-demo"); err != nil {
+	if _, err := a.accounts.Users.EnsureAdmin(ctx, demoAdminEmail, "Demo Admin", demoPassword, "seed-demo"); err != nil {
 		return fmt.Errorf("seed-demo: %w", err)
 	}
-	fmt.Fprintf(stdout, "Demo accounts ready, password %q:\n  %s (user)\n  %s (admin)\n", demoPassword, demoUserEmail, demoAdminEmail)
+	fmt.Fprintf(inv.stdout, "Demo accounts ready, password %q:\n  %s (user)\n  %s (admin)\n", demoPassword, demoUserEmail, demoAdminEmail)
 	return nil
 }

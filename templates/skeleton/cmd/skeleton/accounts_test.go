@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 )
@@ -19,37 +22,30 @@ func TestCreateAdmin(t *testing.T) {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()
 			env := environment(map[string]string{"DATABASE_URL": dbtest.URL(t, dialect), "SECRET_KEY": testSecret})
-			if err := run(ctx, []string{appName, "migrate", "up"}, env, nil, io.Discard, io.Discard); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, run(ctx, []string{appName, "migrate", "up"}, env, nil, io.Discard, io.Discard))
 			const password = "a strong admin passphrase"
 			var out bytes.Buffer
 			err := run(ctx, []string{appName, "createadmin", "--email", "Root@Example.com", "--name", "Root", "--password-stdin"},
 				env, strings.NewReader(password+"\n"), &out, io.Discard)
-			if err != nil || !strings.Contains(out.String(), "Created administrator") {
-				t.Fatalf("createadmin = %q, %v", out.String(), err)
-			}
-			if strings.Contains(out.String(), password) {
-				t.Fatal("createadmin echoed the password")
-			}
+			require.NoError(t, err, "createadmin")
+			require.Contains(t, out.String(), "Created administrator", "createadmin")
+			require.NotContains(t, out.String(), password, "createadmin echoed the password")
 			db, err := database.Open(ctx, env("DATABASE_URL"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			defer db.Close()
 			var role, name string
 			var verified bool
-			if err := db.QueryRowContext(ctx, "SELECT role, name, email_verified_at IS NOT NULL FROM users WHERE email_normalized = ?", "root@example.com").
-				Scan(&role, &name, &verified); err != nil || role != "admin" || name != "Root" || !verified {
-				t.Fatalf("stored admin: role %q, name %q, verified %v, %v", role, name, verified, err)
-			}
+			require.NoError(t, db.QueryRowContext(ctx, "SELECT role, name, email_verified_at IS NOT NULL FROM users WHERE email_normalized = ?", "root@example.com").
+				Scan(&role, &name, &verified))
+			require.Equal(t, "admin", role, "stored admin")
+			require.Equal(t, "Root", name, "stored admin")
+			require.True(t, verified, "the stored admin's address is verified")
 
 			// Again: the account is kept and its password replaced.
 			out.Reset()
-			if err := run(ctx, []string{appName, "createadmin", "--email", "root@example.com", "--password-stdin"},
-				env, strings.NewReader("an even stronger passphrase\n"), &out, io.Discard); err != nil || !strings.Contains(out.String(), "now an administrator") {
-				t.Fatalf("second createadmin = %q, %v", out.String(), err)
-			}
+			require.NoError(t, run(ctx, []string{appName, "createadmin", "--email", "root@example.com", "--password-stdin"},
+				env, strings.NewReader("an even stronger passphrase\n"), &out, io.Discard), "second createadmin")
+			require.Contains(t, out.String(), "now an administrator", "second createadmin")
 
 			for _, tc := range []struct {
 				args  []string
@@ -63,9 +59,7 @@ func TestCreateAdmin(t *testing.T) {
 				{[]string{"createadmin", "--email", "not-an-address", "--password-stdin"}, "a strong admin passphrase\n", "email address"},
 			} {
 				err := run(ctx, append([]string{appName}, tc.args...), env, strings.NewReader(tc.stdin), io.Discard, io.Discard)
-				if err == nil || !strings.Contains(err.Error(), tc.want) {
-					t.Errorf("%v: %v, want an error mentioning %q", tc.args, err, tc.want)
-				}
+				assert.ErrorContains(t, err, tc.want, "%v", tc.args)
 			}
 		})
 	}
@@ -75,20 +69,13 @@ func TestSeedDemoRefusesProduction(t *testing.T) {
 	ctx := context.Background()
 	url := dbtest.URL(t, database.SQLite)
 	dev := environment(map[string]string{"DATABASE_URL": url})
-	if err := run(ctx, []string{appName, "migrate", "up"}, dev, nil, io.Discard, io.Discard); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, run(ctx, []string{appName, "migrate", "up"}, dev, nil, io.Discard, io.Discard))
 	prod := environment(map[string]string{"DATABASE_URL": url, "APP_ENV": "production", "SECRET_KEY": testSecret,
 		"EMAIL_FROM": "hello@example.com", "SMTP_HOST": "smtp.example.com"})
 	err := run(ctx, []string{appName, "seed-demo"}, prod, nil, io.Discard, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "production") {
-		t.Fatalf("seed-demo in production = %v, want a refusal", err)
-	}
+	require.ErrorContains(t, err, "production", "seed-demo in production is refused")
+	require.False(t, errors.As(err, new(usageError)), "a refusal in production is no usage error")
 	var out bytes.Buffer
-	if err := run(ctx, []string{appName, "seed-demo"}, dev, nil, &out, io.Discard); err != nil || !strings.Contains(out.String(), demoUserEmail) {
-		t.Fatalf("seed-demo in development = %q, %v", out.String(), err)
-	}
-	if errors.As(err, new(usageError)) {
-		t.Fatal("unexpected usage error")
-	}
+	require.NoError(t, run(ctx, []string{appName, "seed-demo"}, dev, nil, &out, io.Discard), "seed-demo in development")
+	require.Contains(t, out.String(), demoUserEmail, "seed-demo in development")
 }

@@ -17,10 +17,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
-	"github.com/quickscale/quickscale/templates/skeleton/internal/jobs"
 )
 
 // setupAccount migrates the database behind env and creates a verified
@@ -28,14 +31,10 @@ import (
 func setupAccount(t *testing.T, env func(string) string, email string) {
 	t.Helper()
 	ctx := context.Background()
-	if err := run(ctx, []string{appName, "migrate", "up"}, env, nil, io.Discard, io.Discard); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, run(ctx, []string{appName, "migrate", "up"}, env, nil, io.Discard, io.Discard))
 	err := run(ctx, []string{appName, "createadmin", "--email", email, "--password-stdin"},
 		env, strings.NewReader("a strong admin passphrase\n"), io.Discard, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 }
 
 func TestCreditsCommands(t *testing.T) {
@@ -49,26 +48,26 @@ func TestCreditsCommands(t *testing.T) {
 				err := run(ctx, append([]string{appName}, args...), env, nil, &out, io.Discard)
 				return out.String(), err
 			}
-			if out, err := cmd("credits", "grant", "--email", "cli@example.com", "--amount", "50", "--expires", "720h"); err != nil || !strings.Contains(out, "balance is now 50") {
-				t.Fatalf("grant = %q, %v", out, err)
-			}
-			if out, err := cmd("credits", "adjust", "--email", "cli@example.com", "--amount", "-60", "--reason", "too much"); err == nil || !strings.Contains(err.Error(), "not enough credits") {
-				t.Fatalf("deducting below zero = %q, %v; want refused", out, err)
-			}
-			if out, err := cmd("credits", "adjust", "--email", "cli@example.com", "--amount", "-20", "--reason", "correction"); err != nil || !strings.Contains(out, "balance is now 30") {
-				t.Fatalf("adjust = %q, %v", out, err)
-			}
-			out, err := cmd("credits", "show", "--email", "cli@example.com")
-			if err != nil || !strings.Contains(out, "30 credits (2 journal entries)") || !strings.Contains(out, "admin deduction") || !strings.Contains(out, "correction") {
-				t.Fatalf("show = %q, %v", out, err)
-			}
-			if out, err := cmd("credits", "check"); err != nil || !strings.Contains(out, "consistent") {
-				t.Fatalf("check = %q, %v", out, err)
-			}
+			out, err := cmd("credits", "grant", "--email", "cli@example.com", "--amount", "50", "--expires", "720h")
+			require.NoError(t, err, "grant")
+			require.Contains(t, out, "balance is now 50", "grant")
+			_, err = cmd("credits", "adjust", "--email", "cli@example.com", "--amount", "-60", "--reason", "too much")
+			require.ErrorContains(t, err, "not enough credits", "deducting below zero is refused")
+			out, err = cmd("credits", "adjust", "--email", "cli@example.com", "--amount", "-20", "--reason", "correction")
+			require.NoError(t, err, "adjust")
+			require.Contains(t, out, "balance is now 30", "adjust")
+			out, err = cmd("credits", "show", "--email", "cli@example.com")
+			require.NoError(t, err, "show")
+			require.Contains(t, out, "30 credits (2 journal entries)", "show")
+			require.Contains(t, out, "admin deduction", "show")
+			require.Contains(t, out, "correction", "show")
+			out, err = cmd("credits", "check")
+			require.NoError(t, err, "check")
+			require.Contains(t, out, "consistent", "check")
 			token, err := cmd("apikey", "create", "--email", "cli@example.com", "--name", "ci")
-			if err != nil || !strings.HasPrefix(token, "sk_") || strings.Count(token, "\n") != 1 {
-				t.Fatalf("apikey create = %q, %v; want the token alone on stdout", token, err)
-			}
+			require.NoError(t, err, "apikey create")
+			require.True(t, strings.HasPrefix(token, "sk_"), "apikey create prints the token: %q", token)
+			require.Equal(t, 1, strings.Count(token, "\n"), "apikey create prints the token alone on stdout: %q", token)
 			for _, bad := range [][]string{
 				{"credits"}, {"credits", "gift"}, {"credits", "grant", "--amount", "5"},
 				{"credits", "grant", "--email", "cli@example.com", "--amount", "-5"},
@@ -76,16 +75,13 @@ func TestCreditsCommands(t *testing.T) {
 				{"credits", "grant", "--email", "cli@example.com", "--amount", "5", "--expires", "yesterday"},
 				{"apikey"}, {"apikey", "create", "--email", "cli@example.com"},
 			} {
-				if _, err := cmd(bad...); err == nil {
-					t.Errorf("%v succeeded", bad)
-				}
+				_, err := cmd(bad...)
+				assert.Error(t, err, "%v succeeded", bad)
 			}
-			if _, err := cmd("credits", "adjust", "--email", "cli@example.com", "--amount", "5"); err == nil || !strings.Contains(err.Error(), "reason") {
-				t.Errorf("adjust without a reason = %v", err)
-			}
-			if _, err := cmd("credits", "show", "--email", "nobody@example.com"); err == nil || !strings.Contains(err.Error(), "no account") {
-				t.Errorf("show for an unknown address = %v", err)
-			}
+			_, err = cmd("credits", "adjust", "--email", "cli@example.com", "--amount", "5")
+			assert.ErrorContains(t, err, "reason", "adjust without a reason")
+			_, err = cmd("credits", "show", "--email", "nobody@example.com")
+			assert.ErrorContains(t, err, "no account", "show for an unknown address")
 		})
 	}
 }
@@ -102,20 +98,15 @@ func TestKillDuringConsumption(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, appName)
 	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "go build\n%s", out)
 	dbURL := "sqlite:" + filepath.Join(dir, "app.db")
 	env := environment(map[string]string{"DATABASE_URL": dbURL, "SECRET_KEY": testSecret, "LOG_LEVEL": "error"})
 	setupAccount(t, env, "kill@example.com")
 	const granted = 100_000
-	if err := run(context.Background(), []string{appName, "credits", "grant", "--email", "kill@example.com", "--amount", fmt.Sprint(granted)}, env, nil, io.Discard, io.Discard); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, run(context.Background(), []string{appName, "credits", "grant", "--email", "kill@example.com", "--amount", fmt.Sprint(granted)}, env, nil, io.Discard, io.Discard))
 	var tokenOut bytes.Buffer
-	if err := run(context.Background(), []string{appName, "apikey", "create", "--email", "kill@example.com", "--name", "kill"}, env, nil, &tokenOut, io.Discard); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, run(context.Background(), []string{appName, "apikey", "create", "--email", "kill@example.com", "--name", "kill"}, env, nil, &tokenOut, io.Discard))
 	token := strings.TrimSpace(tokenOut.String())
 
 	acked := map[string]ackedRun{} // idempotency key → what the client was told
@@ -149,9 +140,7 @@ func TestKillDuringConsumption(t *testing.T) {
 			})
 		}
 		time.Sleep(time.Duration(150+rng.IntN(500)) * time.Millisecond)
-		if err := server.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, server.Process.Signal(syscall.SIGKILL))
 		server.Wait()
 		close(stop)
 		wg.Wait()
@@ -165,9 +154,10 @@ func TestKillDuringConsumption(t *testing.T) {
 				break
 			}
 			got, ok := postRun(base, token, key)
-			if !ok || got.ID != want.ID || !got.Replayed || got.JournalID != want.JournalID {
-				t.Fatalf("seed %d: replaying acknowledged %s = %+v (ok %v), want run %s replayed", seed, key, got, ok, want.ID)
-			}
+			require.True(t, ok, "seed %d: replaying acknowledged %s", seed, key)
+			require.Equal(t, want.ID, got.ID, "seed %d: replaying acknowledged %s answers its run", seed, key)
+			require.True(t, got.Replayed, "seed %d: replaying acknowledged %s is a replay", seed, key)
+			require.Equal(t, want.JournalID, got.JournalID, "seed %d: replaying acknowledged %s charges nothing new", seed, key)
 			replayed++
 		}
 		server.Process.Signal(syscall.SIGTERM)
@@ -175,9 +165,7 @@ func TestKillDuringConsumption(t *testing.T) {
 		checkAfterKill(t, dbURL, acked, granted)
 		t.Logf("seed %d: %d runs acknowledged so far", seed, len(acked))
 	}
-	if len(acked) == 0 {
-		t.Fatal("no run was acknowledged before the kills: the test exercised nothing")
-	}
+	require.NotEmpty(t, acked, "no run was acknowledged before the kills: the test exercised nothing")
 }
 
 type ackedRun struct {
@@ -216,9 +204,7 @@ func startBinary(t *testing.T, bin, addr, dbURL string) *exec.Cmd {
 	cmd.Env = append(os.Environ(), "HTTP_ADDR="+addr, "DATABASE_URL="+dbURL, "SECRET_KEY="+testSecret,
 		"BASE_URL=http://"+addr, "LOG_LEVEL=error", "EMAIL_BACKEND=file", "EMAIL_FILE_DIR="+t.TempDir())
 	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { cmd.Process.Kill() })
 	return cmd
 }
@@ -235,7 +221,7 @@ func waitReadyHTTP(t *testing.T, base string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("%s did not become ready within 20s", base)
+	require.FailNow(t, "the server did not become ready within 20s", base)
 }
 
 // checkAfterKill opens the database the killed server left behind.
@@ -243,35 +229,27 @@ func checkAfterKill(t *testing.T, dbURL string, acked map[string]ackedRun, grant
 	t.Helper()
 	ctx := context.Background()
 	db, err := database.Open(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer db.Close()
-	ledger := credits.New(db)
-	if problems, err := ledger.Verify(ctx); err != nil || len(problems) > 0 {
-		t.Fatalf("ledger after kill: %v %v", problems, err)
-	}
+	ledger := credits.New(db, clock.System{})
+	problems, err := ledger.Verify(ctx)
+	require.NoError(t, err)
+	require.Empty(t, problems, "ledger after kill")
 	for key, want := range acked {
 		var n int
 		var id string
-		if err := db.QueryRowContext(ctx, "SELECT COUNT(*), MAX(id) FROM credit_journal WHERE idempotency_key = ?", key).Scan(&n, &id); err != nil {
-			t.Fatal(err)
-		}
-		if n != 1 || id != want.JournalID {
-			t.Fatalf("acknowledged run %s: %d journal rows (id %s), want exactly its own %s", key, n, id, want.JournalID)
-		}
+		require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*), MAX(id) FROM credit_journal WHERE idempotency_key = ?", key).Scan(&n, &id))
+		require.Equal(t, 1, n, "acknowledged run %s: journal rows", key)
+		require.Equal(t, want.JournalID, id, "acknowledged run %s: exactly its own journal row", key)
 		var status string
-		if err := db.QueryRowContext(ctx, "SELECT status FROM service_runs WHERE id = ?", want.ID).Scan(&status); err != nil || status != "succeeded" {
-			t.Fatalf("acknowledged run %s: status %q, %v", key, status, err)
-		}
+		require.NoError(t, db.QueryRowContext(ctx, "SELECT status FROM service_runs WHERE id = ?", want.ID).Scan(&status))
+		require.Equal(t, "succeeded", status, "acknowledged run %s", key)
 	}
 	var consumed, refunded, balance int64
 	db.QueryRowContext(ctx, "SELECT COUNT(*) FROM credit_journal WHERE kind = 'consumption'").Scan(&consumed)
 	db.QueryRowContext(ctx, "SELECT COUNT(*) FROM credit_journal WHERE kind = 'refund'").Scan(&refunded)
 	db.QueryRowContext(ctx, "SELECT COALESCE(SUM(balance), 0) FROM credit_accounts").Scan(&balance)
-	if (consumed-refunded)*1 != granted-balance {
-		t.Fatalf("charged runs × cost = %d, granted − balance = %d", consumed-refunded, granted-balance)
-	}
+	require.Equal(t, granted-balance, (consumed-refunded)*1, "charged runs × cost = granted − balance")
 }
 
 // TestCreditNotices: a debit crossing the threshold queues one low-balance
@@ -284,78 +262,57 @@ func TestCreditNotices(t *testing.T) {
 			env := environment(map[string]string{"DATABASE_URL": dbtest.URL(t, dialect), "SECRET_KEY": testSecret, "LOG_LEVEL": "error"})
 			setupAccount(t, env, "notice@example.com")
 			setupAccount(t, env, "quiet@example.com")
-			cfg, db, logger, err := openForCommand(ctx, env, io.Discard)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			acct, outbox, err := accountParts(cfg, db, logger)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cr, queue, err := creditParts(cfg, db, logger, acct.Users, outbox)
-			if err != nil {
-				t.Fatal(err)
-			}
+			a, err := newApp(ctx, invocation{getenv: env, stderr: io.Discard, clock: clock.System{}})
+			require.NoError(t, err)
+			defer a.Close()
 			drain := func() {
 				for {
-					ran, err := queue.RunOnce(ctx)
-					if err != nil {
-						t.Fatal(err)
-					}
+					ran, err := a.jobs.RunOnce(ctx)
+					require.NoError(t, err)
 					if !ran {
 						return
 					}
 				}
 			}
-			noticed, _ := acct.Users.ByEmail(ctx, "notice@example.com")
-			quiet, _ := acct.Users.ByEmail(ctx, "quiet@example.com")
+			noticed, _ := a.accounts.Users.ByEmail(ctx, "notice@example.com")
+			quiet, _ := a.accounts.Users.ByEmail(ctx, "quiet@example.com")
 			for _, u := range []string{noticed.ID, quiet.ID} {
-				if _, err := cr.Ledger.Add(ctx, credits.Credit{UserID: u, Kind: credits.KindGrant, Amount: 3}); err != nil {
-					t.Fatal(err)
-				}
+				_, err := a.credits.Ledger.Add(ctx, credits.Credit{UserID: u, Kind: credits.KindGrant, Amount: 3})
+				require.NoError(t, err)
 			}
-			cr.Ledger.SaveSettings(ctx, noticed.ID, credits.Settings{LowBalanceThreshold: 2, WeeklySummary: true})
-			cr.Ledger.SaveSettings(ctx, quiet.ID, credits.Settings{WeeklySummary: false})
+			a.credits.Ledger.SaveSettings(ctx, noticed.ID, credits.Settings{LowBalanceThreshold: 2, WeeklySummary: true})
+			a.credits.Ledger.SaveSettings(ctx, quiet.ID, credits.Settings{WeeklySummary: false})
 			for range 3 {
-				if _, err := cr.Services.Run(ctx, noticed.ID, "word-count", "", map[string]string{"text": "x"}); err != nil {
-					t.Fatal(err)
-				}
+				_, err := a.credits.Services.Run(ctx, noticed.ID, "word-count", "", map[string]string{"text": "x"})
+				require.NoError(t, err)
 			}
-			cr.Services.Run(ctx, quiet.ID, "word-count", "", map[string]string{"text": "x"})
+			a.credits.Services.Run(ctx, quiet.ID, "word-count", "", map[string]string{"text": "x"})
 			drain()
 
 			// The summary of a week that includes now.
-			if _, err := jobs.Enqueue(ctx, db, jobWeeklySummary, "test-week", time.Now().Add(time.Minute).UTC().Format(time.RFC3339), time.Now()); err != nil {
-				t.Fatal(err)
-			}
+			weekEnd := time.Now().Add(time.Minute).UTC().Format(time.RFC3339)
+			_, err = a.jobs.Enqueue(ctx, a.db, "credits.weekly_summary", "test-week", weekEnd, time.Now())
+			require.NoError(t, err)
 			drain()
-			mails, err := outbox.Recent(ctx, 50)
-			if err != nil {
-				t.Fatal(err)
-			}
+			mails, err := a.outbox.Recent(ctx, 50)
+			require.NoError(t, err)
 			counts := map[string]int{}
 			for _, m := range mails {
 				counts[m.Message.To+" "+m.Message.Subject]++
 			}
-			if counts["notice@example.com Your "+appName+" credits are running low"] != 1 {
-				t.Errorf("low-balance emails: %v, want one to notice@example.com", counts)
-			}
-			if counts["notice@example.com Your "+appName+" week in credits"] != 1 || counts["quiet@example.com Your "+appName+" week in credits"] != 0 {
-				t.Errorf("weekly summaries: %v, want one, to the opted-in user only", counts)
-			}
+			assert.Equal(t, 1, counts["notice@example.com Your "+appName+" credits are running low"], "low-balance emails to notice@example.com: %v", counts)
+			assert.Equal(t, 1, counts["notice@example.com Your "+appName+" week in credits"], "weekly summaries to the opted-in user: %v", counts)
+			assert.Zero(t, counts["quiet@example.com Your "+appName+" week in credits"], "weekly summaries to the opted-out user: %v", counts)
 
-			now := time.Date(2030, 3, 6, 14, 30, 0, 0, time.UTC)
+			later, err := newApp(ctx, invocation{getenv: env, stderr: io.Discard, clock: clock.NewFake(time.Date(2030, 3, 6, 14, 30, 0, 0, time.UTC))})
+			require.NoError(t, err)
+			defer later.Close()
 			for range 3 {
-				if err := scheduleCreditJobs(ctx, db, now); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, later.jobs.Schedule(ctx))
 			}
 			var scheduled int
-			db.QueryRowContext(ctx, "SELECT COUNT(*) FROM jobs WHERE unique_key LIKE '%2030%'").Scan(&scheduled)
-			if scheduled != 4 {
-				t.Fatalf("%d recurring jobs queued for one hour, want 4 (expire, recover, prune, weekly), each once", scheduled)
-			}
+			a.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM jobs WHERE unique_key LIKE '%2030%'").Scan(&scheduled)
+			require.Equal(t, 6, scheduled, "recurring jobs queued for one hour: expire, recover, jobs prune, weekly, sessions prune, rate-limit prune, each once")
 		})
 	}
 }

@@ -8,11 +8,15 @@ import (
 	"time"
 )
 
+func healthcheckCommand() *command {
+	return &command{name: "healthcheck", summary: "Exit 0 when the running server on HTTP_ADDR is ready.", flags: noFlags(healthcheck)}
+}
+
 // healthcheck asks the server on HTTP_ADDR whether it is ready. It is the
 // container's HEALTHCHECK: the image has no shell and no curl, only this
 // binary.
-func healthcheck(ctx context.Context, getenv func(string) string) error {
-	addr := getenv("HTTP_ADDR")
+func healthcheck(ctx context.Context, inv invocation) error {
+	addr := inv.getenv("HTTP_ADDR")
 	if addr == "" {
 		addr = ":8000"
 	}

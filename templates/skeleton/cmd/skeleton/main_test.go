@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 )
@@ -30,13 +33,13 @@ func environment(vars map[string]string) func(string) string {
 func TestCommands(t *testing.T) {
 	ctx := context.Background()
 	var out bytes.Buffer
-	if err := run(ctx, []string{appName, "version"}, environment(nil), nil, &out, io.Discard); err != nil || !strings.HasPrefix(out.String(), appName+" ") {
-		t.Fatalf("version = %q, %v", out.String(), err)
-	}
+	err := run(ctx, []string{appName, "version"}, environment(nil), nil, &out, io.Discard)
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(out.String(), appName+" "), "version = %q", out.String())
 	out.Reset()
-	if err := run(ctx, []string{appName, "help"}, environment(nil), nil, &out, io.Discard); err != nil || !strings.Contains(out.String(), "migrate up") {
-		t.Fatalf("help = %q, %v", out.String(), err)
-	}
+	err = run(ctx, []string{appName, "help"}, environment(nil), nil, &out, io.Discard)
+	require.NoError(t, err)
+	require.Contains(t, out.String(), "migrate up", "help")
 	badLines := [][]string{
 		{appName},
 		{appName, "deploy"},
@@ -45,14 +48,64 @@ func TestCommands(t *testing.T) {
 	}
 	for _, args := range badLines {
 		err := run(ctx, args, environment(nil), nil, io.Discard, io.Discard)
-		if !errors.As(err, new(usageError)) || !strings.Contains(err.Error(), "help") {
-			t.Errorf("run %v = %v, want a usage error pointing to help", args[1:], err)
-		}
+		assert.ErrorAs(t, err, new(usageError), "run %v", args[1:])
+		assert.ErrorContains(t, err, "help", "run %v: the usage error points to help", args[1:])
 	}
-	err := run(ctx, []string{appName, "serve"}, environment(map[string]string{"APP_ENV": "production"}), nil, io.Discard, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "SECRET_KEY") {
-		t.Fatalf("production serve without SECRET_KEY = %v, want an error naming SECRET_KEY", err)
+	err = run(ctx, []string{appName, "serve"}, environment(map[string]string{"APP_ENV": "production"}), nil, io.Discard, io.Discard)
+	require.ErrorContains(t, err, "SECRET_KEY", "production serve without SECRET_KEY")
+}
+
+// TestCommandLines: help at every level prints that command's usage on
+// stdout and exits 0; an unknown command, flag or argument exits 2 with a
+// message naming it and pointing to the command's --help.
+func TestCommandLines(t *testing.T) {
+	for _, tc := range []struct {
+		line   string
+		status int
+		stdout string // in the output, "" for none
+		stderr string // in the error, "" for none
+	}{
+		{"help", 0, "Commands:", ""},
+		{"-h", 0, "Commands:", ""},
+		{"--help", 0, "Usage: " + appName + " <command>", ""},
+		{"help credits grant", 0, "Usage: " + appName + " credits grant --email ADDRESS", ""},
+		{"migrate --help", 0, "Usage: " + appName + " migrate <command>", ""},
+		{"migrate help", 0, "status", ""},
+		{"migrate help status", 0, "Usage: " + appName + " migrate status\n", ""},
+		{"migrate status --help", 0, "Usage: " + appName + " migrate status\n", ""},
+		{"migrate status -h", 0, "List migrations", ""},
+		{"credits grant --help", 0, "-expires", ""},
+		{"credits grant help", 0, "-amount", ""},
+		{"createadmin --help", 0, "-password-stdin", ""},
+		{"version", 0, appName + " ", ""},
+		{"--version", 0, appName + " ", ""},
+		{"", 2, "", "a command is needed"},
+		{"deploy", 2, "", `unknown command "deploy"`},
+		{"--bogus", 2, "", `unknown flag "--bogus"`},
+		{"migrate sideways", 2, "", `migrate: unknown command "sideways"`},
+		{"credits grant --bogus", 2, "", "-bogus"},
+		{"migrate status extra", 2, "", `unexpected argument "extra"`},
+		{"help deploy", 2, "", `no command "deploy"`},
+		{"credits grant --email a@example.com", 2, "", "--amount N"},
+	} {
+		t.Run(tc.line, func(t *testing.T) {
+			var stdout bytes.Buffer
+			err := run(context.Background(), append([]string{appName}, strings.Fields(tc.line)...), environment(nil), nil, &stdout, io.Discard)
+			assert.Equal(t, tc.status, exitCode(err), "exit status; error %v", err)
+			if tc.stdout == "" {
+				assert.Empty(t, stdout.String(), "stdout")
+			} else {
+				assert.Contains(t, stdout.String(), tc.stdout, "stdout")
+			}
+			if tc.stderr == "" {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorContains(t, err, tc.stderr)
+				assert.ErrorContains(t, err, "--help` for its usage", "the error points to the command's help")
+			}
+		})
 	}
+	assert.Equal(t, 1, exitCode(errors.New("the database is down")), "a command that ran and failed")
 }
 
 // serve answers its pages, then on cancellation (SIGTERM in production)
@@ -70,12 +123,8 @@ func TestServeAndGracefulShutdown(t *testing.T) {
 			}
 			getenv := environment(vars)
 			var stdout, logs syncBuffer
-			if err := run(context.Background(), []string{appName, "migrate", "up"}, getenv, nil, &stdout, &logs); err != nil {
-				t.Fatalf("migrate up: %v", err)
-			}
-			if !strings.Contains(stdout.String(), "applied") {
-				t.Fatalf("migrate up printed %q", stdout.String())
-			}
+			require.NoError(t, run(context.Background(), []string{appName, "migrate", "up"}, getenv, nil, &stdout, &logs), "migrate up")
+			require.Contains(t, stdout.String(), "applied", "migrate up")
 
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -86,71 +135,50 @@ func TestServeAndGracefulShutdown(t *testing.T) {
 
 			for _, path := range []string{"/", "/about", "/contact", "/livez"} {
 				resp, err := http.Get(base + path)
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					t.Fatalf("GET %s = %d", path, resp.StatusCode)
-				}
+				require.Equal(t, http.StatusOK, resp.StatusCode, "GET %s", path)
 			}
-			if err := run(context.Background(), []string{appName, "healthcheck"}, getenv, nil, io.Discard, io.Discard); err != nil {
-				t.Fatalf("healthcheck against the running server: %v", err)
-			}
+			require.NoError(t, run(context.Background(), []string{appName, "healthcheck"}, getenv, nil, io.Discard, io.Discard),
+				"healthcheck against the running server")
 
 			// A slow upload: the handler is reading its body (the server
 			// asked for it with 100 Continue) when shutdown begins.
 			form := url.Values{"name": {"Ada"}, "email": {"ada@example.com"}, "message": {"Sent while the server stops."}}.Encode()
 			conn, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			defer conn.Close()
 			fmt.Fprintf(conn, "POST /contact HTTP/1.1\r\nHost: %s\r\nOrigin: %s\r\nContent-Type: application/x-www-form-urlencoded\r\n"+
 				"Content-Length: %d\r\nExpect: 100-continue\r\n\r\n", addr, base, len(form))
 			br := bufio.NewReader(conn)
 			line, err := br.ReadString('\n')
-			if err != nil || !strings.Contains(line, "100 Continue") {
-				t.Fatalf("server did not ask for the body: %q, %v", line, err)
-			}
-			if _, err := br.ReadString('\n'); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
+			require.Contains(t, line, "100 Continue", "the server asks for the body")
+			_, err = br.ReadString('\n')
+			require.NoError(t, err)
 
 			cancel()
 			waitRefused(t, addr)
-			if _, err := io.WriteString(conn, form); err != nil {
-				t.Fatal(err)
-			}
+			_, err = io.WriteString(conn, form)
+			require.NoError(t, err)
 			resp, err := http.ReadResponse(br, nil)
-			if err != nil {
-				t.Fatalf("the in-flight request was cut: %v", err)
-			}
+			require.NoError(t, err, "the in-flight request was cut")
 			resp.Body.Close()
-			if resp.StatusCode != http.StatusSeeOther {
-				t.Fatalf("in-flight POST = %d, want 303", resp.StatusCode)
-			}
+			require.Equal(t, http.StatusSeeOther, resp.StatusCode, "in-flight POST")
 
 			select {
 			case err := <-done:
-				if err != nil {
-					t.Fatalf("serve returned %v, want nil after a graceful shutdown", err)
-				}
+				require.NoError(t, err, "serve after a graceful shutdown")
 			case <-time.After(30 * time.Second):
-				t.Fatal("serve did not return after cancellation")
+				require.FailNow(t, "serve did not return after cancellation")
 			}
-			if err := run(context.Background(), []string{appName, "healthcheck"}, getenv, nil, io.Discard, io.Discard); err == nil {
-				t.Fatal("healthcheck passed with the server stopped")
-			}
+			require.Error(t, run(context.Background(), []string{appName, "healthcheck"}, getenv, nil, io.Discard, io.Discard),
+				"healthcheck passed with the server stopped")
 
 			l := logs.String()
-			if strings.Contains(l, testSecret) {
-				t.Fatal("SECRET_KEY reached the log")
-			}
+			require.NotContains(t, l, testSecret, "SECRET_KEY reached the log")
 			for _, want := range []string{`"msg":"serving"`, `"msg":"shutting down`, `"msg":"stopped"`, `"request_id":"`} {
-				if !strings.Contains(l, want) {
-					t.Errorf("log lacks %s", want)
-				}
+				assert.Contains(t, l, want, "log")
 			}
 		})
 	}
@@ -161,36 +189,25 @@ func TestServeRefusesNewerSchema(t *testing.T) {
 		t.Run(string(dialect), func(t *testing.T) {
 			vars := map[string]string{"HTTP_ADDR": freeAddr(t), "DATABASE_URL": dbtest.URL(t, dialect), "SECRET_KEY": testSecret}
 			ctx := context.Background()
-			if err := run(ctx, []string{appName, "migrate", "up"}, environment(vars), nil, io.Discard, io.Discard); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, run(ctx, []string{appName, "migrate", "up"}, environment(vars), nil, io.Discard, io.Discard))
 			db, err := database.Open(ctx, vars["DATABASE_URL"])
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := db.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, CURRENT_TIMESTAMP)", 9999, "future"); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
+			_, err = db.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, CURRENT_TIMESTAMP)", 9999, "future")
+			require.NoError(t, err)
 			db.Close()
 
 			done := make(chan error, 1)
 			go func() { done <- run(ctx, []string{appName, "serve"}, environment(vars), nil, io.Discard, io.Discard) }()
 			select {
 			case err := <-done:
-				if err == nil || !strings.Contains(err.Error(), "newer build") {
-					t.Fatalf("serve on a newer schema = %v, want a refusal", err)
-				}
+				require.ErrorContains(t, err, "newer build", "serve on a newer schema is refused")
 			case <-time.After(30 * time.Second):
-				t.Fatal("serve started on a schema newer than it knows")
+				require.FailNow(t, "serve started on a schema newer than it knows")
 			}
 
 			var status bytes.Buffer
-			if err := run(ctx, []string{appName, "migrate", "status"}, environment(vars), nil, &status, io.Discard); err != nil {
-				t.Fatal(err)
-			}
-			if !strings.Contains(status.String(), "9999") {
-				t.Errorf("migrate status does not list the unknown version:\n%s", status.String())
-			}
+			require.NoError(t, run(ctx, []string{appName, "migrate", "status"}, environment(vars), nil, &status, io.Discard))
+			assert.Contains(t, status.String(), "9999", "migrate status lists the unknown version")
 		})
 	}
 }
@@ -198,9 +215,7 @@ func TestServeRefusesNewerSchema(t *testing.T) {
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer ln.Close()
 	return ln.Addr().String()
 }
@@ -212,7 +227,7 @@ func waitReady(t *testing.T, base string, done <-chan error) {
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-done:
-			t.Fatalf("serve stopped before it was ready: %v", err)
+			require.FailNow(t, "serve stopped before it was ready", "%v", err)
 		default:
 		}
 		if resp, err := http.Get(base + "/readyz"); err == nil {
@@ -223,7 +238,7 @@ func waitReady(t *testing.T, base string, done <-chan error) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatal("server never became ready")
+	require.FailNow(t, "server never became ready")
 }
 
 // waitRefused waits until the server has closed its listener: shutdown has
@@ -239,7 +254,7 @@ func waitRefused(t *testing.T, addr string) {
 		conn.Close()
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatal("server still accepts connections after cancellation")
+	require.FailNow(t, "server still accepts connections after cancellation")
 }
 
 // syncBuffer collects output written from several goroutines.

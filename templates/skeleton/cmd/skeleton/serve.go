@@ -4,19 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/config"
-	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
-	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/health"
-	"github.com/quickscale/quickscale/templates/skeleton/internal/logging"
-	"github.com/quickscale/quickscale/templates/skeleton/internal/mail"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/migrate"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/views"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/web"
@@ -28,25 +22,26 @@ import (
 // set their grace period above this to never cut a request.
 const shutdownTimeout = 20 * time.Second
 
-// serve runs the web server until ctx is cancelled, then stops taking new
-// requests, lets the ones in flight finish and returns nil.
-func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := config.Load(getenv)
+func serveCommand() *command {
+	return &command{name: "serve", summary: "Start the web server on HTTP_ADDR (default :8000), with the job queue and the email worker.",
+		flags: noFlags(serve)}
+}
+
+// serve runs the web server and the background work until ctx is
+// cancelled, then stops taking new requests, lets the ones in flight
+// finish and returns nil.
+func serve(ctx context.Context, inv invocation) error {
+	a, err := newApp(ctx, inv)
 	if err != nil {
 		return err
 	}
-	logger := logging.New(stderr, cfg.LogFormat, cfg.LogLevel)
-	if cfg.SecretKeyGenerated {
+	defer a.Close()
+	logger := a.logger
+	if a.cfg.SecretKeyGenerated {
 		logger.Warn("SECRET_KEY is not set: a random key signs cookies for this run only; set SECRET_KEY in .env to keep them across restarts")
 	}
 
-	db, err := database.Open(ctx, cfg.DatabaseURL.Reveal())
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-
-	migrator, err := migrate.New(db)
+	migrator, err := migrate.New(a.db, a.clock)
 	if err != nil {
 		return err
 	}
@@ -70,44 +65,37 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		return err
 	}
 	checker := health.New(logger,
-		health.Check{Name: "database", Run: db.PingContext},
+		health.Check{Name: "database", Run: a.db.PingContext},
 		health.Check{Name: "schema", Run: migrator.Check},
 	)
-	acct, outbox, err := accountParts(cfg, db, logger)
-	if err != nil {
-		return err
-	}
-	cr, creditJobs, err := creditParts(cfg, db, logger, acct.Users, outbox)
-	if err != nil {
-		return err
-	}
-	sender, err := emailSender(cfg.Email)
+	sender, err := emailSender(a.cfg.Email)
 	if err != nil {
 		return err
 	}
 	handler, err := web.NewServer(logger, web.Config{
-		BaseURL:           cfg.BaseURL,
-		TrustProxyHeaders: cfg.TrustProxyHeaders,
-		SecretKey:         []byte(cfg.SecretKey.Reveal()),
-		Development:       cfg.Env == config.Development,
-	}, renderer, assets, contact.NewStore(db), checker, acct, cr)
+		BaseURL:           a.cfg.BaseURL,
+		TrustProxyHeaders: a.cfg.TrustProxyHeaders,
+		SecretKey:         []byte(a.cfg.SecretKey.Reveal()),
+		Development:       a.cfg.Env == config.Development,
+	}, renderer, assets, a.contacts, checker, a.accounts, a.credits)
 	if err != nil {
 		return err
 	}
-	// The email worker and housekeeping run until shutdown; the worker
-	// finishes the message in hand, and anything unsent stays queued.
+	// The background work runs until shutdown, past the cancellation that
+	// starts it, so that it ends after the last request.
 	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	wg.Go(func() { mail.NewWorker(outbox, sender, logger).Run(background) })
-	wg.Go(func() { runHousekeeping(background, logger, acct) })
-	wg.Go(func() { runCreditJobs(background, logger, db, creditJobs) })
+	backgroundDone := make(chan struct{})
+	go func() {
+		defer close(backgroundDone)
+		a.runBackground(background, sender)
+	}()
 	defer func() {
 		stopBackground()
-		wg.Wait()
+		<-backgroundDone
 	}()
 
 	srv := &http.Server{
-		Addr:              cfg.HTTPAddr,
+		Addr:              a.cfg.HTTPAddr,
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -117,12 +105,12 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	// Listen before announcing, so a taken port fails the start loudly.
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
 	if err != nil {
-		return fmt.Errorf("listen on HTTP_ADDR %s: %w (is another server using that port?)", cfg.HTTPAddr, err)
+		return fmt.Errorf("listen on HTTP_ADDR %s: %w (is another server using that port?)", a.cfg.HTTPAddr, err)
 	}
 	logger.Info("serving", "addr", ln.Addr().String(), "version", appVersion(),
-		"database", string(db.Dialect()), "config", cfg)
+		"database", string(a.db.Dialect()), "config", a.cfg)
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

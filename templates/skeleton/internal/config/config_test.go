@@ -5,6 +5,9 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 const goodKey = "3f9c2a1b3f9c2a1b3f9c2a1b3f9c2a1b3f9c2a1b3f9c2a1b3f9c2a1b3f9c2a1b"
@@ -15,23 +18,21 @@ func env(vars map[string]string) func(string) string {
 
 func TestLoadDefaults(t *testing.T) {
 	cfg, err := Load(env(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Env != Development || cfg.HTTPAddr != ":8000" || cfg.BaseURL.String() != "http://localhost:8000" ||
-		cfg.DatabaseURL.Reveal() != "sqlite:data/app.db" || cfg.LogFormat != "text" || cfg.LogLevel != slog.LevelInfo || cfg.TrustProxyHeaders {
-		t.Fatalf("defaults = %+v", cfg)
-	}
-	if !cfg.SecretKeyGenerated || len(cfg.SecretKey.Reveal()) < minSecretKeyLength {
-		t.Fatal("development without SECRET_KEY did not get a random key")
-	}
+	require.NoError(t, err)
+	assert.Equal(t, Development, cfg.Env)
+	assert.Equal(t, ":8000", cfg.HTTPAddr)
+	assert.Equal(t, "http://localhost:8000", cfg.BaseURL.String())
+	assert.Equal(t, "sqlite:data/app.db", cfg.DatabaseURL.Reveal())
+	assert.Equal(t, "text", cfg.LogFormat)
+	assert.Equal(t, slog.LevelInfo, cfg.LogLevel)
+	assert.False(t, cfg.TrustProxyHeaders, "TrustProxyHeaders")
+	assert.True(t, cfg.SecretKeyGenerated, "development without SECRET_KEY gets a random key")
+	assert.GreaterOrEqual(t, len(cfg.SecretKey.Reveal()), minSecretKeyLength, "the random key's length")
 	prod, err := Load(env(map[string]string{"APP_ENV": "production", "SECRET_KEY": goodKey, "EMAIL_FROM": "hello@example.com", "SMTP_HOST": "smtp.example.com"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if prod.LogFormat != "json" || prod.SecretKeyGenerated || prod.SecretKey.Reveal() != goodKey {
-		t.Fatalf("production = %+v", prod)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "json", prod.LogFormat, "production")
+	assert.False(t, prod.SecretKeyGenerated, "production")
+	assert.Equal(t, goodKey, prod.SecretKey.Reveal(), "production")
 }
 
 func TestLoadRefusesBadValues(t *testing.T) {
@@ -56,13 +57,9 @@ func TestLoadRefusesBadValues(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Load(env(tt.vars))
-			if err == nil {
-				t.Fatal("Load succeeded, want an error")
-			}
+			require.Error(t, err)
 			for _, want := range tt.want {
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("error %q does not contain %q", err, want)
-				}
+				assert.ErrorContains(t, err, want)
 			}
 		})
 	}
@@ -71,9 +68,7 @@ func TestLoadRefusesBadValues(t *testing.T) {
 func TestLoadReportsEveryProblem(t *testing.T) {
 	_, err := Load(env(map[string]string{"APP_ENV": "production", "LOG_FORMAT": "xml", "HTTP_ADDR": "nope"}))
 	for _, want := range []string{"SECRET_KEY", "LOG_FORMAT", "HTTP_ADDR"} {
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("error %v does not mention %s", err, want)
-		}
+		assert.ErrorContains(t, err, want)
 	}
 }
 
@@ -83,19 +78,14 @@ func TestSecretsNeverPrint(t *testing.T) {
 		"SECRET_KEY":   goodKey,
 		"DATABASE_URL": "postgres://app:" + pgPassword + "@db:5432/app",
 	}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var logged strings.Builder
 	slog.New(slog.NewTextHandler(&logged, nil)).Info("start", "config", cfg, "key", cfg.SecretKey)
 	printed := logged.String() + fmt.Sprintf("%v %+v %#v %s", cfg, cfg, cfg, cfg.DatabaseURL)
 	for _, secret := range []string{goodKey, pgPassword} {
-		if strings.Contains(printed, secret) {
-			t.Fatalf("a secret was printed:\n%s", printed)
-		}
+		require.NotContains(t, printed, secret, "a secret was printed")
 	}
 	_, err = Load(env(map[string]string{"DATABASE_URL": "postgres://app:" + pgPassword + "@db:5432"}))
-	if err == nil || strings.Contains(err.Error(), pgPassword) {
-		t.Fatalf("the configuration error leaks the password: %v", err)
-	}
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), pgPassword, "the configuration error leaks the password")
 }

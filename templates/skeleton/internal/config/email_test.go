@@ -3,30 +3,30 @@ package config
 import (
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestEmailSettings(t *testing.T) {
 	dev, err := Load(env(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if dev.Email.Backend != "file" || dev.Email.FileDir != "data/mail" || dev.Email.From == "" {
-		t.Fatalf("development email defaults = %+v, want the file backend under data/mail", dev.Email)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "file", dev.Email.Backend, "development email backend")
+	assert.Equal(t, "data/mail", dev.Email.FileDir, "development email directory")
+	assert.NotEmpty(t, dev.Email.From, "development sender")
 
 	smtp, err := Load(env(map[string]string{"APP_ENV": "production", "SECRET_KEY": goodKey,
 		"EMAIL_FROM": "Acme <hello@acme.example>", "SMTP_HOST": "smtp.acme.example", "SMTP_PORT": "465", "SMTP_TLS": "implicit",
 		"SMTP_USERNAME": "acme", "SMTP_PASSWORD": "smtp-secret-value"}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	e := smtp.Email
-	if e.Backend != "smtp" || e.SMTPHost != "smtp.acme.example" || e.SMTPPort != 465 || e.SMTPTLS != "implicit" || e.From != `"Acme" <hello@acme.example>` {
-		t.Fatalf("smtp settings = %+v", e)
-	}
-	if s := strings.Join([]string{e.SMTPPassword.String(), smtp.LogValue().String()}, " "); strings.Contains(s, "smtp-secret-value") {
-		t.Fatal("the SMTP password reaches a string or log value")
-	}
+	assert.Equal(t, "smtp", e.Backend)
+	assert.Equal(t, "smtp.acme.example", e.SMTPHost)
+	assert.Equal(t, 465, e.SMTPPort)
+	assert.Equal(t, "implicit", e.SMTPTLS)
+	assert.Equal(t, `"Acme" <hello@acme.example>`, e.From)
+	s := strings.Join([]string{e.SMTPPassword.String(), smtp.LogValue().String()}, " ")
+	require.NotContains(t, s, "smtp-secret-value", "the SMTP password reaches a string or log value")
 
 	for _, tc := range []struct {
 		vars map[string]string
@@ -41,14 +41,11 @@ func TestEmailSettings(t *testing.T) {
 		{map[string]string{"EMAIL_FROM": "a@b.example\r\nBcc: x@evil.example"}, []string{"EMAIL_FROM"}},
 	} {
 		_, err := Load(env(tc.vars))
-		if err == nil {
-			t.Errorf("%v: loaded, want an error", tc.vars)
+		if !assert.Error(t, err, "%v loaded", tc.vars) {
 			continue
 		}
 		for _, want := range tc.want {
-			if !strings.Contains(err.Error(), want) {
-				t.Errorf("%v: error %q lacks %q", tc.vars, err, want)
-			}
+			assert.ErrorContains(t, err, want, "%v", tc.vars)
 		}
 	}
 }

@@ -10,21 +10,23 @@ import (
 	"time"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/groupcommit"
 )
 
-// batch is one transaction of the group commit and what it knows of the
-// accounts it has locked. Debits and expiries are worked out in memory
-// against that knowledge and written for the whole batch at once, a few
-// statements however many operations there are; the rarer operations
-// (credits in, refunds, reversals, settings) write with their own
-// statements, after the batch's pending writes and forgetting what the
-// batch knew of their account.
+// batch is what one transaction of the group commit knows of the accounts
+// it has locked. Debits and expiries are worked out in memory against that
+// knowledge and written for the whole batch at once, a few statements
+// however many operations there are; the rarer operations (credits in,
+// refunds, reversals, settings) write with their own statements, after the
+// batch's pending writes and forgetting what the batch knew of their
+// account.
 type batch struct {
-	l   *Ledger
-	tx  *database.Tx
-	own *Tx // tx as the operations' own writes get it
-	// keys are the idempotency keys the batch's debits carry, by user: they
-	// are looked up with the accounts, all at once.
+	l  *Ledger
+	tx *groupcommit.Tx
+	// locks are the users whose accounts the batch's operations write;
+	// keys are the idempotency keys their debits carry, by user: both are
+	// looked up all at once.
+	locks    []string
 	keys     map[string][]string
 	accounts map[string]*account
 
@@ -33,14 +35,6 @@ type batch struct {
 	drains  []drainRow
 	lots    []*lot
 	dirty   []*account
-	// Hooks run after the last flush, in operation order; op is the index
-	// of the operation each belongs to.
-	after []afterHook
-	op    int
-	// grouped: rows queued through own are written together at the end
-	// (queue.go); otherwise each at once.
-	grouped bool
-	queued  []queuedRows
 }
 
 // account is a locked account as the batch knows it.
@@ -67,33 +61,24 @@ type drainRow struct {
 	amount           int64
 }
 
-type afterHook struct {
-	op int
-	fn func(ctx context.Context) error
+func newBatch(l *Ledger, tx *groupcommit.Tx) *batch {
+	return &batch{l: l, tx: tx, keys: map[string][]string{}, accounts: map[string]*account{}}
 }
 
-func newBatch(l *Ledger, tx *database.Tx, ops []*op, grouped bool) *batch {
-	b := &batch{l: l, tx: tx, keys: map[string][]string{}, accounts: map[string]*account{}, grouped: grouped}
-	b.own = &Tx{Tx: tx, b: b}
-	for _, o := range ops {
-		if o.key != "" {
-			b.keys[o.user] = append(b.keys[o.user], o.key)
-		}
+// declare says an operation writes the user's account, with a debit's
+// idempotency key (or "").
+func (b *batch) declare(user, key string) {
+	b.locks = append(b.locks, user)
+	if key != "" {
+		b.keys[user] = append(b.keys[user], key)
 	}
-	return b
 }
 
-// lock locks, in user id order, the accounts of every operation that
-// writes one, and loads them.
-func (b *batch) lock(ctx context.Context, ops []*op) error {
-	var users []string
-	for _, o := range ops {
-		if o.locks {
-			users = append(users, o.user)
-		}
-	}
-	slices.Sort(users)
-	return b.load(ctx, slices.Compact(users))
+// Prepare locks, in user id order, the accounts the operations declared,
+// and loads them.
+func (b *batch) Prepare(ctx context.Context) error {
+	slices.Sort(b.locks)
+	return b.load(ctx, slices.Compact(b.locks))
 }
 
 // account returns the user's account, locking and loading it if the batch
@@ -215,7 +200,7 @@ func (b *batch) debit(ctx context.Context, d Debit, kind Kind, actorID, reason s
 	}
 	if !a.exists {
 		// No account, so no credits and no earlier use of the key.
-		return Result{}, refuse(&InsufficientError{Balance: 0, Required: d.Amount})
+		return Result{}, groupcommit.Refuse(&InsufficientError{Balance: 0, Required: d.Amount})
 	}
 	if d.IdempotencyKey != "" {
 		if e, ok := a.keyed[d.IdempotencyKey]; ok {
@@ -226,7 +211,7 @@ func (b *batch) debit(ctx context.Context, d Debit, kind Kind, actorID, reason s
 	if a.balance < d.Amount {
 		// The expiries are true whatever this debit does: they stay, and
 		// the refusal leaves the rest of the batch alone.
-		return Result{}, refuse(&InsufficientError{Balance: a.balance, Required: d.Amount})
+		return Result{}, groupcommit.Refuse(&InsufficientError{Balance: a.balance, Required: d.Amount})
 	}
 	a.balance -= d.Amount
 	b.touch(a)
@@ -254,12 +239,10 @@ func (b *batch) debit(ctx context.Context, d Debit, kind Kind, actorID, reason s
 	if b.l.onLow != nil && a.notice.crossed(a.balance) {
 		a.notice.sent = true
 		balance, threshold := a.balance, a.notice.threshold
-		b.after = append(b.after, afterHook{b.op, func(ctx context.Context) error {
-			return b.l.onLow(ctx, b.tx, d.UserID, balance, threshold)
-		}})
+		b.tx.After(func(ctx context.Context) error { return b.l.onLow(ctx, b.tx.Tx, d.UserID, balance, threshold) })
 	}
 	if hook != nil {
-		b.after = append(b.after, afterHook{b.op, func(ctx context.Context) error { return hook(ctx, b.own, e) }})
+		b.tx.After(func(ctx context.Context) error { return hook(ctx, b.tx, e) })
 	}
 	return Result{Entry: e}, nil
 }
@@ -272,7 +255,7 @@ func (b *batch) expire(ctx context.Context, user string, now time.Time) (int64, 
 		return 0, err
 	}
 	b.expireLots(a, now)
-	return a.balance, b.flush(ctx)
+	return a.balance, b.Flush(ctx)
 }
 
 // expireLots empties a's lots that are past their expiry, one expiry entry
@@ -310,7 +293,7 @@ func (b *batch) touchLot(x *lot) {
 // statements: the pending writes go out first, and what the batch knew of
 // the account is forgotten before and after.
 func (b *batch) direct(ctx context.Context, user string, fn func() (Result, error)) (Result, error) {
-	if err := b.flush(ctx); err != nil {
+	if err := b.Flush(ctx); err != nil {
 		return Result{}, err
 	}
 	delete(b.accounts, user)
@@ -322,9 +305,9 @@ func (b *batch) direct(ctx context.Context, user string, fn func() (Result, erro
 // bound parameters.
 const flushRows = 500
 
-// flush writes the pending entries, drains, lots and balances.
-func (b *batch) flush(ctx context.Context) error {
-	if err := insertEntries(ctx, b.tx, b.entries); err != nil {
+// Flush writes the pending entries, drains, lots and balances.
+func (b *batch) Flush(ctx context.Context) error {
+	if err := insertEntries(ctx, b.tx.Tx, b.entries); err != nil {
 		return err
 	}
 	for chunk := range slices.Chunk(b.drains, flushRows) {

@@ -6,6 +6,10 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
@@ -32,13 +36,12 @@ const benchCallersPerCPU = 32
 
 func benchConsume(b *testing.B, db *database.DB, accounts int) {
 	ctx := context.Background()
-	l := credits.New(db)
+	l := credits.New(db, clock.System{})
 	users := make([]string, accounts)
 	for i := range users {
 		users[i] = newUser(b, db)
-		if _, err := l.Add(ctx, credits.Credit{UserID: users[i], Kind: credits.KindPurchase, Amount: credits.MaxAmount}); err != nil {
-			b.Fatal(err)
-		}
+		_, err := l.Add(ctx, credits.Credit{UserID: users[i], Kind: credits.KindPurchase, Amount: credits.MaxAmount})
+		require.NoError(b, err)
 	}
 	var next atomic.Int64
 	b.SetParallelism(benchCallersPerCPU)
@@ -47,15 +50,14 @@ func benchConsume(b *testing.B, db *database.DB, accounts int) {
 		for pb.Next() {
 			n := next.Add(1)
 			_, err := l.Consume(ctx, credits.Debit{UserID: users[n%int64(accounts)], Amount: 1, Service: "bench", IdempotencyKey: fmt.Sprint("k", n)})
-			if err != nil {
-				b.Error(err)
+			if !assert.NoError(b, err) {
 				return
 			}
 		}
 	})
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "consumes/s")
-	if problems, err := l.Verify(ctx); err != nil || len(problems) > 0 {
-		b.Fatalf("ledger after the benchmark: %v %v", problems, err)
-	}
+	problems, err := l.Verify(ctx)
+	require.NoError(b, err)
+	require.Empty(b, problems, "ledger after the benchmark")
 }

@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/groupcommit"
 )
 
 // TestBatchIsolatesFailures: among concurrent consumptions sharing commits,
@@ -19,7 +23,7 @@ import (
 func TestBatchIsolatesFailures(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		l := credits.New(db)
+		l := credits.New(db, clock.System{})
 		users := []string{newUser(t, db), newUser(t, db), newUser(t, db)}
 		for _, u := range users {
 			mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 1000})
@@ -30,7 +34,7 @@ func TestBatchIsolatesFailures(t *testing.T) {
 		for i := range 90 {
 			wg.Go(func() {
 				d := credits.Debit{UserID: users[i%len(users)], Amount: 2, Service: "s", IdempotencyKey: fmt.Sprint("k", i)}
-				_, err := l.ConsumeWith(ctx, d, func(context.Context, *credits.Tx, credits.Entry) error {
+				_, err := l.ConsumeWith(ctx, d, func(context.Context, *groupcommit.Tx, credits.Entry) error {
 					switch i % 10 {
 					case 3:
 						return errHook
@@ -42,32 +46,27 @@ func TestBatchIsolatesFailures(t *testing.T) {
 				switch {
 				case err == nil:
 					ok.Add(1)
-					if i%10 == 3 || i%10 == 7 {
-						t.Errorf("consumption %d succeeded though its hook failed", i)
-					}
+					assert.False(t, i%10 == 3 || i%10 == 7, "consumption %d succeeded though its hook failed", i)
 				case i%10 == 3 && errors.Is(err, errHook), i%10 == 7:
 					failed.Add(1)
 				default:
-					t.Errorf("consumption %d: %v", i, err)
+					assert.Fail(t, "a consumption failed", "consumption %d: %v", i, err)
 				}
 			})
 		}
 		wg.Wait()
 		var rows int64
-		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM credit_journal WHERE kind = 'consumption'").Scan(&rows); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*) FROM credit_journal WHERE kind = 'consumption'").Scan(&rows))
 		var total int64
 		for _, u := range users {
 			b, err := l.Balance(ctx, u)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			total += b
 		}
-		if ok.Load() != 72 || failed.Load() != 18 || rows != 72 || total != 3000-2*72 {
-			t.Fatalf("%d applied, %d failed, %d journal rows, balances %d; want 72, 18, 72, %d", ok.Load(), failed.Load(), rows, total, 3000-2*72)
-		}
+		require.EqualValues(t, 72, ok.Load(), "applied")
+		require.EqualValues(t, 18, failed.Load(), "failed")
+		require.EqualValues(t, 72, rows, "journal rows")
+		require.EqualValues(t, 3000-2*72, total, "balances")
 		mustVerify(t, l)
 	})
 }
@@ -79,14 +78,12 @@ func TestBatchIsolatesFailures(t *testing.T) {
 func TestQueuedRowsIsolateFailures(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		if _, err := db.ExecContext(ctx, "CREATE TABLE hook_rows (id TEXT PRIMARY KEY, journal_id TEXT NOT NULL)"); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.ExecContext(ctx, "INSERT INTO hook_rows (id, journal_id) VALUES ('taken', '')"); err != nil {
-			t.Fatal(err)
-		}
-		rows := &credits.Rows{What: "record the hook's row", Head: "INSERT INTO hook_rows (id, journal_id) VALUES ", Row: "(?, ?)"}
-		l := credits.New(db)
+		_, err := db.ExecContext(ctx, "CREATE TABLE hook_rows (id TEXT PRIMARY KEY, journal_id TEXT NOT NULL)")
+		require.NoError(t, err)
+		_, err = db.ExecContext(ctx, "INSERT INTO hook_rows (id, journal_id) VALUES ('taken', '')")
+		require.NoError(t, err)
+		rows := &groupcommit.Rows{What: "record the hook's row", Head: "INSERT INTO hook_rows (id, journal_id) VALUES ", Row: "(?, ?)"}
+		l := credits.New(db, clock.System{})
 		users := []string{newUser(t, db), newUser(t, db)}
 		for _, u := range users {
 			mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 1000})
@@ -105,22 +102,20 @@ func TestQueuedRowsIsolateFailures(t *testing.T) {
 				u := users[i%len(users)]
 				var err error
 				if i%2 == 0 {
-					_, err = l.ConsumeWith(ctx, credits.Debit{UserID: u, Amount: 3, Service: "s"}, func(ctx context.Context, tx *credits.Tx, e credits.Entry) error {
+					_, err = l.ConsumeWith(ctx, credits.Debit{UserID: u, Amount: 3, Service: "s"}, func(ctx context.Context, tx *groupcommit.Tx, e credits.Entry) error {
 						return tx.Queue(ctx, rows, id(i), e.ID)
 					})
 				} else {
-					err = l.Write(ctx, u, func(ctx context.Context, tx *credits.Tx) error { return tx.Queue(ctx, rows, id(i), "") })
+					err = l.Write(ctx, u, func(ctx context.Context, tx *groupcommit.Tx) error { return tx.Queue(ctx, rows, id(i), "") })
 				}
 				switch {
 				case i%5 == 4 && err == nil:
-					t.Errorf("operation %d succeeded though its row collides", i)
+					assert.Fail(t, "a colliding row was written", "operation %d succeeded though its row collides", i)
 				case i%5 == 4:
 					refused.Add(1)
-					if !strings.Contains(err.Error(), "record the hook's row") {
-						t.Errorf("operation %d: %v, want the row's failure", i, err)
-					}
+					assert.ErrorContains(t, err, "record the hook's row", "operation %d fails with its row", i)
 				case err != nil:
-					t.Errorf("operation %d: %v", i, err)
+					assert.Fail(t, "an operation failed", "operation %d: %v", i, err)
 				case i%2 == 0:
 					charged.Add(1)
 				default:
@@ -130,23 +125,19 @@ func TestQueuedRowsIsolateFailures(t *testing.T) {
 		}
 		wg.Wait()
 		var hookRows, charges, total int64
-		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM hook_rows WHERE id <> 'taken'").Scan(&hookRows); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM credit_journal WHERE kind = 'consumption'").Scan(&charges); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*) FROM hook_rows WHERE id <> 'taken'").Scan(&hookRows))
+		require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*) FROM credit_journal WHERE kind = 'consumption'").Scan(&charges))
 		for _, u := range users {
 			b, err := l.Balance(ctx, u)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			total += b
 		}
-		if refused.Load() != 24 || charged.Load() != 48 || written.Load() != 48 || hookRows != 96 || charges != 48 || total != 2000-3*48 {
-			t.Fatalf("%d refused, %d charged, %d written; %d rows, %d charges, balances %d; want 24, 48, 48; 96, 48, %d",
-				refused.Load(), charged.Load(), written.Load(), hookRows, charges, total, 2000-3*48)
-		}
+		require.EqualValues(t, 24, refused.Load(), "refused")
+		require.EqualValues(t, 48, charged.Load(), "charged")
+		require.EqualValues(t, 48, written.Load(), "written")
+		require.EqualValues(t, 96, hookRows, "hook rows")
+		require.EqualValues(t, 48, charges, "charges")
+		require.EqualValues(t, 2000-3*48, total, "balances")
 		mustVerify(t, l)
 	})
 }
@@ -156,13 +147,11 @@ func TestQueuedRowsIsolateFailures(t *testing.T) {
 func TestQueueChecksItsValues(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		l := credits.New(db)
+		l := credits.New(db, clock.System{})
 		u := newUser(t, db)
-		rows := &credits.Rows{What: "record two values", Head: "INSERT INTO nowhere (a, b) VALUES ", Row: "(?, ?)"}
-		err := l.Write(ctx, u, func(ctx context.Context, tx *credits.Tx) error { return tx.Queue(ctx, rows, "one") })
-		if err == nil || !strings.Contains(err.Error(), "1 values for a row of 2") {
-			t.Fatalf("Queue with one value for two = %v", err)
-		}
+		rows := &groupcommit.Rows{What: "record two values", Head: "INSERT INTO nowhere (a, b) VALUES ", Row: "(?, ?)"}
+		err := l.Write(ctx, u, func(ctx context.Context, tx *groupcommit.Tx) error { return tx.Queue(ctx, rows, "one") })
+		require.ErrorContains(t, err, "1 values for a row of 2", "Queue with one value for two")
 	})
 }
 
@@ -172,7 +161,7 @@ func TestQueueChecksItsValues(t *testing.T) {
 func TestCancelledCaller(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		l := credits.New(db)
+		l := credits.New(db, clock.System{})
 		u := newUser(t, db)
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 10})
 
@@ -187,7 +176,7 @@ func TestCancelledCaller(t *testing.T) {
 		aDone := make(chan outcome, 1)
 		go func() {
 			res, err := l.ConsumeWith(actx, credits.Debit{UserID: u, Amount: 1, Service: "s", IdempotencyKey: "a"},
-				func(context.Context, *credits.Tx, credits.Entry) error {
+				func(context.Context, *groupcommit.Tx, credits.Entry) error {
 					close(inHook)
 					<-release
 					return nil
@@ -206,26 +195,18 @@ func TestCancelledCaller(t *testing.T) {
 			bDone <- err
 		}()
 		cancelB()
-		if err := <-bDone; !errors.Is(err, context.Canceled) {
-			t.Fatalf("withdrawn consumption = %v, want context.Canceled", err)
-		}
+		require.ErrorIs(t, <-bDone, context.Canceled, "withdrawn consumption")
 		close(release)
 		a := <-aDone
-		if a.err != nil || a.res.Entry.BalanceAfter != 9 {
-			t.Fatalf("consumption taken before its caller gave up = %+v, %v; want it applied, balance 9", a.res, a.err)
-		}
+		require.NoError(t, a.err, "consumption taken before its caller gave up is applied")
+		require.EqualValues(t, 9, a.res.Entry.BalanceAfter, "consumption taken before its caller gave up")
 		for key, want := range map[string]int{"a": 1, "b": 0} {
 			var n int
-			if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM credit_journal WHERE idempotency_key = ?", key).Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			if n != want {
-				t.Errorf("key %s: %d journal rows, want %d", key, n, want)
-			}
+			require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*) FROM credit_journal WHERE idempotency_key = ?", key).Scan(&n))
+			assert.Equal(t, want, n, "key %s: journal rows", key)
 		}
-		if _, err := l.Consume(ctx, credits.Debit{UserID: u, Amount: 1, Service: "s", IdempotencyKey: "b"}); err != nil {
-			t.Fatalf("the withdrawn key, sent again: %v", err)
-		}
+		_, err := l.Consume(ctx, credits.Debit{UserID: u, Amount: 1, Service: "s", IdempotencyKey: "b"})
+		require.NoError(t, err, "the withdrawn key, sent again")
 		mustVerify(t, l)
 	})
 }
@@ -236,7 +217,7 @@ func TestCancelledCaller(t *testing.T) {
 func TestMixedOperationsShareBatches(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		l := credits.New(db)
+		l := credits.New(db, clock.System{})
 		users := []string{newUser(t, db), newUser(t, db)}
 		for _, u := range users {
 			mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 5})
@@ -250,8 +231,7 @@ func TestMixedOperationsShareBatches(t *testing.T) {
 				for i := range 15 {
 					switch (w + i) % 3 {
 					case 0:
-						if _, err := l.Add(ctx, credits.Credit{UserID: u, Kind: credits.KindGrant, Amount: 2}); err != nil {
-							t.Error(err)
+						if _, err := l.Add(ctx, credits.Credit{UserID: u, Kind: credits.KindGrant, Amount: 2}); !assert.NoError(t, err) {
 							return
 						}
 						granted.Add(2)
@@ -260,14 +240,12 @@ func TestMixedOperationsShareBatches(t *testing.T) {
 						if errors.Is(err, credits.ErrInsufficient) {
 							continue
 						}
-						if err != nil {
-							t.Error(err)
+						if !assert.NoError(t, err) {
 							return
 						}
 						consumed.Add(3)
 						if i%2 == 0 {
-							if _, err := l.Refund(ctx, u, res.Entry.ID, "failed"); err != nil {
-								t.Error(err)
+							if _, err := l.Refund(ctx, u, res.Entry.ID, "failed"); !assert.NoError(t, err) {
 								return
 							}
 							refunded.Add(3)
@@ -282,9 +260,7 @@ func TestMixedOperationsShareBatches(t *testing.T) {
 			b, _ := l.Balance(ctx, u)
 			total += b
 		}
-		if want := granted.Load() - consumed.Load() + refunded.Load(); total != want {
-			t.Fatalf("balances %d, want granted − consumed + refunded = %d", total, want)
-		}
+		require.Equal(t, granted.Load()-consumed.Load()+refunded.Load(), total, "balances: granted − consumed + refunded")
 		mustVerify(t, l)
 	})
 }

@@ -5,7 +5,8 @@
 // Every operation runs in a transaction that first locks the user's account
 // row (PostgreSQL: SELECT ... FOR UPDATE; SQLite: the write lock that BEGIN
 // IMMEDIATE takes), so two operations on one account never interleave;
-// concurrent operations share one transaction and one commit (commit.go). A
+// concurrent operations share one transaction and one commit (the group
+// commit of package groupcommit; batch.go is what a batch does here). A
 // debit first looks up its idempotency key and returns the stored result on
 // a replay, then expires due lots, then lowers the balance only where it
 // stays at or above zero, drains lots (lowest priority number first, then
@@ -28,7 +29,9 @@ import (
 	"time"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/audit"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/groupcommit"
 )
 
 // Kind is what a journal entry records.
@@ -123,33 +126,27 @@ func (e *InsufficientError) Is(target error) bool { return target == ErrInsuffic
 
 // Ledger reads and writes the credit tables.
 type Ledger struct {
-	db    *database.DB
-	now   func() time.Time
-	onLow LowBalanceFunc
-	lanes []*lane
+	db      *database.DB
+	clock   clock.Clock
+	onLow   LowBalanceFunc
+	commits *groupcommit.Committer[*batch, Result]
 }
 
-// New returns the ledger stored in db. Use one Ledger per database in a
-// process: operations share commits only within one.
-func New(db *database.DB) *Ledger {
-	n := 1
-	if db != nil && db.Dialect() == database.Postgres {
-		n = pgLanes()
-	}
-	l := &Ledger{db: db, now: time.Now, lanes: make([]*lane, n)}
-	for i := range l.lanes {
-		l.lanes[i] = &lane{}
-	}
+// maxBatch bounds one transaction: how long it holds its locks, and how
+// much a failing operation makes the others redo. The key lookup ORs one
+// term per debit, and SQLite refuses expressions deeper than 1000.
+const maxBatch = 256
+
+// New returns the ledger stored in db, whose expiries and entries go by
+// clk. Use one Ledger per database in a process: operations share commits
+// only within one.
+func New(db *database.DB, clk clock.Clock) *Ledger {
+	l := &Ledger{db: db, clock: clk}
+	l.commits = groupcommit.New[*batch, Result](db, maxBatch, func(tx *groupcommit.Tx) *batch { return newBatch(l, tx) })
 	return l
 }
 
-// SetClock replaces the clock (tests move it past expiries).
-func (l *Ledger) SetClock(now func() time.Time) { l.now = now }
-
-// DB returns the database the ledger writes to.
-func (l *Ledger) DB() *database.DB { return l.db }
-
-func (l *Ledger) utcNow() time.Time { return l.now().UTC() }
+func (l *Ledger) utcNow() time.Time { return l.clock.Now().UTC() }
 
 // Credit asks for credits to be added to a user's balance.
 type Credit struct {
@@ -210,9 +207,9 @@ func (l *Ledger) Consume(ctx context.Context, d Debit) (Result, error) {
 // replay. An error from also undoes the charge. also may run more than
 // once: when another operation of its batch fails, the batch is rolled
 // back and run again without that one. So also must write only through tx,
-// best by queueing its rows (Tx.Queue): the rows of a batch's operations
-// then go out as one statement.
-func (l *Ledger) ConsumeWith(ctx context.Context, d Debit, also func(ctx context.Context, tx *Tx, e Entry) error) (Result, error) {
+// best by queueing its rows (groupcommit.Tx.Queue): the rows of a batch's
+// operations then go out as one statement.
+func (l *Ledger) ConsumeWith(ctx context.Context, d Debit, also func(ctx context.Context, tx *groupcommit.Tx, e Entry) error) (Result, error) {
 	return l.debit(ctx, d, KindConsumption, "", "", also)
 }
 
@@ -238,7 +235,7 @@ func (l *Ledger) Adjust(ctx context.Context, a Adjustment) (Result, error) {
 	if a.Amount == 0 {
 		return Result{}, errors.New("an adjustment of zero credits changes nothing: enter a positive amount to add or a negative one to deduct")
 	}
-	record := func(ctx context.Context, tx *Tx, e Entry) error {
+	record := func(ctx context.Context, tx *groupcommit.Tx, e Entry) error {
 		return audit.Record(ctx, tx.Tx, audit.Entry{
 			ActorID: a.ActorID, TargetID: a.UserID, Action: "credits." + string(e.Kind),
 			Detail: fmt.Sprintf("%+d credits (before %d, after %d): %s", e.Amount, e.BalanceAfter-e.Amount, e.BalanceAfter, a.Reason),
@@ -254,7 +251,7 @@ func (l *Ledger) Adjust(ctx context.Context, a Adjustment) (Result, error) {
 	return l.debit(ctx, Debit{UserID: a.UserID, Amount: -a.Amount}, KindAdminDeduction, a.ActorID, a.Reason, record)
 }
 
-type afterWrite func(ctx context.Context, tx *Tx, e Entry) error
+type afterWrite func(ctx context.Context, tx *groupcommit.Tx, e Entry) error
 
 // add writes a credit lot and its entry, then runs hook (when set) in the
 // same transaction.
@@ -275,7 +272,7 @@ func (l *Ledger) add(ctx context.Context, c Credit, hook afterWrite) (Result, er
 		}
 	}
 	return l.submitDirect(ctx, c.UserID, func(ctx context.Context, b *batch) (Result, error) {
-		tx, now := b.tx, l.utcNow()
+		tx, now := b.tx.Tx, l.utcNow()
 		if _, err := l.lockAccount(ctx, tx, c.UserID, now); err != nil {
 			return Result{}, err
 		}
@@ -311,7 +308,7 @@ func (l *Ledger) add(ctx context.Context, c Credit, hook afterWrite) (Result, er
 			return Result{}, err
 		}
 		if hook != nil {
-			if err := hook(ctx, b.own, e); err != nil {
+			if err := hook(ctx, b.tx, e); err != nil {
 				return Result{}, err
 			}
 		}
@@ -323,17 +320,47 @@ func (l *Ledger) debit(ctx context.Context, d Debit, kind Kind, actorID, reason 
 	if err := validAmount(d.Amount); err != nil {
 		return Result{}, err
 	}
-	return l.submit(ctx, &op{user: d.UserID, locks: true, key: d.IdempotencyKey, apply: func(ctx context.Context, b *batch) (Result, error) {
-		return b.debit(ctx, d, kind, actorID, reason, hook)
-	}})
+	return l.submit(ctx, groupcommit.Op[*batch, Result]{
+		Key:     d.UserID,
+		Declare: func(b *batch) { b.declare(d.UserID, d.IdempotencyKey) },
+		Apply: func(ctx context.Context, b *batch) (Result, error) {
+			return b.debit(ctx, d, kind, actorID, reason, hook)
+		},
+	})
+}
+
+// submit runs o in the ledger's group commit.
+func (l *Ledger) submit(ctx context.Context, o groupcommit.Op[*batch, Result]) (Result, error) {
+	if o.Key == "" {
+		return Result{}, errors.New("no user given for the credit operation")
+	}
+	return l.commits.Submit(ctx, o)
 }
 
 // submitDirect submits an operation that writes the user's account with
 // its own statements (see batch.direct).
 func (l *Ledger) submitDirect(ctx context.Context, userID string, fn func(ctx context.Context, b *batch) (Result, error)) (Result, error) {
-	return l.submit(ctx, &op{user: userID, locks: true, apply: func(ctx context.Context, b *batch) (Result, error) {
-		return b.direct(ctx, userID, func() (Result, error) { return fn(ctx, b) })
-	}})
+	return l.submit(ctx, groupcommit.Op[*batch, Result]{
+		Key:     userID,
+		Declare: func(b *batch) { b.declare(userID, "") },
+		Apply: func(ctx context.Context, b *batch) (Result, error) {
+			return b.direct(ctx, userID, func() (Result, error) { return fn(ctx, b) })
+		},
+	})
+}
+
+// Write runs fn in the ledger's group commit, in the lane of userID's
+// account: for a write that belongs with the user's credits (the outcome
+// of a service run) and should share a commit with the ledger's operations
+// rather than pay for its own. fn must not touch the credit tables (the
+// ledger's methods do) nor lock other accounts. An error from fn undoes
+// all of fn's writes and is returned; the rest of the batch goes on.
+func (l *Ledger) Write(ctx context.Context, userID string, fn func(ctx context.Context, tx *groupcommit.Tx) error) error {
+	_, err := l.submit(ctx, groupcommit.Op[*batch, Result]{
+		Key:   userID,
+		Apply: func(ctx context.Context, b *batch) (Result, error) { return Result{}, fn(ctx, b.tx) },
+	})
+	return err
 }
 
 // Refund gives back the credits of a consumption whose work failed, into
@@ -341,7 +368,7 @@ func (l *Ledger) submitDirect(ctx context.Context, userID string, fn func(ctx co
 // refunded at most once; the second call returns ErrAlreadyRefunded.
 func (l *Ledger) Refund(ctx context.Context, userID, consumptionID, reason string) (Result, error) {
 	return l.submitDirect(ctx, userID, func(ctx context.Context, b *batch) (Result, error) {
-		tx, now := b.tx, l.utcNow()
+		tx, now := b.tx.Tx, l.utcNow()
 		balance, err := l.lockAccount(ctx, tx, userID, now)
 		if err != nil {
 			return Result{}, err
@@ -351,7 +378,7 @@ func (l *Ledger) Refund(ctx context.Context, userID, consumptionID, reason strin
 			return Result{}, err
 		}
 		if orig.Kind != KindConsumption {
-			return Result{}, refuse(fmt.Errorf("only a consumption can be refunded, not a %s", orig.Kind.Label()))
+			return Result{}, groupcommit.Refuse(fmt.Errorf("only a consumption can be refunded, not a %s", orig.Kind.Label()))
 		}
 		if err := notYet(ctx, tx, orig.ID); err != nil {
 			return Result{}, err
@@ -408,7 +435,7 @@ func (l *Ledger) Refund(ctx context.Context, userID, consumptionID, reason strin
 // so the balance cannot go negative. It happens at most once per purchase.
 func (l *Ledger) ReversePayment(ctx context.Context, userID, purchaseID, reason string) (Result, error) {
 	return l.submitDirect(ctx, userID, func(ctx context.Context, b *batch) (Result, error) {
-		tx, now := b.tx, l.utcNow()
+		tx, now := b.tx.Tx, l.utcNow()
 		balance, err := l.lockAccount(ctx, tx, userID, now)
 		if err != nil {
 			return Result{}, err
@@ -418,7 +445,7 @@ func (l *Ledger) ReversePayment(ctx context.Context, userID, purchaseID, reason 
 			return Result{}, err
 		}
 		if orig.Kind != KindPurchase {
-			return Result{}, refuse(fmt.Errorf("only a purchase can be reversed, not a %s", orig.Kind.Label()))
+			return Result{}, groupcommit.Refuse(fmt.Errorf("only a purchase can be reversed, not a %s", orig.Kind.Label()))
 		}
 		if err := notYet(ctx, tx, orig.ID); err != nil {
 			return Result{}, err
@@ -431,7 +458,7 @@ func (l *Ledger) ReversePayment(ctx context.Context, userID, purchaseID, reason 
 			return Result{}, fmt.Errorf("find the purchased credits: %w", err)
 		}
 		if remaining == 0 {
-			return Result{}, refuse(errors.New("the credits of this purchase are already spent or expired: nothing is left to reverse"))
+			return Result{}, groupcommit.Refuse(errors.New("the credits of this purchase are already spent or expired: nothing is left to reverse"))
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE credit_lots SET remaining = 0 WHERE id = ?", lotID); err != nil {
 			return Result{}, fmt.Errorf("empty the purchased lot: %w", err)
@@ -471,10 +498,14 @@ func (l *Ledger) ExpireDue(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("find expired credits: %w", err)
 	}
 	for _, id := range users {
-		_, err := l.submit(ctx, &op{user: id, locks: true, apply: func(ctx context.Context, b *batch) (Result, error) {
-			_, err := b.expire(ctx, id, l.utcNow())
-			return Result{}, err
-		}})
+		_, err := l.submit(ctx, groupcommit.Op[*batch, Result]{
+			Key:     id,
+			Declare: func(b *batch) { b.declare(id, "") },
+			Apply: func(ctx context.Context, b *batch) (Result, error) {
+				_, err := b.expire(ctx, id, l.utcNow())
+				return Result{}, err
+			},
+		})
 		if err != nil {
 			return 0, err
 		}
@@ -533,7 +564,7 @@ func replay(ctx context.Context, tx *database.Tx, userID, key string, want Entry
 // otherwise.
 func replayOf(e, want Entry) (Result, error) {
 	if e.Kind != want.Kind || e.Amount != want.Amount || e.Service != want.Service || (want.Reference != "" && e.Reference != want.Reference) {
-		return Result{}, refuse(ErrKeyReused)
+		return Result{}, groupcommit.Refuse(ErrKeyReused)
 	}
 	return Result{Entry: e, Replayed: true}, nil
 }
@@ -559,7 +590,7 @@ func notYet(ctx context.Context, tx *database.Tx, id string) error {
 		return fmt.Errorf("check for an earlier refund: %w", err)
 	}
 	if n > 0 {
-		return refuse(ErrAlreadyRefunded)
+		return groupcommit.Refuse(ErrAlreadyRefunded)
 	}
 	return nil
 }
@@ -581,7 +612,7 @@ func scanEntry(row rowScanner) (Entry, error) {
 func entryByID(ctx context.Context, tx *database.Tx, userID, id string) (Entry, error) {
 	e, err := scanEntry(tx.QueryRowContext(ctx, selectEntry+" WHERE user_id = ? AND id = ?", userID, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Entry{}, refuse(ErrNotFound)
+		return Entry{}, groupcommit.Refuse(ErrNotFound)
 	}
 	if err != nil {
 		return Entry{}, fmt.Errorf("read a credit entry: %w", err)

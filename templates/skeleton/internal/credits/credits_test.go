@@ -11,7 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/quickscale/quickscale/templates/skeleton/internal/audit"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
@@ -29,9 +33,7 @@ func newUser(t testing.TB, db *database.DB) string {
 		`INSERT INTO users (id, email, email_normalized, name, password_hash, role, active, password_changed_at, created_at)
 		 VALUES (?, ?, ?, 'Test', 'x', 'user', TRUE, ?, ?)`,
 		id, id+"@example.com", strings.ToLower(id)+"@example.com", now, now)
-	if err != nil {
-		t.Fatalf("insert user: %v", err)
-	}
+	require.NoError(t, err, "insert user")
 	return id
 }
 
@@ -44,36 +46,26 @@ func forEachDialect(t *testing.T, fn func(t *testing.T, db *database.DB)) {
 func mustVerify(t *testing.T, l *credits.Ledger) {
 	t.Helper()
 	problems, err := l.Verify(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(problems) > 0 {
-		t.Fatalf("ledger invariants broken: %v", problems)
-	}
+	require.NoError(t, err)
+	require.Empty(t, problems, "ledger invariants broken")
 }
 
 func mustAdd(t *testing.T, l *credits.Ledger, c credits.Credit) credits.Entry {
 	t.Helper()
 	res, err := l.Add(context.Background(), c)
-	if err != nil {
-		t.Fatalf("add %+v: %v", c, err)
-	}
+	require.NoError(t, err, "add %+v", c)
 	return res.Entry
 }
 
 func lotsRemaining(t *testing.T, db *database.DB, user string) []int64 {
 	t.Helper()
 	rows, err := db.QueryContext(context.Background(), "SELECT remaining FROM credit_lots WHERE user_id = ? ORDER BY seq", user)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer rows.Close()
 	var out []int64
 	for rows.Next() {
 		var n int64
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, rows.Scan(&n))
 		out = append(out, n)
 	}
 	return out
@@ -82,25 +74,19 @@ func lotsRemaining(t *testing.T, db *database.DB, user string) []int64 {
 func TestConsumeDrainsExpiringThenOldest(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		l := credits.New(db)
+		l := credits.New(db, clock.System{})
 		u := newUser(t, db)
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 10})                                        // permanent, oldest
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 10})                                        // permanent, newer
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindGrant, Amount: 5, ExpiresAt: time.Now().Add(48 * time.Hour)}) // expires later
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindGrant, Amount: 5, ExpiresAt: time.Now().Add(24 * time.Hour)}) // expires sooner
 
-		if _, err := l.Consume(ctx, credits.Debit{UserID: u, Amount: 7, Service: "s"}); err != nil {
-			t.Fatal(err)
-		}
-		if got, want := fmt.Sprint(lotsRemaining(t, db, u)), "[10 10 3 0]"; got != want {
-			t.Fatalf("after 7: lots = %s, want %s (soonest expiry first)", got, want)
-		}
-		if _, err := l.Consume(ctx, credits.Debit{UserID: u, Amount: 8, Service: "s"}); err != nil {
-			t.Fatal(err)
-		}
-		if got, want := fmt.Sprint(lotsRemaining(t, db, u)), "[5 10 0 0]"; got != want {
-			t.Fatalf("after 15: lots = %s, want %s (expiring, then oldest)", got, want)
-		}
+		_, err := l.Consume(ctx, credits.Debit{UserID: u, Amount: 7, Service: "s"})
+		require.NoError(t, err)
+		require.Equal(t, []int64{10, 10, 3, 0}, lotsRemaining(t, db, u), "after 7: soonest expiry first")
+		_, err = l.Consume(ctx, credits.Debit{UserID: u, Amount: 8, Service: "s"})
+		require.NoError(t, err)
+		require.Equal(t, []int64{5, 10, 0, 0}, lotsRemaining(t, db, u), "after 15: expiring, then oldest")
 		mustVerify(t, l)
 	})
 }
@@ -108,36 +94,32 @@ func TestConsumeDrainsExpiringThenOldest(t *testing.T) {
 func TestExpiry(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		l := credits.New(db)
 		now := time.Now()
-		l.SetClock(func() time.Time { return now })
+		clk := clock.NewFake(now)
+		l := credits.New(db, clk)
 		u := newUser(t, db)
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 4})
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindGrant, Amount: 6, ExpiresAt: now.Add(time.Hour)})
-		if _, err := l.Consume(ctx, credits.Debit{UserID: u, Amount: 2, Service: "s"}); err != nil {
-			t.Fatal(err)
-		}
+		_, err := l.Consume(ctx, credits.Debit{UserID: u, Amount: 2, Service: "s"})
+		require.NoError(t, err)
 
-		now = now.Add(2 * time.Hour)
+		clk.Advance(2 * time.Hour)
 		n, err := l.ExpireDue(ctx)
-		if err != nil || n != 1 {
-			t.Fatalf("ExpireDue = %d, %v; want 1 account", n, err)
-		}
-		if n, _ := l.ExpireDue(ctx); n != 0 {
-			t.Fatalf("a second sweep expired %d accounts, want 0", n)
-		}
-		if b, _ := l.Balance(ctx, u); b != 4 {
-			t.Fatalf("balance after expiry = %d, want 4 (the 4 unexpired credits left)", b)
-		}
+		require.NoError(t, err)
+		require.Equal(t, 1, n, "accounts expired")
+		n, _ = l.ExpireDue(ctx)
+		require.Zero(t, n, "accounts a second sweep expired")
+		b, _ := l.Balance(ctx, u)
+		require.EqualValues(t, 4, b, "balance after expiry: the 4 unexpired credits left")
 		page, err := l.Journal(ctx, credits.Filter{UserID: u, Kind: credits.KindExpiry})
-		if err != nil || page.Total != 1 || page.Entries[0].Amount != -4 || page.Entries[0].BalanceAfter != 4 {
-			t.Fatalf("expiry entries = %+v, %v; want one of -4 leaving 4", page, err)
-		}
+		require.NoError(t, err)
+		require.Equal(t, 1, page.Total, "expiry entries: %+v", page)
+		require.EqualValues(t, -4, page.Entries[0].Amount, "the expiry")
+		require.EqualValues(t, 4, page.Entries[0].BalanceAfter, "the balance the expiry leaves")
 		var insufficient *credits.InsufficientError
-		if _, err := l.Consume(ctx, credits.Debit{UserID: u, Amount: 5, Service: "s"}); !errors.As(err, &insufficient) ||
-			insufficient.Balance != 4 || insufficient.Required != 5 {
-			t.Fatalf("consume 5 of 4 = %v, want InsufficientError{4, 5}", err)
-		}
+		_, err = l.Consume(ctx, credits.Debit{UserID: u, Amount: 5, Service: "s"})
+		require.ErrorAs(t, err, &insufficient, "consume 5 of 4")
+		require.Equal(t, credits.InsufficientError{Balance: 4, Required: 5}, *insufficient, "consume 5 of 4")
 		mustVerify(t, l)
 	})
 }
@@ -145,16 +127,15 @@ func TestExpiry(t *testing.T) {
 func TestConsumeExpiresDueLotsFirst(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		l := credits.New(db)
 		now := time.Now()
-		l.SetClock(func() time.Time { return now })
+		clk := clock.NewFake(now)
+		l := credits.New(db, clk)
 		u := newUser(t, db)
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindGrant, Amount: 10, ExpiresAt: now.Add(time.Minute)})
-		now = now.Add(time.Hour)
+		clk.Advance(time.Hour)
 		// No sweep has run: the consumption itself must not spend expired credits.
-		if _, err := l.Consume(ctx, credits.Debit{UserID: u, Amount: 1, Service: "s"}); !errors.Is(err, credits.ErrInsufficient) {
-			t.Fatalf("consume from expired credits = %v, want ErrInsufficient", err)
-		}
+		_, err := l.Consume(ctx, credits.Debit{UserID: u, Amount: 1, Service: "s"})
+		require.ErrorIs(t, err, credits.ErrInsufficient, "consume from expired credits")
 		mustVerify(t, l)
 	})
 }
@@ -162,34 +143,31 @@ func TestConsumeExpiresDueLotsFirst(t *testing.T) {
 func TestIdempotentReplay(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		l := credits.New(db)
+		l := credits.New(db, clock.System{})
 		u := newUser(t, db)
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 10})
 		first, err := l.Consume(ctx, credits.Debit{UserID: u, Amount: 3, Service: "s", IdempotencyKey: "k1"})
-		if err != nil || first.Replayed {
-			t.Fatalf("first = %+v, %v", first, err)
-		}
+		require.NoError(t, err)
+		require.False(t, first.Replayed, "the first use of a key")
 		again, err := l.Consume(ctx, credits.Debit{UserID: u, Amount: 3, Service: "s", IdempotencyKey: "k1"})
-		if err != nil || !again.Replayed || again.Entry.ID != first.Entry.ID || again.Entry.BalanceAfter != 7 {
-			t.Fatalf("replay = %+v, %v; want the first result, replayed", again, err)
-		}
+		require.NoError(t, err, "replay")
+		require.True(t, again.Replayed, "replay")
+		require.Equal(t, first.Entry.ID, again.Entry.ID, "the replay is the first result")
+		require.EqualValues(t, 7, again.Entry.BalanceAfter, "replay")
 		for _, d := range []credits.Debit{
 			{UserID: u, Amount: 4, Service: "s", IdempotencyKey: "k1"},
 			{UserID: u, Amount: 3, Service: "other", IdempotencyKey: "k1"},
 		} {
-			if _, err := l.Consume(ctx, d); !errors.Is(err, credits.ErrKeyReused) {
-				t.Fatalf("replay with %+v = %v, want ErrKeyReused", d, err)
-			}
+			_, err := l.Consume(ctx, d)
+			require.ErrorIs(t, err, credits.ErrKeyReused, "replay with %+v", d)
 		}
-		if _, err := l.Add(ctx, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 3, IdempotencyKey: "k1"}); !errors.Is(err, credits.ErrKeyReused) {
-			t.Fatalf("a purchase under a consumption's key = %v, want ErrKeyReused", err)
-		}
+		_, err = l.Add(ctx, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 3, IdempotencyKey: "k1"})
+		require.ErrorIs(t, err, credits.ErrKeyReused, "a purchase under a consumption's key")
 		// Keys are per user: another user may use the same one.
 		v := newUser(t, db)
 		mustAdd(t, l, credits.Credit{UserID: v, Kind: credits.KindPurchase, Amount: 3, IdempotencyKey: "k1"})
-		if b, _ := l.Balance(ctx, u); b != 7 {
-			t.Fatalf("balance = %d, want 7", b)
-		}
+		b, _ := l.Balance(ctx, u)
+		require.EqualValues(t, 7, b, "balance")
 		mustVerify(t, l)
 	})
 }
@@ -197,30 +175,24 @@ func TestIdempotentReplay(t *testing.T) {
 func TestRefund(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		l := credits.New(db)
+		l := credits.New(db, clock.System{})
 		u, v := newUser(t, db), newUser(t, db)
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindGrant, Amount: 3, ExpiresAt: time.Now().Add(time.Hour)})
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 10})
 		used, err := l.Consume(ctx, credits.Debit{UserID: u, Amount: 5, Service: "s"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := l.Refund(ctx, v, used.Entry.ID, "work failed"); !errors.Is(err, credits.ErrNotFound) {
-			t.Fatalf("refund of another user's entry = %v, want ErrNotFound", err)
-		}
+		require.NoError(t, err)
+		_, err = l.Refund(ctx, v, used.Entry.ID, "work failed")
+		require.ErrorIs(t, err, credits.ErrNotFound, "refund of another user's entry")
 		refund, err := l.Refund(ctx, u, used.Entry.ID, "work failed")
-		if err != nil || refund.Entry.Amount != 5 || refund.Entry.BalanceAfter != 13 || refund.Entry.Reference != used.Entry.ID {
-			t.Fatalf("refund = %+v, %v", refund, err)
-		}
-		if got := fmt.Sprint(lotsRemaining(t, db, u)); got != "[3 10]" {
-			t.Fatalf("lots after refund = %s, want the drained lots restored: [3 10]", got)
-		}
-		if _, err := l.Refund(ctx, u, used.Entry.ID, "again"); !errors.Is(err, credits.ErrAlreadyRefunded) {
-			t.Fatalf("second refund = %v, want ErrAlreadyRefunded", err)
-		}
-		if _, err := l.Refund(ctx, u, refund.Entry.ID, "refund a refund"); err == nil {
-			t.Fatal("refunding a refund succeeded")
-		}
+		require.NoError(t, err)
+		require.EqualValues(t, 5, refund.Entry.Amount, "refund")
+		require.EqualValues(t, 13, refund.Entry.BalanceAfter, "refund")
+		require.Equal(t, used.Entry.ID, refund.Entry.Reference, "refund")
+		require.Equal(t, []int64{3, 10}, lotsRemaining(t, db, u), "lots after refund: the drained lots restored")
+		_, err = l.Refund(ctx, u, used.Entry.ID, "again")
+		require.ErrorIs(t, err, credits.ErrAlreadyRefunded, "second refund")
+		_, err = l.Refund(ctx, u, refund.Entry.ID, "refund a refund")
+		require.Error(t, err, "refunding a refund succeeded")
 		mustVerify(t, l)
 	})
 }
@@ -228,33 +200,28 @@ func TestRefund(t *testing.T) {
 func TestAdjust(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		l := credits.New(db)
+		l := credits.New(db, clock.System{})
 		u, admin := newUser(t, db), newUser(t, db)
-		if _, err := l.Adjust(ctx, credits.Adjustment{UserID: u, ActorID: admin, Amount: 5, Reason: " "}); err == nil {
-			t.Fatal("an adjustment without a reason succeeded")
-		}
-		if _, err := l.Adjust(ctx, credits.Adjustment{UserID: u, ActorID: admin, Amount: 5, Reason: "welcome"}); err != nil {
-			t.Fatal(err)
-		}
+		_, err := l.Adjust(ctx, credits.Adjustment{UserID: u, ActorID: admin, Amount: 5, Reason: " "})
+		require.Error(t, err, "an adjustment without a reason succeeded")
+		_, err = l.Adjust(ctx, credits.Adjustment{UserID: u, ActorID: admin, Amount: 5, Reason: "welcome"})
+		require.NoError(t, err)
 		var insufficient *credits.InsufficientError
-		if _, err := l.Adjust(ctx, credits.Adjustment{UserID: u, ActorID: admin, Amount: -6, Reason: "too much"}); !errors.As(err, &insufficient) {
-			t.Fatalf("deducting 6 of 5 = %v, want InsufficientError", err)
-		}
+		_, err = l.Adjust(ctx, credits.Adjustment{UserID: u, ActorID: admin, Amount: -6, Reason: "too much"})
+		require.ErrorAs(t, err, &insufficient, "deducting 6 of 5")
 		res, err := l.Adjust(ctx, credits.Adjustment{UserID: u, ActorID: admin, Amount: -2, Reason: "duplicate grant"})
-		if err != nil || res.Entry.Kind != credits.KindAdminDeduction || res.Entry.BalanceAfter != 3 || res.Entry.ActorID != admin {
-			t.Fatalf("deduction = %+v, %v", res, err)
-		}
+		require.NoError(t, err)
+		require.Equal(t, credits.KindAdminDeduction, res.Entry.Kind, "deduction")
+		require.EqualValues(t, 3, res.Entry.BalanceAfter, "deduction")
+		require.Equal(t, admin, res.Entry.ActorID, "deduction")
 		entries, err := audit.NewLog(db).Recent(ctx, u, 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(entries) != 2 {
-			t.Fatalf("audit rows = %+v, want 2 (the refused deduction writes none)", entries)
-		}
-		if e := entries[0]; e.ActorID != admin || e.Action != "credits.admin_deduction" ||
-			!strings.Contains(e.Detail, "before 5, after 3") || !strings.Contains(e.Detail, "duplicate grant") {
-			t.Fatalf("audit row = %+v", e)
-		}
+		require.NoError(t, err)
+		require.Len(t, entries, 2, "audit rows: the refused deduction writes none")
+		e := entries[0]
+		require.Equal(t, admin, e.ActorID, "audit row")
+		require.Equal(t, "credits.admin_deduction", e.Action, "audit row")
+		require.Contains(t, e.Detail, "before 5, after 3", "audit row")
+		require.Contains(t, e.Detail, "duplicate grant", "audit row")
 		mustVerify(t, l)
 	})
 }
@@ -262,20 +229,18 @@ func TestAdjust(t *testing.T) {
 func TestReversePayment(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		l := credits.New(db)
+		l := credits.New(db, clock.System{})
 		u := newUser(t, db)
 		bought := mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 10, Reference: "pi_1"})
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindGrant, Amount: 2})
-		if _, err := l.Consume(ctx, credits.Debit{UserID: u, Amount: 4, Service: "s"}); err != nil {
-			t.Fatal(err)
-		}
+		_, err := l.Consume(ctx, credits.Debit{UserID: u, Amount: 4, Service: "s"})
+		require.NoError(t, err)
 		res, err := l.ReversePayment(ctx, u, bought.ID, "chargeback")
-		if err != nil || res.Entry.Amount != -6 || res.Entry.BalanceAfter != 2 {
-			t.Fatalf("reversal = %+v, %v; want -6 leaving 2", res, err)
-		}
-		if _, err := l.ReversePayment(ctx, u, bought.ID, "again"); !errors.Is(err, credits.ErrAlreadyRefunded) {
-			t.Fatalf("second reversal = %v, want ErrAlreadyRefunded", err)
-		}
+		require.NoError(t, err)
+		require.EqualValues(t, -6, res.Entry.Amount, "reversal")
+		require.EqualValues(t, 2, res.Entry.BalanceAfter, "reversal")
+		_, err = l.ReversePayment(ctx, u, bought.ID, "again")
+		require.ErrorIs(t, err, credits.ErrAlreadyRefunded, "second reversal")
 		mustVerify(t, l)
 	})
 }
@@ -283,44 +248,45 @@ func TestReversePayment(t *testing.T) {
 func TestJournalFilters(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		l := credits.New(db)
 		now := time.Now()
-		l.SetClock(func() time.Time { return now })
+		clk := clock.NewFake(now)
+		l := credits.New(db, clk)
 		u, v := newUser(t, db), newUser(t, db)
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 100})
 		mustAdd(t, l, credits.Credit{UserID: v, Kind: credits.KindPurchase, Amount: 100})
 		for i := range 5 {
 			now = now.Add(time.Hour)
+			clk.Set(now)
 			service := "a"
 			if i%2 == 1 {
 				service = "b"
 			}
-			if _, err := l.Consume(ctx, credits.Debit{UserID: u, Amount: int64(i + 1), Service: service}); err != nil {
-				t.Fatal(err)
-			}
+			_, err := l.Consume(ctx, credits.Debit{UserID: u, Amount: int64(i + 1), Service: service})
+			require.NoError(t, err)
 		}
 		page, err := l.Journal(ctx, credits.Filter{UserID: u, Service: "a", PerPage: 2})
-		if err != nil || page.Total != 3 || len(page.Entries) != 2 || page.Pages() != 2 || page.Entries[0].Amount != -5 {
-			t.Fatalf("service a, newest first = %+v, %v", page, err)
-		}
+		require.NoError(t, err)
+		require.Equal(t, 3, page.Total, "service a")
+		require.Len(t, page.Entries, 2, "service a, a page of 2")
+		require.Equal(t, 2, page.Pages(), "service a")
+		require.EqualValues(t, -5, page.Entries[0].Amount, "service a, newest first")
 		page, err = l.Journal(ctx, credits.Filter{UserID: u, Sort: "amount"})
-		if err != nil || page.Total != 6 || page.Entries[0].Amount != -5 || page.Entries[5].Amount != 100 {
-			t.Fatalf("by amount = %+v, %v", page, err)
-		}
+		require.NoError(t, err)
+		require.Equal(t, 6, page.Total, "by amount")
+		require.EqualValues(t, -5, page.Entries[0].Amount, "by amount, the largest debit first")
+		require.EqualValues(t, 100, page.Entries[5].Amount, "by amount, the largest credit last")
 		start := now.Add(-150 * time.Minute)
 		page, err = l.Journal(ctx, credits.Filter{UserID: u, Kind: credits.KindConsumption, From: start, To: now})
-		if err != nil || page.Total != 2 {
-			t.Fatalf("date range = %+v, %v; want the 3rd and 4th consumption", page, err)
-		}
+		require.NoError(t, err)
+		require.Equal(t, 2, page.Total, "the date range selects the 3rd and 4th consumption")
 		bad := []credits.Filter{
 			{UserID: u, Kind: "gift"},
 			{UserID: u, Sort: "random"},
 			{UserID: u, From: now, To: start},
 		}
 		for _, bad := range bad {
-			if _, err := l.Journal(ctx, bad); err == nil {
-				t.Fatalf("filter %+v accepted", bad)
-			}
+			_, err := l.Journal(ctx, bad)
+			require.Error(t, err, "filter %+v accepted", bad)
 		}
 	})
 }
@@ -330,7 +296,7 @@ func TestJournalFilters(t *testing.T) {
 // still balance exactly.
 func TestConcurrentConsumption(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
-		ledger := credits.New(db)
+		ledger := credits.New(db, clock.System{})
 		checkConcurrentSpending(t, db, ledger, func(ctx context.Context, d credits.Debit) (bool, error) {
 			res, err := ledger.Consume(ctx, d)
 			return err == nil && !res.Replayed, err
@@ -342,7 +308,7 @@ func TestConcurrentConsumption(t *testing.T) {
 func TestOneCreditFiftySpenders(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		l := credits.New(db)
+		l := credits.New(db, clock.System{})
 		u := newUser(t, db)
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 1})
 		var ok atomic.Int64
@@ -351,15 +317,15 @@ func TestOneCreditFiftySpenders(t *testing.T) {
 			wg.Go(func() {
 				if _, err := l.Consume(ctx, credits.Debit{UserID: u, Amount: 1, Service: "s"}); err == nil {
 					ok.Add(1)
-				} else if !errors.Is(err, credits.ErrInsufficient) {
-					t.Error(err)
+				} else {
+					assert.ErrorIs(t, err, credits.ErrInsufficient)
 				}
 			})
 		}
 		wg.Wait()
-		if b, _ := l.Balance(ctx, u); ok.Load() != 1 || b != 0 {
-			t.Fatalf("successes = %d, balance = %d; want 1 and 0", ok.Load(), b)
-		}
+		b, _ := l.Balance(ctx, u)
+		require.EqualValues(t, 1, ok.Load(), "successes")
+		require.Zero(t, b, "balance")
 		mustVerify(t, l)
 	})
 }
@@ -370,12 +336,10 @@ func TestOneCreditFiftySpenders(t *testing.T) {
 // checks above prove nothing.
 func TestInvariantCheckCatchesNaiveLedger(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
-		broken := checkConcurrentSpendingCollect(t, db, credits.New(db), func(ctx context.Context, d credits.Debit) (bool, error) {
+		broken := checkConcurrentSpendingCollect(t, db, credits.New(db, clock.System{}), func(ctx context.Context, d credits.Debit) (bool, error) {
 			return naiveConsume(ctx, db, d)
 		})
-		if len(broken) == 0 {
-			t.Fatal("the invariant checks found nothing wrong with the naive ledger: they cannot catch a double spend")
-		}
+		require.NotEmpty(t, broken, "the invariant checks found nothing wrong with the naive ledger: they cannot catch a double spend")
 		t.Logf("the checks caught the naive ledger: %v", broken[:min(3, len(broken))])
 	})
 }
@@ -443,9 +407,7 @@ type spender func(ctx context.Context, d credits.Debit) (fresh bool, err error)
 
 func checkConcurrentSpending(t *testing.T, db *database.DB, l *credits.Ledger, spend spender) {
 	t.Helper()
-	if problems := checkConcurrentSpendingCollect(t, db, l, spend); len(problems) > 0 {
-		t.Fatalf("ledger invariants broken under concurrency: %v", problems)
-	}
+	require.Empty(t, checkConcurrentSpendingCollect(t, db, l, spend), "ledger invariants broken under concurrency")
 }
 
 // checkConcurrentSpendingCollect runs the workload and returns every broken
@@ -488,25 +450,19 @@ func checkConcurrentSpendingCollect(t *testing.T, db *database.DB, l *credits.Le
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		t.Fatalf("consume: %v", err)
+		require.NoError(t, err, "consume")
 	}
 
 	var problems []string
 	found, err := l.Verify(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, p := range found {
 		problems = append(problems, p.String())
 	}
 	var final, rows, keys int64
-	if err := db.QueryRowContext(ctx, "SELECT COALESCE(SUM(balance), 0) FROM credit_accounts").Scan(&final); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.QueryRowContext(ctx,
-		"SELECT COUNT(*), COUNT(DISTINCT user_id || ':' || idempotency_key) FROM credit_journal WHERE kind = 'consumption'").Scan(&rows, &keys); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, db.QueryRowContext(ctx, "SELECT COALESCE(SUM(balance), 0) FROM credit_accounts").Scan(&final))
+	require.NoError(t, db.QueryRowContext(ctx,
+		"SELECT COUNT(*), COUNT(DISTINCT user_id || ':' || idempotency_key) FROM credit_journal WHERE kind = 'consumption'").Scan(&rows, &keys))
 	if rows != keys {
 		problems = append(problems, fmt.Sprintf("%d consumption rows for %d keys", rows, keys))
 	}
@@ -526,39 +482,29 @@ func checkConcurrentSpendingCollect(t *testing.T, db *database.DB, l *credits.Le
 func TestLowBalanceNoticeOncePerCrossing(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		l := credits.New(db)
+		l := credits.New(db, clock.System{})
 		var notices []int64
 		l.OnLowBalance(func(ctx context.Context, tx *database.Tx, userID string, balance, threshold int64) error {
-			if threshold != 5 {
-				t.Errorf("threshold = %d, want 5", threshold)
-			}
+			assert.EqualValues(t, 5, threshold, "threshold")
 			notices = append(notices, balance)
 			return nil
 		})
 		u := newUser(t, db)
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 10})
-		if err := l.SaveSettings(ctx, u, credits.Settings{LowBalanceThreshold: 5, WeeklySummary: false}); err != nil {
-			t.Fatal(err)
-		}
-		if s, _ := l.Settings(ctx, u); s.LowBalanceThreshold != 5 || s.WeeklySummary {
-			t.Fatalf("settings = %+v", s)
-		}
+		require.NoError(t, l.SaveSettings(ctx, u, credits.Settings{LowBalanceThreshold: 5, WeeklySummary: false}))
+		s, _ := l.Settings(ctx, u)
+		require.Equal(t, credits.Settings{LowBalanceThreshold: 5, WeeklySummary: false}, s, "settings")
 		spend := func(n int64) {
 			t.Helper()
-			if _, err := l.Consume(ctx, credits.Debit{UserID: u, Amount: n, Service: "s"}); err != nil {
-				t.Fatal(err)
-			}
+			_, err := l.Consume(ctx, credits.Debit{UserID: u, Amount: n, Service: "s"})
+			require.NoError(t, err)
 		}
 		spend(4)                                                                         // 6: above
 		spend(2)                                                                         // 4: crossed
 		spend(1)                                                                         // 3: still below
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 10}) // 13: re-armed
 		spend(9)                                                                         // 4: crossed again
-		if fmt.Sprint(notices) != "[4 4]" {
-			t.Fatalf("notices at balances %v, want [4 4]", notices)
-		}
-		if err := l.SaveSettings(ctx, u, credits.Settings{LowBalanceThreshold: -1}); err == nil {
-			t.Fatal("a negative threshold was accepted")
-		}
+		require.Equal(t, []int64{4, 4}, notices, "notices at balances")
+		require.Error(t, l.SaveSettings(ctx, u, credits.Settings{LowBalanceThreshold: -1}), "a negative threshold was accepted")
 	})
 }

@@ -47,7 +47,7 @@ func (l *Ledger) SaveSettings(ctx context.Context, userID string, s Settings) er
 		return fmt.Errorf("the low-balance threshold must be from 0 to %d credits", MaxAmount)
 	}
 	_, err := l.submitDirect(ctx, userID, func(ctx context.Context, b *batch) (Result, error) {
-		tx, now := b.tx, l.utcNow()
+		tx, now := b.tx.Tx, l.utcNow()
 		if _, err := l.lockAccount(ctx, tx, userID, now); err != nil {
 			return Result{}, err
 		}

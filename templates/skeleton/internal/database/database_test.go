@@ -2,9 +2,11 @@ package database_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
@@ -22,12 +24,8 @@ func TestRebind(t *testing.T) {
 		{"SELECT ? -- why?\n, ?", "SELECT $1 -- why?\n, $2"},
 	}
 	for _, tt := range tests {
-		if got := database.Rebind(database.Postgres, tt.in); got != tt.want {
-			t.Errorf("Rebind(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-		if got := database.Rebind(database.SQLite, tt.in); got != tt.in {
-			t.Errorf("SQLite Rebind(%q) = %q, want it unchanged", tt.in, got)
-		}
+		assert.Equal(t, tt.want, database.Rebind(database.Postgres, tt.in), "Rebind(%q)", tt.in)
+		assert.Equal(t, tt.in, database.Rebind(database.SQLite, tt.in), "SQLite Rebind(%q) changes nothing", tt.in)
 	}
 }
 
@@ -45,14 +43,14 @@ func TestParseURL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		dialect, dsn, err := database.ParseURL(tt.url)
-		if err != nil || dialect != tt.dialect || dsn != tt.dsn {
-			t.Errorf("ParseURL(%q) = %q, %q, %v; want %q, %q", tt.url, dialect, dsn, err, tt.dialect, tt.dsn)
+		if assert.NoError(t, err, "ParseURL(%q)", tt.url) {
+			assert.Equal(t, tt.dialect, dialect, "ParseURL(%q)", tt.url)
+			assert.Equal(t, tt.dsn, dsn, "ParseURL(%q)", tt.url)
 		}
 	}
 	for _, bad := range []string{"", "data/app.db", "sqlite:", "sqlite://host/app.db", "sqlite:app.db?mode=ro", "postgres://", "mysql://x/y"} {
-		if _, _, err := database.ParseURL(bad); err == nil {
-			t.Errorf("ParseURL(%q) succeeded, want an error", bad)
-		}
+		_, _, err := database.ParseURL(bad)
+		assert.Error(t, err, "ParseURL(%q)", bad)
 	}
 }
 
@@ -61,14 +59,14 @@ func TestSQLiteSettings(t *testing.T) {
 	ctx := context.Background()
 	var mode string
 	var fk, timeout int
-	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
-		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+	if assert.NoError(t, db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode)) {
+		assert.Equal(t, "wal", mode, "journal_mode")
 	}
-	if err := db.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
-		t.Errorf("foreign_keys = %d, %v; want 1", fk, err)
+	if assert.NoError(t, db.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk)) {
+		assert.Equal(t, 1, fk, "foreign_keys")
 	}
-	if err := db.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&timeout); err != nil || timeout < 1000 {
-		t.Errorf("busy_timeout = %d, %v; want at least 1000", timeout, err)
+	if assert.NoError(t, db.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&timeout)) {
+		assert.GreaterOrEqual(t, timeout, 1000, "busy_timeout")
 	}
 }
 
@@ -79,24 +77,18 @@ func TestSQLiteSettings(t *testing.T) {
 func TestSQLiteWriteInsideItsOwnTransactionGivesUp(t *testing.T) {
 	db := dbtest.OpenEmpty(t, database.SQLite)
 	ctx := context.Background()
-	if _, err := db.ExecContext(ctx, "CREATE TABLE notes (id INTEGER PRIMARY KEY)"); err != nil {
-		t.Fatal(err)
-	}
-	err := db.InTx(ctx, func(tx *database.Tx) error {
+	_, err := db.ExecContext(ctx, "CREATE TABLE notes (id INTEGER PRIMARY KEY)")
+	require.NoError(t, err)
+	err = db.InTx(ctx, func(tx *database.Tx) error {
 		short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 		defer cancel()
 		_, err := db.ExecContext(short, "INSERT INTO notes (id) VALUES (1)")
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("a pool write inside a transaction: %v, want the context's deadline", err)
-		}
+		assert.ErrorIs(t, err, context.DeadlineExceeded, "a pool write inside a transaction ends with its context")
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ExecContext(ctx, "INSERT INTO notes (id) VALUES (1)"); err != nil {
-		t.Fatalf("a write after the transaction: %v", err)
-	}
+	require.NoError(t, err)
+	_, err = db.ExecContext(ctx, "INSERT INTO notes (id) VALUES (1)")
+	require.NoError(t, err, "a write after the transaction")
 }
 
 func TestQueriesWrittenOnceRunOnBothDialects(t *testing.T) {
@@ -104,20 +96,16 @@ func TestQueriesWrittenOnceRunOnBothDialects(t *testing.T) {
 		t.Run(string(dialect), func(t *testing.T) {
 			db := dbtest.OpenEmpty(t, dialect)
 			ctx := context.Background()
-			if _, err := db.ExecContext(ctx, "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"); err != nil {
-				t.Fatal(err)
-			}
-			err := db.InTx(ctx, func(tx *database.Tx) error {
+			_, err := db.ExecContext(ctx, "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+			require.NoError(t, err)
+			err = db.InTx(ctx, func(tx *database.Tx) error {
 				_, err := tx.ExecContext(ctx, "INSERT INTO notes (id, body) VALUES (?, ?), (?, ?)", 1, "why?", 2, "because")
 				return err
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			var body string
-			if err := db.QueryRowContext(ctx, "SELECT body FROM notes WHERE id = ? AND body <> '?'", 1).Scan(&body); err != nil || body != "why?" {
-				t.Fatalf("body = %q, %v", body, err)
-			}
+			require.NoError(t, db.QueryRowContext(ctx, "SELECT body FROM notes WHERE id = ? AND body <> '?'", 1).Scan(&body))
+			require.Equal(t, "why?", body)
 			// A failing transaction leaves nothing behind.
 			err = db.InTx(ctx, func(tx *database.Tx) error {
 				if _, err := tx.ExecContext(ctx, "INSERT INTO notes (id, body) VALUES (?, ?)", 3, "rolled back"); err != nil {
@@ -126,13 +114,10 @@ func TestQueriesWrittenOnceRunOnBothDialects(t *testing.T) {
 				_, err := tx.ExecContext(ctx, "INSERT INTO notes (id, body) VALUES (?, ?)", 1, "duplicate")
 				return err
 			})
-			if err == nil {
-				t.Fatal("duplicate key did not fail the transaction")
-			}
+			require.Error(t, err, "duplicate key did not fail the transaction")
 			var n int
-			if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM notes").Scan(&n); err != nil || n != 2 {
-				t.Fatalf("rows after rollback = %d, %v; want 2", n, err)
-			}
+			require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*) FROM notes").Scan(&n))
+			require.Equal(t, 2, n, "rows after rollback")
 		})
 	}
 }

@@ -14,6 +14,11 @@
 //     process dies, the lease lapses and another worker runs it again. Use
 //     it only for idempotent work, such as a sweep.
 //
+// A feature's recurring work is a periodic job (Every, EveryTx): the queue
+// itself adds one job per period, under a key naming the period, so any
+// number of processes schedule it once. A feature registers its jobs on the
+// one queue; main only runs it.
+//
 // It is the only code that writes the jobs table.
 package jobs
 
@@ -26,6 +31,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 )
 
@@ -44,18 +50,18 @@ type Execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-// Enqueue adds a job through q, which may be the transaction of the change
+// Enqueue adds a job through ex, which may be the transaction of the change
 // that calls for it. A job whose uniqueKey is already queued (or was run) is
 // not added again: it reports false.
-func Enqueue(ctx context.Context, q Execer, kind, uniqueKey, payload string, runAt time.Time) (bool, error) {
+func (q *Queue) Enqueue(ctx context.Context, ex Execer, kind, uniqueKey, payload string, runAt time.Time) (bool, error) {
 	var key any
 	if uniqueKey != "" {
 		key = uniqueKey
 	}
-	r, err := q.ExecContext(ctx,
+	r, err := ex.ExecContext(ctx,
 		`INSERT INTO jobs (kind, unique_key, payload, run_at, created_at) VALUES (?, ?, ?, ?, ?)
 		 ON CONFLICT (unique_key) DO NOTHING`,
-		kind, key, payload, runAt.UTC(), time.Now().UTC())
+		kind, key, payload, runAt.UTC(), q.clock.Now().UTC())
 	if err != nil {
 		return false, fmt.Errorf("queue a %s job: %w", kind, err)
 	}
@@ -82,18 +88,25 @@ type handler struct {
 type Queue struct {
 	db       *database.DB
 	logger   *slog.Logger
-	now      func() time.Time
+	clock    clock.Clock
 	mu       sync.RWMutex
 	handlers map[string]handler
+	periodic []Periodic
 }
 
-// New returns the queue in db.
-func New(db *database.DB, logger *slog.Logger) *Queue {
-	return &Queue{db: db, logger: logger, now: time.Now, handlers: map[string]handler{}}
-}
+// Finished jobs are kept this long, for Stats and for looking into what
+// ran, then pruned by the queue's own daily job.
+const keepFinished = 30 * 24 * time.Hour
 
-// SetClock replaces the clock.
-func (q *Queue) SetClock(now func() time.Time) { q.now = now }
+// New returns the queue in db, whose due times go by clk.
+func New(db *database.DB, logger *slog.Logger, clk clock.Clock) *Queue {
+	q := &Queue{db: db, logger: logger, clock: clk, handlers: map[string]handler{}}
+	q.Every(Periodic{Kind: "jobs.prune", Every: 24 * time.Hour}, func(ctx context.Context, _ time.Time) error {
+		_, err := q.Prune(ctx, keepFinished)
+		return err
+	})
+	return q
+}
 
 // HandleTx registers an exactly-once handler (see the package comment).
 func (q *Queue) HandleTx(kind string, fn func(ctx context.Context, tx *database.Tx, j Job) error) {
@@ -130,7 +143,7 @@ func (q *Queue) claim(ctx context.Context, tx *database.Tx, now time.Time) (*Job
 
 // RunOnce runs the next due job, if any, and reports whether there was one.
 func (q *Queue) RunOnce(ctx context.Context) (bool, error) {
-	now := q.now().UTC()
+	now := q.clock.Now().UTC()
 	var job *Job
 	var h handler
 	var workErr error
@@ -161,7 +174,7 @@ func (q *Queue) RunOnce(ctx context.Context) (bool, error) {
 	}
 	if workErr == nil && err == nil && h.plain != nil {
 		if workErr = h.plain(ctx, *job); workErr == nil {
-			err = markDone(ctx, q.db, job.Seq, q.now().UTC())
+			err = markDone(ctx, q.db, job.Seq, q.clock.Now().UTC())
 		}
 	}
 	if workErr != nil {
@@ -181,7 +194,7 @@ func markDone(ctx context.Context, q Execer, seq int64, now time.Time) error {
 // backoff, or gives the job up after MaxAttempts.
 func (q *Queue) retry(ctx context.Context, j Job, cause error, counted bool) error {
 	attempts := j.Attempts + 1
-	now := q.now().UTC()
+	now := q.clock.Now().UTC()
 	next := now.Add(min(time.Hour, time.Duration(1<<min(attempts, 12))*time.Second))
 	var failed any
 	if attempts >= MaxAttempts {
@@ -204,9 +217,9 @@ func (q *Queue) retry(ctx context.Context, j Job, cause error, counted bool) err
 	return nil
 }
 
-// Run works through due jobs until ctx ends, checking for new ones every
+// work works through due jobs until ctx ends, checking for new ones every
 // poll interval.
-func (q *Queue) Run(ctx context.Context, poll time.Duration) {
+func (q *Queue) work(ctx context.Context, poll time.Duration) {
 	for {
 		ran, err := q.RunOnce(ctx)
 		if err != nil && ctx.Err() == nil {
@@ -223,9 +236,33 @@ func (q *Queue) Run(ctx context.Context, poll time.Duration) {
 	}
 }
 
+// Run works through due jobs until ctx ends, checking for new ones every
+// poll interval, and queues the periodic jobs' current periods at once and
+// every scheduleEvery after.
+func (q *Queue) Run(ctx context.Context, poll time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		q.work(ctx, poll)
+	}()
+	tick := time.NewTicker(scheduleEvery)
+	defer tick.Stop()
+	for {
+		if err := q.Schedule(ctx); err != nil && ctx.Err() == nil {
+			q.logger.ErrorContext(ctx, "schedule periodic jobs", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			<-done
+			return
+		case <-tick.C:
+		}
+	}
+}
+
 // Prune deletes finished jobs older than age and returns how many.
 func (q *Queue) Prune(ctx context.Context, age time.Duration) (int64, error) {
-	r, err := q.db.ExecContext(ctx, "DELETE FROM jobs WHERE done_at IS NOT NULL AND done_at < ?", q.now().UTC().Add(-age))
+	r, err := q.db.ExecContext(ctx, "DELETE FROM jobs WHERE done_at IS NOT NULL AND done_at < ?", q.clock.Now().UTC().Add(-age))
 	if err != nil {
 		return 0, fmt.Errorf("prune jobs: %w", err)
 	}

@@ -11,6 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/jobs"
@@ -27,21 +31,20 @@ func TestEveryJobRunsOnce(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			ctx := context.Background()
 			db := dbtest.Open(t, d)
-			if _, err := db.ExecContext(ctx, "CREATE TABLE job_effects (job TEXT NOT NULL)"); err != nil {
-				t.Fatal(err)
-			}
+			_, err := db.ExecContext(ctx, "CREATE TABLE job_effects (job TEXT NOT NULL)")
+			require.NoError(t, err)
 			const n = 120
+			queue := jobs.New(db, quiet, clock.System{})
 			for i := range n {
-				if _, err := jobs.Enqueue(ctx, db, "effect", fmt.Sprint("job-", i), fmt.Sprint(i), time.Now().Add(-time.Second)); err != nil {
-					t.Fatal(err)
-				}
+				_, err := queue.Enqueue(ctx, db, "effect", fmt.Sprint("job-", i), fmt.Sprint(i), time.Now().Add(-time.Second))
+				require.NoError(t, err)
 			}
-			if added, err := jobs.Enqueue(ctx, db, "effect", "job-0", "0", time.Now()); err != nil || added {
-				t.Fatalf("a duplicate unique key was queued: %v, %v", added, err)
-			}
+			added, err := queue.Enqueue(ctx, db, "effect", "job-0", "0", time.Now())
+			require.NoError(t, err)
+			require.False(t, added, "a duplicate unique key was queued")
 			var wg sync.WaitGroup
 			for range 6 {
-				q := jobs.New(db, quiet)
+				q := jobs.New(db, quiet, clock.System{})
 				q.HandleTx("effect", func(ctx context.Context, tx *database.Tx, j jobs.Job) error {
 					_, err := tx.ExecContext(ctx, "INSERT INTO job_effects (job) VALUES (?)", j.Payload)
 					return err
@@ -49,11 +52,7 @@ func TestEveryJobRunsOnce(t *testing.T) {
 				wg.Go(func() {
 					for {
 						ran, err := q.RunOnce(ctx)
-						if err != nil {
-							t.Error(err)
-							return
-						}
-						if !ran {
+						if !assert.NoError(t, err) || !ran {
 							return
 						}
 					}
@@ -61,15 +60,11 @@ func TestEveryJobRunsOnce(t *testing.T) {
 			}
 			wg.Wait()
 			var rows, distinct int
-			if err := db.QueryRowContext(ctx, "SELECT COUNT(*), COUNT(DISTINCT job) FROM job_effects").Scan(&rows, &distinct); err != nil {
-				t.Fatal(err)
-			}
-			if rows != n || distinct != n {
-				t.Fatalf("%d effects of %d distinct jobs, want %d of %d", rows, distinct, n, n)
-			}
-			if s, _ := jobs.New(db, quiet).Stats(ctx); s.Done != n || s.Pending != 0 {
-				t.Fatalf("stats = %+v", s)
-			}
+			require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*), COUNT(DISTINCT job) FROM job_effects").Scan(&rows, &distinct))
+			assert.Equal(t, n, rows, "effects")
+			assert.Equal(t, n, distinct, "distinct jobs with an effect")
+			s, _ := queue.Stats(ctx)
+			assert.Equal(t, jobs.Stats{Done: n}, s)
 		})
 	}
 }
@@ -80,9 +75,8 @@ func TestFailureRollsBackAndRetries(t *testing.T) {
 			ctx := context.Background()
 			db := dbtest.Open(t, d)
 			db.ExecContext(ctx, "CREATE TABLE job_effects (job TEXT NOT NULL)")
-			now := time.Now()
-			q := jobs.New(db, quiet)
-			q.SetClock(func() time.Time { return now })
+			clk := clock.NewFake(time.Now())
+			q := jobs.New(db, quiet, clk)
 			var tries atomic.Int64
 			q.HandleTx("flaky", func(ctx context.Context, tx *database.Tx, j jobs.Job) error {
 				tx.ExecContext(ctx, "INSERT INTO job_effects (job) VALUES ('half-done')")
@@ -91,30 +85,27 @@ func TestFailureRollsBackAndRetries(t *testing.T) {
 				}
 				return nil
 			})
-			jobs.Enqueue(ctx, db, "flaky", "", "", now)
+			q.Enqueue(ctx, db, "flaky", "", "", clk.Now())
 			for range 3 {
-				if ran, err := q.RunOnce(ctx); err != nil || !ran {
-					t.Fatalf("RunOnce = %v, %v", ran, err)
-				}
-				if ran, _ := q.RunOnce(ctx); ran {
-					t.Fatal("a failed job ran again before its backoff")
-				}
-				now = now.Add(2 * time.Hour)
+				ran, err := q.RunOnce(ctx)
+				require.NoError(t, err)
+				require.True(t, ran, "RunOnce found no job")
+				ran, _ = q.RunOnce(ctx)
+				require.False(t, ran, "a failed job ran again before its backoff")
+				clk.Advance(2 * time.Hour)
 			}
 			var effects int
 			db.QueryRowContext(ctx, "SELECT COUNT(*) FROM job_effects").Scan(&effects)
-			if effects != 1 {
-				t.Fatalf("%d effects, want 1: the failed attempts' writes must roll back", effects)
-			}
+			require.Equal(t, 1, effects, "the failed attempts' writes must roll back")
 
-			jobs.Enqueue(ctx, db, "nobody-handles", "", "", now)
+			q.Enqueue(ctx, db, "nobody-handles", "", "", clk.Now())
 			for range jobs.MaxAttempts {
 				q.RunOnce(ctx)
-				now = now.Add(2 * time.Hour)
+				clk.Advance(2 * time.Hour)
 			}
-			if s, _ := q.Stats(ctx); s.Failed != 1 || s.Done != 1 {
-				t.Fatalf("stats = %+v, want the unhandled job given up", s)
-			}
+			s, _ := q.Stats(ctx)
+			require.Equal(t, 1, s.Failed, "the unhandled job is given up: %+v", s)
+			require.Equal(t, 1, s.Done, "stats: %+v", s)
 		})
 	}
 }
@@ -122,9 +113,8 @@ func TestFailureRollsBackAndRetries(t *testing.T) {
 func TestLeasedHandlerTakenOverAfterCrash(t *testing.T) {
 	ctx := context.Background()
 	db := dbtest.Open(t, database.SQLite)
-	now := time.Now()
-	crashed := jobs.New(db, quiet)
-	crashed.SetClock(func() time.Time { return now })
+	clk := clock.NewFake(time.Now())
+	crashed := jobs.New(db, quiet, clk)
 	block := make(chan struct{})
 	started := make(chan struct{})
 	crashed.Handle("sweep", func(ctx context.Context, j jobs.Job) error {
@@ -132,20 +122,73 @@ func TestLeasedHandlerTakenOverAfterCrash(t *testing.T) {
 		<-block
 		return errors.New("the process died")
 	})
-	jobs.Enqueue(ctx, db, "sweep", "sweep-1", "", now)
+	crashed.Enqueue(ctx, db, "sweep", "sweep-1", "", clk.Now())
 	go crashed.RunOnce(ctx)
 	<-started
 
 	var runs atomic.Int64
-	other := jobs.New(db, quiet)
-	other.SetClock(func() time.Time { return now })
+	other := jobs.New(db, quiet, clk)
 	other.Handle("sweep", func(context.Context, jobs.Job) error { runs.Add(1); return nil })
-	if ran, _ := other.RunOnce(ctx); ran {
-		t.Fatal("a leased job was taken while its lease holds")
-	}
-	now = now.Add(10 * time.Minute)
-	if ran, err := other.RunOnce(ctx); !ran || err != nil || runs.Load() != 1 {
-		t.Fatalf("after the lease: ran %v, %v, runs %d", ran, err, runs.Load())
-	}
+	ran, _ := other.RunOnce(ctx)
+	require.False(t, ran, "a leased job was taken while its lease holds")
+	clk.Advance(10 * time.Minute)
+	ran, err := other.RunOnce(ctx)
+	require.NoError(t, err)
+	require.True(t, ran, "the job was not taken over after its lease")
+	require.EqualValues(t, 1, runs.Load(), "runs of the taken-over job")
 	close(block)
+}
+
+// TestPeriodicJobsRunOncePerPeriod: scheduling any number of times queues
+// one job per period, due After into it; weeks begin on Monday; the
+// handler gets its period's start; the queue prunes itself daily.
+func TestPeriodicJobsRunOncePerPeriod(t *testing.T) {
+	ctx := context.Background()
+	db := dbtest.Open(t, database.SQLite)
+	wednesday := time.Date(2030, 3, 6, 14, 30, 0, 0, time.UTC)
+	clk := clock.NewFake(wednesday)
+	q := jobs.New(db, quiet, clk)
+	var hours, weeks []time.Time
+	q.Every(jobs.Periodic{Kind: "hourly", Every: time.Hour}, func(_ context.Context, period time.Time) error {
+		hours = append(hours, period)
+		return nil
+	})
+	q.EveryTx(jobs.Periodic{Kind: "weekly", Every: 7 * 24 * time.Hour, After: 8 * time.Hour},
+		func(_ context.Context, _ *database.Tx, period time.Time) error {
+			weeks = append(weeks, period)
+			return nil
+		})
+	for range 3 {
+		require.NoError(t, q.Schedule(ctx))
+	}
+	s, err := q.Stats(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 3, s.Pending, "hourly, weekly and jobs.prune, each once")
+	for {
+		ran, err := q.RunOnce(ctx)
+		require.NoError(t, err)
+		if !ran {
+			break
+		}
+	}
+	monday := time.Date(2030, 3, 4, 0, 0, 0, 0, time.UTC)
+	assert.Equal(t, []time.Time{wednesday.Truncate(time.Hour)}, hours)
+	assert.Equal(t, []time.Time{monday}, weeks, "the week begins on Monday, and its job is due at 08:00")
+
+	// Next Monday 07:00, the new week's job is queued but not due yet.
+	clk.Set(monday.AddDate(0, 0, 7).Add(7 * time.Hour))
+	require.NoError(t, q.Schedule(ctx))
+	for {
+		ran, err := q.RunOnce(ctx)
+		require.NoError(t, err)
+		if !ran {
+			break
+		}
+	}
+	assert.Len(t, weeks, 1, "a week's job ran before its After")
+	assert.Len(t, hours, 2)
+	clk.Advance(time.Hour)
+	_, err = q.RunOnce(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []time.Time{monday, monday.AddDate(0, 0, 7)}, weeks)
 }

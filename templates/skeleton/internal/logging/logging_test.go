@@ -7,6 +7,9 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // A value carrying CR/LF must not forge a second log line, in either format.
@@ -17,16 +20,13 @@ func TestOneLinePerRecord(t *testing.T) {
 		logger := New(&buf, format, slog.LevelInfo)
 		logger.InfoContext(WithRequestID(context.Background(), "req-1"), "request", "path", forged)
 		lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
-		if len(lines) != 1 {
-			t.Fatalf("%s: one record became %d lines:\n%s", format, len(lines), buf.String())
-		}
-		if !strings.Contains(lines[0], "req-1") {
-			t.Errorf("%s: request id missing: %s", format, lines[0])
-		}
+		require.Len(t, lines, 1, "%s: one record became several lines:\n%s", format, buf.String())
+		assert.Contains(t, lines[0], "req-1", "%s: the request id", format)
 		if format == "json" {
 			var rec map[string]any
-			if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil || rec["path"] != forged || rec["request_id"] != "req-1" {
-				t.Errorf("json line = %v, %v", rec, err)
+			if assert.NoError(t, json.Unmarshal([]byte(lines[0]), &rec), "json line %s", lines[0]) {
+				assert.Equal(t, forged, rec["path"], "json path")
+				assert.Equal(t, "req-1", rec["request_id"], "json request id")
 			}
 		}
 	}
@@ -39,13 +39,8 @@ func TestRequestIDOnlyWithContext(t *testing.T) {
 	logger.WithGroup("g").InfoContext(WithRequestID(context.Background(), "abc"), "with context", "k", "v")
 	out := buf.String()
 	first, second, _ := strings.Cut(out, "\n")
-	if strings.Contains(first, "request_id") {
-		t.Errorf("a record without a request context got a request id: %s", first)
-	}
-	if !strings.Contains(second, `"request_id":"abc"`) || !strings.Contains(second, `"component":"test"`) {
-		t.Errorf("request id or attributes lost through With/WithGroup: %s", second)
-	}
-	if RequestID(context.Background()) != "" {
-		t.Error("RequestID of a bare context is not empty")
-	}
+	assert.NotContains(t, first, "request_id", "a record without a request context got a request id")
+	assert.Contains(t, second, `"request_id":"abc"`, "request id lost through With/WithGroup")
+	assert.Contains(t, second, `"component":"test"`, "attributes lost through With/WithGroup")
+	assert.Empty(t, RequestID(context.Background()), "RequestID of a bare context")
 }

@@ -16,6 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 )
@@ -53,31 +57,12 @@ func (r *recorder) deliveries() (messages, total int) {
 	return messages, total
 }
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func enqueue(t *testing.T, o *Outbox, db *database.DB, n int) {
 	t.Helper()
 	for i := range n {
-		if err := o.Enqueue(context.Background(), db, Message{To: fmt.Sprintf("u%d@example.com", i), Subject: "Hello", Text: "Hi", HTML: "<p>Hi</p>"}); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, o.Enqueue(context.Background(), db, Message{To: fmt.Sprintf("u%d@example.com", i), Subject: "Hello", Text: "Hi", HTML: "<p>Hi</p>"}))
 	}
 }
 
@@ -88,57 +73,51 @@ func TestOutageRetriesWithBackoff(t *testing.T) {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()
 			db := dbtest.Open(t, dialect)
-			c := &clock{now: time.Now().UTC().Truncate(time.Second)}
-			o := NewOutbox(db)
-			o.SetClock(c.Now)
+			c := clock.NewFake(time.Now().UTC().Truncate(time.Second))
+			o := NewOutbox(db, c)
 			rec := &recorder{}
 			w := NewWorker(o, rec, quiet())
 			enqueue(t, o, db, 3)
 
 			rec.down.Store(true)
-			if sent, err := w.Drain(ctx); err != nil || sent != 0 {
-				t.Fatalf("drain while down = %d, %v", sent, err)
-			}
+			sent, err := w.Drain(ctx)
+			require.NoError(t, err, "drain while down")
+			require.Zero(t, sent, "drain while down")
 			// The round stops at the first failure: the two untried
 			// messages go as soon as the server is back, the failed one
 			// only once its backoff has passed.
 			rec.down.Store(false)
 			c.Advance(Backoff(1) - time.Second)
-			if sent, err := w.Drain(ctx); err != nil || sent != 2 {
-				t.Fatalf("drain before the backoff = %d, %v; want the 2 untried messages", sent, err)
-			}
+			sent, err = w.Drain(ctx)
+			require.NoError(t, err, "drain before the backoff")
+			require.Equal(t, 2, sent, "drain before the backoff sends the 2 untried messages")
 			c.Advance(time.Second)
-			if sent, err := w.Drain(ctx); err != nil || sent != 1 {
-				t.Fatalf("drain after the backoff = %d, %v; want the failed message", sent, err)
-			}
-			if sent, _ := w.Drain(ctx); sent != 0 {
-				t.Fatal("a delivered message was sent again")
-			}
-			if messages, total := rec.deliveries(); messages != 3 || total != 3 {
-				t.Fatalf("deliveries: %d messages, %d sends; want 3 and 3", messages, total)
-			}
+			sent, err = w.Drain(ctx)
+			require.NoError(t, err, "drain after the backoff")
+			require.Equal(t, 1, sent, "drain after the backoff sends the failed message")
+			sent, _ = w.Drain(ctx)
+			require.Zero(t, sent, "a delivered message was sent again")
+			messages, total := rec.deliveries()
+			require.Equal(t, 3, messages, "messages delivered")
+			require.Equal(t, 3, total, "sends")
 			queued, err := o.Recent(ctx, 10)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			for _, q := range queued {
-				if q.Status() != "sent" {
-					t.Errorf("message %d is %s", q.ID, q.Status())
-				}
+				assert.Equal(t, "sent", q.Status(), "message %d", q.ID)
 			}
 		})
 	}
 }
 
 func TestBackoffGrowsAndGivesUp(t *testing.T) {
-	if Backoff(1) != 30*time.Second || Backoff(2) != time.Minute || Backoff(3) != 2*time.Minute || Backoff(20) != time.Hour {
-		t.Fatalf("backoff = %s %s %s %s", Backoff(1), Backoff(2), Backoff(3), Backoff(20))
-	}
+	require.Equal(t, 30*time.Second, Backoff(1))
+	require.Equal(t, time.Minute, Backoff(2))
+	require.Equal(t, 2*time.Minute, Backoff(3))
+	require.Equal(t, time.Hour, Backoff(20))
 	ctx := context.Background()
 	db := dbtest.Open(t, database.SQLite)
-	c := &clock{now: time.Now().UTC()}
-	o := NewOutbox(db)
-	o.SetClock(c.Now)
+	c := clock.NewFake(time.Now().UTC())
+	o := NewOutbox(db, c)
 	rec := &recorder{}
 	rec.down.Store(true)
 	w := NewWorker(o, rec, quiet())
@@ -149,9 +128,10 @@ func TestBackoffGrowsAndGivesUp(t *testing.T) {
 		c.Advance(time.Hour)
 	}
 	queued, _ := o.Recent(ctx, 1)
-	if q := queued[0]; q.Status() != "failed" || q.Attempts != 3 || !strings.Contains(q.LastError, "connection refused") {
-		t.Fatalf("after 3 failures: %s, %d attempts, error %q", q.Status(), q.Attempts, q.LastError)
-	}
+	q := queued[0]
+	require.Equal(t, "failed", q.Status(), "after 3 failures")
+	require.Equal(t, 3, q.Attempts, "after 3 failures")
+	require.Contains(t, q.LastError, "connection refused", "after 3 failures")
 }
 
 // Two instances draining one outbox at once deliver each message once.
@@ -160,22 +140,21 @@ func TestConcurrentWorkersSendEachMessageOnce(t *testing.T) {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()
 			db := dbtest.Open(t, dialect)
-			o := NewOutbox(db)
+			o := NewOutbox(db, clock.System{})
 			enqueue(t, o, db, 40)
 			rec := &recorder{}
 			var wg sync.WaitGroup
 			for range 4 {
-				w := NewWorker(NewOutbox(db), rec, quiet())
+				w := NewWorker(NewOutbox(db, clock.System{}), rec, quiet())
 				wg.Go(func() {
-					if _, err := w.Drain(ctx); err != nil {
-						t.Error(err)
-					}
+					_, err := w.Drain(ctx)
+					assert.NoError(t, err)
 				})
 			}
 			wg.Wait()
-			if messages, total := rec.deliveries(); messages != 40 || total != 40 {
-				t.Fatalf("4 workers: %d messages, %d sends; want 40 and 40", messages, total)
-			}
+			messages, total := rec.deliveries()
+			require.Equal(t, 40, messages, "4 workers: messages delivered")
+			require.Equal(t, 40, total, "4 workers: sends")
 		})
 	}
 }
@@ -184,92 +163,63 @@ func TestConcurrentWorkersSendEachMessageOnce(t *testing.T) {
 func TestExpiredLeaseIsReclaimed(t *testing.T) {
 	ctx := context.Background()
 	db := dbtest.Open(t, database.SQLite)
-	c := &clock{now: time.Now().UTC()}
-	o := NewOutbox(db)
-	o.SetClock(c.Now)
+	c := clock.NewFake(time.Now().UTC())
+	o := NewOutbox(db, c)
 	enqueue(t, o, db, 1)
-	if q, err := o.claim(ctx, 2*time.Minute); err != nil || q == nil {
-		t.Fatalf("claim = %v, %v", q, err)
-	}
-	if q, _ := o.claim(ctx, 2*time.Minute); q != nil {
-		t.Fatal("a leased message was claimed twice")
-	}
+	q, err := o.claim(ctx, 2*time.Minute)
+	require.NoError(t, err)
+	require.NotNil(t, q, "claim")
+	q, _ = o.claim(ctx, 2*time.Minute)
+	require.Nil(t, q, "a leased message was claimed twice")
 	c.Advance(2*time.Minute + time.Second)
-	if q, _ := o.claim(ctx, 2*time.Minute); q == nil {
-		t.Fatal("the message of a dead worker was never reclaimed")
-	}
+	q, _ = o.claim(ctx, 2*time.Minute)
+	require.NotNil(t, q, "the message of a dead worker was never reclaimed")
 }
 
 func TestFileSenderWritesReadableEmail(t *testing.T) {
 	dir := t.TempDir()
 	f := FileSender{Dir: filepath.Join(dir, "mail"), From: `"Acme" <hello@acme.example>`}
 	m := Message{To: "ada@example.com", Subject: "Confirm your address ünïcode", Text: "Open https://example.com/verify?token=abc_DEF-123 now.", HTML: "<p>Open</p>"}
-	if err := f.Send(context.Background(), "42", m); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Send(context.Background(), "42", m); err != nil { // a retry overwrites
-		t.Fatal(err)
-	}
+	require.NoError(t, f.Send(context.Background(), "42", m))
+	require.NoError(t, f.Send(context.Background(), "42", m)) // a retry overwrites
 	entries, _ := os.ReadDir(f.Dir)
-	if len(entries) != 1 || entries[0].Name() != "42.eml" {
-		t.Fatalf("directory holds %v, want only 42.eml", entries)
-	}
+	require.Len(t, entries, 1, "the directory holds only 42.eml: %v", entries)
+	require.Equal(t, "42.eml", entries[0].Name())
 	raw, err := os.Open(filepath.Join(f.Dir, "42.eml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer raw.Close()
 	msg, err := stdmail.ReadMessage(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	subject, _ := new(mimeDecoder).DecodeHeader(msg.Header.Get("Subject"))
-	if msg.Header.Get("To") != "<ada@example.com>" || subject != m.Subject || !strings.Contains(msg.Header.Get("From"), "hello@acme.example") {
-		t.Fatalf("headers: To %q, Subject %q, From %q", msg.Header.Get("To"), subject, msg.Header.Get("From"))
-	}
-	if !strings.HasPrefix(msg.Header.Get("Content-Type"), "multipart/alternative") {
-		t.Fatalf("Content-Type = %q, want multipart/alternative", msg.Header.Get("Content-Type"))
-	}
+	require.Equal(t, "<ada@example.com>", msg.Header.Get("To"))
+	require.Equal(t, m.Subject, subject)
+	require.Contains(t, msg.Header.Get("From"), "hello@acme.example")
+	require.True(t, strings.HasPrefix(msg.Header.Get("Content-Type"), "multipart/alternative"), "Content-Type = %q", msg.Header.Get("Content-Type"))
 }
 
 func TestHeaderInjectionRefused(t *testing.T) {
 	f := FileSender{Dir: t.TempDir(), From: "hello@acme.example"}
 	err := f.Send(context.Background(), "1", Message{To: "a@example.com\r\nBcc: victim@example.com", Subject: "x", Text: "x"})
-	if err == nil {
-		t.Fatal("a recipient with CRLF was accepted")
-	}
+	require.Error(t, err, "a recipient with CRLF was accepted")
 }
 
 func TestEveryTemplateComposesEscaped(t *testing.T) {
 	c, err := NewComposer("Acme", "https://acme.example/")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	names := c.Names()
 	for _, want := range []string{"verify", "welcome", "reset", "password_changed", "email_change_confirm", "email_change_notice", "email_changed", "account_deleted", "signup_existing"} {
-		found := false
-		for _, n := range names {
-			found = found || n == want
-		}
-		if !found {
-			t.Errorf("no %s email template", want)
-		}
+		assert.Contains(t, names, want, "email templates")
 	}
 	hostile := `<script>alert(1)</script>`
 	for _, name := range names {
 		m, err := c.Compose(name, "ada@example.com", Data{Name: hostile + "\r\nBcc: x@evil.example", Link: "https://acme.example/x?token=t", Email: hostile, Expires: "1 hour"})
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if strings.Contains(m.HTML, "<script>") {
-			t.Errorf("%s: HTML part holds an unescaped value", name)
-		}
-		if strings.ContainsAny(m.Subject, "\r\n") || m.Subject == "" {
-			t.Errorf("%s: subject %q is not one line", name, m.Subject)
-		}
-		if !strings.Contains(m.Text, "Acme") || !strings.Contains(m.HTML, "Acme") || !strings.Contains(m.Text, "https://acme.example") {
-			t.Errorf("%s: the shared layout is missing", name)
-		}
+		require.NoError(t, err, name)
+		assert.NotContains(t, m.HTML, "<script>", "%s: HTML part holds an unescaped value", name)
+		assert.False(t, strings.ContainsAny(m.Subject, "\r\n"), "%s: subject %q is not one line", name, m.Subject)
+		assert.NotEmpty(t, m.Subject, "%s: subject", name)
+		assert.Contains(t, m.Text, "Acme", "%s: the shared layout", name)
+		assert.Contains(t, m.HTML, "Acme", "%s: the shared layout", name)
+		assert.Contains(t, m.Text, "https://acme.example", "%s: the shared layout", name)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 )
 
@@ -33,23 +34,20 @@ type Execer interface {
 
 // Outbox is the outbox table.
 type Outbox struct {
-	db   *database.DB
-	now  func() time.Time
-	wake chan struct{}
+	db    *database.DB
+	clock clock.Clock
+	wake  chan struct{}
 }
 
-// NewOutbox returns the outbox stored in db.
-func NewOutbox(db *database.DB) *Outbox {
-	return &Outbox{db: db, now: time.Now, wake: make(chan struct{}, 1)}
+// NewOutbox returns the outbox stored in db, whose delivery times go by clk.
+func NewOutbox(db *database.DB, clk clock.Clock) *Outbox {
+	return &Outbox{db: db, clock: clk, wake: make(chan struct{}, 1)}
 }
-
-// SetClock replaces the clock, for tests.
-func (o *Outbox) SetClock(now func() time.Time) { o.now = now }
 
 // Enqueue stores m for delivery, through q (the outbox's database or a
 // transaction on it). The worker is woken once q commits.
 func (o *Outbox) Enqueue(ctx context.Context, q Execer, m Message) error {
-	now := o.now().UTC()
+	now := o.clock.Now().UTC()
 	_, err := q.ExecContext(ctx,
 		"INSERT INTO outbox (to_addr, subject, text_body, html_body, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)",
 		m.To, m.Subject, m.Text, m.HTML, now, now)
@@ -115,7 +113,7 @@ func (o *Outbox) Recent(ctx context.Context, limit int) ([]Queued, error) {
 // repeated so that on PostgreSQL a concurrent claim of the same row, which
 // re-checks them after waiting for the row lock, finds it taken.
 func (o *Outbox) claim(ctx context.Context, lease time.Duration) (*Queued, error) {
-	now := o.now().UTC()
+	now := o.clock.Now().UTC()
 	var q Queued
 	err := o.db.QueryRowContext(ctx, `
 		UPDATE outbox SET claimed_until = ?, attempts = attempts + 1
@@ -138,7 +136,7 @@ func (o *Outbox) claim(ctx context.Context, lease time.Duration) (*Queued, error
 }
 
 func (o *Outbox) markSent(ctx context.Context, id int64) error {
-	_, err := o.db.ExecContext(ctx, "UPDATE outbox SET sent_at = ?, claimed_until = NULL, last_error = '' WHERE id = ?", o.now().UTC(), id)
+	_, err := o.db.ExecContext(ctx, "UPDATE outbox SET sent_at = ?, claimed_until = NULL, last_error = '' WHERE id = ?", o.clock.Now().UTC(), id)
 	if err != nil {
 		return fmt.Errorf("mark email %d sent: %w", id, err)
 	}
@@ -148,7 +146,7 @@ func (o *Outbox) markSent(ctx context.Context, id int64) error {
 func (o *Outbox) markRetry(ctx context.Context, id int64, next time.Time, failed bool, cause error) error {
 	var failedAt any
 	if failed {
-		failedAt = o.now().UTC()
+		failedAt = o.clock.Now().UTC()
 	}
 	_, err := o.db.ExecContext(ctx,
 		"UPDATE outbox SET next_attempt_at = ?, claimed_until = NULL, failed_at = ?, last_error = ? WHERE id = ?",
@@ -243,7 +241,7 @@ func (w *Worker) Drain(ctx context.Context) (int, error) {
 			continue
 		}
 		failed := q.Attempts >= w.MaxAttempts
-		next := w.Outbox.now().Add(Backoff(q.Attempts))
+		next := w.Outbox.clock.Now().Add(Backoff(q.Attempts))
 		w.Logger.WarnContext(ctx, "email not sent", "email_id", q.ID, "attempt", q.Attempts, "gave_up", failed, "err", err)
 		if err := w.Outbox.markRetry(ctx, q.ID, next, failed, err); err != nil {
 			return sent, err

@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 )
@@ -38,7 +41,7 @@ func startMailpit(t *testing.T) *mailpit {
 	if bin == "" {
 		const msg = "mailpit not found (set MAILPIT_BIN or put mailpit on $PATH; go install github.com/axllent/mailpit@v1.33.1)"
 		if os.Getenv("REQUIRE_MAILPIT") == "1" {
-			t.Fatal("REQUIRE_MAILPIT=1: " + msg)
+			require.FailNow(t, "REQUIRE_MAILPIT=1: "+msg)
 		}
 		t.Skip(msg)
 	}
@@ -51,9 +54,7 @@ func startMailpit(t *testing.T) *mailpit {
 func freePort(t *testing.T) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
 }
@@ -63,13 +64,9 @@ func (m *mailpit) start(t *testing.T) {
 	m.cmd = exec.Command(m.bin, "--listen", "127.0.0.1:"+strconv.Itoa(m.http), "--smtp", "127.0.0.1:"+strconv.Itoa(m.smtp),
 		"--database", filepath.Join(m.dir, "mailpit.db"))
 	log, err := os.Create(filepath.Join(m.dir, "mailpit.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	m.cmd.Stdout, m.cmd.Stderr = log, log
-	if err := m.cmd.Start(); err != nil {
-		t.Fatalf("start mailpit: %v", err)
-	}
+	require.NoError(t, m.cmd.Start(), "start mailpit")
 	m.exited = make(chan error, 1)
 	go func() { m.exited <- m.cmd.Wait(); log.Close() }()
 	deadline := time.Now().Add(15 * time.Second)
@@ -83,11 +80,11 @@ func (m *mailpit) start(t *testing.T) {
 		select {
 		case err := <-m.exited:
 			out, _ := os.ReadFile(filepath.Join(m.dir, "mailpit.log"))
-			t.Fatalf("mailpit exited at start: %v\n%s", err, out)
+			require.FailNow(t, "mailpit exited at start", "%v\n%s", err, out)
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("mailpit did not answer within 15s")
+			require.FailNow(t, "mailpit did not answer within 15s")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -126,9 +123,7 @@ func (m *mailpit) messages() ([]mailpitMessage, error) {
 func (m *mailpit) subjects(t *testing.T) []string {
 	t.Helper()
 	msgs, err := m.messages()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var s []string
 	for _, msg := range msgs {
 		s = append(s, msg.Subject)
@@ -143,57 +138,45 @@ func TestSMTPDeliveryThroughAnOutage(t *testing.T) {
 	mp := startMailpit(t)
 	ctx := context.Background()
 	db := dbtest.Open(t, database.SQLite)
-	c := &clock{now: time.Now().UTC()}
-	o := NewOutbox(db)
-	o.SetClock(c.Now)
+	c := clock.NewFake(time.Now().UTC())
+	o := NewOutbox(db, c)
 	sender, err := NewSMTPSender(SMTPConfig{Host: "127.0.0.1", Port: mp.smtp, TLS: TLSNone, From: "Acme <hello@acme.example>", Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	w := NewWorker(o, sender, quiet())
 	send := func(subject string) {
 		t.Helper()
-		if err := o.Enqueue(ctx, db, Message{To: "ada@example.com", Subject: subject, Text: "plain", HTML: "<p>html</p>"}); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, o.Enqueue(ctx, db, Message{To: "ada@example.com", Subject: subject, Text: "plain", HTML: "<p>html</p>"}))
 	}
 
 	send("before 1")
 	send("before 2")
-	if sent, err := w.Drain(ctx); err != nil || sent != 2 {
-		t.Fatalf("drain = %d, %v; want 2", sent, err)
-	}
-	if got := mp.subjects(t); fmt.Sprint(got) != "[before 1 before 2]" {
-		t.Fatalf("mailpit holds %v", got)
-	}
+	sent, err := w.Drain(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, sent, "drain")
+	require.Equal(t, []string{"before 1", "before 2"}, mp.subjects(t), "mailpit holds")
 
 	mp.stop()
 	for i := range 3 {
 		send(fmt.Sprintf("during %d", i))
 	}
 	for range 3 {
-		if sent, _ := w.Drain(ctx); sent != 0 {
-			t.Fatal("sent while the server was down")
-		}
+		sent, _ := w.Drain(ctx)
+		require.Zero(t, sent, "sent while the server was down")
 		c.Advance(time.Hour)
 	}
 	queued, _ := o.Recent(ctx, 10)
-	if queued[0].LastError == "" || queued[0].Status() != "pending" {
-		t.Fatalf("during the outage the newest message is %s with error %q", queued[0].Status(), queued[0].LastError)
-	}
+	require.NotEmpty(t, queued[0].LastError, "during the outage the newest message has an error")
+	require.Equal(t, "pending", queued[0].Status(), "during the outage the newest message")
 
 	mp.start(t)
 	for range 5 {
 		c.Advance(time.Hour)
-		if _, err := w.Drain(ctx); err != nil {
-			t.Fatal(err)
-		}
+		_, err := w.Drain(ctx)
+		require.NoError(t, err)
 	}
-	if got := mp.subjects(t); fmt.Sprint(got) != "[before 1 before 2 during 0 during 1 during 2]" {
-		t.Fatalf("after the outage mailpit holds %v, want each message once", got)
-	}
+	require.Equal(t, []string{"before 1", "before 2", "during 0", "during 1", "during 2"}, mp.subjects(t),
+		"after the outage mailpit holds each message once")
 	msgs, _ := mp.messages()
-	if len(msgs[0].To) != 1 || msgs[0].To[0].Address != "ada@example.com" {
-		t.Fatalf("recipient = %+v", msgs[0].To)
-	}
+	require.Len(t, msgs[0].To, 1, "recipients: %+v", msgs[0].To)
+	require.Equal(t, "ada@example.com", msgs[0].To[0].Address, "recipient")
 }

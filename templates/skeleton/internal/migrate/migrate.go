@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 )
 
@@ -68,11 +69,13 @@ func (e *SchemaError) Ahead() bool { return e.Current > e.Latest }
 // Migrator applies and reverts the migrations of one database.
 type Migrator struct {
 	db         *database.DB
+	clock      clock.Clock
 	migrations []Migration
 }
 
-// New loads the embedded migrations for the database's dialect.
-func New(db *database.DB) (*Migrator, error) {
+// New loads the embedded migrations for the database's dialect; clk
+// stamps when each is applied.
+func New(db *database.DB, clk clock.Clock) (*Migrator, error) {
 	sub, err := fs.Sub(files, path.Join("sql", string(db.Dialect())))
 	if err != nil {
 		return nil, fmt.Errorf("find %s migrations: %w", db.Dialect(), err)
@@ -81,7 +84,7 @@ func New(db *database.DB) (*Migrator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Migrator{db: db, migrations: migrations}, nil
+	return &Migrator{db: db, clock: clk, migrations: migrations}, nil
 }
 
 // Load reads NNNN_name.up.sql and NNNN_name.down.sql pairs from fsys and
@@ -295,7 +298,7 @@ func (m *Migrator) upOne(ctx context.Context, tx *sql.Tx, current int) (*Migrati
 		return nil, fmt.Errorf("apply migration %04d_%s: %w", next.Version, next.Name, err)
 	}
 	insert := database.Rebind(m.db.Dialect(), "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
-	if _, err := tx.ExecContext(ctx, insert, next.Version, next.Name, time.Now().UTC()); err != nil {
+	if _, err := tx.ExecContext(ctx, insert, next.Version, next.Name, m.clock.Now().UTC()); err != nil {
 		return nil, fmt.Errorf("record migration %04d_%s: %w", next.Version, next.Name, err)
 	}
 	return &next, nil

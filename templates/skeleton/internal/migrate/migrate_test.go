@@ -3,11 +3,15 @@ package migrate_test
 import (
 	"context"
 	"errors"
-	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/migrate"
@@ -20,75 +24,49 @@ func TestUpDownStatus(t *testing.T) {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()
 			db := dbtest.OpenEmpty(t, dialect)
-			m, err := migrate.New(db)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if m.Latest() < 1 {
-				t.Fatalf("Latest() = %d, want at least one embedded migration", m.Latest())
-			}
+			appliedAt := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+			m, err := migrate.New(db, clock.NewFake(appliedAt))
+			require.NoError(t, err)
+			require.GreaterOrEqual(t, m.Latest(), 1, "at least one embedded migration")
 			assertVersion(t, m, 0)
-			if err := m.Check(ctx); err == nil {
-				t.Fatal("Check on an empty database = nil, want a SchemaError")
-			}
+			require.Error(t, m.Check(ctx), "Check on an empty database, want a SchemaError")
 
 			applied, err := m.Up(ctx)
-			if err != nil {
-				t.Fatalf("Up: %v", err)
-			}
-			if len(applied) != m.Latest() {
-				t.Fatalf("Up applied %d migrations, want %d", len(applied), m.Latest())
-			}
+			require.NoError(t, err, "Up")
+			require.Len(t, applied, m.Latest(), "Up applies every migration")
 			assertVersion(t, m, m.Latest())
-			if err := m.Check(ctx); err != nil {
-				t.Fatalf("Check after Up: %v", err)
-			}
-			if _, err := db.ExecContext(ctx, "SELECT COUNT(*) FROM contact_messages"); err != nil {
-				t.Fatalf("contact_messages missing after Up: %v", err)
-			}
+			require.NoError(t, m.Check(ctx), "Check after Up")
+			_, err = db.ExecContext(ctx, "SELECT COUNT(*) FROM contact_messages")
+			require.NoError(t, err, "contact_messages missing after Up")
 
 			again, err := m.Up(ctx)
-			if err != nil || len(again) != 0 {
-				t.Fatalf("second Up = %d applied, %v; want 0, nil", len(again), err)
-			}
+			require.NoError(t, err, "second Up")
+			require.Empty(t, again, "second Up applies nothing")
 
 			states, err := m.Status(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(states) != m.Latest() {
-				t.Fatalf("Status lists %d migrations, want %d", len(states), m.Latest())
-			}
+			require.NoError(t, err)
+			require.Len(t, states, m.Latest(), "Status lists every migration")
 			for _, s := range states {
-				if !s.Applied() {
-					t.Errorf("Status: migration %d not applied after Up", s.Version)
-				}
+				assert.True(t, s.Applied(), "Status: migration %d applied after Up", s.Version)
+				assert.True(t, appliedAt.Equal(s.AppliedAt), "Status: migration %d applied at %s, by the migrator's clock", s.Version, s.AppliedAt)
 			}
 
 			for v := m.Latest(); v > 0; v-- {
 				reverted, err := m.Down(ctx)
-				if err != nil {
-					t.Fatalf("Down from %d: %v", v, err)
-				}
-				if reverted == nil || reverted.Version != v {
-					t.Fatalf("Down from %d reverted %+v", v, reverted)
-				}
+				require.NoError(t, err, "Down from %d", v)
+				require.NotNil(t, reverted, "Down from %d", v)
+				require.Equal(t, v, reverted.Version, "Down from %d reverts it", v)
 				assertVersion(t, m, v-1)
 			}
-			if _, err := db.ExecContext(ctx, "SELECT COUNT(*) FROM contact_messages"); err == nil {
-				t.Fatal("contact_messages still exists after reverting every migration")
-			}
-			if reverted, err := m.Down(ctx); err != nil || reverted != nil {
-				t.Fatalf("Down with nothing applied = %+v, %v; want nil, nil", reverted, err)
-			}
+			_, err = db.ExecContext(ctx, "SELECT COUNT(*) FROM contact_messages")
+			require.Error(t, err, "contact_messages still exists after reverting every migration")
+			reverted, err := m.Down(ctx)
+			require.NoError(t, err, "Down with nothing applied")
+			require.Nil(t, reverted, "Down with nothing applied")
 			states, err = m.Status(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			for _, s := range states {
-				if s.Applied() {
-					t.Errorf("Status: migration %d applied after reverting all", s.Version)
-				}
+				assert.False(t, s.Applied(), "Status: migration %d applied after reverting all", s.Version)
 			}
 		})
 	}
@@ -111,14 +89,10 @@ func TestConcurrentUp(t *testing.T) {
 			for range runners {
 				// Separate pools, as separate processes would have.
 				db, err := database.Open(ctx, url)
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				t.Cleanup(func() { db.Close() })
-				m, err := migrate.New(db)
-				if err != nil {
-					t.Fatal(err)
-				}
+				m, err := migrate.New(db, clock.System{})
+				require.NoError(t, err)
 				wg.Go(func() {
 					done, err := m.Up(ctx)
 					mu.Lock()
@@ -132,33 +106,19 @@ func TestConcurrentUp(t *testing.T) {
 				})
 			}
 			wg.Wait()
-			if err := errors.Join(errs...); err != nil {
-				t.Fatalf("concurrent Up failed: %v", err)
-			}
+			require.NoError(t, errors.Join(errs...), "concurrent Up failed")
 			db, err := database.Open(ctx, url)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			defer db.Close()
-			m, err := migrate.New(db)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m, err := migrate.New(db, clock.System{})
+			require.NoError(t, err)
 			for v := 1; v <= m.Latest(); v++ {
-				if applied[v] != 1 {
-					t.Errorf("migration %d applied %d times, want exactly once", v, applied[v])
-				}
+				assert.Equal(t, 1, applied[v], "migration %d is applied exactly once", v)
 			}
-			if err := m.Check(ctx); err != nil {
-				t.Fatalf("Check after concurrent Up: %v", err)
-			}
+			require.NoError(t, m.Check(ctx), "Check after concurrent Up")
 			var rows int
-			if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations").Scan(&rows); err != nil {
-				t.Fatal(err)
-			}
-			if rows != m.Latest() {
-				t.Fatalf("schema_migrations has %d rows, want %d", rows, m.Latest())
-			}
+			require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations").Scan(&rows))
+			require.Equal(t, m.Latest(), rows, "schema_migrations rows")
 		})
 	}
 }
@@ -169,34 +129,24 @@ func TestRefusesNewerSchema(t *testing.T) {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()
 			db := dbtest.Open(t, dialect)
-			m, err := migrate.New(db)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m, err := migrate.New(db, clock.System{})
+			require.NoError(t, err)
 			future := m.Latest() + 1
-			if _, err := db.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, CURRENT_TIMESTAMP)", future, "from_the_future"); err != nil {
-				t.Fatal(err)
-			}
+			_, err = db.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, CURRENT_TIMESTAMP)", future, "from_the_future")
+			require.NoError(t, err)
 			var schema *migrate.SchemaError
-			if err := m.Check(ctx); !errors.As(err, &schema) || !schema.Ahead() {
-				t.Fatalf("Check = %v, want a SchemaError that is Ahead", err)
-			}
-			if !strings.Contains(schema.Error(), "newer build") {
-				t.Errorf("error %q does not say how to fix it", schema.Error())
-			}
-			if _, err := m.Up(ctx); !errors.As(err, &schema) {
-				t.Fatalf("Up = %v, want a SchemaError", err)
-			}
-			if _, err := m.Down(ctx); !errors.As(err, &schema) {
-				t.Fatalf("Down = %v, want a SchemaError (this build cannot revert an unknown migration)", err)
-			}
+			require.ErrorAs(t, m.Check(ctx), &schema, "Check")
+			require.True(t, schema.Ahead(), "the SchemaError is Ahead")
+			assert.Contains(t, schema.Error(), "newer build", "the error says how to fix it")
+			_, err = m.Up(ctx)
+			require.ErrorAs(t, err, &schema, "Up")
+			_, err = m.Down(ctx)
+			require.ErrorAs(t, err, &schema, "Down: this build cannot revert an unknown migration")
 			states, err := m.Status(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if last := states[len(states)-1]; last.Version != future || !last.Applied() {
-				t.Fatalf("Status does not list the unknown applied version %d: %+v", future, last)
-			}
+			require.NoError(t, err)
+			last := states[len(states)-1]
+			require.Equal(t, future, last.Version, "Status lists the unknown version")
+			require.True(t, last.Applied(), "Status lists the unknown version as applied")
 		})
 	}
 }
@@ -220,25 +170,19 @@ func TestLoadRejectsBadSets(t *testing.T) {
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
 			_, err := migrate.Load(tt.files)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Load = %v, want an error mentioning %q", err, tt.want)
-			}
+			require.ErrorContains(t, err, tt.want)
 		})
 	}
 	good := fstest.MapFS{"0001_a.up.sql": sql, "0001_a.down.sql": sql, "0002_b.up.sql": sql, "0002_b.down.sql": sql}
 	migrations, err := migrate.Load(good)
-	if err != nil || len(migrations) != 2 || migrations[1].Name != "b" {
-		t.Fatalf("Load(good) = %+v, %v", migrations, err)
-	}
+	require.NoError(t, err, "Load(good)")
+	require.Len(t, migrations, 2, "Load(good)")
+	require.Equal(t, "b", migrations[1].Name, "Load(good)")
 }
 
 func assertVersion(t *testing.T, m *migrate.Migrator, want int) {
 	t.Helper()
 	got, err := m.Current(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != want {
-		t.Fatalf("schema version = %d, want %d", got, want)
-	}
+	require.NoError(t, err)
+	require.Equal(t, want, got, "schema version")
 }

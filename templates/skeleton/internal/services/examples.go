@@ -68,9 +68,9 @@ func needText(in Input) error {
 	return nil
 }
 
-// Defaults declares the example services in r. Declare your own
-// here (see the README: "Adding a service").
-func Defaults(r *Registry) error {
+// RegisterAll declares the application's services in r: the examples,
+// and yours (see the README, "Extending it").
+func RegisterAll(r *Registry) error {
 	for _, s := range []Service{WordCount, Slugify} {
 		if err := r.Register(s); err != nil {
 			return err

@@ -30,8 +30,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/groupcommit"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/jobs"
 )
 
 // Input is what a run is asked to work on: named text parameters.
@@ -109,15 +112,16 @@ type Registry struct {
 	db     *database.DB
 	ledger *credits.Ledger
 	logger *slog.Logger
-	now    func() time.Time
+	clock  clock.Clock
 
 	mu       sync.RWMutex
 	services map[string]Service
 }
 
-// NewRegistry returns an empty registry charging through ledger.
-func NewRegistry(ledger *credits.Ledger, logger *slog.Logger) *Registry {
-	return &Registry{db: ledger.DB(), ledger: ledger, logger: logger, now: time.Now, services: map[string]Service{}}
+// NewRegistry returns an empty registry whose runs are stored in db and
+// charged through ledger.
+func NewRegistry(db *database.DB, ledger *credits.Ledger, logger *slog.Logger, clk clock.Clock) *Registry {
+	return &Registry{db: db, ledger: ledger, logger: logger, clock: clk, services: map[string]Service{}}
 }
 
 // Register declares a service. Names are unique.
@@ -207,12 +211,12 @@ func (r *Registry) Run(ctx context.Context, userID, name, key string, params map
 		}
 	}
 
-	run := Run{ID: rand.Text(), UserID: userID, Service: name, Status: StatusRunning, Cost: s.Cost, Input: params, CreatedAt: r.now().UTC()}
+	run := Run{ID: rand.Text(), UserID: userID, Service: name, Status: StatusRunning, Cost: s.Cost, Input: params, CreatedAt: r.clock.Now().UTC()}
 	if !s.Free() {
 		// The run is recorded in the charge's transaction: there is never a
 		// charge without its run, nor a run that was not paid for.
 		charge, err := r.ledger.ConsumeWith(ctx, credits.Debit{UserID: userID, Amount: s.Cost, Service: name, IdempotencyKey: key},
-			func(ctx context.Context, tx *credits.Tx, e credits.Entry) error {
+			func(ctx context.Context, tx *groupcommit.Tx, e credits.Entry) error {
 				run.JournalID = e.ID
 				return insertRun(ctx, tx, run, key, string(input))
 			})
@@ -236,7 +240,7 @@ func (r *Registry) Run(ctx context.Context, userID, name, key string, params map
 		if run.Balance, err = r.ledger.Balance(ctx, userID); err != nil {
 			return Run{}, err
 		}
-		err := r.ledger.Write(ctx, userID, func(ctx context.Context, tx *credits.Tx) error {
+		err := r.ledger.Write(ctx, userID, func(ctx context.Context, tx *groupcommit.Tx) error {
 			return insertRun(ctx, tx, run, key, string(input))
 		})
 		if err != nil {
@@ -245,7 +249,7 @@ func (r *Registry) Run(ctx context.Context, userID, name, key string, params map
 	}
 
 	out, workErr := r.work(ctx, s, in)
-	run.FinishedAt = r.now().UTC()
+	run.FinishedAt = r.clock.Now().UTC()
 	// The outcome is written even when the request's context is gone: the
 	// work happened and the books must say so.
 	finishCtx := context.WithoutCancel(ctx)
@@ -319,13 +323,13 @@ func (r *Registry) keyTaken(ctx context.Context, userID, key, name, input string
 	return Run{}, err
 }
 
-var recordRun = &credits.Rows{
+var recordRun = &groupcommit.Rows{
 	What: "record the run",
 	Head: "INSERT INTO service_runs (id, user_id, service, status, cost, journal_id, idempotency_key, input, created_at) VALUES ",
 	Row:  "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
 }
 
-func insertRun(ctx context.Context, tx *credits.Tx, run Run, key, input string) error {
+func insertRun(ctx context.Context, tx *groupcommit.Tx, run Run, key, input string) error {
 	var k any
 	if key != "" {
 		k = key
@@ -339,13 +343,13 @@ func insertRun(ctx context.Context, tx *credits.Tx, run Run, key, input string) 
 // "Not ended" is finished_at IS NULL, not status = 'running': the planner
 // would walk the partial index of running runs, dead entries and all,
 // instead of finding each run by its id.
-var recordEnd = map[database.Dialect]*credits.Rows{
+var recordEnd = map[database.Dialect]*groupcommit.Rows{
 	database.SQLite:   endRows("?"),
 	database.Postgres: endRows("CAST(? AS TIMESTAMPTZ)"),
 }
 
-func endRows(finished string) *credits.Rows {
-	return &credits.Rows{
+func endRows(finished string) *groupcommit.Rows {
+	return &groupcommit.Rows{
 		What: "record the end of the run",
 		Head: "WITH v (id, status, output, error, finished_at) AS (VALUES ",
 		Row:  "(?, ?, ?, ?, " + finished + ")",
@@ -362,7 +366,7 @@ func (r *Registry) finish(ctx context.Context, run Run) error {
 	if run.Output == nil {
 		output = []byte("{}")
 	}
-	return r.ledger.Write(ctx, run.UserID, func(ctx context.Context, tx *credits.Tx) error {
+	return r.ledger.Write(ctx, run.UserID, func(ctx context.Context, tx *groupcommit.Tx) error {
 		return tx.Queue(ctx, recordEnd[r.db.Dialect()], run.ID, string(run.Status), string(output), run.Error, run.FinishedAt)
 	})
 }
@@ -427,11 +431,24 @@ func (r *Registry) Recent(ctx context.Context, userID string, limit int) ([]Run,
 	return out, rows.Err()
 }
 
+// staleRunAge is how long a run may stay "running" before it counts as
+// interrupted and is refunded: far longer than any service should take.
+const staleRunAge = time.Hour
+
+// RegisterJobs puts the registry's background work on q: every hour, the
+// runs interrupted by a dying process are ended and refunded.
+func (r *Registry) RegisterJobs(q *jobs.Queue) {
+	q.Every(jobs.Periodic{Kind: "services.recover", Every: time.Hour}, func(ctx context.Context, _ time.Time) error {
+		_, err := r.RecoverStale(ctx, staleRunAge)
+		return err
+	})
+}
+
 // RecoverStale ends the runs still marked running after olderThan: their
 // process died mid-work. Each is marked failed and its charge refunded.
 // It returns how many it ended.
 func (r *Registry) RecoverStale(ctx context.Context, olderThan time.Duration) (int, error) {
-	cutoff := r.now().UTC().Add(-olderThan)
+	cutoff := r.clock.Now().UTC().Add(-olderThan)
 	rows, err := r.db.QueryContext(ctx, selectRun+" WHERE status = 'running' AND created_at < ? ORDER BY seq", cutoff)
 	if err != nil {
 		return 0, fmt.Errorf("find stale runs: %w", err)
@@ -455,7 +472,7 @@ func (r *Registry) RecoverStale(ctx context.Context, olderThan time.Duration) (i
 				return 0, fmt.Errorf("refund interrupted run %s: %w", run.ID, err)
 			}
 		}
-		run.Status, run.Error, run.FinishedAt = StatusFailed, "the run was interrupted", r.now().UTC()
+		run.Status, run.Error, run.FinishedAt = StatusFailed, "the run was interrupted", r.clock.Now().UTC()
 		if err := r.finish(ctx, run); err != nil {
 			return 0, err
 		}

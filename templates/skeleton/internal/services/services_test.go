@@ -12,6 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
@@ -28,14 +32,13 @@ func newUser(t *testing.T, db *database.DB) string {
 		`INSERT INTO users (id, email, email_normalized, name, password_hash, role, active, password_changed_at, created_at)
 		 VALUES (?, ?, ?, 'Test', 'x', 'user', TRUE, ?, ?)`,
 		id, id+"@example.com", strings.ToLower(id)+"@example.com", now, now)
-	if err != nil {
-		t.Fatalf("insert user: %v", err)
-	}
+	require.NoError(t, err, "insert user")
 	return id
 }
 
 type fixture struct {
 	db       *database.DB
+	clock    *clock.Fake
 	ledger   *credits.Ledger
 	registry *services.Registry
 	user     string
@@ -44,30 +47,27 @@ type fixture struct {
 func setup(t *testing.T, dialect database.Dialect, credit int64) fixture {
 	t.Helper()
 	db := dbtest.Open(t, dialect)
-	l := credits.New(db)
-	r := services.NewRegistry(l, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err := services.Defaults(r); err != nil {
-		t.Fatal(err)
-	}
+	clk := clock.NewFake(time.Now())
+	l := credits.New(db, clk)
+	r := services.NewRegistry(db, l, slog.New(slog.NewTextHandler(io.Discard, nil)), clk)
+	require.NoError(t, services.RegisterAll(r))
 	u := newUser(t, db)
 	if credit > 0 {
-		if _, err := l.Add(context.Background(), credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: credit}); err != nil {
-			t.Fatal(err)
-		}
+		_, err := l.Add(context.Background(), credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: credit})
+		require.NoError(t, err)
 	}
-	return fixture{db, l, r, u}
+	return fixture{db, clk, l, r, u}
 }
 
 func (f fixture) verify(t *testing.T) {
 	t.Helper()
 	problems, err := f.ledger.Verify(context.Background())
-	if err != nil || len(problems) > 0 {
-		t.Fatalf("ledger: %v %v", problems, err)
-	}
+	require.NoError(t, err, "verify the ledger")
+	require.Empty(t, problems, "ledger")
 }
 
 func TestRegisterRefusesBadDeclarations(t *testing.T) {
-	r := services.NewRegistry(credits.New(nil), slog.Default())
+	r := services.NewRegistry(nil, nil, slog.Default(), clock.System{})
 	work := func(context.Context, services.Input) (services.Output, error) { return nil, nil }
 	for _, s := range []services.Service{
 		{Name: "Upper", Work: work},
@@ -75,16 +75,10 @@ func TestRegisterRefusesBadDeclarations(t *testing.T) {
 		{Name: "ok", Cost: -1, Work: work},
 		{Name: "no-work"},
 	} {
-		if err := r.Register(s); err == nil {
-			t.Errorf("Register(%q, cost %d) accepted", s.Name, s.Cost)
-		}
+		assert.Error(t, r.Register(s), "Register(%q, cost %d) accepted", s.Name, s.Cost)
 	}
-	if err := r.Register(services.Service{Name: "twice", Work: work}); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Register(services.Service{Name: "twice", Work: work}); err == nil {
-		t.Error("a second service with the same name was accepted")
-	}
+	require.NoError(t, r.Register(services.Service{Name: "twice", Work: work}))
+	assert.Error(t, r.Register(services.Service{Name: "twice", Work: work}), "a second service with the same name was accepted")
 }
 
 func TestPaidRunChargesOnce(t *testing.T) {
@@ -94,36 +88,30 @@ func TestPaidRunChargesOnce(t *testing.T) {
 			ctx := context.Background()
 			params := map[string]string{"text": "one two\nthree"}
 			run, err := f.registry.Run(ctx, f.user, "word-count", "k1", params)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if run.Status != services.StatusSucceeded || run.Balance != 4 || run.Output["words"] != 3 || run.JournalID == "" {
-				t.Fatalf("run = %+v", run)
-			}
+			require.NoError(t, err)
+			require.Equal(t, services.StatusSucceeded, run.Status, "run: %+v", run)
+			require.EqualValues(t, 4, run.Balance, "balance after the run")
+			require.Equal(t, 3, run.Output["words"], "run output")
+			require.NotEmpty(t, run.JournalID, "the run's charge")
 			again, err := f.registry.Run(ctx, f.user, "word-count", "k1", params)
-			if err != nil || !again.Replayed || again.ID != run.ID || again.Balance != 4 {
-				t.Fatalf("replay = %+v, %v; want the first run, replayed, nothing charged", again, err)
-			}
-			if again.Output["words"] != float64(3) {
-				t.Fatalf("replayed output = %v, want the stored result", again.Output)
-			}
-			if _, err := f.registry.Run(ctx, f.user, "word-count", "k1", map[string]string{"text": "else"}); !errors.Is(err, services.ErrKeyReused) {
-				t.Fatalf("same key, other input = %v, want ErrKeyReused", err)
-			}
-			if _, err := f.registry.Run(ctx, f.user, "slugify", "k1", params); !errors.Is(err, services.ErrKeyReused) {
-				t.Fatalf("same key, other service = %v, want ErrKeyReused", err)
-			}
+			require.NoError(t, err, "replay")
+			require.True(t, again.Replayed, "replay: %+v", again)
+			require.Equal(t, run.ID, again.ID, "the replay is the first run")
+			require.EqualValues(t, 4, again.Balance, "the replay charges nothing")
+			require.Equal(t, float64(3), again.Output["words"], "replayed output is the stored result")
+			_, err = f.registry.Run(ctx, f.user, "word-count", "k1", map[string]string{"text": "else"})
+			require.ErrorIs(t, err, services.ErrKeyReused, "same key, other input")
+			_, err = f.registry.Run(ctx, f.user, "slugify", "k1", params)
+			require.ErrorIs(t, err, services.ErrKeyReused, "same key, other service")
 			// A free run's key, which the journal has never seen, is found
 			// by the run's own record: refused, and nothing charged.
-			if _, err := f.registry.Run(ctx, f.user, "slugify", "k2", params); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := f.registry.Run(ctx, f.user, "word-count", "k2", params); !errors.Is(err, services.ErrKeyReused) {
-				t.Fatalf("a free run's key for a paid run = %v, want ErrKeyReused", err)
-			}
-			if balance, err := f.ledger.Balance(ctx, f.user); err != nil || balance != 4 {
-				t.Fatalf("balance = %d, %v; want 4", balance, err)
-			}
+			_, err = f.registry.Run(ctx, f.user, "slugify", "k2", params)
+			require.NoError(t, err)
+			_, err = f.registry.Run(ctx, f.user, "word-count", "k2", params)
+			require.ErrorIs(t, err, services.ErrKeyReused, "a free run's key for a paid run")
+			balance, err := f.ledger.Balance(ctx, f.user)
+			require.NoError(t, err)
+			require.EqualValues(t, 4, balance)
 			f.verify(t)
 		})
 	}
@@ -134,9 +122,9 @@ func TestFreeRunNeedsNoCredits(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			f := setup(t, d, 0)
 			run, err := f.registry.Run(context.Background(), f.user, "slugify", "", map[string]string{"text": "Hello, World!"})
-			if err != nil || run.Output["slug"] != "hello-world" || run.JournalID != "" {
-				t.Fatalf("run = %+v, %v", run, err)
-			}
+			require.NoError(t, err)
+			require.Equal(t, "hello-world", run.Output["slug"], "run output")
+			require.Empty(t, run.JournalID, "a free run's charge")
 		})
 	}
 }
@@ -147,12 +135,10 @@ func TestInsufficientCreditsRunNothing(t *testing.T) {
 			f := setup(t, d, 0)
 			_, err := f.registry.Run(context.Background(), f.user, "word-count", "", map[string]string{"text": "x"})
 			var insufficient *credits.InsufficientError
-			if !errors.As(err, &insufficient) || insufficient.Required != 1 || insufficient.Balance != 0 {
-				t.Fatalf("err = %v, want InsufficientError{0, 1}", err)
-			}
-			if runs, _ := f.registry.Recent(context.Background(), f.user, 10); len(runs) != 0 {
-				t.Fatalf("runs = %+v, want none", runs)
-			}
+			require.ErrorAs(t, err, &insufficient)
+			require.Equal(t, credits.InsufficientError{Balance: 0, Required: 1}, *insufficient)
+			runs, _ := f.registry.Recent(context.Background(), f.user, 10)
+			require.Empty(t, runs)
 		})
 	}
 }
@@ -173,18 +159,17 @@ func TestFailedWorkIsRefunded(t *testing.T) {
 					panic("bug")
 				}},
 			} {
-				if err := f.registry.Register(s); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, f.registry.Register(s))
 				run, err := f.registry.Run(ctx, f.user, s.Name, "", nil)
-				if err != nil || run.Status != services.StatusFailed || run.Balance != 10 || run.Error == "" {
-					t.Fatalf("%s: run = %+v, %v; want failed with the balance restored", s.Name, run, err)
-				}
+				require.NoError(t, err, s.Name)
+				require.Equal(t, services.StatusFailed, run.Status, "%s: run %+v", s.Name, run)
+				require.EqualValues(t, 10, run.Balance, "%s: the balance is restored", s.Name)
+				require.NotEmpty(t, run.Error, "%s: the run's error", s.Name)
 			}
 			page, err := f.ledger.Journal(ctx, credits.Filter{UserID: f.user, Kind: credits.KindRefund})
-			if err != nil || page.Total != 2 || calls.Load() != 2 {
-				t.Fatalf("refunds = %d (%v), calls = %d; want 2 and 2", page.Total, err, calls.Load())
-			}
+			require.NoError(t, err)
+			require.Equal(t, 2, page.Total, "refunds")
+			require.EqualValues(t, 2, calls.Load(), "calls")
 			f.verify(t)
 		})
 	}
@@ -194,22 +179,16 @@ func TestRefusedInputAndSwitchedOff(t *testing.T) {
 	f := setup(t, database.SQLite, 10)
 	ctx := context.Background()
 	var input *services.InputError
-	if _, err := f.registry.Run(ctx, f.user, "word-count", "", map[string]string{"text": "  "}); !errors.As(err, &input) {
-		t.Fatalf("empty text = %v, want InputError", err)
-	}
-	if b, _ := f.ledger.Balance(ctx, f.user); b != 10 {
-		t.Fatalf("balance = %d after refused input, want 10 (nothing charged)", b)
-	}
+	_, err := f.registry.Run(ctx, f.user, "word-count", "", map[string]string{"text": "  "})
+	require.ErrorAs(t, err, &input, "empty text")
+	b, _ := f.ledger.Balance(ctx, f.user)
+	require.EqualValues(t, 10, b, "balance after refused input: nothing charged")
 	off := services.Service{Name: "off", Cost: 1, Work: func(context.Context, services.Input) (services.Output, error) { return nil, nil }}
-	if err := f.registry.Register(off); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.registry.Run(ctx, f.user, "off", "", nil); !errors.Is(err, services.ErrDisabled) {
-		t.Fatalf("switched-off service = %v, want ErrDisabled", err)
-	}
-	if _, err := f.registry.Run(ctx, f.user, "nope", "", nil); !errors.Is(err, services.ErrUnknown) {
-		t.Fatalf("unknown service = %v, want ErrUnknown", err)
-	}
+	require.NoError(t, f.registry.Register(off))
+	_, err = f.registry.Run(ctx, f.user, "off", "", nil)
+	require.ErrorIs(t, err, services.ErrDisabled, "switched-off service")
+	_, err = f.registry.Run(ctx, f.user, "nope", "", nil)
+	require.ErrorIs(t, err, services.ErrUnknown, "unknown service")
 }
 
 // TestConcurrentSameKeyRunsOnce sends one request many times at once, as a
@@ -224,21 +203,18 @@ func TestConcurrentSameKeyRunsOnce(t *testing.T) {
 					calls.Add(1)
 					return services.Output{"ok": true}, nil
 				}})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			var wg sync.WaitGroup
 			for range 20 {
 				wg.Go(func() {
-					if _, err := f.registry.Run(context.Background(), f.user, "counted", "same", nil); err != nil {
-						t.Error(err)
-					}
+					_, err := f.registry.Run(context.Background(), f.user, "counted", "same", nil)
+					assert.NoError(t, err)
 				})
 			}
 			wg.Wait()
-			if b, _ := f.ledger.Balance(context.Background(), f.user); calls.Load() != 1 || b != 8 {
-				t.Fatalf("work ran %d times, balance %d; want 1 and 8", calls.Load(), b)
-			}
+			b, _ := f.ledger.Balance(context.Background(), f.user)
+			require.EqualValues(t, 1, calls.Load(), "work runs")
+			require.EqualValues(t, 8, b, "balance")
 			f.verify(t)
 		})
 	}
@@ -256,31 +232,24 @@ func TestRecoverStaleRefunds(t *testing.T) {
 					<-ctx.Done()
 					return nil, ctx.Err()
 				}})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			// A run whose work outlives the recovery age is given up on:
 			// refunded and marked failed while its work still hangs.
 			done := make(chan error, 1)
 			go func() { _, err := f.registry.Run(ctx, f.user, "hangs", "", nil); done <- err }()
 			<-started
-			if b, _ := f.ledger.Balance(context.Background(), f.user); b != 6 {
-				t.Fatalf("balance while running = %d, want 6", b)
-			}
-			n, err := f.registry.RecoverStale(context.Background(), -time.Second)
-			if err != nil || n != 1 {
-				t.Fatalf("RecoverStale = %d, %v; want 1", n, err)
-			}
+			b, _ := f.ledger.Balance(context.Background(), f.user)
+			require.EqualValues(t, 6, b, "balance while running")
+			f.clock.Advance(time.Hour + time.Second)
+			n, err := f.registry.RecoverStale(context.Background(), time.Hour)
+			require.NoError(t, err)
+			require.Equal(t, 1, n, "runs recovered")
 			cancel()
-			if err := <-done; err != nil {
-				t.Fatalf("the given-up run, ending later = %v, want no error and no second refund", err)
-			}
-			if runs, _ := f.registry.Recent(context.Background(), f.user, 1); runs[0].Error != "the run was interrupted" {
-				t.Fatalf("run = %+v, want the recovery's verdict kept", runs[0])
-			}
-			if b, _ := f.ledger.Balance(context.Background(), f.user); b != 10 {
-				t.Fatalf("balance after recovery = %d, want 10", b)
-			}
+			require.NoError(t, <-done, "the given-up run, ending later: no error and no second refund")
+			runs, _ := f.registry.Recent(context.Background(), f.user, 1)
+			require.Equal(t, "the run was interrupted", runs[0].Error, "the recovery's verdict is kept")
+			b, _ = f.ledger.Balance(context.Background(), f.user)
+			require.EqualValues(t, 10, b, "balance after recovery")
 			f.verify(t)
 		})
 	}

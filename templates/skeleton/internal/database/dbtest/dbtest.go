@@ -31,6 +31,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/migrate"
 )
@@ -51,7 +52,7 @@ func Main(m *testing.M) {
 func Open(t testing.TB, dialect database.Dialect) *database.DB {
 	t.Helper()
 	db := OpenEmpty(t, dialect)
-	m, err := migrate.New(db)
+	m, err := migrate.New(db, clock.System{})
 	if err != nil {
 		t.Fatal(err)
 	}
