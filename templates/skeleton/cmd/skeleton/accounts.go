@@ -16,6 +16,7 @@ import (
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/accounts"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/audit"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/config"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
@@ -33,14 +34,15 @@ func accountParts(cfg config.Config, db *database.DB, logger *slog.Logger) (web.
 		return web.Accounts{}, nil, err
 	}
 	outbox := mail.NewOutbox(db)
-	users := accounts.New(db, accounts.NewHasher(accounts.DefaultParams), outbox, composer, logger, cfg.BaseURL.String())
+	clk := clock.System{}
+	users := accounts.New(accounts.Options{DB: db, Hasher: accounts.NewHasher(accounts.DefaultParams), Outbox: outbox, Composer: composer,
+		Limiter: ratelimit.New(db, clk), Logger: logger, BaseURL: cfg.BaseURL.String(), Clock: clk})
 	return web.Accounts{
 		Users:    users,
-		Sessions: sessions.New(db, sessions.DefaultTimeouts),
-		Limiter:  ratelimit.New(db),
+		Sessions: sessions.New(db, sessions.DefaultTimeouts, clk),
 		Audit:    audit.NewLog(db),
 		Outbox:   outbox,
-		Messages: contact.NewStore(db),
+		Messages: contact.NewStore(db, clk),
 	}, outbox, nil
 }
 
@@ -61,7 +63,7 @@ func runHousekeeping(ctx context.Context, logger *slog.Logger, acct web.Accounts
 	tick := time.NewTicker(10 * time.Minute)
 	defer tick.Stop()
 	for {
-		for _, prune := range []func(context.Context) error{acct.Sessions.Prune, acct.Limiter.Prune} {
+		for _, prune := range []func(context.Context) error{acct.Sessions.Prune, acct.Users.PruneRateLimits} {
 			if err := prune(ctx); err != nil && ctx.Err() == nil {
 				logger.ErrorContext(ctx, "housekeeping", "err", err)
 			}

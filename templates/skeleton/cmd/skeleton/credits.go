@@ -15,6 +15,7 @@ import (
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/accounts"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/apikeys"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/config"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
@@ -26,7 +27,7 @@ import (
 
 // creditParts builds the ledger, the declared services, the API keys and
 // the job queue that sends credit notices and sweeps expired credits.
-func creditParts(cfg config.Config, db *database.DB, logger *slog.Logger, users *accounts.Service, outbox *mail.Outbox) (web.Credits, *jobs.Queue, error) {
+func creditParts(cfg config.Config, db *database.DB, logger *slog.Logger, users *accounts.Users, outbox *mail.Outbox) (web.Credits, *jobs.Queue, error) {
 	ledger := credits.New(db)
 	registry := services.NewRegistry(ledger, logger)
 	if err := services.Defaults(registry); err != nil {
@@ -110,7 +111,7 @@ func creditParts(cfg config.Config, db *database.DB, logger *slog.Logger, users 
 		_, err := queue.Prune(ctx, 30*24*time.Hour)
 		return err
 	})
-	return web.Credits{Ledger: ledger, Services: registry, Keys: apikeys.New(db)}, queue, nil
+	return web.Credits{Ledger: ledger, Services: registry, Keys: apikeys.New(db, clock.System{})}, queue, nil
 }
 
 // Job kinds of the credit system.
@@ -354,7 +355,7 @@ func apikeyCommand(ctx context.Context, args []string, getenv func(string) strin
 	if err != nil {
 		return err
 	}
-	key, token, err := apikeys.New(db).Create(ctx, u.ID, *name)
+	key, token, err := apikeys.New(db, clock.System{}).Create(ctx, u.ID, *name)
 	if err != nil {
 		return fmt.Errorf("apikey create: %w", err)
 	}

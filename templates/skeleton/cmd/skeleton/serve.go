@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/config"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
@@ -65,7 +66,8 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
-	renderer, err := views.New(appName, assets)
+	clk := clock.System{}
+	renderer, err := views.New(appName, assets, clk)
 	if err != nil {
 		return err
 	}
@@ -85,12 +87,22 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
-	handler, err := web.NewServer(logger, web.Config{
-		BaseURL:           cfg.BaseURL,
-		TrustProxyHeaders: cfg.TrustProxyHeaders,
-		SecretKey:         []byte(cfg.SecretKey.Reveal()),
-		Development:       cfg.Env == config.Development,
-	}, renderer, assets, contact.NewStore(db), checker, acct, cr)
+	handler, err := web.NewServer(web.Deps{
+		Logger: logger,
+		Clock:  clk,
+		Config: web.Config{
+			BaseURL:           cfg.BaseURL,
+			TrustProxyHeaders: cfg.TrustProxyHeaders,
+			SecretKey:         []byte(cfg.SecretKey.Reveal()),
+			Development:       cfg.Env == config.Development,
+		},
+		Views:    renderer,
+		Assets:   assets,
+		Health:   checker,
+		Contacts: contact.NewStore(db, clk),
+		Accounts: acct,
+		Credits:  cr,
+	})
 	if err != nil {
 		return err
 	}

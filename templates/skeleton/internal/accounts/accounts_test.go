@@ -8,21 +8,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/mail"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/ratelimit"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
-func newService(t testing.TB, dialect database.Dialect, params Params) (*Service, *database.DB) {
+func newUsers(t testing.TB, dialect database.Dialect, params Params) (*Users, *database.DB) {
 	t.Helper()
 	db := dbtest.Open(t, dialect)
 	composer, err := mail.NewComposer("Acme", "https://acme.example")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(db, NewHasher(params), mail.NewOutbox(db), composer, slog.New(slog.NewTextHandler(io.Discard, nil)), "https://acme.example"), db
+	clk := clock.NewFake(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+	return New(Options{DB: db, Hasher: NewHasher(params), Outbox: mail.NewOutbox(db), Composer: composer,
+		Limiter: ratelimit.New(db, clk), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		BaseURL: "https://acme.example", Clock: clk}), db
 }
 
 // Row 8: hashes are argon2id at OWASP's parameters or above, and a hash
@@ -32,7 +37,7 @@ func TestStoredHashUsesCurrentParametersAndRehashes(t *testing.T) {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()
 			old := Params{Memory: 8192, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
-			s, _ := newService(t, dialect, old)
+			s, _ := newUsers(t, dialect, old)
 			if _, err := s.EnsureUser(ctx, "ada@example.com", "Ada", "a long enough passphrase", "test"); err != nil {
 				t.Fatal(err)
 			}
@@ -42,13 +47,13 @@ func TestStoredHashUsesCurrentParametersAndRehashes(t *testing.T) {
 			}
 
 			s.SetHasher(NewHasher(DefaultParams))
-			if _, err := s.Authenticate(ctx, "ada@example.com", "wrong passphrase here"); err == nil {
+			if _, err := s.Login(ctx, "ada@example.com", "wrong passphrase here", "192.0.2.1"); err == nil {
 				t.Fatal("a wrong password authenticated")
 			}
 			if after, _ := s.ByEmail(ctx, "ada@example.com"); after.PasswordHash != u.PasswordHash {
 				t.Fatal("a failed login rehashed the password")
 			}
-			if _, err := s.Authenticate(ctx, "ada@example.com", "a long enough passphrase"); err != nil {
+			if _, err := s.Login(ctx, "ada@example.com", "a long enough passphrase", "192.0.2.1"); err != nil {
 				t.Fatal(err)
 			}
 			after, _ := s.ByEmail(ctx, "ada@example.com")
@@ -59,7 +64,7 @@ func TestStoredHashUsesCurrentParametersAndRehashes(t *testing.T) {
 			if p.Memory < 19456 || p.Time < 2 || p.Threads != 1 || p.SaltLen < 16 || p.KeyLen < 32 {
 				t.Fatalf("parameters %+v are below OWASP's argon2id minimum", p)
 			}
-			if _, err := s.Authenticate(ctx, "ada@example.com", "a long enough passphrase"); err != nil {
+			if _, err := s.Login(ctx, "ada@example.com", "a long enough passphrase", "192.0.2.1"); err != nil {
 				t.Fatalf("login after the rehash: %v", err)
 			}
 		})
@@ -83,11 +88,11 @@ func TestEmailIsCaseInsensitivelyUnique(t *testing.T) {
 	for _, dialect := range dbtest.Dialects {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()
-			s, db := newService(t, dialect, Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16})
-			if err := s.SignUp(ctx, "Ada@Example.COM", "Ada", "a long enough passphrase"); err != nil {
+			s, db := newUsers(t, dialect, Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16})
+			if err := s.SignUp(ctx, "Ada@Example.COM", "Ada", "a long enough passphrase", "192.0.2.1"); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.SignUp(ctx, " ada@example.com ", "Impostor", "another long passphrase"); err != nil {
+			if err := s.SignUp(ctx, " ada@example.com ", "Impostor", "another long passphrase", "192.0.2.2"); err != nil {
 				t.Fatal(err)
 			}
 			var n int
@@ -119,10 +124,10 @@ func TestConcurrentSignUpsMakeOneAccount(t *testing.T) {
 	for _, dialect := range dbtest.Dialects {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()
-			s, db := newService(t, dialect, Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16})
+			s, db := newUsers(t, dialect, Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16})
 			errs := make(chan error, 8)
 			for range 8 {
-				go func() { errs <- s.SignUp(ctx, "race@example.com", "Racer", "a long enough passphrase") }()
+				go func() { errs <- s.SignUp(ctx, "race@example.com", "Racer", "a long enough passphrase", "192.0.2.1") }()
 			}
 			for range 8 {
 				if err := <-errs; err != nil {

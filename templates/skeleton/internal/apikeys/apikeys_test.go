@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/apikeys"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 )
@@ -36,7 +37,7 @@ func TestKeys(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			ctx := context.Background()
 			db := dbtest.Open(t, d)
-			s := apikeys.New(db)
+			s := apikeys.New(db, clock.System{})
 			alice, bob := newUser(t, db), newUser(t, db)
 
 			key, token, err := s.Create(ctx, alice, " build server ")
@@ -94,7 +95,7 @@ func TestKeys(t *testing.T) {
 func TestActiveKeyLimit(t *testing.T) {
 	ctx := context.Background()
 	db := dbtest.Open(t, database.SQLite)
-	s := apikeys.New(db)
+	s := apikeys.New(db, clock.System{})
 	u := newUser(t, db)
 	var first apikeys.Key
 	for i := range apikeys.MaxActive {
@@ -125,9 +126,8 @@ func TestConcurrentLookups(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			ctx := context.Background()
 			db := dbtest.Open(t, d)
-			s := apikeys.New(db)
-			now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-			s.SetClock(func() time.Time { return now })
+			clk := clock.NewFake(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+			s := apikeys.New(db, clk)
 			type client struct {
 				user, token string
 				key         apikeys.Key
@@ -178,19 +178,19 @@ func TestConcurrentLookups(t *testing.T) {
 			}
 
 			lookAll()
-			first := now
-			now = now.Add(30 * time.Second)
+			first := clk.Now()
+			clk.Advance(30 * time.Second)
 			lookAll()
 			for _, c := range clients[:5] {
 				if got := lastUsed(c.key.ID); !got.Equal(first) {
 					t.Errorf("%s's key last used at %v, want %v: noted once a minute", c.user, got, first)
 				}
 			}
-			now = now.Add(time.Minute)
+			clk.Advance(time.Minute)
 			lookAll()
 			for _, c := range clients[:5] {
-				if got := lastUsed(c.key.ID); !got.Equal(now) {
-					t.Errorf("%s's key last used at %v, want %v", c.user, got, now)
+				if got := lastUsed(c.key.ID); !got.Equal(clk.Now()) {
+					t.Errorf("%s's key last used at %v, want %v", c.user, got, clk.Now())
 				}
 			}
 			if got := lastUsed(revoked.key.ID); !got.IsZero() {

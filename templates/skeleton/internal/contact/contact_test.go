@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 )
@@ -65,15 +66,16 @@ func TestStore(t *testing.T) {
 	for _, dialect := range dbtest.Dialects {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()
-			store := contact.NewStore(dbtest.Open(t, dialect))
-			before := time.Now().UTC().Add(-time.Second)
+			clk := clock.NewFake(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+			store := contact.NewStore(dbtest.Open(t, dialect), clk)
+			before := clk.Now()
 			first := contact.Message{Name: "Ada", Email: "ada@example.com", Body: "First message, with 'quotes' and ?"}
 			second := contact.Message{Name: "Zoë", Email: "zoe@example.com", Body: "Second: <b>not bold</b>\nline two"}
 			for _, m := range []*contact.Message{&first, &second} {
 				if err := store.Create(ctx, m); err != nil {
 					t.Fatal(err)
 				}
-				if m.ID == 0 || m.CreatedAt.Before(before) {
+				if m.ID == 0 || !m.CreatedAt.Equal(before) {
 					t.Fatalf("Create did not set ID and CreatedAt: %+v", m)
 				}
 			}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 )
 
@@ -22,7 +23,7 @@ func TestAllowIsExactUnderConcurrency(t *testing.T) {
 			var allowed atomic.Int32
 			var wg sync.WaitGroup
 			for range 50 {
-				l := New(db) // one limiter per "instance"
+				l := New(db, clock.System{}) // one limiter per "instance"
 				wg.Go(func() {
 					ok, _, err := l.Allow(context.Background(), rule, "198.51.100.7")
 					if err != nil {
@@ -46,15 +47,14 @@ func TestWindowSlidesAndKeysAreSeparate(t *testing.T) {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()
 			db := dbtest.Open(t, dialect)
-			now := time.Now().UTC().Truncate(time.Second)
-			l := New(db)
-			l.SetClock(func() time.Time { return now })
-			rule := LoginFailuresPerAccount
+			clk := clock.NewFake(time.Now().UTC().Truncate(time.Second))
+			l := New(db, clk)
+			rule := Rule{Name: "login-account", Limit: 5, Window: 5 * time.Minute}
 			for range rule.Limit {
 				if err := l.Record(ctx, rule, "a@example.com"); err != nil {
 					t.Fatal(err)
 				}
-				now = now.Add(10 * time.Second)
+				clk.Advance(10 * time.Second)
 			}
 			exceeded, wait, err := l.Exceeded(ctx, rule, "a@example.com")
 			if err != nil || !exceeded || wait <= 0 || wait > rule.Window {
@@ -63,7 +63,7 @@ func TestWindowSlidesAndKeysAreSeparate(t *testing.T) {
 			if exceeded, _, _ := l.Exceeded(ctx, rule, "b@example.com"); exceeded {
 				t.Fatal("another key is limited too")
 			}
-			now = now.Add(wait)
+			clk.Advance(wait)
 			if exceeded, _, _ := l.Exceeded(ctx, rule, "a@example.com"); exceeded {
 				t.Fatalf("still limited after the announced wait of %s", wait)
 			}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 )
@@ -28,9 +29,8 @@ func TestLifecycle(t *testing.T) {
 			db := dbtest.Open(t, dialect)
 			user(t, db, "ada")
 			user(t, db, "bob")
-			now := time.Now().UTC().Truncate(time.Second)
-			s := New(db, Timeouts{Idle: time.Hour, Absolute: 24 * time.Hour})
-			s.SetClock(func() time.Time { return now })
+			clk := clock.NewFake(time.Now().UTC().Truncate(time.Second))
+			s := New(db, Timeouts{Idle: time.Hour, Absolute: 24 * time.Hour}, clk)
 
 			token, sess, err := s.Create(ctx, "ada", "Firefox \xff broken utf-8", "192.0.2.1")
 			if err != nil {
@@ -78,12 +78,12 @@ func TestLifecycle(t *testing.T) {
 			// Idle: each lookup within the hour keeps it alive; an hour
 			// without one ends it.
 			for range 3 {
-				now = now.Add(50 * time.Minute)
+				clk.Advance(50 * time.Minute)
 				if got, _ := s.Lookup(ctx, renewed); got == nil {
 					t.Fatal("an active session ended before its idle timeout")
 				}
 			}
-			now = now.Add(time.Hour)
+			clk.Advance(time.Hour)
 			if got, _ := s.Lookup(ctx, renewed); got != nil {
 				t.Fatal("an idle session survived")
 			}

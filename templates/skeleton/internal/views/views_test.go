@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"text/template/parse"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 )
 
 // html/template JavaScript-escapes only attributes named on*. htmx and
@@ -267,7 +269,7 @@ func (fakeAssets) Integrity(name string) (string, error) { return "sha384-test",
 
 func TestEveryPageRendersHostileValuesEscaped(t *testing.T) {
 	const hostile = `"'><script>alert(1)</script><img src=x onerror=alert(2)>`
-	r, err := New(hostile, fakeAssets{})
+	r, err := New(hostile, fakeAssets{}, clock.System{})
 	if err != nil {
 		t.Fatal(err)
 	}

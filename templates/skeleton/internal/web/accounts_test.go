@@ -12,12 +12,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/accounts"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/audit"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
@@ -30,43 +30,19 @@ import (
 // the timing test use the real ones.
 var fastParams = accounts.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
 
-// testClock is a clock tests move forward.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newTestClock() *testClock { return &testClock{now: time.Now().UTC().Truncate(time.Second)} }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// testAccounts wires the accounts parts over db, all on clock.
-func testAccounts(t testing.TB, db *database.DB, logger *slog.Logger, baseURL string, clock *testClock) Accounts {
+// testAccounts wires the accounts parts over db, all on clk.
+func testAccounts(t testing.TB, db *database.DB, logger *slog.Logger, baseURL string, clk *clock.Fake) Accounts {
 	t.Helper()
 	composer, err := mail.NewComposer(testAppName, baseURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	outbox := mail.NewOutbox(db)
-	outbox.SetClock(clock.Now)
-	users := accounts.New(db, accounts.NewHasher(fastParams), outbox, composer, logger, baseURL)
-	users.SetClock(clock.Now)
-	store := sessions.New(db, sessions.DefaultTimeouts)
-	store.SetClock(clock.Now)
-	limiter := ratelimit.New(db)
-	limiter.SetClock(clock.Now)
-	return Accounts{Users: users, Sessions: store, Limiter: limiter, Audit: audit.NewLog(db), Outbox: outbox,
-		Messages: contact.NewStore(db), Now: clock.Now}
+	outbox.SetClock(clk.Now)
+	users := accounts.New(accounts.Options{DB: db, Hasher: accounts.NewHasher(fastParams), Outbox: outbox, Composer: composer,
+		Limiter: ratelimit.New(db, clk), Logger: logger, BaseURL: baseURL, Clock: clk})
+	return Accounts{Users: users, Sessions: sessions.New(db, sessions.DefaultTimeouts, clk), Audit: audit.NewLog(db), Outbox: outbox,
+		Messages: contact.NewStore(db, clk)}
 }
 
 func httpsApp(t testing.TB, dialect database.Dialect) *app {
@@ -573,7 +549,7 @@ func TestCommonPasswordsRefused(t *testing.T) {
 		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "too common") {
 			t.Fatalf("change to qwertyuiop123 = %d", resp.StatusCode)
 		}
-		v := htmx(post("/accounts/validate", url.Values{"new_password": {"iloveyou1234"}}))
+		v := asHTMX(post("/accounts/validate", url.Values{"new_password": {"iloveyou1234"}}))
 		v.Header.Set("HX-Trigger-Name", "new_password")
 		if _, body = c.do(v); !strings.Contains(body, "too common") || strings.Contains(body, "<input") {
 			t.Errorf("inline validation answered %q, want only the line that flags a common password", body)
@@ -588,7 +564,7 @@ func TestLoginRateLimits(t *testing.T) {
 	forDialects(t, func(t *testing.T, a *app) {
 		signUp(t, a, "target@example.com", "Target")
 		signUp(t, a, "bystander@example.com", "Bystander")
-		for i := range ratelimit.LoginFailuresPerAccount.Limit {
+		for i := range accounts.LoginFailuresPerAccount.Limit {
 			c := a.client()
 			c.ip = fmt.Sprintf("198.51.100.%d", i+1)
 			if resp, _ := c.post("/login", url.Values{"email": {"target@example.com"}, "password": {"wrong password " + strconv.Itoa(i)}}); resp.StatusCode != http.StatusUnauthorized {
@@ -605,14 +581,14 @@ func TestLoginRateLimits(t *testing.T) {
 			t.Fatalf("Retry-After = %q, want 1..300 seconds", resp.Header.Get("Retry-After"))
 		}
 		login(t, c, "bystander@example.com", goodPassword)
-		a.clock.Advance(ratelimit.LoginFailuresPerAccount.Window + time.Second)
+		a.clock.Advance(accounts.LoginFailuresPerAccount.Window + time.Second)
 		login(t, a.client(), "target@example.com", goodPassword)
 
 		// Per address: ten failures on ten accounts, then even a good login
 		// from that address waits.
 		attacker := a.client()
 		attacker.ip = "192.0.2.66"
-		for i := range ratelimit.LoginFailuresPerIP.Limit {
+		for i := range accounts.LoginFailuresPerIP.Limit {
 			attacker.post("/login", url.Values{"email": {fmt.Sprintf("guess%d@example.com", i)}, "password": {"whatever password"}})
 		}
 		if resp, _ := attacker.post("/login", url.Values{"email": {"bystander@example.com"}, "password": {goodPassword}}); resp.StatusCode != http.StatusTooManyRequests {
@@ -625,7 +601,7 @@ func TestLoginRateLimits(t *testing.T) {
 func TestSignupRateLimit(t *testing.T) {
 	forDialects(t, func(t *testing.T, a *app) {
 		c := a.client()
-		for i := range ratelimit.SignupPerIP.Limit {
+		for i := range accounts.SignupPerIP.Limit {
 			resp, _ := c.post("/signup", url.Values{"email": {fmt.Sprintf("bulk%d@example.com", i)}, "name": {"B"}, "password": {goodPassword}})
 			if resp.StatusCode != http.StatusSeeOther {
 				t.Fatalf("sign-up %d = %d", i+1, resp.StatusCode)
@@ -647,7 +623,7 @@ func TestSignupRateLimit(t *testing.T) {
 			t.Fatalf("second resend within 3 minutes = %d, want 429", resp.StatusCode)
 		}
 		// Reset: five per minute per address.
-		for i := range ratelimit.ResetPerAddress.Limit {
+		for i := range accounts.ResetPerAddress.Limit {
 			c.ip = fmt.Sprintf("192.0.2.%d", 100+i)
 			c.post("/password/reset", url.Values{"email": {"bulk2@example.com"}})
 		}
@@ -1038,7 +1014,7 @@ func TestCrawlChangesNothingAndCarriesHeaders(t *testing.T) {
 		}
 
 		// Partials, 403 and 429 too.
-		v := htmx(post("/accounts/validate", url.Values{"email": {"nope"}}))
+		v := asHTMX(post("/accounts/validate", url.Values{"email": {"nope"}}))
 		v.Header.Set("HX-Trigger-Name", "email")
 		resp, body := a.client().do(v)
 		if resp.StatusCode != http.StatusOK || strings.Contains(body, "<html") || !strings.Contains(body, "Enter an email address") {
@@ -1047,7 +1023,7 @@ func TestCrawlChangesNothingAndCarriesHeaders(t *testing.T) {
 		checkHeaders(t, "validate partial", resp)
 		resp, _ = user.get("/admin")
 		checkHeaders(t, "403", resp)
-		for range ratelimit.ResendPerAddress.Limit + 1 {
+		for range accounts.ResendPerAddress.Limit + 1 {
 			resp, _ = a.client().post("/verify/resend", url.Values{"email": {"crawl@example.com"}})
 		}
 		if resp.StatusCode != http.StatusTooManyRequests {
@@ -1104,6 +1080,9 @@ func TestHostileValuesAndLogs(t *testing.T) {
 		logs := a.logs.String()
 		if !strings.Contains(logs, `"msg":"login failed"`) {
 			t.Error("failed logins are not logged")
+		}
+		if strings.Contains(logs, "victim@example.com") {
+			t.Error("the address of a failed login reached the log: it is personal data")
 		}
 		for _, secret := range []string{"secret-password-123", "another-secret-456", goodPassword, user.session(), admin.session()} {
 			if strings.Contains(logs, secret) {

@@ -10,21 +10,23 @@ import (
 	"testing"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/apikeys"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/services"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/api"
 )
 
 // testCredits builds the credit parts over db, with the example services.
-func testCredits(t testing.TB, db *database.DB, logger *slog.Logger) Credits {
+func testCredits(t testing.TB, db *database.DB, logger *slog.Logger, clk clock.Clock) Credits {
 	t.Helper()
 	ledger := credits.New(db)
 	registry := services.NewRegistry(ledger, logger)
 	if err := services.Defaults(registry); err != nil {
 		t.Fatal(err)
 	}
-	return Credits{Ledger: ledger, Services: registry, Keys: apikeys.New(db)}
+	return Credits{Ledger: ledger, Services: registry, Keys: apikeys.New(db, clk)}
 }
 
 // apiClientFor makes a verified user with an API key. It signs up through
@@ -33,14 +35,16 @@ func testCredits(t testing.TB, db *database.DB, logger *slog.Logger) Credits {
 func apiClientFor(t testing.TB, a *app, email string) (userID, token string) {
 	t.Helper()
 	ctx := context.Background()
-	if err := a.acct.Users.SignUp(ctx, email, "API user", goodPassword); err != nil {
+	// Each user signs up from an address of its own, past the per-address
+	// sign-up limit.
+	if err := a.acct.Users.SignUp(ctx, email, "API user", goodPassword, "client of "+email); err != nil {
 		t.Fatal(err)
 	}
 	u, err := a.acct.Users.Verify(ctx, a.lastLink(t, email, "/verify"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, token, err = apikeys.New(a.db).Create(ctx, u.ID, "test")
+	_, token, err = apikeys.New(a.db, a.clock).Create(ctx, u.ID, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,12 +98,12 @@ func TestAPIRunChargesOnceAndReplays(t *testing.T) {
 		grant(t, a, user, 2)
 		body := `{"input": {"text": "three little words"}}`
 
-		var run apiRun
+		var run api.RunBody
 		resp := a.call(t, "POST", "/api/v1/services/word-count/runs", token, "req-1", body, &run)
 		if resp.StatusCode != http.StatusCreated || run.Status != "succeeded" || run.Balance != 1 || run.Output["words"] != float64(3) {
 			t.Fatalf("run = %d %+v", resp.StatusCode, run)
 		}
-		var again apiRun
+		var again api.RunBody
 		resp = a.call(t, "POST", "/api/v1/services/word-count/runs", token, "req-1", body, &again)
 		if resp.StatusCode != http.StatusOK || !again.Replayed || again.ID != run.ID || again.Balance != 1 ||
 			resp.Header.Get("Idempotent-Replayed") != "true" {
@@ -118,18 +122,18 @@ func TestAPIRunChargesOnceAndReplays(t *testing.T) {
 			e.Error.Balance == nil || *e.Error.Balance != 0 || e.Error.Required == nil || *e.Error.Required != 1 {
 			t.Fatalf("broke = %d %+v", resp.StatusCode, e)
 		}
-		var free apiRun
+		var free api.RunBody
 		if resp := a.call(t, "POST", "/api/v1/services/slugify/runs", token, "", `{"input": {"text": "Free Run"}}`, &free); resp.StatusCode != http.StatusCreated || free.Output["slug"] != "free-run" {
 			t.Fatalf("free run with no credits = %d %+v", resp.StatusCode, free)
 		}
 
-		var balance apiBalance
+		var balance api.BalanceBody
 		if a.call(t, "GET", "/api/v1/balance", token, "", "", &balance); balance.Balance != 0 {
 			t.Fatalf("balance = %d, want 0", balance.Balance)
 		}
 		var journal struct {
-			Entries []apiEntry `json:"entries"`
-			Total   int        `json:"total"`
+			Entries []api.EntryBody `json:"entries"`
+			Total   int             `json:"total"`
 		}
 		a.call(t, "GET", "/api/v1/journal?kind=consumption&service=word-count&sort=oldest", token, "", "", &journal)
 		if journal.Total != 2 || journal.Entries[0].ID != run.JournalID || journal.Entries[0].BalanceAfter != 1 {
@@ -182,7 +186,7 @@ func TestAPIKeysAndOwnership(t *testing.T) {
 		alice, aliceToken := apiClientFor(t, a, "alice@example.com")
 		_, bobToken := apiClientFor(t, a, "bob@example.com")
 		grant(t, a, alice, 3)
-		var run apiRun
+		var run api.RunBody
 		a.call(t, "POST", "/api/v1/services/word-count/runs", aliceToken, "", `{"input": {"text": "mine"}}`, &run)
 
 		var e apiErr
@@ -193,7 +197,7 @@ func TestAPIKeysAndOwnership(t *testing.T) {
 		if a.call(t, "GET", "/api/v1/journal", bobToken, "", "", &journal); journal.Total != 0 {
 			t.Fatalf("bob's journal lists %d entries, want none of alice's", journal.Total)
 		}
-		var mine apiRun
+		var mine api.RunBody
 		if resp := a.call(t, "GET", "/api/v1/runs/"+run.ID, aliceToken, "", "", &mine); resp.StatusCode != 200 || mine.ID != run.ID {
 			t.Fatalf("alice reading her run = %d %+v", resp.StatusCode, mine)
 		}
@@ -208,7 +212,7 @@ func TestAPIKeysAndOwnership(t *testing.T) {
 				t.Errorf("%s key = %d %+v, want 401", name, resp.StatusCode, e)
 			}
 		}
-		keys := apikeys.New(a.db)
+		keys := apikeys.New(a.db, a.clock)
 		list, _ := keys.List(context.Background(), alice)
 		if err := keys.Revoke(context.Background(), alice, list[0].ID); err != nil {
 			t.Fatal(err)
@@ -263,7 +267,7 @@ func TestAPIOnBothDatabases(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			a := migratedApp(t, d)
 			_, token := apiClientFor(t, a, "svc@example.com")
-			var list struct{ Services []apiService }
+			var list struct{ Services []api.ServiceBody }
 			a.call(t, "GET", "/api/v1/services", token, "", "", &list)
 			if len(list.Services) != 2 || list.Services[0].Name != "slugify" || !list.Services[0].Free || list.Services[1].Cost != 1 {
 				t.Fatalf("services = %+v", list.Services)

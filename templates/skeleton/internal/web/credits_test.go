@@ -12,6 +12,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/apikeys"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/audit"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/api"
 )
 
 var keyField = regexp.MustCompile(`id="run-key-word-count" name="key" value="([A-Z2-7]+)"`)
@@ -40,7 +41,7 @@ func TestCreditsPageRunsInPlace(t *testing.T) {
 			t.Fatal("no idempotency key in the run form")
 		}
 		run := func(key string) string {
-			resp, body := user.do(htmx(post("/credits/services/word-count/runs", url.Values{"text": {"a b c"}, "key": {key}})))
+			resp, body := user.do(asHTMX(post("/credits/services/word-count/runs", url.Values{"text": {"a b c"}, "key": {key}})))
 			if resp.StatusCode != http.StatusOK || strings.Contains(body, "<html") {
 				t.Fatalf("htmx run = %d:\n%s", resp.StatusCode, body)
 			}
@@ -111,14 +112,14 @@ func TestAPIKeyPages(t *testing.T) {
 			t.Fatalf("nameless key = %d, want 422", resp.StatusCode)
 		}
 		u, _ := a.acct.Users.ByEmail(context.Background(), "keys-a@example.com")
-		keys, _ := apikeys.New(a.db).List(context.Background(), u.ID)
+		keys, _ := apikeys.New(a.db, a.clock).List(context.Background(), u.ID)
 		if resp, _ := bob.post("/settings/api-keys/"+keys[0].ID+"/revoke", nil); resp.StatusCode != http.StatusNotFound {
 			t.Fatalf("bob revoking alice's key = %d, want 404", resp.StatusCode)
 		}
 		if _, body := bob.get("/settings/api-keys"); strings.Contains(body, "laptop") {
 			t.Fatal("bob sees alice's key")
 		}
-		var bal apiBalance
+		var bal api.BalanceBody
 		if r := a.call(t, "GET", "/api/v1/balance", token, "", "", &bal); r.StatusCode != 200 {
 			t.Fatalf("the new key does not work: %d", r.StatusCode)
 		}

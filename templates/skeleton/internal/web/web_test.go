@@ -18,7 +18,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
@@ -26,6 +28,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/logging"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/migrate"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/views"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/middleware"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/web/static"
 )
 
@@ -40,7 +43,8 @@ type app struct {
 	checker *health.Checker
 	logs    *syncBuffer
 	acct    Accounts
-	clock   *testClock
+	clock   *clock.Fake
+	deps    Deps
 }
 
 type options struct {
@@ -60,12 +64,13 @@ func newApp(t testing.TB, dialect database.Dialect, opts options) *app {
 		db = dbtest.OpenEmpty(t, dialect)
 	}
 	logs := &syncBuffer{}
+	clk := clock.NewFake(time.Now().UTC().Truncate(time.Second))
 	logger := logging.New(logs, "json", slog.LevelDebug)
 	assets, err := static.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	renderer, err := views.New(testAppName, assets)
+	renderer, err := views.New(testAppName, assets, clk)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,24 +83,33 @@ func newApp(t testing.TB, dialect database.Dialect, opts options) *app {
 		health.Check{Name: "schema", Run: m.Check})
 	contacts := opts.contacts
 	if contacts == nil {
-		contacts = contact.NewStore(db)
+		contacts = contact.NewStore(db, clk)
 	}
 	if opts.baseURL == "" {
 		opts.baseURL = "http://example.com"
 	}
 	base, _ := url.Parse(opts.baseURL)
-	clock := newTestClock()
-	acct := testAccounts(t, db, logger, opts.baseURL, clock)
-	h, err := NewServer(logger, Config{
-		BaseURL:           base,
-		TrustProxyHeaders: opts.trustProxy,
-		SecretKey:         []byte("0123456789abcdef0123456789abcdef"),
-		Development:       true,
-	}, renderer, assets, contacts, checker, acct, testCredits(t, db, logger))
+	deps := Deps{
+		Logger: logger,
+		Clock:  clk,
+		Config: Config{
+			BaseURL:           base,
+			TrustProxyHeaders: opts.trustProxy,
+			SecretKey:         []byte("0123456789abcdef0123456789abcdef"),
+			Development:       true,
+		},
+		Views:    renderer,
+		Assets:   assets,
+		Health:   checker,
+		Contacts: contacts,
+		Accounts: testAccounts(t, db, logger, opts.baseURL, clk),
+		Credits:  testCredits(t, db, logger, clk),
+	}
+	h, err := NewServer(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &app{handler: h, db: db, checker: checker, logs: logs, acct: acct, clock: clock}
+	return &app{handler: h, db: db, checker: checker, logs: logs, acct: deps.Accounts, clock: clk, deps: deps}
 }
 
 func migratedApp(t testing.TB, dialect database.Dialect) *app {
@@ -131,7 +145,7 @@ func post(path string, form url.Values) *http.Request {
 	return r
 }
 
-func htmx(r *http.Request) *http.Request {
+func asHTMX(r *http.Request) *http.Request {
 	r.Header.Set("HX-Request", "true")
 	return r
 }
@@ -242,7 +256,7 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 	crossSite.Header.Set("Sec-Fetch-Site", "cross-site")
 	crossSite.Header.Set("Origin", "https://evil.example")
 	tooLarge := post("/contact", url.Values{"message": {strings.Repeat("x", contact.MaxFormBytes)}})
-	validate := htmx(post("/contact/validate", url.Values{"email": {"nope"}}))
+	validate := asHTMX(post("/contact/validate", url.Values{"email": {"nope"}}))
 	validate.Header.Set("HX-Trigger-Name", "email")
 
 	cases := []struct {
@@ -256,7 +270,7 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 		{"contact", a, get("/contact"), 200},
 		{"404", a, get("/missing"), 404},
 		{"static", a, get(assetURL), 200},
-		{"htmx partial", a, htmx(post("/contact", url.Values{})), 200},
+		{"htmx partial", a, asHTMX(post("/contact", url.Values{})), 200},
 		{"htmx field", a, validate, 200},
 		{"redirect", a, post("/contact", validForm()), 303},
 		{"unprocessable", a, post("/contact", url.Values{}), 422},
@@ -401,7 +415,7 @@ func TestContactForm(t *testing.T) {
 			}
 
 			// The same through htmx: only the form comes back.
-			resp, body = a.do(htmx(post("/contact", url.Values{"email": {"ada@example.com"}})))
+			resp, body = a.do(asHTMX(post("/contact", url.Values{"email": {"ada@example.com"}})))
 			if resp.StatusCode != http.StatusOK || strings.Contains(body, "<html") || !strings.Contains(body, `<form id="contact-form"`) {
 				t.Fatalf("htmx invalid POST = %d, want 200 with the form fragment:\n%s", resp.StatusCode, body)
 			}
@@ -439,12 +453,12 @@ func TestContactForm(t *testing.T) {
 			}
 
 			// Valid through htmx: the thank-you fragment.
-			resp, body = a.do(htmx(post("/contact", validForm())))
+			resp, body = a.do(asHTMX(post("/contact", validForm())))
 			if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Thank you, Ada Lovelace.") || strings.Contains(body, "<html") {
 				t.Fatalf("htmx valid POST = %d:\n%s", resp.StatusCode, body)
 			}
 
-			msgs, err := contact.NewStore(a.db).Recent(context.Background(), 10)
+			msgs, err := contact.NewStore(a.db, a.clock).Recent(context.Background(), 10)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -460,7 +474,7 @@ func TestContactForm(t *testing.T) {
 
 func TestContactFieldValidation(t *testing.T) {
 	a := migratedApp(t, database.SQLite)
-	r := htmx(post("/contact/validate", url.Values{"email": {"nope"}, "name": {""}}))
+	r := asHTMX(post("/contact/validate", url.Values{"email": {"nope"}, "name": {""}}))
 	r.Header.Set("HX-Trigger-Name", "email")
 	resp, body := a.do(r)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Enter an email address") || strings.Contains(body, "This field is required.") {
@@ -472,13 +486,13 @@ func TestContactFieldValidation(t *testing.T) {
 		t.Errorf("validate returned more than the field's feedback line:\n%s", body)
 	}
 
-	r = htmx(post("/contact/validate", url.Values{"email": {"ada@example.com"}}))
+	r = asHTMX(post("/contact/validate", url.Values{"email": {"ada@example.com"}}))
 	r.Header.Set("HX-Trigger-Name", "email")
 	if _, body = a.do(r); strings.Contains(body, "is-danger") {
 		t.Errorf("a valid address is marked as a problem:\n%s", body)
 	}
 
-	r = htmx(post("/contact/validate", url.Values{}))
+	r = asHTMX(post("/contact/validate", url.Values{}))
 	r.Header.Set("HX-Trigger-Name", "password")
 	if resp, _ = a.do(r); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("validate of an unknown field = %d, want 400", resp.StatusCode)
@@ -595,7 +609,7 @@ func TestPagesAreCompressed(t *testing.T) {
 	r.Header.Set("Accept-Encoding", "gzip")
 	resp, body = a.do(r)
 	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("Content-Encoding") != "" ||
-		resp.Header.Get("Content-Length") != strconv.Itoa(len(body)) || len(body) >= minCompressed {
+		resp.Header.Get("Content-Length") != strconv.Itoa(len(body)) || len(body) >= middleware.MinCompressed {
 		t.Errorf("small API answer: %d, encoding %q, length %q for %d bytes", resp.StatusCode, resp.Header.Get("Content-Encoding"), resp.Header.Get("Content-Length"), len(body))
 	}
 }
@@ -656,11 +670,7 @@ func TestRequestIDs(t *testing.T) {
 }
 
 // routeTableForTest lists the routes of the real table.
-func routeTableForTest(a *app) []route {
-	p := &pages{logger: slog.New(slog.DiscardHandler)}
-	assets, _ := static.New()
-	return routes(p.logger, p, assets, nil, a.checker, nil, nil)
-}
+func routeTableForTest(a *app) []route { return newServer(a.deps).routes() }
 
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
 type syncBuffer struct {
