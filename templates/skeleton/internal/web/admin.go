@@ -180,6 +180,9 @@ func handleAdminSetRole(p *response.Pages, a *auth) http.Handler {
 	})
 }
 
+// adminMessages is what templates/admin/messages.html shows.
+type adminMessages struct{ Messages []contact.Message }
+
 func handleAdminMessages(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		msgs, err := a.Messages.Recent(r.Context(), 200)
@@ -187,9 +190,12 @@ func handleAdminMessages(p *response.Pages, a *auth) http.Handler {
 			p.Fail(w, r, err)
 			return
 		}
-		p.Page(w, r, http.StatusOK, "admin/messages", views.Page{Title: "Contact messages", Data: struct{ Messages []contact.Message }{msgs}})
+		p.Page(w, r, http.StatusOK, "admin/messages", views.Page{Title: "Contact messages", Data: adminMessages{msgs}})
 	})
 }
+
+// adminOutbox is what templates/admin/outbox.html shows.
+type adminOutbox struct{ Emails []mail.Queued }
 
 // handleAdminOutbox lists the email outbox, in development only: in
 // production the messages hold live links to people's accounts.
@@ -204,6 +210,6 @@ func handleAdminOutbox(p *response.Pages, a *auth) http.Handler {
 			p.Fail(w, r, err)
 			return
 		}
-		p.Page(w, r, http.StatusOK, "admin/outbox", views.Page{Title: "Email outbox", Data: struct{ Emails []mail.Queued }{queued}})
+		p.Page(w, r, http.StatusOK, "admin/outbox", views.Page{Title: "Email outbox", Data: adminOutbox{queued}})
 	})
 }
