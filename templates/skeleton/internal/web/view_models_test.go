@@ -74,7 +74,7 @@ func viewModels() (pages map[string]any, partials map[string]any) {
 			{ID: 1, Message: mail.Message{To: "ada@example.com", Subject: "Hi", Text: "Body"}, CreatedAt: at, Attempts: 1, NextAttemptAt: at, SentAt: when},
 			{ID: 2, Message: mail.Message{To: "bob@example.com", Subject: "Oh"}, CreatedAt: at, Attempts: 3, FailedAt: when, LastError: "refused"}}},
 		"credits/index": creditsPage{Balance: 1, Services: cards, Chart: chart,
-			Totals: []credits.ServiceTotal{{Service: "word-count", Runs: 3, Consumed: 3}},
+			Totals:   []credits.ServiceTotal{{Service: "word-count", Runs: 3, Consumed: 3}},
 			Estimate: estimate{Service: "word-count", Runs: 10, Cost: 10, Covered: false, DailyUse: 1, DaysLeft: 1, Requested: true, Problem: "too many"},
 			Settings: credits.Settings{LowBalanceThreshold: 5, WeeklySummary: true}, Low: true, Problem: "problem"},
 		"credits/history": historyPage{Filter: credits.Filter{UserID: "u1", Kind: credits.Kinds[0], Service: "word-count"},
