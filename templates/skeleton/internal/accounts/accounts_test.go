@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -126,5 +127,33 @@ func TestConcurrentSignUpsMakeOneAccount(t *testing.T) {
 			db.QueryRowContext(ctx, "SELECT COUNT(*) FROM users").Scan(&n)
 			require.Equal(t, 1, n, "%d accounts, want 1", n)
 		})
+	}
+}
+
+// Login throttles itself: failures count per account, and past the limit
+// even the right password gets a LimitedError saying when to retry.
+func TestLoginIsLimitedPerAccount(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newUsers(t, database.SQLite, Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16})
+	_, err := s.EnsureUser(ctx, "ada@example.com", "Ada", "a long enough passphrase", "test")
+	require.NoError(t, err)
+	for i := range LoginFailuresPerAccount.Limit {
+		_, err := s.Login(ctx, "ada@example.com", "wrong passphrase here", fmt.Sprintf("192.0.2.%d", i))
+		require.ErrorIs(t, err, ErrInvalidCredentials, "failure %d", i+1)
+	}
+	_, err = s.Login(ctx, "ADA@example.com", "a long enough passphrase", "198.51.100.1")
+	var limit *LimitedError
+	require.ErrorAs(t, err, &limit)
+	assert.Equal(t, LoginFailuresPerAccount.Name, limit.Rule)
+	assert.Positive(t, limit.RetryAfter)
+	assert.LessOrEqual(t, limit.RetryAfter, LoginFailuresPerAccount.Window)
+}
+
+// Prune forgets counts older than ratelimit.MaxWindow, so no rule may look
+// further back.
+func TestRulesFitThePrunedWindow(t *testing.T) {
+	for _, rule := range []ratelimit.Rule{LoginFailuresPerIP, LoginFailuresPerAccount, SignupPerIP, ResetPerIP,
+		ResetPerAddress, ResendPerAddress, EmailChangePerUser, ReauthFailuresPerUser} {
+		assert.LessOrEqual(t, rule.Window, ratelimit.MaxWindow, rule.Name)
 	}
 }
