@@ -162,7 +162,7 @@ func handleVerify(p *response.Pages, a *auth) http.Handler {
 		case err != nil:
 			p.Fail(w, r, err)
 		default:
-			p.Flash(w, r, views.Flash{Kind: "success", Message: "Your email address is confirmed. Log in to start."})
+			p.Flash(w, views.Flash{Kind: "success", Message: "Your email address is confirmed. Log in to start."})
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 		}
 	})
@@ -293,7 +293,7 @@ func handleLogout(p *response.Pages, a *auth) http.Handler {
 			a.logger.InfoContext(r.Context(), "logout", "user_id", pr.user.ID)
 		}
 		a.clearCookie(w)
-		p.Flash(w, r, views.Flash{Kind: "info", Message: "You are logged out."})
+		p.Flash(w, views.Flash{Kind: "info", Message: "You are logged out."})
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 }
@@ -400,7 +400,7 @@ func handleResetConfirm(p *response.Pages, a *auth) http.Handler {
 			return
 		}
 		a.clearCookie(w)
-		p.Flash(w, r, views.Flash{Kind: "success", Message: "Your password is changed and every session is signed out. Log in with the new password."})
+		p.Flash(w, views.Flash{Kind: "success", Message: "Your password is changed and every session is signed out. Log in with the new password."})
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 	})
 }
@@ -438,7 +438,7 @@ func handleEmailConfirm(p *response.Pages, a *auth) http.Handler {
 		case err != nil:
 			p.Fail(w, r, err)
 		default:
-			p.Flash(w, r, views.Flash{Kind: "success", Message: "Your new email address is confirmed."})
+			p.Flash(w, views.Flash{Kind: "success", Message: "Your new email address is confirmed."})
 			target := "/login"
 			if currentUser(r) != nil {
 				target = "/settings"

@@ -149,7 +149,7 @@ func adminAction(p *response.Pages, a *auth, action func(r *http.Request, actor,
 			p.Fail(w, r, err)
 			return
 		}
-		p.Flash(w, r, views.Flash{Kind: "success", Message: message})
+		p.Flash(w, views.Flash{Kind: "success", Message: message})
 		http.Redirect(w, r, "/admin/users/"+url.PathEscape(target), http.StatusSeeOther)
 	})
 }

@@ -73,7 +73,7 @@ func handleAPIKeyRevoke(p *response.Pages, c *Credits) http.Handler {
 			p.Fail(w, r, err)
 			return
 		}
-		p.Flash(w, r, views.Flash{Kind: "success", Message: "The key is revoked: programs using it are refused from now on."})
+		p.Flash(w, views.Flash{Kind: "success", Message: "The key is revoked: programs using it are refused from now on."})
 		http.Redirect(w, r, "/settings/api-keys", http.StatusSeeOther)
 	})
 }

@@ -84,7 +84,7 @@ func handleContactSubmit(logger *slog.Logger, p *response.Pages, contacts Contac
 			p.Partial(w, r, http.StatusOK, "contact_success", msg)
 			return
 		}
-		p.Flash(w, r, views.Flash{
+		p.Flash(w, views.Flash{
 			Kind:    "success",
 			Message: "Thank you, " + msg.Name + ". Your message has been sent; we will reply within one working day.",
 		})

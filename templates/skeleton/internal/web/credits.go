@@ -207,7 +207,7 @@ func handleCreditsRun(p *response.Pages, c *Credits) http.Handler {
 		} else if code == runs.ServiceFailed {
 			fl = views.Flash{Kind: "warning", Message: "The service failed and its credits were refunded: " + run.Error}
 		}
-		p.Flash(w, r, fl)
+		p.Flash(w, fl)
 		http.Redirect(w, r, "/credits", http.StatusSeeOther)
 	})
 }
@@ -319,7 +319,7 @@ func handleCreditNotices(p *response.Pages, c *Credits) http.Handler {
 			threshold, err = 0, nil
 		}
 		if err != nil || threshold < 0 || threshold > credits.MaxAmount {
-			p.Flash(w, r, views.Flash{Kind: "danger", Message: "Enter the notice level as a whole number of credits, 0 to turn the notice off."})
+			p.Flash(w, views.Flash{Kind: "danger", Message: "Enter the notice level as a whole number of credits, 0 to turn the notice off."})
 			http.Redirect(w, r, "/credits#notices", http.StatusSeeOther)
 			return
 		}
@@ -328,7 +328,7 @@ func handleCreditNotices(p *response.Pages, c *Credits) http.Handler {
 			p.Fail(w, r, err)
 			return
 		}
-		p.Flash(w, r, views.Flash{Kind: "success", Message: "Your credit notices are saved."})
+		p.Flash(w, views.Flash{Kind: "success", Message: "Your credit notices are saved."})
 		http.Redirect(w, r, "/credits#notices", http.StatusSeeOther)
 	})
 }

@@ -99,9 +99,12 @@ func NewServer(d Deps) (http.Handler, error) {
 // answered with the error page.
 func parseForm(w http.ResponseWriter, r *http.Request, p *response.Pages, limit int64) bool {
 	if err := form.Parse(w, r, limit); err != nil {
+		status := http.StatusBadRequest
 		var parse *form.ParseError
-		errors.As(err, &parse)
-		p.Error(w, r, parse.Status)
+		if errors.As(err, &parse) {
+			status = parse.Status
+		}
+		p.Error(w, r, status)
 		return false
 	}
 	return true

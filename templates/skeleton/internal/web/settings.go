@@ -102,7 +102,7 @@ func handleSettings(p *response.Pages, a *auth) http.Handler {
 }
 
 func settingsDone(w http.ResponseWriter, r *http.Request, p *response.Pages, message string) {
-	p.Flash(w, r, views.Flash{Kind: "success", Message: message})
+	p.Flash(w, views.Flash{Kind: "success", Message: message})
 	http.Redirect(w, r, "/settings", http.StatusSeeOther)
 }
 
@@ -242,7 +242,7 @@ func handleDeleteAccount(p *response.Pages, a *auth) http.Handler {
 			return
 		}
 		a.clearCookie(w)
-		p.Flash(w, r, views.Flash{Kind: "info", Message: "Your account is deleted. We sent a last email to confirm it."})
+		p.Flash(w, views.Flash{Kind: "info", Message: "Your account is deleted. We sent a last email to confirm it."})
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 }

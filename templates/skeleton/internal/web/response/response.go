@@ -51,7 +51,7 @@ func (p *Pages) Partial(w http.ResponseWriter, r *http.Request, status int, name
 
 // Flash queues fl for the next page this client loads, typically after a
 // redirect.
-func (p *Pages) Flash(w http.ResponseWriter, r *http.Request, fl views.Flash) { p.flashes.set(w, fl) }
+func (p *Pages) Flash(w http.ResponseWriter, fl views.Flash) { p.flashes.set(w, fl) }
 
 // Fail logs err and answers with the 500 page. Nothing has been written
 // yet: views render into a buffer before they write.
