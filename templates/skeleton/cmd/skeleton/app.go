@@ -77,12 +77,14 @@ func (a *app) build() error {
 	if a.composer, err = mail.NewComposer(appName, a.cfg.BaseURL.String()); err != nil {
 		return err
 	}
-	a.contacts = contact.NewStore(a.db)
-	users := accounts.New(a.db, accounts.NewHasher(accounts.DefaultParams), a.outbox, a.composer, a.logger, a.cfg.BaseURL.String())
+	a.contacts = contact.NewStore(a.db, a.clock)
+	users := accounts.New(accounts.Options{
+		DB: a.db, Hasher: accounts.NewHasher(accounts.DefaultParams), Outbox: a.outbox, Composer: a.composer,
+		Limiter: ratelimit.New(a.db, a.clock), Logger: a.logger, BaseURL: a.cfg.BaseURL.String(), Clock: a.clock,
+	})
 	a.accounts = web.Accounts{
 		Users:    users,
-		Sessions: sessions.New(a.db, sessions.DefaultTimeouts),
-		Limiter:  ratelimit.New(a.db),
+		Sessions: sessions.New(a.db, sessions.DefaultTimeouts, a.clock),
 		Audit:    audit.NewLog(a.db),
 		Outbox:   a.outbox,
 		Messages: a.contacts,
@@ -92,7 +94,7 @@ func (a *app) build() error {
 	if err := services.RegisterAll(registry); err != nil {
 		return err
 	}
-	a.credits = web.Credits{Ledger: ledger, Services: registry, Keys: apikeys.New(a.db)}
+	a.credits = web.Credits{Ledger: ledger, Services: registry, Keys: apikeys.New(a.db, a.clock)}
 
 	ledger.RegisterJobs(a.jobs, credits.Notices{
 		Composer:  a.composer,
@@ -105,7 +107,7 @@ func (a *app) build() error {
 		return a.accounts.Sessions.Prune(ctx)
 	})
 	a.jobs.Every(jobs.Periodic{Kind: "ratelimit.prune", Every: pruneRateLimitEvery}, func(ctx context.Context, _ time.Time) error {
-		return a.accounts.Limiter.Prune(ctx)
+		return a.accounts.Users.PruneRateLimits(ctx)
 	})
 	return nil
 }

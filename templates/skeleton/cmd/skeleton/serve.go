@@ -60,7 +60,7 @@ func serve(ctx context.Context, inv invocation) error {
 	if err != nil {
 		return err
 	}
-	renderer, err := views.New(appName, assets)
+	renderer, err := views.New(appName, assets, a.clock)
 	if err != nil {
 		return err
 	}
@@ -72,12 +72,22 @@ func serve(ctx context.Context, inv invocation) error {
 	if err != nil {
 		return err
 	}
-	handler, err := web.NewServer(logger, web.Config{
-		BaseURL:           a.cfg.BaseURL,
-		TrustProxyHeaders: a.cfg.TrustProxyHeaders,
-		SecretKey:         []byte(a.cfg.SecretKey.Reveal()),
-		Development:       a.cfg.Env == config.Development,
-	}, renderer, assets, a.contacts, checker, a.accounts, a.credits)
+	handler, err := web.NewServer(web.Deps{
+		Logger: logger,
+		Clock:  a.clock,
+		Config: web.Config{
+			BaseURL:           a.cfg.BaseURL,
+			TrustProxyHeaders: a.cfg.TrustProxyHeaders,
+			SecretKey:         []byte(a.cfg.SecretKey.Reveal()),
+			Development:       a.cfg.Env == config.Development,
+		},
+		Views:    renderer,
+		Assets:   assets,
+		Health:   checker,
+		Contacts: a.contacts,
+		Accounts: a.accounts,
+		Credits:  a.credits,
+	})
 	if err != nil {
 		return err
 	}

@@ -22,8 +22,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/audit"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/mail"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/ratelimit"
 )
 
 // Role is what a user may do.
@@ -84,29 +86,42 @@ const (
 	purposeEmailChange = "email_change"
 )
 
-// Service is the accounts logic over the database and the outbox.
-type Service struct {
+// Options are what the accounts are built from.
+type Options struct {
+	DB       *database.DB
+	Hasher   *Hasher
+	Outbox   *mail.Outbox
+	Composer *mail.Composer
+	// Limiter counts the attempts the rules of limits.go bound.
+	Limiter *ratelimit.Limiter
+	Logger  *slog.Logger
+	// BaseURL is the public origin links in emails point to.
+	BaseURL string
+	// Clock dates accounts and links and runs their expiries.
+	Clock clock.Clock
+}
+
+// Users is the accounts logic over the database, the outbox and the rate
+// limits.
+type Users struct {
 	db       *database.DB
 	hasher   *Hasher
 	outbox   *mail.Outbox
 	composer *mail.Composer
+	limiter  *ratelimit.Limiter
 	logger   *slog.Logger
 	baseURL  string
-	now      func() time.Time
+	clock    clock.Clock
 }
 
-// New returns the accounts service. baseURL is the public origin links in
-// emails point to.
-func New(db *database.DB, hasher *Hasher, outbox *mail.Outbox, composer *mail.Composer, logger *slog.Logger, baseURL string) *Service {
-	return &Service{db: db, hasher: hasher, outbox: outbox, composer: composer, logger: logger,
-		baseURL: strings.TrimSuffix(baseURL, "/"), now: time.Now}
+// New returns the accounts built from o.
+func New(o Options) *Users {
+	return &Users{db: o.DB, hasher: o.Hasher, outbox: o.Outbox, composer: o.Composer, limiter: o.Limiter, logger: o.Logger,
+		baseURL: strings.TrimSuffix(o.BaseURL, "/"), clock: o.Clock}
 }
-
-// SetClock replaces the clock, for tests.
-func (s *Service) SetClock(now func() time.Time) { s.now = now }
 
 // SetHasher replaces the password hasher, for tests of rehashing.
-func (s *Service) SetHasher(h *Hasher) { s.hasher = h }
+func (s *Users) SetHasher(h *Hasher) { s.hasher = h }
 
 // newToken returns a link token (256 random bits) and the SHA-256 that is
 // stored in its place.
@@ -138,7 +153,7 @@ type queryRower interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func (s *Service) userBy(ctx context.Context, q queryRower, column, value string) (User, error) {
+func (s *Users) userBy(ctx context.Context, q queryRower, column, value string) (User, error) {
 	if !utf8.ValidString(value) {
 		// No stored value is invalid UTF-8, and PostgreSQL refuses it as
 		// a parameter: it names no account.
@@ -155,17 +170,17 @@ func (s *Service) userBy(ctx context.Context, q queryRower, column, value string
 }
 
 // ByID returns the user with id, or ErrNotFound.
-func (s *Service) ByID(ctx context.Context, id string) (User, error) {
+func (s *Users) ByID(ctx context.Context, id string) (User, error) {
 	return s.userBy(ctx, s.db, "id", id)
 }
 
 // ByEmail returns the user with the address, in any case, or ErrNotFound.
-func (s *Service) ByEmail(ctx context.Context, email string) (User, error) {
+func (s *Users) ByEmail(ctx context.Context, email string) (User, error) {
 	return s.userBy(ctx, s.db, "email_normalized", NormalizeEmail(email))
 }
 
 // queue composes an email and stores it through q.
-func (s *Service) queue(ctx context.Context, q mail.Execer, template, to string, d mail.Data) error {
+func (s *Users) queue(ctx context.Context, q mail.Execer, template, to string, d mail.Data) error {
 	m, err := s.composer.Compose(template, to, d)
 	if err != nil {
 		return err
@@ -173,7 +188,7 @@ func (s *Service) queue(ctx context.Context, q mail.Execer, template, to string,
 	return s.outbox.Enqueue(ctx, q, m)
 }
 
-func (s *Service) link(path, token string) string {
+func (s *Users) link(path, token string) string {
 	if token == "" {
 		return s.baseURL + path
 	}
@@ -182,8 +197,8 @@ func (s *Service) link(path, token string) string {
 
 // issueToken voids the user's unused tokens of the purpose, then stores a
 // new one: only the latest link works.
-func (s *Service) issueToken(ctx context.Context, tx *database.Tx, userID, purpose, newEmail string, ttl time.Duration) (string, error) {
-	now := s.now().UTC()
+func (s *Users) issueToken(ctx context.Context, tx *database.Tx, userID, purpose, newEmail string, ttl time.Duration) (string, error) {
+	now := s.clock.Now().UTC()
 	if _, err := tx.ExecContext(ctx, "UPDATE email_tokens SET used_at = ? WHERE user_id = ? AND purpose = ? AND used_at IS NULL",
 		now, userID, purpose); err != nil {
 		return "", fmt.Errorf("void older links: %w", err)
@@ -204,8 +219,8 @@ func (s *Service) issueToken(ctx context.Context, tx *database.Tx, userID, purpo
 // consumeToken marks a live token of the purpose used and returns its user
 // id and new email. A token is used once: the UPDATE matches only while
 // used_at is empty, so two concurrent uses cannot both succeed.
-func (s *Service) consumeToken(ctx context.Context, tx *database.Tx, plain, purpose string) (userID, newEmail string, err error) {
-	now := s.now().UTC()
+func (s *Users) consumeToken(ctx context.Context, tx *database.Tx, plain, purpose string) (userID, newEmail string, err error) {
+	now := s.clock.Now().UTC()
 	var ne sql.NullString
 	err = tx.QueryRowContext(ctx, `UPDATE email_tokens SET used_at = ?
 		WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?
@@ -221,11 +236,11 @@ func (s *Service) consumeToken(ctx context.Context, tx *database.Tx, plain, purp
 
 // peekToken returns the user of a live token without using it, so a page
 // can say whether its link still works before the form is sent.
-func (s *Service) peekToken(ctx context.Context, plain, purpose string) (User, error) {
+func (s *Users) peekToken(ctx context.Context, plain, purpose string) (User, error) {
 	var userID string
 	err := s.db.QueryRowContext(ctx,
 		"SELECT user_id FROM email_tokens WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?",
-		hashToken(plain), purpose, s.now().UTC()).Scan(&userID)
+		hashToken(plain), purpose, s.clock.Now().UTC()).Scan(&userID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrInvalidToken
 	}
@@ -238,8 +253,13 @@ func (s *Service) peekToken(ctx context.Context, plain, purpose string) (User, e
 // SignUp creates an unverified account and emails a verification link.
 // When the address already has an account nothing is created and its
 // owner is told instead; the caller cannot tell the two apart, by answer
-// or by time (the password is hashed either way).
-func (s *Service) SignUp(ctx context.Context, email, name, password string) error {
+// or by time (the password is hashed either way). ip is the client's
+// address, which SignupPerIP bounds.
+func (s *Users) SignUp(ctx context.Context, email, name, password, ip string) error {
+	if err := s.take(ctx, limited{SignupPerIP, ip}); err != nil {
+		s.logger.WarnContext(ctx, "sign-up rate limited", "ip", ip)
+		return err
+	}
 	email, name = strings.TrimSpace(email), strings.TrimSpace(name)
 	password = NormalizePassword(password)
 	problems := Problems{}
@@ -268,7 +288,7 @@ func (s *Service) SignUp(ctx context.Context, email, name, password string) erro
 		case !errors.Is(err, ErrNotFound):
 			return err
 		}
-		now := s.now().UTC()
+		now := s.clock.Now().UTC()
 		id := rand.Text()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, email_normalized, name, password_hash, role, active, password_changed_at, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, email, NormalizeEmail(email), name, hash, string(RoleUser), true, now, now); err != nil {
@@ -294,8 +314,21 @@ func (s *Service) SignUp(ctx context.Context, email, name, password string) erro
 }
 
 // ResendVerification emails a new verification link if the address has an
-// unverified account; otherwise it does nothing, silently.
-func (s *Service) ResendVerification(ctx context.Context, email string) error {
+// unverified account; otherwise it does nothing, silently. A malformed
+// address gives Problems; a client (ip) or an address asking too often, a
+// LimitedError.
+func (s *Users) ResendVerification(ctx context.Context, email, ip string) error {
+	if p := CheckEmail(email); p != "" {
+		return Problems{"email": p}
+	}
+	if err := s.take(ctx, limited{SignupPerIP, ip}, limited{ResendPerAddress, NormalizeEmail(email)}); err != nil {
+		return err
+	}
+	return s.resendVerification(ctx, email)
+}
+
+// resendVerification is ResendVerification once the limits have let it through.
+func (s *Users) resendVerification(ctx context.Context, email string) error {
 	return s.db.InTx(ctx, func(tx *database.Tx) error {
 		u, err := s.userBy(ctx, tx, "email_normalized", NormalizeEmail(email))
 		if errors.Is(err, ErrNotFound) {
@@ -313,14 +346,14 @@ func (s *Service) ResendVerification(ctx context.Context, email string) error {
 }
 
 // CheckVerifyToken reports whether a verification link still works.
-func (s *Service) CheckVerifyToken(ctx context.Context, token string) error {
+func (s *Users) CheckVerifyToken(ctx context.Context, token string) error {
 	_, err := s.peekToken(ctx, token, purposeVerify)
 	return err
 }
 
 // Verify uses a verification link: the address is confirmed and a welcome
 // email queued.
-func (s *Service) Verify(ctx context.Context, token string) (User, error) {
+func (s *Users) Verify(ctx context.Context, token string) (User, error) {
 	var u User
 	err := s.db.InTx(ctx, func(tx *database.Tx) error {
 		userID, _, err := s.consumeToken(ctx, tx, token, purposeVerify)
@@ -333,7 +366,7 @@ func (s *Service) Verify(ctx context.Context, token string) (User, error) {
 		if u.Verified() {
 			return nil
 		}
-		u.EmailVerifiedAt = sql.NullTime{Time: s.now().UTC(), Valid: true}
+		u.EmailVerifiedAt = sql.NullTime{Time: s.clock.Now().UTC(), Valid: true}
 		if _, err := tx.ExecContext(ctx, "UPDATE users SET email_verified_at = ? WHERE id = ?", u.EmailVerifiedAt.Time, u.ID); err != nil {
 			return fmt.Errorf("confirm address: %w", err)
 		}
@@ -345,12 +378,59 @@ func (s *Service) Verify(ctx context.Context, token string) (User, error) {
 	return u, err
 }
 
-// Authenticate checks an address and password. Unknown addresses cost the
+// Login checks an address and password for a client at ip. Failures count
+// against the client's address and against the account (whether or not it
+// exists, so the limit says nothing either); while either is over its limit
+// even the right password is refused with a LimitedError. A correct
+// password for an unverified account sends a new link, at most one per
+// ResendPerAddress, and gives ErrNotVerified.
+func (s *Users) Login(ctx context.Context, email, password, ip string) (User, error) {
+	limits := []limited{{LoginFailuresPerIP, ip}, {LoginFailuresPerAccount, NormalizeEmail(email)}}
+	if err := s.checkFailures(ctx, limits...); err != nil {
+		var limit *LimitedError
+		if errors.As(err, &limit) {
+			s.logger.WarnContext(ctx, "login rate limited", "rule", limit.Rule, "ip", ip)
+		}
+		return User{}, err
+	}
+	u, err := s.authenticate(ctx, email, password)
+	switch {
+	case errors.Is(err, ErrInvalidCredentials):
+		// The address stays out of the log: it is personal data, and a
+		// failed login's address may not even be the person's own.
+		s.logger.WarnContext(ctx, "login failed", "ip", ip)
+		if err := s.recordFailure(ctx, limits...); err != nil {
+			return User{}, err
+		}
+	case errors.Is(err, ErrInactive):
+		s.logger.WarnContext(ctx, "login to a deactivated account", "user_id", u.ID)
+	case errors.Is(err, ErrNotVerified):
+		s.logger.InfoContext(ctx, "login before verification", "user_id", u.ID)
+		resend := s.take(ctx, limited{ResendPerAddress, NormalizeEmail(email)})
+		var limit *LimitedError
+		switch {
+		case errors.As(resend, &limit):
+			// A link went out recently; the page says at most one every
+			// three minutes.
+		case resend != nil:
+			return User{}, resend
+		default:
+			if resend = s.resendVerification(ctx, email); resend != nil {
+				return User{}, resend
+			}
+		}
+	case err == nil:
+		s.logger.InfoContext(ctx, "login", "user_id", u.ID, "ip", ip)
+	}
+	return u, err
+}
+
+// authenticate checks an address and password. Unknown addresses cost the
 // same time as known ones (a dummy hash is checked). A correct password
 // for an unverified or deactivated account gives ErrNotVerified or
 // ErrInactive: only someone who knows the password learns that. Hashes
 // with outdated parameters are replaced.
-func (s *Service) Authenticate(ctx context.Context, email, password string) (User, error) {
+func (s *Users) authenticate(ctx context.Context, email, password string) (User, error) {
 	password = NormalizePassword(password)
 	u, err := s.ByEmail(ctx, email)
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -369,7 +449,7 @@ func (s *Service) Authenticate(ctx context.Context, email, password string) (Use
 	if !u.Verified() {
 		return u, ErrNotVerified
 	}
-	now := s.now().UTC()
+	now := s.clock.Now().UTC()
 	if rehash {
 		hash, err := s.hasher.Hash(ctx, password)
 		if err != nil {
@@ -388,17 +468,40 @@ func (s *Service) Authenticate(ctx context.Context, email, password string) (Use
 	return u, nil
 }
 
-// CheckPasswordOf reports whether password is the user's, for
-// reauthentication.
-func (s *Service) CheckPasswordOf(ctx context.Context, u User, password string) (bool, error) {
+// Reauthenticate checks that password is the signed-in user's own, before
+// a sensitive change. A wrong one gives ErrInvalidCredentials and counts
+// against ReauthFailuresPerUser; past that limit every attempt gives a
+// LimitedError.
+func (s *Users) Reauthenticate(ctx context.Context, u User, password string) error {
+	limit := limited{ReauthFailuresPerUser, u.ID}
+	if err := s.checkFailures(ctx, limit); err != nil {
+		return err
+	}
 	ok, _, err := s.hasher.Verify(ctx, NormalizePassword(password), u.PasswordHash)
-	return ok, err
+	if err != nil {
+		return err
+	}
+	if !ok {
+		s.logger.WarnContext(ctx, "reauthentication failed", "user_id", u.ID)
+		if err := s.recordFailure(ctx, limit); err != nil {
+			return err
+		}
+		return ErrInvalidCredentials
+	}
+	return nil
 }
 
 // RequestReset emails a reset link if the address has an active account;
 // any older reset link stops working. Unknown addresses get nothing, and
-// the caller cannot tell.
-func (s *Service) RequestReset(ctx context.Context, email string) error {
+// the caller cannot tell. A malformed address gives Problems; a client (ip)
+// or an address asking too often, a LimitedError.
+func (s *Users) RequestReset(ctx context.Context, email, ip string) error {
+	if p := CheckEmail(email); p != "" {
+		return Problems{"email": p}
+	}
+	if err := s.take(ctx, limited{ResetPerIP, ip}, limited{ResetPerAddress, NormalizeEmail(email)}); err != nil {
+		return err
+	}
 	return s.db.InTx(ctx, func(tx *database.Tx) error {
 		u, err := s.userBy(ctx, tx, "email_normalized", NormalizeEmail(email))
 		if errors.Is(err, ErrNotFound) {
@@ -417,7 +520,7 @@ func (s *Service) RequestReset(ctx context.Context, email string) error {
 }
 
 // CheckResetToken reports whether a reset link still works.
-func (s *Service) CheckResetToken(ctx context.Context, token string) error {
+func (s *Users) CheckResetToken(ctx context.Context, token string) error {
 	_, err := s.peekToken(ctx, token, purposeReset)
 	return err
 }
@@ -425,7 +528,7 @@ func (s *Service) CheckResetToken(ctx context.Context, token string) error {
 // ResetPassword uses a reset link to set a new password. The address is
 // proven by the link, so it counts as verified too. The caller ends the
 // user's sessions.
-func (s *Service) ResetPassword(ctx context.Context, token, password string) (User, error) {
+func (s *Users) ResetPassword(ctx context.Context, token, password string) (User, error) {
 	password = NormalizePassword(password)
 	u, err := s.peekToken(ctx, token, purposeReset)
 	if err != nil {
@@ -443,7 +546,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) (Us
 		if err != nil {
 			return err
 		}
-		now := s.now().UTC()
+		now := s.clock.Now().UTC()
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, password_changed_at = ?,
 			email_verified_at = COALESCE(email_verified_at, ?) WHERE id = ?`, hash, now, now, userID); err != nil {
 			return fmt.Errorf("set password: %w", err)
@@ -459,7 +562,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) (Us
 // ChangePassword sets a new password after checking the current one. A
 // wrong current password changes nothing. The user is told by email; the
 // caller ends their other sessions.
-func (s *Service) ChangePassword(ctx context.Context, userID, current, password string) error {
+func (s *Users) ChangePassword(ctx context.Context, userID, current, password string) error {
 	u, err := s.ByID(ctx, userID)
 	if err != nil {
 		return err
@@ -481,7 +584,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, password 
 	}
 	err = s.db.InTx(ctx, func(tx *database.Tx) error {
 		if _, err := tx.ExecContext(ctx, "UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?",
-			hash, s.now().UTC(), u.ID); err != nil {
+			hash, s.clock.Now().UTC(), u.ID); err != nil {
 			return fmt.Errorf("set password: %w", err)
 		}
 		return s.queue(ctx, tx, "password_changed", u.Email, mail.Data{Name: u.Name, Link: s.link("/password/reset", "")})
@@ -494,7 +597,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, password 
 
 // UpdateProfile sets the user's display name, the only field a user edits
 // directly.
-func (s *Service) UpdateProfile(ctx context.Context, userID, name string) error {
+func (s *Users) UpdateProfile(ctx context.Context, userID, name string) error {
 	name = strings.TrimSpace(name)
 	if p := CheckName(name); p != "" {
 		return Problems{"name": p}
@@ -508,8 +611,12 @@ func (s *Service) UpdateProfile(ctx context.Context, userID, name string) error 
 // RequestEmailChange sends a confirmation link to the new address and a
 // notice to the current one. The account keeps its address until the link
 // is used. An address taken by another account gets nothing, and the
-// caller cannot tell.
-func (s *Service) RequestEmailChange(ctx context.Context, userID, newEmail string) error {
+// caller cannot tell. More than EmailChangePerUser requests give a
+// LimitedError.
+func (s *Users) RequestEmailChange(ctx context.Context, userID, newEmail string) error {
+	if err := s.take(ctx, limited{EmailChangePerUser, userID}); err != nil {
+		return err
+	}
 	newEmail = strings.TrimSpace(newEmail)
 	if p := CheckEmail(newEmail); p != "" {
 		return Problems{"email": p}
@@ -540,14 +647,14 @@ func (s *Service) RequestEmailChange(ctx context.Context, userID, newEmail strin
 }
 
 // CheckEmailChangeToken reports whether an email change link still works.
-func (s *Service) CheckEmailChangeToken(ctx context.Context, token string) error {
+func (s *Users) CheckEmailChangeToken(ctx context.Context, token string) error {
 	_, err := s.peekToken(ctx, token, purposeEmailChange)
 	return err
 }
 
 // ConfirmEmailChange uses an email change link: the account's address
 // becomes the new, now verified, one and the old address is told.
-func (s *Service) ConfirmEmailChange(ctx context.Context, token string) (User, error) {
+func (s *Users) ConfirmEmailChange(ctx context.Context, token string) (User, error) {
 	var u User
 	err := s.db.InTx(ctx, func(tx *database.Tx) error {
 		userID, newEmail, err := s.consumeToken(ctx, tx, token, purposeEmailChange)
@@ -561,7 +668,7 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, token string) (User, e
 			return ErrInvalidToken // taken since the link was sent
 		}
 		old := u.Email
-		now := s.now().UTC()
+		now := s.clock.Now().UTC()
 		if _, err := tx.ExecContext(ctx, "UPDATE users SET email = ?, email_normalized = ?, email_verified_at = ? WHERE id = ?",
 			newEmail, NormalizeEmail(newEmail), now, u.ID); err != nil {
 			return fmt.Errorf("change address: %w", err)
@@ -577,7 +684,7 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, token string) (User, e
 
 // Delete removes the user's account, sessions and links. What is kept:
 // the outbox's goodbye email and audit log rows naming the account's id.
-func (s *Service) Delete(ctx context.Context, userID string) error {
+func (s *Users) Delete(ctx context.Context, userID string) error {
 	err := s.db.InTx(ctx, func(tx *database.Tx) error {
 		u, err := s.userBy(ctx, tx, "id", userID)
 		if err != nil {
@@ -586,7 +693,7 @@ func (s *Service) Delete(ctx context.Context, userID string) error {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM users WHERE id = ?", u.ID); err != nil {
 			return fmt.Errorf("delete account: %w", err)
 		}
-		if err := audit.Record(ctx, tx, audit.Entry{At: s.now(), ActorID: u.ID, TargetID: u.ID, Action: "account.deleted"}); err != nil {
+		if err := audit.Record(ctx, tx, audit.Entry{At: s.clock.Now(), ActorID: u.ID, TargetID: u.ID, Action: "account.deleted"}); err != nil {
 			return err
 		}
 		return s.queue(ctx, tx, "account_deleted", u.Email, mail.Data{Name: u.Name})

@@ -38,7 +38,7 @@ func likePattern(s string) string {
 }
 
 // List returns the users matching q, newest first.
-func (s *Service) List(ctx context.Context, q Query) (UserList, error) {
+func (s *Users) List(ctx context.Context, q Query) (UserList, error) {
 	q.PerPage = min(max(q.PerPage, 1), 100)
 	q.Page = max(q.Page, 1)
 	where := []string{"1 = 1"}
@@ -91,7 +91,7 @@ type Counts struct {
 }
 
 // Count returns the dashboard's numbers.
-func (s *Service) Count(ctx context.Context) (Counts, error) {
+func (s *Users) Count(ctx context.Context) (Counts, error) {
 	var c Counts
 	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*),
 		COALESCE(SUM(CASE WHEN active = ? AND email_verified_at IS NOT NULL THEN 1 ELSE 0 END), 0),
@@ -107,7 +107,7 @@ func (s *Service) Count(ctx context.Context) (Counts, error) {
 
 // SetActive activates or deactivates target, recording who did it. The
 // caller ends a deactivated user's sessions.
-func (s *Service) SetActive(ctx context.Context, actorID, targetID string, active bool) error {
+func (s *Users) SetActive(ctx context.Context, actorID, targetID string, active bool) error {
 	if actorID == targetID {
 		return ErrSelf
 	}
@@ -120,7 +120,7 @@ func (s *Service) SetActive(ctx context.Context, actorID, targetID string, activ
 
 // SetRole gives target role, recording who did it. The caller ends the
 // target's sessions, so the change applies to a fresh session.
-func (s *Service) SetRole(ctx context.Context, actorID, targetID string, role Role) error {
+func (s *Users) SetRole(ctx context.Context, actorID, targetID string, role Role) error {
 	if actorID == targetID {
 		return ErrSelf
 	}
@@ -134,7 +134,7 @@ func (s *Service) SetRole(ctx context.Context, actorID, targetID string, role Ro
 	return s.adminUpdate(ctx, actorID, targetID, action, "role="+string(role), "UPDATE users SET role = ? WHERE id = ?", string(role), targetID)
 }
 
-func (s *Service) adminUpdate(ctx context.Context, actorID, targetID, action, detail, stmt string, args ...any) error {
+func (s *Users) adminUpdate(ctx context.Context, actorID, targetID, action, detail, stmt string, args ...any) error {
 	return s.db.InTx(ctx, func(tx *database.Tx) error {
 		res, err := tx.ExecContext(ctx, stmt, args...)
 		if err != nil {
@@ -144,7 +144,7 @@ func (s *Service) adminUpdate(ctx context.Context, actorID, targetID, action, de
 			return ErrNotFound
 		}
 		s.logger.InfoContext(ctx, "admin action", "action", action, "actor_id", actorID, "target_id", targetID)
-		return audit.Record(ctx, tx, audit.Entry{At: s.now(), ActorID: actorID, TargetID: targetID, Action: action, Detail: detail})
+		return audit.Record(ctx, tx, audit.Entry{At: s.clock.Now(), ActorID: actorID, TargetID: targetID, Action: action, Detail: detail})
 	})
 }
 
@@ -152,16 +152,16 @@ func (s *Service) adminUpdate(ctx context.Context, actorID, targetID, action, de
 // the address has an account, makes it one and sets its password. It is
 // what the createadmin command runs; created reports which happened, and
 // the audit log names the command as the actor.
-func (s *Service) EnsureAdmin(ctx context.Context, email, name, password, command string) (created bool, err error) {
+func (s *Users) EnsureAdmin(ctx context.Context, email, name, password, command string) (created bool, err error) {
 	return s.ensure(ctx, email, name, password, RoleAdmin, command)
 }
 
 // EnsureUser is EnsureAdmin for an ordinary verified user.
-func (s *Service) EnsureUser(ctx context.Context, email, name, password, command string) (bool, error) {
+func (s *Users) EnsureUser(ctx context.Context, email, name, password, command string) (bool, error) {
 	return s.ensure(ctx, email, name, password, RoleUser, command)
 }
 
-func (s *Service) ensure(ctx context.Context, email, name, password string, role Role, actor string) (bool, error) {
+func (s *Users) ensure(ctx context.Context, email, name, password string, role Role, actor string) (bool, error) {
 	email, name = strings.TrimSpace(email), strings.TrimSpace(name)
 	password = NormalizePassword(password)
 	if name == "" {
@@ -192,7 +192,7 @@ func (s *Service) ensure(ctx context.Context, email, name, password string, role
 	}
 	created := false
 	err = s.db.InTx(ctx, func(tx *database.Tx) error {
-		now := s.now().UTC()
+		now := s.clock.Now().UTC()
 		u, err := s.userBy(ctx, tx, "email_normalized", NormalizeEmail(email))
 		switch {
 		case errors.Is(err, ErrNotFound):

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 )
 
@@ -58,15 +59,12 @@ const usedEvery = time.Minute
 // Store reads and writes API keys.
 type Store struct {
 	db      *database.DB
-	now     func() time.Time
+	clock   clock.Clock
 	lookups lookups // lookup.go
 }
 
-// New returns the key store in db.
-func New(db *database.DB) *Store { return &Store{db: db, now: time.Now} }
-
-// SetClock replaces the clock.
-func (s *Store) SetClock(now func() time.Time) { s.now = now }
+// New returns the key store in db; clk dates creation, use and revocation.
+func New(db *database.DB, clk clock.Clock) *Store { return &Store{db: db, clock: clk} }
 
 func hash(token string) string {
 	sum := sha256.Sum256([]byte(token))
@@ -83,7 +81,7 @@ func (s *Store) Create(ctx context.Context, userID, name string) (Key, string, e
 	// 26 base32 characters carry 130 random bits.
 	public := strings.ToLower(rand.Text())[:8]
 	token := tokenPrefix + public + "_" + strings.ToLower(rand.Text())
-	k := Key{ID: rand.Text(), UserID: userID, Name: name, Prefix: tokenPrefix + public, CreatedAt: s.now().UTC()}
+	k := Key{ID: rand.Text(), UserID: userID, Name: name, Prefix: tokenPrefix + public, CreatedAt: s.clock.Now().UTC()}
 	err := s.db.InTx(ctx, func(tx *database.Tx) error {
 		var active int
 		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM api_keys WHERE user_id = ? AND revoked_at IS NULL", userID).Scan(&active); err != nil {
@@ -141,7 +139,7 @@ func (s *Store) List(ctx context.Context, userID string) ([]Key, error) {
 // ErrNotFound, as if it did not exist.
 func (s *Store) Revoke(ctx context.Context, userID, id string) error {
 	r, err := s.db.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
-		s.now().UTC(), id, userID)
+		s.clock.Now().UTC(), id, userID)
 	if err != nil {
 		return fmt.Errorf("revoke the API key: %w", err)
 	}

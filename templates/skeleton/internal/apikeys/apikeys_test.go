@@ -4,13 +4,16 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
-	"errors"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/quickscale/quickscale/templates/skeleton/internal/apikeys"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 )
@@ -25,9 +28,7 @@ func newUser(t *testing.T, db *database.DB) string {
 		`INSERT INTO users (id, email, email_normalized, name, password_hash, role, active, password_changed_at, created_at)
 		 VALUES (?, ?, ?, 'Test', 'x', 'user', TRUE, ?, ?)`,
 		id, id+"@example.com", strings.ToLower(id)+"@example.com", now, now)
-	if err != nil {
-		t.Fatalf("insert user: %v", err)
-	}
+	require.NoError(t, err, "insert user: %v", err)
 	return id
 }
 
@@ -36,56 +37,44 @@ func TestKeys(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			ctx := context.Background()
 			db := dbtest.Open(t, d)
-			s := apikeys.New(db)
+			s := apikeys.New(db, clock.System{})
 			alice, bob := newUser(t, db), newUser(t, db)
 
 			key, token, err := s.Create(ctx, alice, " build server ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if key.Name != "build server" || !strings.HasPrefix(token, key.Prefix+"_") || len(token) != len(key.Prefix)+1+26 {
-				t.Fatalf("key = %+v, token = %q", key, token)
-			}
+			require.NoError(t, err)
+			require.Equal(t, "build server", key.Name, "key = %+v, token = %q", key, token)
+			require.True(t, strings.HasPrefix(token, key.Prefix+"_"), "key = %+v, token = %q", key, token)
+			require.Len(t, token, len(key.Prefix)+1+26, "key = %+v, token = %q", key, token)
 			var stored string
-			if err := db.QueryRowContext(ctx, "SELECT secret_hash FROM api_keys WHERE id = ?", key.ID).Scan(&stored); err != nil {
-				t.Fatal(err)
-			}
-			if strings.Contains(stored, token) || strings.Contains(stored, token[len(key.Prefix)+1:]) {
-				t.Fatal("the secret is stored in the clear")
-			}
+			require.NoError(t, db.QueryRowContext(ctx, "SELECT secret_hash FROM api_keys WHERE id = ?", key.ID).Scan(&stored))
+			require.NotContains(t, stored, token, "the secret is stored in the clear")
+			require.NotContains(t, stored, token[len(key.Prefix)+1:], "the secret is stored in the clear")
 
 			got, err := s.Authenticate(ctx, token)
-			if err != nil || got.ID != key.ID || got.UserID != alice || got.LastUsedAt.IsZero() {
-				t.Fatalf("Authenticate = %+v, %v", got, err)
-			}
+			require.NoError(t, err, "Authenticate = %+v, %v", got, err)
+			require.Equal(t, key.ID, got.ID, "Authenticate = %+v, %v", got, err)
+			require.Equal(t, alice, got.UserID, "Authenticate = %+v, %v", got, err)
+			require.False(t, got.LastUsedAt.IsZero(), "Authenticate = %+v, %v", got, err)
 			for _, wrong := range []string{"", "sk_", token + "x", token[:len(token)-1], strings.ToUpper(token), "Bearer " + token} {
-				if _, err := s.Authenticate(ctx, wrong); !errors.Is(err, apikeys.ErrInvalid) {
-					t.Errorf("Authenticate(%q) = %v, want ErrInvalid", wrong, err)
-				}
+				_, err := s.Authenticate(ctx, wrong)
+				assert.ErrorIs(t, err, apikeys.ErrInvalid, "Authenticate(%q) = %v, want ErrInvalid", wrong, err)
 			}
 
-			if err := s.Revoke(ctx, bob, key.ID); !errors.Is(err, apikeys.ErrNotFound) {
-				t.Fatalf("bob revoking alice's key = %v, want ErrNotFound", err)
-			}
-			if keys, _ := s.List(ctx, bob); len(keys) != 0 {
-				t.Fatalf("bob lists %d keys, want none of alice's", len(keys))
-			}
-			if err := s.Revoke(ctx, alice, key.ID); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := s.Authenticate(ctx, token); !errors.Is(err, apikeys.ErrInvalid) {
-				t.Fatalf("revoked key = %v, want ErrInvalid", err)
-			}
-			if err := s.Revoke(ctx, alice, key.ID); !errors.Is(err, apikeys.ErrNotFound) {
-				t.Fatalf("revoking twice = %v, want ErrNotFound", err)
-			}
-			if keys, _ := s.List(ctx, alice); len(keys) != 1 || keys[0].Active() {
-				t.Fatalf("alice's keys = %+v, want one revoked", keys)
-			}
+			err = s.Revoke(ctx, bob, key.ID)
+			require.ErrorIs(t, err, apikeys.ErrNotFound, "bob revoking alice's key = %v, want ErrNotFound", err)
+			keys, _ := s.List(ctx, bob)
+			require.Empty(t, keys, "bob lists %d keys, want none of alice's", len(keys))
+			require.NoError(t, s.Revoke(ctx, alice, key.ID))
+			_, err = s.Authenticate(ctx, token)
+			require.ErrorIs(t, err, apikeys.ErrInvalid, "revoked key = %v, want ErrInvalid", err)
+			err = s.Revoke(ctx, alice, key.ID)
+			require.ErrorIs(t, err, apikeys.ErrNotFound, "revoking twice = %v, want ErrNotFound", err)
+			keys, _ = s.List(ctx, alice)
+			require.Len(t, keys, 1, "alice's keys = %+v, want one revoked", keys)
+			require.False(t, keys[0].Active(), "alice's keys = %+v, want one revoked", keys)
 			for _, bad := range []string{"", "  ", "two\nlines", strings.Repeat("n", apikeys.MaxNameLength+1)} {
-				if _, _, err := s.Create(ctx, alice, bad); err == nil {
-					t.Errorf("Create(%q) accepted", bad)
-				}
+				_, _, err := s.Create(ctx, alice, bad)
+				assert.Error(t, err, "Create(%q) accepted", bad)
 			}
 		})
 	}
@@ -94,27 +83,21 @@ func TestKeys(t *testing.T) {
 func TestActiveKeyLimit(t *testing.T) {
 	ctx := context.Background()
 	db := dbtest.Open(t, database.SQLite)
-	s := apikeys.New(db)
+	s := apikeys.New(db, clock.System{})
 	u := newUser(t, db)
 	var first apikeys.Key
 	for i := range apikeys.MaxActive {
 		k, _, err := s.Create(ctx, u, "k")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		if i == 0 {
 			first = k
 		}
 	}
-	if _, _, err := s.Create(ctx, u, "one more"); !errors.Is(err, apikeys.ErrTooMany) {
-		t.Fatalf("key %d = %v, want ErrTooMany", apikeys.MaxActive+1, err)
-	}
-	if err := s.Revoke(ctx, u, first.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := s.Create(ctx, u, "after revoking"); err != nil {
-		t.Fatalf("create after revoking one = %v", err)
-	}
+	_, _, err := s.Create(ctx, u, "one more")
+	require.ErrorIs(t, err, apikeys.ErrTooMany, "key %d = %v, want ErrTooMany", apikeys.MaxActive+1, err)
+	require.NoError(t, s.Revoke(ctx, u, first.ID))
+	_, _, err = s.Create(ctx, u, "after revoking")
+	require.NoError(t, err, "create after revoking one = %v", err)
 }
 
 // TestConcurrentLookups: lookups made at once, which share queries, each
@@ -125,9 +108,8 @@ func TestConcurrentLookups(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			ctx := context.Background()
 			db := dbtest.Open(t, d)
-			s := apikeys.New(db)
-			now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-			s.SetClock(func() time.Time { return now })
+			clk := clock.NewFake(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+			s := apikeys.New(db, clk)
 			type client struct {
 				user, token string
 				key         apikeys.Key
@@ -136,15 +118,11 @@ func TestConcurrentLookups(t *testing.T) {
 			for range 6 {
 				u := newUser(t, db)
 				k, token, err := s.Create(ctx, u, "k")
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				clients = append(clients, client{u, token, k})
 			}
 			revoked := clients[5]
-			if err := s.Revoke(ctx, revoked.user, revoked.key.ID); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, s.Revoke(ctx, revoked.user, revoked.key.ID))
 			unknown := "sk_" + strings.Repeat("A", 26)
 
 			lookAll := func() {
@@ -158,11 +136,10 @@ func TestConcurrentLookups(t *testing.T) {
 						got, err := s.Authenticate(ctx, c.token)
 						switch {
 						case c.token == unknown || c.user == revoked.user:
-							if !errors.Is(err, apikeys.ErrInvalid) {
-								t.Errorf("lookup %d of a revoked or unknown key = %+v, %v; want ErrInvalid", i, got, err)
-							}
-						case err != nil || got.ID != c.key.ID || got.UserID != c.user:
-							t.Errorf("lookup %d = %+v, %v; want %s's key", i, got, err, c.user)
+							assert.ErrorIs(t, err, apikeys.ErrInvalid, "lookup %d of a revoked or unknown key = %+v, %v; want ErrInvalid", i, got, err)
+						case assert.NoError(t, err, "lookup %d", i):
+							assert.Equal(t, c.key.ID, got.ID, "lookup %d = %+v; want %s's key", i, got, c.user)
+							assert.Equal(t, c.user, got.UserID, "lookup %d = %+v; want %s's key", i, got, c.user)
 						}
 					})
 				}
@@ -171,31 +148,26 @@ func TestConcurrentLookups(t *testing.T) {
 			lastUsed := func(id string) time.Time {
 				t.Helper()
 				var used sql.NullTime
-				if err := db.QueryRowContext(ctx, "SELECT last_used_at FROM api_keys WHERE id = ?", id).Scan(&used); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, db.QueryRowContext(ctx, "SELECT last_used_at FROM api_keys WHERE id = ?", id).Scan(&used))
 				return used.Time.UTC()
 			}
 
 			lookAll()
-			first := now
-			now = now.Add(30 * time.Second)
+			first := clk.Now()
+			clk.Advance(30 * time.Second)
 			lookAll()
 			for _, c := range clients[:5] {
-				if got := lastUsed(c.key.ID); !got.Equal(first) {
-					t.Errorf("%s's key last used at %v, want %v: noted once a minute", c.user, got, first)
-				}
+				got := lastUsed(c.key.ID)
+				assert.True(t, got.Equal(first), "%s's key last used at %v, want %v: noted once a minute", c.user, got, first)
 			}
-			now = now.Add(time.Minute)
+			clk.Advance(time.Minute)
 			lookAll()
 			for _, c := range clients[:5] {
-				if got := lastUsed(c.key.ID); !got.Equal(now) {
-					t.Errorf("%s's key last used at %v, want %v", c.user, got, now)
-				}
+				got := lastUsed(c.key.ID)
+				assert.True(t, got.Equal(clk.Now()), "%s's key last used at %v, want %v", c.user, got, clk.Now())
 			}
-			if got := lastUsed(revoked.key.ID); !got.IsZero() {
-				t.Errorf("the revoked key's use was noted: %v", got)
-			}
+			got := lastUsed(revoked.key.ID)
+			assert.True(t, got.IsZero(), "the revoked key's use was noted: %v", got)
 		})
 	}
 }

@@ -124,7 +124,7 @@ func (s *Store) byHashes(ctx context.Context, group []*lookup) (map[string]Key, 
 // noteUse moves last_used_at forward for the active keys whose value is
 // older than usedEvery, in one statement.
 func (s *Store) noteUse(ctx context.Context, keys map[string]Key) error {
-	now := s.now().UTC()
+	now := s.clock.Now().UTC()
 	args := []any{now}
 	for h, k := range keys {
 		if k.Active() && now.Sub(k.LastUsedAt) > usedEvery {

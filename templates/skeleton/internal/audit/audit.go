@@ -28,7 +28,9 @@ type Execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-// Record writes e through q; At is set to now when zero.
+// Record writes e through q. Callers date e with their clock; a zero At
+// is stamped with the system time only because the credit ledger does not
+// date its entries yet, and goes once it does.
 func Record(ctx context.Context, q Execer, e Entry) error {
 	if e.At.IsZero() {
 		e.At = time.Now()

@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 )
 
@@ -124,15 +125,16 @@ func hasControl(s string) bool {
 // Store keeps contact messages in the contact_messages table; nothing else
 // writes it.
 type Store struct {
-	db *database.DB
+	db    *database.DB
+	clock clock.Clock
 }
 
-// NewStore returns a store over db.
-func NewStore(db *database.DB) *Store { return &Store{db: db} }
+// NewStore returns a store over db; clk dates each message.
+func NewStore(db *database.DB, clk clock.Clock) *Store { return &Store{db: db, clock: clk} }
 
 // Create stores m and sets its ID and CreatedAt.
 func (s *Store) Create(ctx context.Context, m *Message) error {
-	m.CreatedAt = time.Now().UTC().Truncate(time.Microsecond)
+	m.CreatedAt = s.clock.Now().UTC().Truncate(time.Microsecond)
 	err := s.db.QueryRowContext(ctx,
 		"INSERT INTO contact_messages (name, email, body, created_at) VALUES (?, ?, ?, ?) RETURNING id",
 		m.Name, m.Email, m.Body, m.CreatedAt,

@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 )
@@ -41,14 +44,11 @@ func TestValidate(t *testing.T) {
 			tt.change(&m)
 			problems := m.Validate()
 			if tt.field == "" {
-				if len(problems) != 0 {
-					t.Fatalf("problems = %v, want none", problems)
-				}
+				require.Empty(t, problems, "problems = %v, want none", problems)
 				return
 			}
-			if len(problems) != 1 || problems[tt.field] == "" {
-				t.Fatalf("problems = %v, want one for %q", problems, tt.field)
-			}
+			require.Len(t, problems, 1, "problems = %v, want one for %q", problems, tt.field)
+			require.NotEqual(t, "", problems[tt.field], "problems = %v, want one for %q", problems, tt.field)
 		})
 	}
 }
@@ -56,40 +56,36 @@ func TestValidate(t *testing.T) {
 func TestFromFormTrims(t *testing.T) {
 	form := map[string]string{"name": "  Ada ", "email": " ada@example.com\t", "message": "\n Hello there \n"}
 	m := contact.FromForm(func(k string) string { return form[k] })
-	if m.Name != "Ada" || m.Email != "ada@example.com" || m.Body != "Hello there" {
-		t.Fatalf("FromForm = %+v", m)
-	}
+	require.Equal(t, "Ada", m.Name, "FromForm = %+v", m)
+	require.Equal(t, "ada@example.com", m.Email, "FromForm = %+v", m)
+	require.Equal(t, "Hello there", m.Body, "FromForm = %+v", m)
 }
 
 func TestStore(t *testing.T) {
 	for _, dialect := range dbtest.Dialects {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()
-			store := contact.NewStore(dbtest.Open(t, dialect))
-			before := time.Now().UTC().Add(-time.Second)
+			clk := clock.NewFake(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+			store := contact.NewStore(dbtest.Open(t, dialect), clk)
+			before := clk.Now()
 			first := contact.Message{Name: "Ada", Email: "ada@example.com", Body: "First message, with 'quotes' and ?"}
 			second := contact.Message{Name: "Zoë", Email: "zoe@example.com", Body: "Second: <b>not bold</b>\nline two"}
 			for _, m := range []*contact.Message{&first, &second} {
-				if err := store.Create(ctx, m); err != nil {
-					t.Fatal(err)
-				}
-				if m.ID == 0 || m.CreatedAt.Before(before) {
-					t.Fatalf("Create did not set ID and CreatedAt: %+v", m)
-				}
+				require.NoError(t, store.Create(ctx, m))
+				require.NotEqual(t, 0, m.ID, "Create did not set ID and CreatedAt: %+v", m)
+				require.True(t, m.CreatedAt.Equal(before), "Create did not set ID and CreatedAt: %+v", m)
 			}
 			got, err := store.Recent(ctx, 10)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != 2 || got[0].ID != second.ID || got[1].ID != first.ID {
-				t.Fatalf("Recent = %+v, want second then first", got)
-			}
-			if got[0].Body != second.Body || got[0].Name != second.Name || !got[0].CreatedAt.Equal(second.CreatedAt) {
-				t.Fatalf("round trip changed the message: got %+v, want %+v", got[0], second)
-			}
-			if limited, err := store.Recent(ctx, 1); err != nil || len(limited) != 1 {
-				t.Fatalf("Recent(1) = %d messages, %v", len(limited), err)
-			}
+			require.NoError(t, err)
+			require.Len(t, got, 2, "Recent = %+v, want second then first", got)
+			require.Equal(t, second.ID, got[0].ID, "Recent = %+v, want second then first", got)
+			require.Equal(t, first.ID, got[1].ID, "Recent = %+v, want second then first", got)
+			require.Equal(t, second.Body, got[0].Body, "round trip changed the message: got %+v, want %+v", got[0], second)
+			require.Equal(t, second.Name, got[0].Name, "round trip changed the message: got %+v, want %+v", got[0], second)
+			require.True(t, got[0].CreatedAt.Equal(second.CreatedAt), "round trip changed the message: got %+v, want %+v", got[0], second)
+			limited, err := store.Recent(ctx, 1)
+			require.NoError(t, err, "Recent(1) = %d messages, %v", len(limited), err)
+			require.Len(t, limited, 1, "Recent(1) = %d messages, %v", len(limited), err)
 		})
 	}
 }

@@ -10,39 +10,26 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 )
 
-// Rule is at most Limit events in any Window for one key.
+// Rule is at most Limit events in any Window for one key. The rules
+// themselves are policy, and sit with the package that applies them.
 type Rule struct {
 	Name   string
 	Limit  int
-	Window time.Duration
+	Window time.Duration // at most MaxWindow
 }
-
-// The limits of django-allauth's strict settings.
-var (
-	LoginFailuresPerIP      = Rule{"login-ip", 10, time.Minute}
-	LoginFailuresPerAccount = Rule{"login-account", 5, 5 * time.Minute}
-	SignupPerIP             = Rule{"signup-ip", 20, time.Minute}
-	ResetPerIP              = Rule{"reset-ip", 20, time.Minute}
-	ResetPerAddress         = Rule{"reset-address", 5, time.Minute}
-	ResendPerAddress        = Rule{"resend-address", 1, 3 * time.Minute}
-	EmailChangePerUser      = Rule{"email-change-user", 3, 10 * time.Minute}
-	ReauthFailuresPerUser   = Rule{"reauth-user", 5, 5 * time.Minute}
-)
 
 // Limiter stores events in the rate_events table.
 type Limiter struct {
-	db  *database.DB
-	now func() time.Time
+	db    *database.DB
+	clock clock.Clock
 }
 
-// New returns a limiter over db.
-func New(db *database.DB) *Limiter { return &Limiter{db: db, now: time.Now} }
-
-// SetClock replaces the clock, for tests.
-func (l *Limiter) SetClock(now func() time.Time) { l.now = now }
+// New returns a limiter over db whose windows run on clk.
+func New(db *database.DB, clk clock.Clock) *Limiter { return &Limiter{db: db, clock: clk} }
 
 // bucket names rule and key without storing the key: keys are addresses
 // and IPs, which have no business sitting in a counter table.
@@ -78,12 +65,12 @@ func (l *Limiter) state(ctx context.Context, q querier, rule Rule, b string, now
 // Exceeded reports whether key has used up its events in the window, and
 // how long until it may try again. It records nothing.
 func (l *Limiter) Exceeded(ctx context.Context, rule Rule, key string) (bool, time.Duration, error) {
-	return l.state(ctx, l.db, rule, bucket(rule, key), l.now().UTC())
+	return l.state(ctx, l.db, rule, bucket(rule, key), l.clock.Now().UTC())
 }
 
 // Record counts one event for key.
 func (l *Limiter) Record(ctx context.Context, rule Rule, key string) error {
-	_, err := l.db.ExecContext(ctx, "INSERT INTO rate_events (bucket, at) VALUES (?, ?)", bucket(rule, key), l.now().UTC())
+	_, err := l.db.ExecContext(ctx, "INSERT INTO rate_events (bucket, at) VALUES (?, ?)", bucket(rule, key), l.clock.Now().UTC())
 	if err != nil {
 		return fmt.Errorf("record rate limit %s: %w", rule.Name, err)
 	}
@@ -103,7 +90,7 @@ func (l *Limiter) Allow(ctx context.Context, rule Rule, key string) (bool, time.
 				return fmt.Errorf("lock rate limit %s: %w", rule.Name, err)
 			}
 		}
-		now := l.now().UTC()
+		now := l.clock.Now().UTC()
 		exceeded, w, err := l.state(ctx, tx, rule, b, now)
 		if err != nil || exceeded {
 			wait = w
@@ -118,9 +105,12 @@ func (l *Limiter) Allow(ctx context.Context, rule Rule, key string) (bool, time.
 	return allowed, wait, err
 }
 
-// Prune deletes events older than the longest window any rule uses.
+// MaxWindow is the longest window a rule may have: Prune forgets older events.
+const MaxWindow = time.Hour
+
+// Prune deletes events older than MaxWindow.
 func (l *Limiter) Prune(ctx context.Context) error {
-	_, err := l.db.ExecContext(ctx, "DELETE FROM rate_events WHERE at < ?", l.now().UTC().Add(-time.Hour))
+	_, err := l.db.ExecContext(ctx, "DELETE FROM rate_events WHERE at < ?", l.clock.Now().UTC().Add(-MaxWindow))
 	if err != nil {
 		return fmt.Errorf("prune rate limits: %w", err)
 	}

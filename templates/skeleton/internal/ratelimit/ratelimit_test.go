@@ -7,6 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 )
 
@@ -22,21 +26,18 @@ func TestAllowIsExactUnderConcurrency(t *testing.T) {
 			var allowed atomic.Int32
 			var wg sync.WaitGroup
 			for range 50 {
-				l := New(db) // one limiter per "instance"
+				l := New(db, clock.System{}) // one limiter per "instance"
 				wg.Go(func() {
 					ok, _, err := l.Allow(context.Background(), rule, "198.51.100.7")
-					if err != nil {
-						t.Error(err)
-					}
+					assert.NoError(t, err)
 					if ok {
 						allowed.Add(1)
 					}
 				})
 			}
 			wg.Wait()
-			if n := allowed.Load(); n != 5 {
-				t.Fatalf("%d of 50 concurrent requests allowed, want 5", n)
-			}
+			n := allowed.Load()
+			require.Equal(t, int32(5), n, "%d of 50 concurrent requests allowed, want 5", n)
 		})
 	}
 }
@@ -46,37 +47,28 @@ func TestWindowSlidesAndKeysAreSeparate(t *testing.T) {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()
 			db := dbtest.Open(t, dialect)
-			now := time.Now().UTC().Truncate(time.Second)
-			l := New(db)
-			l.SetClock(func() time.Time { return now })
-			rule := LoginFailuresPerAccount
+			clk := clock.NewFake(time.Now().UTC().Truncate(time.Second))
+			l := New(db, clk)
+			rule := Rule{Name: "login-account", Limit: 5, Window: 5 * time.Minute}
 			for range rule.Limit {
-				if err := l.Record(ctx, rule, "a@example.com"); err != nil {
-					t.Fatal(err)
-				}
-				now = now.Add(10 * time.Second)
+				require.NoError(t, l.Record(ctx, rule, "a@example.com"))
+				clk.Advance(10 * time.Second)
 			}
 			exceeded, wait, err := l.Exceeded(ctx, rule, "a@example.com")
-			if err != nil || !exceeded || wait <= 0 || wait > rule.Window {
-				t.Fatalf("after %d failures: exceeded %v, wait %s, %v", rule.Limit, exceeded, wait, err)
-			}
-			if exceeded, _, _ := l.Exceeded(ctx, rule, "b@example.com"); exceeded {
-				t.Fatal("another key is limited too")
-			}
-			now = now.Add(wait)
-			if exceeded, _, _ := l.Exceeded(ctx, rule, "a@example.com"); exceeded {
-				t.Fatalf("still limited after the announced wait of %s", wait)
-			}
-			if err := l.Prune(ctx); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err, "after %d failures: exceeded %v, wait %s, %v", rule.Limit, exceeded, wait, err)
+			require.True(t, exceeded, "after %d failures: exceeded %v, wait %s, %v", rule.Limit, exceeded, wait, err)
+			require.Greater(t, wait, time.Duration(0), "after %d failures: exceeded %v, wait %s, %v", rule.Limit, exceeded, wait, err)
+			require.LessOrEqual(t, wait, rule.Window, "after %d failures: exceeded %v, wait %s, %v", rule.Limit, exceeded, wait, err)
+			exceeded, _, _ = l.Exceeded(ctx, rule, "b@example.com")
+			require.False(t, exceeded, "another key is limited too")
+			clk.Advance(wait)
+			exceeded, _, _ = l.Exceeded(ctx, rule, "a@example.com")
+			require.False(t, exceeded, "still limited after the announced wait of %s", wait)
+			require.NoError(t, l.Prune(ctx))
 			var stored string
-			if err := db.QueryRowContext(ctx, "SELECT bucket FROM rate_events LIMIT 1").Scan(&stored); err != nil {
-				t.Fatal(err)
-			}
-			if stored == "login-account:a@example.com" || len(stored) < 20 {
-				t.Fatalf("bucket %q stores the key itself", stored)
-			}
+			require.NoError(t, db.QueryRowContext(ctx, "SELECT bucket FROM rate_events LIMIT 1").Scan(&stored))
+			require.NotEqual(t, "login-account:a@example.com", stored, "bucket %q stores the key itself", stored)
+			require.GreaterOrEqual(t, len(stored), 20, "bucket %q stores the key itself", stored)
 		})
 	}
 }

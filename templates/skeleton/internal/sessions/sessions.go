@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 )
 
@@ -51,16 +52,13 @@ const touchInterval = time.Minute
 type Store struct {
 	db       *database.DB
 	timeouts Timeouts
-	now      func() time.Time
+	clock    clock.Clock
 }
 
-// New returns a store over db.
-func New(db *database.DB, timeouts Timeouts) *Store {
-	return &Store{db: db, timeouts: timeouts, now: time.Now}
+// New returns a store over db whose timeouts run on clk.
+func New(db *database.DB, timeouts Timeouts, clk clock.Clock) *Store {
+	return &Store{db: db, timeouts: timeouts, clock: clk}
 }
-
-// SetClock replaces the clock, for tests.
-func (s *Store) SetClock(now func() time.Time) { s.now = now }
 
 // Timeouts returns the store's timeouts.
 func (s *Store) Timeouts() Timeouts { return s.timeouts }
@@ -73,7 +71,7 @@ func hashToken(token string) string {
 // Create starts a session for userID and returns its token, the cookie's
 // value: 256 random bits.
 func (s *Store) Create(ctx context.Context, userID, userAgent, ip string) (string, Session, error) {
-	now := s.now().UTC()
+	now := s.clock.Now().UTC()
 	sess := Session{ID: rand.Text(), UserID: userID, AuthenticatedAt: now, CreatedAt: now, LastSeenAt: now,
 		ExpiresAt: now.Add(s.timeouts.Absolute), UserAgent: truncate(userAgent, 300), IP: truncate(ip, 64)}
 	token := newToken()
@@ -103,7 +101,7 @@ func (s *Store) Lookup(ctx context.Context, token string) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("look up session: %w", err)
 	}
-	now := s.now().UTC()
+	now := s.clock.Now().UTC()
 	if !now.Before(sess.ExpiresAt) || !now.Before(sess.LastSeenAt.Add(s.timeouts.Idle)) {
 		if err := s.End(ctx, sess.ID); err != nil {
 			return nil, err
@@ -124,7 +122,7 @@ func (s *Store) Lookup(ctx context.Context, token string) (*Session, error) {
 // With reauthenticated, the session counts as freshly authenticated.
 func (s *Store) Renew(ctx context.Context, sess *Session, reauthenticated bool) (string, error) {
 	token := newToken()
-	now := s.now().UTC()
+	now := s.clock.Now().UTC()
 	if reauthenticated {
 		sess.AuthenticatedAt = now
 	}
@@ -176,7 +174,7 @@ func (s *Store) EndAll(ctx context.Context, userID string) error {
 
 // List returns userID's live sessions, most recently used first.
 func (s *Store) List(ctx context.Context, userID string) ([]Session, error) {
-	now := s.now().UTC()
+	now := s.clock.Now().UTC()
 	rows, err := s.db.QueryContext(ctx, `SELECT id, user_id, created_at, authenticated_at, last_seen_at, expires_at, user_agent, ip
 		FROM sessions WHERE user_id = ? AND expires_at > ? AND last_seen_at > ? ORDER BY last_seen_at DESC, id`,
 		userID, now, now.Add(-s.timeouts.Idle))
@@ -200,7 +198,7 @@ func (s *Store) List(ctx context.Context, userID string) ([]Session, error) {
 
 // Prune deletes sessions that can no longer be used.
 func (s *Store) Prune(ctx context.Context) error {
-	now := s.now().UTC()
+	now := s.clock.Now().UTC()
 	_, err := s.db.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?", now, now.Add(-s.timeouts.Idle))
 	if err != nil {
 		return fmt.Errorf("prune sessions: %w", err)

@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 )
@@ -16,9 +19,7 @@ func user(t *testing.T, db *database.DB, id string) {
 	t.Helper()
 	_, err := db.ExecContext(context.Background(), `INSERT INTO users (id, email, email_normalized, name, password_hash, password_changed_at, created_at)
 		VALUES (?, ?, ?, 'x', 'x', ?, ?)`, id, id+"@example.com", id+"@example.com", time.Now(), time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 }
 
 func TestLifecycle(t *testing.T) {
@@ -28,73 +29,56 @@ func TestLifecycle(t *testing.T) {
 			db := dbtest.Open(t, dialect)
 			user(t, db, "ada")
 			user(t, db, "bob")
-			now := time.Now().UTC().Truncate(time.Second)
-			s := New(db, Timeouts{Idle: time.Hour, Absolute: 24 * time.Hour})
-			s.SetClock(func() time.Time { return now })
+			clk := clock.NewFake(time.Now().UTC().Truncate(time.Second))
+			s := New(db, Timeouts{Idle: time.Hour, Absolute: 24 * time.Hour}, clk)
 
 			token, sess, err := s.Create(ctx, "ada", "Firefox \xff broken utf-8", "192.0.2.1")
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			var stored string
 			db.QueryRowContext(ctx, "SELECT token_hash FROM sessions WHERE id = ?", sess.ID).Scan(&stored)
-			if stored == token || len(stored) != 64 {
-				t.Fatalf("stored token %q: want its SHA-256, never the token", stored)
-			}
-			if got, err := s.Lookup(ctx, token); err != nil || got == nil || got.UserID != "ada" {
-				t.Fatalf("Lookup = %+v, %v", got, err)
-			}
-			if got, _ := s.Lookup(ctx, token+"x"); got != nil {
-				t.Fatal("a wrong token found a session")
-			}
+			require.NotEqual(t, token, stored, "stored token %q: want its SHA-256, never the token", stored)
+			require.Len(t, stored, 64, "stored token %q: want its SHA-256, never the token", stored)
+			got, err := s.Lookup(ctx, token)
+			require.NoError(t, err, "Lookup = %+v, %v", got, err)
+			require.NotNil(t, got, "Lookup = %+v, %v", got, err)
+			require.Equal(t, "ada", got.UserID, "Lookup = %+v, %v", got, err)
+			got, _ = s.Lookup(ctx, token+"x")
+			require.Nil(t, got, "a wrong token found a session")
 
 			renewed, err := s.Renew(ctx, &sess, true)
-			if err != nil || renewed == token {
-				t.Fatalf("Renew = %q, %v", renewed, err)
-			}
-			if got, _ := s.Lookup(ctx, token); got != nil {
-				t.Fatal("the token before renewal still works")
-			}
+			require.NoError(t, err, "Renew = %q, %v", renewed, err)
+			require.NotEqual(t, token, renewed, "Renew = %q, %v", renewed, err)
+			got, _ = s.Lookup(ctx, token)
+			require.Nil(t, got, "the token before renewal still works")
 
 			second, other, _ := s.Create(ctx, "ada", "phone", "192.0.2.2")
 			bobToken, bobSess, _ := s.Create(ctx, "bob", "laptop", "192.0.2.3")
-			if ended, _ := s.EndForUser(ctx, "ada", bobSess.ID); ended {
-				t.Fatal("ada ended bob's session")
-			}
+			ended, _ := s.EndForUser(ctx, "ada", bobSess.ID)
+			require.False(t, ended, "ada ended bob's session")
 			list, _ := s.List(ctx, "ada")
-			if len(list) != 2 {
-				t.Fatalf("ada has %d sessions listed, want 2", len(list))
-			}
-			if n, err := s.EndOthers(ctx, "ada", sess.ID); err != nil || n != 1 {
-				t.Fatalf("EndOthers = %d, %v", n, err)
-			}
-			if got, _ := s.Lookup(ctx, second); got != nil {
-				t.Fatalf("session %s survived EndOthers", other.ID)
-			}
-			if got, _ := s.Lookup(ctx, bobToken); got == nil {
-				t.Fatal("EndOthers ended another user's session")
-			}
+			require.Len(t, list, 2, "ada has %d sessions listed, want 2", len(list))
+			n, err := s.EndOthers(ctx, "ada", sess.ID)
+			require.NoError(t, err, "EndOthers = %d, %v", n, err)
+			require.Equal(t, int64(1), n, "EndOthers = %d, %v", n, err)
+			got, _ = s.Lookup(ctx, second)
+			require.Nil(t, got, "session %s survived EndOthers", other.ID)
+			got, _ = s.Lookup(ctx, bobToken)
+			require.NotNil(t, got, "EndOthers ended another user's session")
 
 			// Idle: each lookup within the hour keeps it alive; an hour
 			// without one ends it.
 			for range 3 {
-				now = now.Add(50 * time.Minute)
-				if got, _ := s.Lookup(ctx, renewed); got == nil {
-					t.Fatal("an active session ended before its idle timeout")
-				}
+				clk.Advance(50 * time.Minute)
+				got, _ := s.Lookup(ctx, renewed)
+				require.NotNil(t, got, "an active session ended before its idle timeout")
 			}
-			now = now.Add(time.Hour)
-			if got, _ := s.Lookup(ctx, renewed); got != nil {
-				t.Fatal("an idle session survived")
-			}
-			if err := s.Prune(ctx); err != nil {
-				t.Fatal(err)
-			}
-			var n int
-			db.QueryRowContext(ctx, "SELECT COUNT(*) FROM sessions").Scan(&n)
-			if n != 0 {
-				t.Fatalf("%d sessions left after pruning expired ones", n)
-			}
+			clk.Advance(time.Hour)
+			got, _ = s.Lookup(ctx, renewed)
+			require.Nil(t, got, "an idle session survived")
+			require.NoError(t, s.Prune(ctx))
+			var left int
+			db.QueryRowContext(ctx, "SELECT COUNT(*) FROM sessions").Scan(&left)
+			require.Equal(t, 0, left, "%d sessions left after pruning expired ones", left)
 		})
 	}
 }

@@ -1,8 +1,9 @@
 // Package views renders the HTML pages and the fragments that htmx swaps in.
 //
 // Templates are embedded and parsed once, at start: every page is the layout
-// plus one file from templates/pages, and every file in templates/partials is
-// available to all of them. A page renders into a buffer first, so a failing
+// plus one file, and every file in templates/partials is available to all of
+// them. A page is any .html file outside partials/ other than the layout, so
+// a new folder of pages needs no change here. A page renders into a buffer first, so a failing
 // template never sends half a page.
 package views
 
@@ -13,8 +14,10 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"path"
 	"strings"
-	"time"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 )
 
 //go:embed templates
@@ -68,12 +71,14 @@ type view struct {
 // Renderer holds the parsed templates.
 type Renderer struct {
 	appName  string
+	clock    clock.Clock
 	pages    map[string]*template.Template
 	partials *template.Template
 }
 
-// New parses every template once. appName appears in titles and branding.
-func New(appName string, assets AssetURLs) (*Renderer, error) {
+// New parses every template once. appName appears in titles and branding;
+// clk dates the footer.
+func New(appName string, assets AssetURLs, clk clock.Clock) (*Renderer, error) {
 	funcs := template.FuncMap{
 		"asset":     assets.URL,
 		"integrity": assets.Integrity,
@@ -83,17 +88,11 @@ func New(appName string, assets AssetURLs) (*Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse layout and partials: %w", err)
 	}
-	// Pages are pages/<name>.html, named <name>, and the account pages
-	// <area>/<name>.html, named <area>/<name>.
-	var names []string
-	for _, pattern := range []string{"pages/*.html", "accounts/*.html", "dashboard/*.html", "settings/*.html", "admin/*.html", "credits/*.html"} {
-		found, err := fs.Glob(fsys, pattern)
-		if err != nil {
-			return nil, fmt.Errorf("list pages: %w", err)
-		}
-		names = append(names, found...)
+	names, err := pageFiles(fsys)
+	if err != nil {
+		return nil, err
 	}
-	r := &Renderer{appName: appName, pages: map[string]*template.Template{}}
+	r := &Renderer{appName: appName, clock: clk, pages: map[string]*template.Template{}}
 	for _, file := range names {
 		t, err := base.Clone()
 		if err == nil {
@@ -102,7 +101,7 @@ func New(appName string, assets AssetURLs) (*Renderer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("parse %s: %w", file, err)
 		}
-		r.pages[strings.TrimSuffix(strings.TrimPrefix(file, "pages/"), ".html")] = t
+		r.pages[pageName(file)] = t
 	}
 	// Partials are executed on their own too, for htmx. Base is cloned for
 	// that use because html/template cannot clone a set once executed.
@@ -110,6 +109,33 @@ func New(appName string, assets AssetURLs) (*Renderer, error) {
 		return nil, fmt.Errorf("clone partials: %w", err)
 	}
 	return r, nil
+}
+
+// pageFiles lists every page template: each .html file but the layout and
+// the partials, in any folder.
+func pageFiles(fsys fs.FS) ([]string, error) {
+	var files []string
+	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && name == "partials":
+			return fs.SkipDir
+		case !d.IsDir() && path.Ext(name) == ".html" && name != "layout.html":
+			files = append(files, name)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list pages: %w", err)
+	}
+	return files, nil
+}
+
+// pageName is how handlers name a page: pages/<name>.html is <name>, any
+// other <area>/<name>.html is <area>/<name>.
+func pageName(file string) string {
+	return strings.TrimSuffix(strings.TrimPrefix(file, "pages/"), ".html")
 }
 
 // Pages lists the page names.
@@ -128,7 +154,7 @@ func (r *Renderer) Page(w http.ResponseWriter, status int, name string, p Page) 
 	if !ok {
 		return fmt.Errorf("render page %q: no such page", name)
 	}
-	return write(w, status, t, "layout", view{Page: p, AppName: r.appName, Year: time.Now().Year()})
+	return write(w, status, t, "layout", view{Page: p, AppName: r.appName, Year: r.clock.Now().Year()})
 }
 
 // Partial renders one fragment from templates/partials, for htmx.

@@ -8,6 +8,11 @@ import (
 	"strings"
 	"testing"
 	"text/template/parse"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 )
 
 // html/template JavaScript-escapes only attributes named on*. htmx and
@@ -23,14 +28,10 @@ func TestNoActionsInScriptAttributes(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		for _, problem := range scriptAttributeActions(t, name, string(src)) {
-			t.Error(problem)
-		}
+		assert.Empty(t, scriptAttributeActions(t, name, string(src)))
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 }
 
 // The check above must catch what it is meant to catch.
@@ -47,14 +48,12 @@ func TestScriptAttributeCheckCatchesActions(t *testing.T) {
 		"inline onload": tpl(`<img onload="[[.X]]">`),
 	}
 	for name, src := range bad {
-		if problems := scriptAttributeActions(t, name, src); len(problems) == 0 {
-			t.Errorf("%s: %s was not reported", name, src)
-		}
+		problems := scriptAttributeActions(t, name, src)
+		assert.NotEmpty(t, problems, "%s: %s was not reported", name, src)
 	}
 	good := tpl(`<div x-data="navbar" data-id="[[.ID]]" class="a [[.C]]"[[if .P]] aria-invalid="true"[[end]]><a href="/x?[[.Q]]">[[.T]]</a></div>`)
-	if problems := scriptAttributeActions(t, "good", good); len(problems) != 0 {
-		t.Errorf("safe template reported: %v", problems)
-	}
+	problems := scriptAttributeActions(t, "good", good)
+	assert.Empty(t, problems, "safe template reported: %v", problems)
 }
 
 // scriptAttributeActions parses src as a template and returns a problem
@@ -65,9 +64,8 @@ func scriptAttributeActions(t *testing.T, name, src string) []string {
 	tree := parse.New(name)
 	tree.Mode = parse.SkipFuncCheck
 	trees := map[string]*parse.Tree{}
-	if _, err := tree.Parse(src, "", "", trees); err != nil {
-		t.Fatalf("parse %s: %v", name, err)
-	}
+	_, err := tree.Parse(src, "", "", trees)
+	require.NoError(t, err, "parse %s: %v", name, err)
 	var problems []string
 	for tmplName, tr := range trees {
 		if tr.Root == nil {
@@ -244,20 +242,16 @@ func TestNoInlineScriptsOrStyles(t *testing.T) {
 		}
 		src := string(b)
 		for _, tag := range scriptTag.FindAllString(src, -1) {
-			if !strings.Contains(tag, " src=") {
-				t.Errorf("%s: inline script %s", name, tag)
-			}
+			assert.Contains(t, tag, " src=", "%s: inline script %s", name, tag)
 		}
 		for what, re := range forbidden {
 			if loc := re.FindStringIndex(src); loc != nil {
-				t.Errorf("%s: %s at %q", name, what, src[loc[0]:min(loc[1]+20, len(src))])
+				assert.Failf(t, "forbidden in a template", "%s: %s at %q", name, what, src[loc[0]:min(loc[1]+20, len(src))])
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 }
 
 type fakeAssets struct{}
@@ -267,31 +261,24 @@ func (fakeAssets) Integrity(name string) (string, error) { return "sha384-test",
 
 func TestEveryPageRendersHostileValuesEscaped(t *testing.T) {
 	const hostile = `"'><script>alert(1)</script><img src=x onerror=alert(2)>`
-	r, err := New(hostile, fakeAssets{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, err := New(hostile, fakeAssets{}, clock.System{})
+	require.NoError(t, err)
 	field := map[string]any{"Name": "name", "Label": hostile, "Type": "text", "Autocomplete": "name",
 		"Multiline": false, "MaxLength": 10, "Value": hostile, "Problem": hostile}
 	data := map[string]any{
 		"Status": 500, "Heading": hostile, "Message": hostile, "RequestID": hostile,
 		"Fields": []any{field}, "Problems": map[string]string{"name": hostile},
 	}
-	if len(r.Pages()) < 4 {
-		t.Fatalf("only %d pages parsed", len(r.Pages()))
-	}
+	require.GreaterOrEqual(t, len(r.Pages()), 4, "only %d pages parsed", len(r.Pages()))
 	for _, page := range r.Pages() {
 		rec := httptest.NewRecorder()
 		p := Page{Title: hostile, Description: hostile, Path: "/", Flash: &Flash{Kind: "danger", Message: hostile}, Data: data}
-		if err := r.Page(rec, 200, page, p); err != nil {
-			t.Fatalf("render %s: %v", page, err)
-		}
+		err := r.Page(rec, 200, page, p)
+		require.NoError(t, err, "render %s: %v", page, err)
 		body := rec.Body.String()
-		if strings.Contains(body, "<script>alert(1)") || strings.Contains(body, "<img src=x") {
-			t.Errorf("page %s: hostile value reached the output unescaped", page)
-		}
+		assert.NotContains(t, body, "<script>alert(1)", "page %s: hostile value reached the output unescaped", page)
+		assert.NotContains(t, body, "<img src=x", "page %s: hostile value reached the output unescaped", page)
 	}
-	if err := r.Page(httptest.NewRecorder(), 200, "no-such-page", Page{}); err == nil {
-		t.Error("rendering an unknown page did not fail")
-	}
+	err = r.Page(httptest.NewRecorder(), 200, "no-such-page", Page{})
+	assert.Error(t, err, "rendering an unknown page did not fail")
 }

@@ -5,8 +5,10 @@ import (
 	"net/http"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/accounts"
-	"github.com/quickscale/quickscale/templates/skeleton/internal/ratelimit"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/views"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/form"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/htmx"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/response"
 )
 
 // The pages of signing up, verifying, signing in and out, and resetting a
@@ -17,7 +19,7 @@ func signupPage(email, name string, problems accounts.Problems) authPage {
 	return authPage{
 		Heading: "Create your account",
 		Lead:    "One email address and a password. We send you a link to confirm the address.",
-		Form: form{Action: "/signup", Submit: "Create account", Fields: []field{
+		Form: form.Form{Action: "/signup", Submit: "Create account", Fields: []form.Field{
 			withValidate(emailField(email, problems["email"])),
 			withValidate(nameField(name, problems["name"])),
 			newPasswordField("password", "Password", problems["password"]),
@@ -28,53 +30,46 @@ func signupPage(email, name string, problems accounts.Problems) authPage {
 	}
 }
 
-func withValidate(f field) field {
+func withValidate(f form.Field) form.Field {
 	f.Validate = "/accounts/validate"
 	return f
 }
 
-func handleSignupForm(p *pages) http.Handler {
+func handleSignupForm(p *response.Pages) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if currentUser(r) != nil {
 			http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
 			return
 		}
-		p.page(w, r, http.StatusOK, "accounts/form", views.Page{Title: "Sign up", Data: signupPage("", "", nil)})
+		p.Page(w, r, http.StatusOK, "accounts/form", views.Page{Title: "Sign up", Data: signupPage("", "", nil)})
 	})
 }
 
-func handleSignup(p *pages, a *auth) http.Handler {
+func handleSignup(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !parseAccountForm(w, r, p) {
+		if !parseForm(w, r, p, form.MaxBytes) {
 			return
 		}
 		email, name, password := r.PostForm.Get("email"), r.PostForm.Get("name"), r.PostForm.Get("password")
-		ok, wait, err := a.Limiter.Allow(r.Context(), ratelimit.SignupPerIP, clientIP(r, a.trustProxy))
-		if err != nil {
-			p.fail(w, r, err)
-			return
-		}
-		if !ok {
-			a.logger.WarnContext(r.Context(), "sign-up rate limited", "ip", clientIP(r, a.trustProxy))
-			p.rateLimited(w, r, "Sign up", signupPage(email, name, nil), wait)
-			return
-		}
-		err = a.Users.SignUp(r.Context(), email, name, password)
+		err := a.Users.SignUp(r.Context(), email, name, password, clientIP(r, a.trustProxy))
 		var problems accounts.Problems
+		var limit *accounts.LimitedError
 		switch {
+		case errors.As(err, &limit):
+			rateLimited(w, r, p, "Sign up", signupPage(email, name, nil), limit)
 		case errors.As(err, &problems):
-			p.page(w, r, http.StatusUnprocessableEntity, "accounts/form", views.Page{Title: "Sign up", Data: signupPage(email, name, problems)})
+			p.Page(w, r, http.StatusUnprocessableEntity, "accounts/form", views.Page{Title: "Sign up", Data: signupPage(email, name, problems)})
 		case err != nil:
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 		default:
 			http.Redirect(w, r, "/signup/done", http.StatusSeeOther)
 		}
 	})
 }
 
-func handleSignupDone(p *pages) http.Handler {
+func handleSignupDone(p *response.Pages) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.page(w, r, http.StatusOK, "accounts/message", views.Page{Title: "Check your inbox", Data: messagePage{
+		p.Page(w, r, http.StatusOK, "accounts/message", views.Page{Title: "Check your inbox", Data: messagePage{
 			Kind:    "info",
 			Heading: "Check your inbox",
 			Lines: []string{
@@ -92,15 +87,15 @@ func handleSignupDone(p *pages) http.Handler {
 // handleValidateField checks one field of an account form as the user
 // leaves it, for htmx, and answers with the line under the field. It never
 // says whether an address has an account.
-func handleValidateField(p *pages) http.Handler {
+func handleValidateField(p *response.Pages) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !parseAccountForm(w, r, p) {
+		if !parseForm(w, r, p, form.MaxBytes) {
 			return
 		}
-		name := r.Header.Get("HX-Trigger-Name")
+		name := htmx.TriggerName(r)
 		value := r.PostForm.Get(name)
 		// Only the field's problem and help are sent back.
-		var f field
+		var f form.Field
 		switch name {
 		case "email":
 			f = emailField(value, accounts.CheckEmail(value))
@@ -109,10 +104,10 @@ func handleValidateField(p *pages) http.Handler {
 		case "password", "new_password":
 			f = newPasswordField(name, "", accounts.CheckPassword(accounts.NormalizePassword(value), r.PostForm.Get("email")))
 		default:
-			p.error(w, r, http.StatusBadRequest)
+			p.Error(w, r, http.StatusBadRequest)
 			return
 		}
-		p.partial(w, r, http.StatusOK, "field_feedback", f)
+		p.Partial(w, r, http.StatusOK, "field_feedback", f)
 	})
 }
 
@@ -121,7 +116,7 @@ func verifyMessage(token string) messagePage {
 		Kind:    "info",
 		Heading: "Confirm your email address",
 		Lines:   []string{"One click and your address is confirmed. Then log in with the password you chose."},
-		Form:    &form{Action: "/verify", Submit: "Confirm my address", Hidden: map[string]string{"token": token}},
+		Form:    &form.Form{Action: "/verify", Submit: "Confirm my address", Hidden: map[string]string{"token": token}},
 	}
 }
 
@@ -139,35 +134,35 @@ func invalidLink(resend string) messagePage {
 
 // handleVerifyLink shows the verification link's page. Opening the link
 // changes nothing: mail scanners fetch links, so confirming takes a POST.
-func handleVerifyLink(p *pages, a *auth) http.Handler {
+func handleVerifyLink(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token := r.URL.Query().Get("token")
 		w.Header().Set("Referrer-Policy", "no-referrer")
 		if err := a.Users.CheckVerifyToken(r.Context(), token); err != nil {
 			if !errors.Is(err, accounts.ErrInvalidToken) {
-				p.fail(w, r, err)
+				p.Fail(w, r, err)
 				return
 			}
-			p.page(w, r, http.StatusBadRequest, "accounts/message", views.Page{Title: "Link not valid", Data: invalidLink("/verify/resend")})
+			p.Page(w, r, http.StatusBadRequest, "accounts/message", views.Page{Title: "Link not valid", Data: invalidLink("/verify/resend")})
 			return
 		}
-		p.page(w, r, http.StatusOK, "accounts/message", views.Page{Title: "Confirm your address", Data: verifyMessage(token)})
+		p.Page(w, r, http.StatusOK, "accounts/message", views.Page{Title: "Confirm your address", Data: verifyMessage(token)})
 	})
 }
 
-func handleVerify(p *pages, a *auth) http.Handler {
+func handleVerify(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !parseAccountForm(w, r, p) {
+		if !parseForm(w, r, p, form.MaxBytes) {
 			return
 		}
 		_, err := a.Users.Verify(r.Context(), r.PostForm.Get("token"))
 		switch {
 		case errors.Is(err, accounts.ErrInvalidToken):
-			p.page(w, r, http.StatusBadRequest, "accounts/message", views.Page{Title: "Link not valid", Data: invalidLink("/verify/resend")})
+			p.Page(w, r, http.StatusBadRequest, "accounts/message", views.Page{Title: "Link not valid", Data: invalidLink("/verify/resend")})
 		case err != nil:
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 		default:
-			p.flash.set(w, r, views.Flash{Kind: "success", Message: "Your email address is confirmed. Log in to start."})
+			p.Flash(w, views.Flash{Kind: "success", Message: "Your email address is confirmed. Log in to start."})
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 		}
 	})
@@ -177,7 +172,7 @@ func resendPage(email string) authPage {
 	return authPage{
 		Heading: "Send a new confirmation link",
 		Lead:    "Enter the address you signed up with. If it has an account waiting for confirmation, we send it a new link.",
-		Form:    form{Action: "/verify/resend", Submit: "Send link", Fields: []field{emailField(email, "")}},
+		Form:    form.Form{Action: "/verify/resend", Submit: "Send link", Fields: []form.Field{emailField(email, "")}},
 		Links: []link{
 			{"/login", "Log in"},
 			{"/signup", "Create an account"},
@@ -185,46 +180,33 @@ func resendPage(email string) authPage {
 	}
 }
 
-func handleResendForm(p *pages) http.Handler {
+func handleResendForm(p *response.Pages) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.page(w, r, http.StatusOK, "accounts/form", views.Page{Title: "New confirmation link", Data: resendPage("")})
+		p.Page(w, r, http.StatusOK, "accounts/form", views.Page{Title: "New confirmation link", Data: resendPage("")})
 	})
 }
 
-func handleResend(p *pages, a *auth) http.Handler {
+func handleResend(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !parseAccountForm(w, r, p) {
+		if !parseForm(w, r, p, form.MaxBytes) {
 			return
 		}
 		email := r.PostForm.Get("email")
-		if problem := accounts.CheckEmail(email); problem != "" {
+		err := a.Users.ResendVerification(r.Context(), email, clientIP(r, a.trustProxy))
+		var problems accounts.Problems
+		var limit *accounts.LimitedError
+		switch {
+		case errors.As(err, &problems):
 			ap := resendPage(email)
-			ap.Form.Fields[0].Problem = problem
-			p.page(w, r, http.StatusUnprocessableEntity, "accounts/form", views.Page{Title: "New confirmation link", Data: ap})
-			return
+			ap.Form.Fields[0].Problem = problems["email"]
+			p.Page(w, r, http.StatusUnprocessableEntity, "accounts/form", views.Page{Title: "New confirmation link", Data: ap})
+		case errors.As(err, &limit):
+			rateLimited(w, r, p, "New confirmation link", resendPage(email), limit)
+		case err != nil:
+			p.Fail(w, r, err)
+		default:
+			http.Redirect(w, r, "/signup/done", http.StatusSeeOther)
 		}
-		for _, limit := range []struct {
-			rule ratelimit.Rule
-			key  string
-		}{
-			{ratelimit.SignupPerIP, clientIP(r, a.trustProxy)},
-			{ratelimit.ResendPerAddress, accounts.NormalizeEmail(email)},
-		} {
-			ok, wait, err := a.Limiter.Allow(r.Context(), limit.rule, limit.key)
-			if err != nil {
-				p.fail(w, r, err)
-				return
-			}
-			if !ok {
-				p.rateLimited(w, r, "New confirmation link", resendPage(email), wait)
-				return
-			}
-		}
-		if err := a.Users.ResendVerification(r.Context(), email); err != nil {
-			p.fail(w, r, err)
-			return
-		}
-		http.Redirect(w, r, "/signup/done", http.StatusSeeOther)
 	})
 }
 
@@ -232,7 +214,7 @@ func loginPage(email, next, problem string) authPage {
 	ap := authPage{
 		Heading: "Log in",
 		Lead:    "Welcome back.",
-		Form: form{Action: "/login", Submit: "Log in", Error: problem, Fields: []field{
+		Form: form.Form{Action: "/login", Submit: "Log in", Error: problem, Fields: []form.Field{
 			emailField(email, ""),
 			currentPasswordField("password", "Password", ""),
 		}},
@@ -248,73 +230,40 @@ func loginPage(email, next, problem string) authPage {
 	return ap
 }
 
-func handleLoginForm(p *pages) http.Handler {
+func handleLoginForm(p *response.Pages) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		next := r.URL.Query().Get("next")
 		if currentUser(r) != nil {
 			http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
 			return
 		}
-		p.page(w, r, http.StatusOK, "accounts/form", views.Page{Title: "Log in", Data: loginPage("", next, "")})
+		p.Page(w, r, http.StatusOK, "accounts/form", views.Page{Title: "Log in", Data: loginPage("", next, "")})
 	})
 }
 
 const loginFailed = "The email address or password is not correct."
 
-// handleLogin signs a user in. Failures count against the client's
-// address and against the account (whether or not it exists, so the
-// limit says nothing either); while either is over its limit even the
-// right password is refused.
-func handleLogin(p *pages, a *auth) http.Handler {
+// handleLogin signs a user in. The accounts decide what a failure counts
+// against and when to refuse even the right password; this page only
+// words the outcome.
+func handleLogin(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !parseAccountForm(w, r, p) {
+		if !parseForm(w, r, p, form.MaxBytes) {
 			return
 		}
 		email, password, next := r.PostForm.Get("email"), r.PostForm.Get("password"), r.PostForm.Get("next")
-		ip, account := clientIP(r, a.trustProxy), accounts.NormalizeEmail(email)
-		limits := []struct {
-			rule ratelimit.Rule
-			key  string
-		}{
-			{ratelimit.LoginFailuresPerIP, ip},
-			{ratelimit.LoginFailuresPerAccount, account},
-		}
-		for _, l := range limits {
-			exceeded, wait, err := a.Limiter.Exceeded(r.Context(), l.rule, l.key)
-			if err != nil {
-				p.fail(w, r, err)
-				return
-			}
-			if exceeded {
-				a.logger.WarnContext(r.Context(), "login rate limited", "rule", l.rule.Name, "ip", ip)
-				p.rateLimited(w, r, "Log in", loginPage(email, next, ""), wait)
-				return
-			}
-		}
-		u, err := a.Users.Authenticate(r.Context(), email, password)
+		u, err := a.Users.Login(r.Context(), email, password, clientIP(r, a.trustProxy))
+		var limit *accounts.LimitedError
 		switch {
+		case errors.As(err, &limit):
+			rateLimited(w, r, p, "Log in", loginPage(email, next, ""), limit)
 		case errors.Is(err, accounts.ErrInvalidCredentials):
-			a.logger.WarnContext(r.Context(), "login failed", "ip", ip, "email", email)
-			for _, l := range limits {
-				if err := a.Limiter.Record(r.Context(), l.rule, l.key); err != nil {
-					p.fail(w, r, err)
-					return
-				}
-			}
-			p.page(w, r, http.StatusUnauthorized, "accounts/form", views.Page{Title: "Log in", Data: loginPage(email, next, loginFailed)})
+			p.Page(w, r, http.StatusUnauthorized, "accounts/form", views.Page{Title: "Log in", Data: loginPage(email, next, loginFailed)})
 		case errors.Is(err, accounts.ErrInactive):
-			a.logger.WarnContext(r.Context(), "login to a deactivated account", "user_id", u.ID)
-			p.page(w, r, http.StatusForbidden, "accounts/form", views.Page{Title: "Log in",
+			p.Page(w, r, http.StatusForbidden, "accounts/form", views.Page{Title: "Log in",
 				Data: loginPage(email, next, "This account is deactivated. Contact us if you think this is a mistake.")})
 		case errors.Is(err, accounts.ErrNotVerified):
-			a.logger.InfoContext(r.Context(), "login before verification", "user_id", u.ID)
-			if ok, _, err := a.Limiter.Allow(r.Context(), ratelimit.ResendPerAddress, account); err == nil && ok {
-				if err := a.Users.ResendVerification(r.Context(), email); err != nil {
-					p.fail(w, r, err)
-					return
-				}
-			}
-			p.page(w, r, http.StatusForbidden, "accounts/message", views.Page{Title: "Confirm your address", Data: messagePage{
+			p.Page(w, r, http.StatusForbidden, "accounts/message", views.Page{Title: "Confirm your address", Data: messagePage{
 				Kind:    "warning",
 				Heading: "Confirm your email address first",
 				Lines:   []string{"Your account is waiting for its address to be confirmed. We have sent you a link (at most one every three minutes); open it, then log in."},
@@ -323,29 +272,28 @@ func handleLogin(p *pages, a *auth) http.Handler {
 				},
 			}})
 		case err != nil:
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 		default:
 			if err := a.signIn(w, r, u); err != nil {
-				p.fail(w, r, err)
+				p.Fail(w, r, err)
 				return
 			}
-			a.logger.InfoContext(r.Context(), "login", "user_id", u.ID, "ip", ip)
 			http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
 		}
 	})
 }
 
-func handleLogout(p *pages, a *auth) http.Handler {
+func handleLogout(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if pr := principalFrom(r.Context()); pr != nil {
 			if err := a.Sessions.End(r.Context(), pr.session.ID); err != nil {
-				p.fail(w, r, err)
+				p.Fail(w, r, err)
 				return
 			}
 			a.logger.InfoContext(r.Context(), "logout", "user_id", pr.user.ID)
 		}
 		a.clearCookie(w)
-		p.flash.set(w, r, views.Flash{Kind: "info", Message: "You are logged out."})
+		p.Flash(w, views.Flash{Kind: "info", Message: "You are logged out."})
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 }
@@ -354,53 +302,42 @@ func resetPage(email string) authPage {
 	return authPage{
 		Heading: "Reset your password",
 		Lead:    "Enter your account's email address and we send you a link to choose a new password.",
-		Form:    form{Action: "/password/reset", Submit: "Send reset link", Fields: []field{emailField(email, "")}},
+		Form:    form.Form{Action: "/password/reset", Submit: "Send reset link", Fields: []form.Field{emailField(email, "")}},
 		Links: []link{
 			{"/login", "Back to log in"},
 		},
 	}
 }
 
-func handleResetForm(p *pages) http.Handler {
+func handleResetForm(p *response.Pages) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.page(w, r, http.StatusOK, "accounts/form", views.Page{Title: "Reset password", Data: resetPage("")})
+		p.Page(w, r, http.StatusOK, "accounts/form", views.Page{Title: "Reset password", Data: resetPage("")})
 	})
 }
 
-func handleReset(p *pages, a *auth) http.Handler {
+func handleReset(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !parseAccountForm(w, r, p) {
+		if !parseForm(w, r, p, form.MaxBytes) {
 			return
 		}
 		email := r.PostForm.Get("email")
-		if problem := accounts.CheckEmail(email); problem != "" {
+		err := a.Users.RequestReset(r.Context(), email, clientIP(r, a.trustProxy))
+		var problems accounts.Problems
+		var limit *accounts.LimitedError
+		switch {
+		case errors.As(err, &problems):
 			ap := resetPage(email)
-			ap.Form.Fields[0].Problem = problem
-			p.page(w, r, http.StatusUnprocessableEntity, "accounts/form", views.Page{Title: "Reset password", Data: ap})
+			ap.Form.Fields[0].Problem = problems["email"]
+			p.Page(w, r, http.StatusUnprocessableEntity, "accounts/form", views.Page{Title: "Reset password", Data: ap})
+			return
+		case errors.As(err, &limit):
+			rateLimited(w, r, p, "Reset password", resetPage(email), limit)
+			return
+		case err != nil:
+			p.Fail(w, r, err)
 			return
 		}
-		for _, l := range []struct {
-			rule ratelimit.Rule
-			key  string
-		}{
-			{ratelimit.ResetPerIP, clientIP(r, a.trustProxy)},
-			{ratelimit.ResetPerAddress, accounts.NormalizeEmail(email)},
-		} {
-			ok, wait, err := a.Limiter.Allow(r.Context(), l.rule, l.key)
-			if err != nil {
-				p.fail(w, r, err)
-				return
-			}
-			if !ok {
-				p.rateLimited(w, r, "Reset password", resetPage(email), wait)
-				return
-			}
-		}
-		if err := a.Users.RequestReset(r.Context(), email); err != nil {
-			p.fail(w, r, err)
-			return
-		}
-		p.page(w, r, http.StatusOK, "accounts/message", views.Page{Title: "Check your inbox", Data: messagePage{
+		p.Page(w, r, http.StatusOK, "accounts/message", views.Page{Title: "Check your inbox", Data: messagePage{
 			Kind:    "info",
 			Heading: "Check your inbox",
 			Lines: []string{
@@ -418,30 +355,30 @@ func resetConfirmPage(token string, problem string) authPage {
 	return authPage{
 		Heading: "Choose a new password",
 		Lead:    "Every session of your account is signed out once the password is changed.",
-		Form: form{Action: "/password/reset/confirm", Submit: "Set new password", Hidden: map[string]string{"token": token},
-			Fields: []field{newPasswordField("password", "New password", problem)}},
+		Form: form.Form{Action: "/password/reset/confirm", Submit: "Set new password", Hidden: map[string]string{"token": token},
+			Fields: []form.Field{newPasswordField("password", "New password", problem)}},
 	}
 }
 
-func handleResetConfirmForm(p *pages, a *auth) http.Handler {
+func handleResetConfirmForm(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token := r.URL.Query().Get("token")
 		w.Header().Set("Referrer-Policy", "no-referrer")
 		if err := a.Users.CheckResetToken(r.Context(), token); err != nil {
 			if !errors.Is(err, accounts.ErrInvalidToken) {
-				p.fail(w, r, err)
+				p.Fail(w, r, err)
 				return
 			}
-			p.page(w, r, http.StatusBadRequest, "accounts/message", views.Page{Title: "Link not valid", Data: invalidLink("/password/reset")})
+			p.Page(w, r, http.StatusBadRequest, "accounts/message", views.Page{Title: "Link not valid", Data: invalidLink("/password/reset")})
 			return
 		}
-		p.page(w, r, http.StatusOK, "accounts/form", views.Page{Title: "New password", Data: resetConfirmPage(token, "")})
+		p.Page(w, r, http.StatusOK, "accounts/form", views.Page{Title: "New password", Data: resetConfirmPage(token, "")})
 	})
 }
 
-func handleResetConfirm(p *pages, a *auth) http.Handler {
+func handleResetConfirm(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !parseAccountForm(w, r, p) {
+		if !parseForm(w, r, p, form.MaxBytes) {
 			return
 		}
 		token := r.PostForm.Get("token")
@@ -449,59 +386,59 @@ func handleResetConfirm(p *pages, a *auth) http.Handler {
 		var problems accounts.Problems
 		switch {
 		case errors.As(err, &problems):
-			p.page(w, r, http.StatusUnprocessableEntity, "accounts/form", views.Page{Title: "New password", Data: resetConfirmPage(token, problems["password"])})
+			p.Page(w, r, http.StatusUnprocessableEntity, "accounts/form", views.Page{Title: "New password", Data: resetConfirmPage(token, problems["password"])})
 			return
 		case errors.Is(err, accounts.ErrInvalidToken):
-			p.page(w, r, http.StatusBadRequest, "accounts/message", views.Page{Title: "Link not valid", Data: invalidLink("/password/reset")})
+			p.Page(w, r, http.StatusBadRequest, "accounts/message", views.Page{Title: "Link not valid", Data: invalidLink("/password/reset")})
 			return
 		case err != nil:
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 			return
 		}
 		if err := a.Sessions.EndAll(r.Context(), u.ID); err != nil {
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 			return
 		}
 		a.clearCookie(w)
-		p.flash.set(w, r, views.Flash{Kind: "success", Message: "Your password is changed and every session is signed out. Log in with the new password."})
+		p.Flash(w, views.Flash{Kind: "success", Message: "Your password is changed and every session is signed out. Log in with the new password."})
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 	})
 }
 
-func handleEmailConfirmLink(p *pages, a *auth) http.Handler {
+func handleEmailConfirmLink(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token := r.URL.Query().Get("token")
 		w.Header().Set("Referrer-Policy", "no-referrer")
 		if err := a.Users.CheckEmailChangeToken(r.Context(), token); err != nil {
 			if !errors.Is(err, accounts.ErrInvalidToken) {
-				p.fail(w, r, err)
+				p.Fail(w, r, err)
 				return
 			}
-			p.page(w, r, http.StatusBadRequest, "accounts/message", views.Page{Title: "Link not valid", Data: invalidLink("/settings")})
+			p.Page(w, r, http.StatusBadRequest, "accounts/message", views.Page{Title: "Link not valid", Data: invalidLink("/settings")})
 			return
 		}
-		p.page(w, r, http.StatusOK, "accounts/message", views.Page{Title: "Confirm your new address", Data: messagePage{
+		p.Page(w, r, http.StatusOK, "accounts/message", views.Page{Title: "Confirm your new address", Data: messagePage{
 			Kind:    "info",
 			Heading: "Confirm your new email address",
 			Lines:   []string{"Once confirmed, this address is the one you log in with; the old one stops working."},
-			Form:    &form{Action: "/email/confirm", Submit: "Confirm my new address", Hidden: map[string]string{"token": token}},
+			Form:    &form.Form{Action: "/email/confirm", Submit: "Confirm my new address", Hidden: map[string]string{"token": token}},
 		}})
 	})
 }
 
-func handleEmailConfirm(p *pages, a *auth) http.Handler {
+func handleEmailConfirm(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !parseAccountForm(w, r, p) {
+		if !parseForm(w, r, p, form.MaxBytes) {
 			return
 		}
 		_, err := a.Users.ConfirmEmailChange(r.Context(), r.PostForm.Get("token"))
 		switch {
 		case errors.Is(err, accounts.ErrInvalidToken):
-			p.page(w, r, http.StatusBadRequest, "accounts/message", views.Page{Title: "Link not valid", Data: invalidLink("/settings")})
+			p.Page(w, r, http.StatusBadRequest, "accounts/message", views.Page{Title: "Link not valid", Data: invalidLink("/settings")})
 		case err != nil:
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 		default:
-			p.flash.set(w, r, views.Flash{Kind: "success", Message: "Your new email address is confirmed."})
+			p.Flash(w, views.Flash{Kind: "success", Message: "Your new email address is confirmed."})
 			target := "/login"
 			if currentUser(r) != nil {
 				target = "/settings"
@@ -515,52 +452,42 @@ func reauthPage(next, problem string) authPage {
 	return authPage{
 		Heading: "Confirm it is you",
 		Lead:    "Enter your password again to continue. We ask before changes to your email, password or account.",
-		Form: form{Action: "/reauthenticate", Submit: "Continue", Error: problem, Hidden: map[string]string{"next": next},
-			Fields: []field{currentPasswordField("password", "Password", "")}},
+		Form: form.Form{Action: "/reauthenticate", Submit: "Continue", Error: problem, Hidden: map[string]string{"next": next},
+			Fields: []form.Field{currentPasswordField("password", "Password", "")}},
 	}
 }
 
-func handleReauthForm(p *pages) http.Handler {
+func handleReauthForm(p *response.Pages) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.page(w, r, http.StatusOK, "accounts/form", views.Page{Title: "Confirm it is you", Data: reauthPage(r.URL.Query().Get("next"), "")})
+		p.Page(w, r, http.StatusOK, "accounts/form", views.Page{Title: "Confirm it is you", Data: reauthPage(r.URL.Query().Get("next"), "")})
 	})
 }
 
 // handleReauth checks the password of the signed-in user and renews the
 // session's token and authentication time.
-func handleReauth(p *pages, a *auth) http.Handler {
+func handleReauth(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !parseAccountForm(w, r, p) {
+		if !parseForm(w, r, p, form.MaxBytes) {
 			return
 		}
 		pr := principalFrom(r.Context())
 		next := r.PostForm.Get("next")
-		exceeded, wait, err := a.Limiter.Exceeded(r.Context(), ratelimit.ReauthFailuresPerUser, pr.user.ID)
-		if err != nil {
-			p.fail(w, r, err)
+		err := a.Users.Reauthenticate(r.Context(), pr.user, r.PostForm.Get("password"))
+		var limit *accounts.LimitedError
+		switch {
+		case errors.As(err, &limit):
+			rateLimited(w, r, p, "Confirm it is you", reauthPage(next, ""), limit)
 			return
-		}
-		if exceeded {
-			p.rateLimited(w, r, "Confirm it is you", reauthPage(next, ""), wait)
+		case errors.Is(err, accounts.ErrInvalidCredentials):
+			p.Page(w, r, http.StatusUnauthorized, "accounts/form", views.Page{Title: "Confirm it is you", Data: reauthPage(next, "That is not your password.")})
 			return
-		}
-		ok, err := a.Users.CheckPasswordOf(r.Context(), pr.user, r.PostForm.Get("password"))
-		if err != nil {
-			p.fail(w, r, err)
-			return
-		}
-		if !ok {
-			a.logger.WarnContext(r.Context(), "reauthentication failed", "user_id", pr.user.ID)
-			if err := a.Limiter.Record(r.Context(), ratelimit.ReauthFailuresPerUser, pr.user.ID); err != nil {
-				p.fail(w, r, err)
-				return
-			}
-			p.page(w, r, http.StatusUnauthorized, "accounts/form", views.Page{Title: "Confirm it is you", Data: reauthPage(next, "That is not your password.")})
+		case err != nil:
+			p.Fail(w, r, err)
 			return
 		}
 		token, err := a.Sessions.Renew(r.Context(), pr.session, true)
 		if err != nil {
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 			return
 		}
 		a.setCookie(w, token)

@@ -12,12 +12,15 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/quickscale/quickscale/templates/skeleton/internal/accounts"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/audit"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
@@ -30,43 +33,16 @@ import (
 // the timing test use the real ones.
 var fastParams = accounts.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
 
-// testClock is a clock tests move forward.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newTestClock() *testClock { return &testClock{now: time.Now().UTC().Truncate(time.Second)} }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// testAccounts wires the accounts parts over db, all on clock.
-func testAccounts(t testing.TB, db *database.DB, logger *slog.Logger, baseURL string, clock *testClock) Accounts {
+// testAccounts wires the accounts parts over db, all on clk.
+func testAccounts(t testing.TB, db *database.DB, logger *slog.Logger, baseURL string, clk *clock.Fake) Accounts {
 	t.Helper()
 	composer, err := mail.NewComposer(testAppName, baseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	outbox := mail.NewOutbox(db)
-	outbox.SetClock(clock.Now)
-	users := accounts.New(db, accounts.NewHasher(fastParams), outbox, composer, logger, baseURL)
-	users.SetClock(clock.Now)
-	store := sessions.New(db, sessions.DefaultTimeouts)
-	store.SetClock(clock.Now)
-	limiter := ratelimit.New(db)
-	limiter.SetClock(clock.Now)
-	return Accounts{Users: users, Sessions: store, Limiter: limiter, Audit: audit.NewLog(db), Outbox: outbox,
-		Messages: contact.NewStore(db), Now: clock.Now}
+	require.NoError(t, err)
+	outbox := mail.NewOutbox(db, clk)
+	users := accounts.New(accounts.Options{DB: db, Hasher: accounts.NewHasher(fastParams), Outbox: outbox, Composer: composer,
+		Limiter: ratelimit.New(db, clk), Logger: logger, BaseURL: baseURL, Clock: clk})
+	return Accounts{Users: users, Sessions: sessions.New(db, sessions.DefaultTimeouts, clk), Audit: audit.NewLog(db), Outbox: outbox,
+		Messages: contact.NewStore(db, clk)}
 }
 
 func httpsApp(t testing.TB, dialect database.Dialect) *app {
@@ -126,16 +102,12 @@ func (a *app) mails(t testing.TB, addr string) []sentMail {
 	t.Helper()
 	rows, err := a.db.QueryContext(context.Background(),
 		"SELECT to_addr, subject, text_body FROM outbox WHERE to_addr = ? ORDER BY id", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer rows.Close()
 	var out []sentMail
 	for rows.Next() {
 		var m sentMail
-		if err := rows.Scan(&m.To, &m.Subject, &m.Text); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, rows.Scan(&m.To, &m.Subject, &m.Text))
 		out = append(out, m)
 	}
 	return out
@@ -155,7 +127,7 @@ func (a *app) lastLink(t testing.TB, addr, path string) string {
 			}
 		}
 	}
-	t.Fatalf("no %s link mailed to %s among %d messages", path, addr, len(msgs))
+	require.FailNowf(t, "no link", "no %s link mailed to %s among %d messages", path, addr, len(msgs))
 	return ""
 }
 
@@ -164,13 +136,10 @@ func signUp(t testing.TB, a *app, email, name string) *client {
 	t.Helper()
 	c := a.client()
 	resp, body := c.post("/signup", url.Values{"email": {email}, "name": {name}, "password": {goodPassword}})
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("sign up %s = %d:\n%s", email, resp.StatusCode, body)
-	}
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode, "sign up %s = %d:\n%s", email, resp.StatusCode, body)
 	token := a.lastLink(t, email, "/verify")
-	if resp, _ := c.post("/verify", url.Values{"token": {token}}); resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("verify %s = %d", email, resp.StatusCode)
-	}
+	resp, _ = c.post("/verify", url.Values{"token": {token}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode, "verify %s = %d", email, resp.StatusCode)
 	login(t, c, email, goodPassword)
 	return c
 }
@@ -178,17 +147,15 @@ func signUp(t testing.TB, a *app, email, name string) *client {
 func login(t testing.TB, c *client, email, password string) {
 	t.Helper()
 	resp, body := c.post("/login", url.Values{"email": {email}, "password": {password}})
-	if resp.StatusCode != http.StatusSeeOther || c.session() == "" {
-		t.Fatalf("login %s = %d, session %q:\n%s", email, resp.StatusCode, c.session(), body)
-	}
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode, "login %s = %d, session %q:\n%s", email, resp.StatusCode, c.session(), body)
+	require.NotEqual(t, "", c.session(), "login %s = %d, session %q:\n%s", email, resp.StatusCode, c.session(), body)
 }
 
 // makeAdmin creates a verified admin and returns a signed-in client.
 func makeAdmin(t testing.TB, a *app, email string) *client {
 	t.Helper()
-	if _, err := a.acct.Users.EnsureAdmin(context.Background(), email, "Admin", goodPassword, "test"); err != nil {
-		t.Fatal(err)
-	}
+	_, err := a.acct.Users.EnsureAdmin(context.Background(), email, "Admin", goodPassword, "test")
+	require.NoError(t, err)
 	c := a.client()
 	login(t, c, email, goodPassword)
 	return c
@@ -196,9 +163,8 @@ func makeAdmin(t testing.TB, a *app, email string) *client {
 
 func wantRedirect(t testing.TB, resp *http.Response, status int, prefix string) {
 	t.Helper()
-	if resp.StatusCode != status || !strings.HasPrefix(resp.Header.Get("Location"), prefix) {
-		t.Fatalf("response = %d to %q, want %d to %s...", resp.StatusCode, resp.Header.Get("Location"), status, prefix)
-	}
+	require.Equal(t, status, resp.StatusCode, "response = %d to %q, want %d to %s...", resp.StatusCode, resp.Header.Get("Location"), status, prefix)
+	require.True(t, strings.HasPrefix(resp.Header.Get("Location"), prefix), "response = %d to %q, want %d to %s...", resp.StatusCode, resp.Header.Get("Location"), status, prefix)
 }
 
 func signedInAs(t testing.TB, c *client, name string) bool {
@@ -207,9 +173,8 @@ func signedInAs(t testing.TB, c *client, name string) bool {
 	if resp.StatusCode == http.StatusOK && strings.Contains(body, name) {
 		return true
 	}
-	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
-		t.Fatalf("GET /dashboard = %d to %q: neither the dashboard nor the login page", resp.StatusCode, resp.Header.Get("Location"))
-	}
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode, "GET /dashboard = %d to %q: neither the dashboard nor the login page", resp.StatusCode, resp.Header.Get("Location"))
+	require.True(t, strings.HasPrefix(resp.Header.Get("Location"), "/login"), "GET /dashboard = %d to %q: neither the dashboard nor the login page", resp.StatusCode, resp.Header.Get("Location"))
 	return false
 }
 
@@ -237,43 +202,34 @@ func TestSignUpVerifyLoginLogout(t *testing.T) {
 	forDialects(t, func(t *testing.T, a *app) {
 		c := a.client()
 		resp, _ := c.get("/signup")
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET /signup = %d", resp.StatusCode)
-		}
+		require.Equal(t, http.StatusOK, resp.StatusCode, "GET /signup = %d", resp.StatusCode)
 		resp, _ = c.post("/signup", url.Values{"email": {"Ada@Example.com"}, "name": {"Ada"}, "password": {goodPassword}})
 		wantRedirect(t, resp, http.StatusSeeOther, "/signup/done")
-		if _, body := c.get("/signup/done"); !strings.Contains(body, "Check your inbox") {
-			t.Error("sign-up did not end on the check-your-inbox page")
-		}
+		_, body := c.get("/signup/done")
+		assert.Contains(t, body, "Check your inbox", "sign-up did not end on the check-your-inbox page")
 		msgs := a.mails(t, "Ada@Example.com")
-		if len(msgs) != 1 || !strings.Contains(msgs[0].Subject, "Confirm your email") {
-			t.Fatalf("outbox = %+v, want one verification email", msgs)
-		}
+		require.Len(t, msgs, 1, "outbox = %+v, want one verification email", msgs)
+		require.Contains(t, msgs[0].Subject, "Confirm your email", "outbox = %+v, want one verification email", msgs)
 
 		// Unverified: the right password gives no session.
 		resp, _ = c.post("/login", url.Values{"email": {"ada@example.com"}, "password": {goodPassword}})
-		if resp.StatusCode != http.StatusForbidden || c.session() != "" {
-			t.Fatalf("login before verification = %d with session %q, want 403 and none", resp.StatusCode, c.session())
-		}
+		require.Equal(t, http.StatusForbidden, resp.StatusCode, "login before verification = %d with session %q, want 403 and none", resp.StatusCode, c.session())
+		require.Equal(t, "", c.session(), "login before verification = %d with session %q, want 403 and none", resp.StatusCode, c.session())
 		resp, _ = c.get("/dashboard")
 		wantRedirect(t, resp, http.StatusSeeOther, "/login?next=%2Fdashboard")
 
 		token := a.lastLink(t, "Ada@Example.com", "/verify")
-		if len(token) < 22 { // 128 bits in base64url
-			t.Fatalf("token %q is shorter than 128 bits", token)
-		}
+		require.GreaterOrEqual(t, len(token), 22, "token %q is shorter than 128 bits (22 base64url characters)", token)
 		// Opening the link changes nothing; the POST confirms.
-		if resp, body := c.get("/verify?token=" + token); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Confirm my address") {
-			t.Fatalf("GET verify link = %d", resp.StatusCode)
-		}
+		resp, body = c.get("/verify?token=" + token)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "GET verify link = %d", resp.StatusCode)
+		require.Contains(t, body, "Confirm my address", "GET verify link = %d", resp.StatusCode)
 		resp, _ = c.post("/verify", url.Values{"token": {token}})
 		wantRedirect(t, resp, http.StatusSeeOther, "/login")
-		if resp, _ := c.post("/verify", url.Values{"token": {token}}); resp.StatusCode != http.StatusBadRequest {
-			t.Fatalf("second use of the verification link = %d, want 400", resp.StatusCode)
-		}
-		if msgs := a.mails(t, "Ada@Example.com"); !strings.Contains(msgs[len(msgs)-1].Subject, "Welcome") {
-			t.Errorf("no welcome email after verification")
-		}
+		resp, _ = c.post("/verify", url.Values{"token": {token}})
+		require.Equal(t, http.StatusBadRequest, resp.StatusCode, "second use of the verification link = %d, want 400", resp.StatusCode)
+		msgs = a.mails(t, "Ada@Example.com")
+		assert.Contains(t, msgs[len(msgs)-1].Subject, "Welcome", "no welcome email after verification")
 
 		resp, _ = c.post("/login", url.Values{"email": {"ADA@example.com"}, "password": {goodPassword}, "next": {"/settings"}})
 		wantRedirect(t, resp, http.StatusSeeOther, "/settings")
@@ -283,32 +239,29 @@ func TestSignUpVerifyLoginLogout(t *testing.T) {
 				sessionCookie = ck
 			}
 		}
-		if sessionCookie == nil || !sessionCookie.Secure || !sessionCookie.HttpOnly || sessionCookie.SameSite != http.SameSiteLaxMode ||
-			sessionCookie.Path != "/" || sessionCookie.Domain != "" || len(sessionCookie.Value) < 43 {
-			t.Fatalf("session cookie = %+v, want __Host-session, Secure, HttpOnly, SameSite=Lax, Path=/, no Domain, 256-bit value", sessionCookie)
-		}
-		resp, body := c.get("/dashboard")
-		if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Hello, Ada") || !strings.Contains(body, `action="/logout"`) {
-			t.Fatalf("dashboard = %d, want the user's dashboard with a logout form", resp.StatusCode)
-		}
-		if resp.Header.Get("Cache-Control") != "no-store" {
-			t.Errorf("signed-in page Cache-Control = %q, want no-store", resp.Header.Get("Cache-Control"))
-		}
-		if resp, body := c.get("/settings"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "this session") {
-			t.Fatalf("settings = %d, want the sessions list", resp.StatusCode)
-		}
+		require.NotNil(t, sessionCookie, "no __Host-session cookie")
+		assert.True(t, sessionCookie.Secure, "session cookie not Secure")
+		assert.True(t, sessionCookie.HttpOnly, "session cookie not HttpOnly")
+		assert.Equal(t, http.SameSiteLaxMode, sessionCookie.SameSite, "session cookie SameSite")
+		assert.Equal(t, "/", sessionCookie.Path, "session cookie Path")
+		assert.Empty(t, sessionCookie.Domain, "session cookie Domain")
+		assert.GreaterOrEqual(t, len(sessionCookie.Value), 43, "session cookie value shorter than 256 bits")
+		resp, body = c.get("/dashboard")
+		require.Equal(t, http.StatusOK, resp.StatusCode, "dashboard = %d, want the user's dashboard with a logout form", resp.StatusCode)
+		require.Contains(t, body, "Hello, Ada", "dashboard = %d, want the user's dashboard with a logout form", resp.StatusCode)
+		require.Contains(t, body, `action="/logout"`, "dashboard = %d, want the user's dashboard with a logout form", resp.StatusCode)
+		assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"), "signed-in page Cache-Control = %q, want no-store", resp.Header.Get("Cache-Control"))
+		resp, body = c.get("/settings")
+		require.Equal(t, http.StatusOK, resp.StatusCode, "settings = %d, want the sessions list", resp.StatusCode)
+		require.Contains(t, body, "this session", "settings = %d, want the sessions list", resp.StatusCode)
 
 		old := c.session()
 		resp, _ = c.post("/logout", nil)
 		wantRedirect(t, resp, http.StatusSeeOther, "/")
-		if c.session() != "" {
-			t.Fatal("logout left the session cookie")
-		}
+		require.Equal(t, "", c.session(), "logout left the session cookie")
 		replay := a.client()
 		replay.cookies["__Host-session"] = &http.Cookie{Name: "__Host-session", Value: old}
-		if signedInAs(t, replay, "Ada") {
-			t.Fatal("the session cookie still works after logout")
-		}
+		require.False(t, signedInAs(t, replay, "Ada"), "the session cookie still works after logout")
 	})
 }
 
@@ -319,33 +272,23 @@ func TestNewSessionTokenOnLoginAndReauth(t *testing.T) {
 		c := signUp(t, a, "grace@example.com", "Grace")
 		before := c.session()
 		login(t, c, "grace@example.com", goodPassword) // again, already signed in
-		if c.session() == before {
-			t.Fatal("login kept the session token")
-		}
+		require.NotEqual(t, before, c.session(), "login kept the session token")
 		stale := a.client()
 		stale.cookies["__Host-session"] = &http.Cookie{Name: "__Host-session", Value: before}
-		if signedInAs(t, stale, "Grace") {
-			t.Fatal("the token from before login still signs in")
-		}
+		require.False(t, signedInAs(t, stale, "Grace"), "the token from before login still signs in")
 
 		// A token planted by an attacker before login is not adopted.
 		planted := a.client()
 		planted.cookies["__Host-session"] = &http.Cookie{Name: "__Host-session", Value: "attacker-chosen-value"}
 		login(t, planted, "grace@example.com", goodPassword)
-		if planted.session() == "attacker-chosen-value" {
-			t.Fatal("login adopted a planted session token")
-		}
+		require.NotEqual(t, "attacker-chosen-value", planted.session(), "login adopted a planted session token")
 
 		before = c.session()
 		resp, _ := c.post("/reauthenticate", url.Values{"password": {goodPassword}, "next": {"/settings"}})
 		wantRedirect(t, resp, http.StatusSeeOther, "/settings")
-		if c.session() == before {
-			t.Fatal("reauthentication kept the session token")
-		}
+		require.NotEqual(t, before, c.session(), "reauthentication kept the session token")
 		stale.cookies["__Host-session"] = &http.Cookie{Name: "__Host-session", Value: before}
-		if signedInAs(t, stale, "Grace") {
-			t.Fatal("the token from before reauthentication still signs in")
-		}
+		require.False(t, signedInAs(t, stale, "Grace"), "the token from before reauthentication still signs in")
 	})
 }
 
@@ -354,26 +297,18 @@ func TestSessionTimeouts(t *testing.T) {
 	forDialects(t, func(t *testing.T, a *app) {
 		c := signUp(t, a, "idle@example.com", "Idle")
 		a.clock.Advance(sessions.DefaultTimeouts.Idle - time.Minute)
-		if !signedInAs(t, c, "Idle") {
-			t.Fatal("session ended before the idle timeout")
-		}
+		require.True(t, signedInAs(t, c, "Idle"), "session ended before the idle timeout")
 		a.clock.Advance(sessions.DefaultTimeouts.Idle + time.Second)
-		if signedInAs(t, c, "Idle") {
-			t.Fatal("session survived the idle timeout")
-		}
+		require.False(t, signedInAs(t, c, "Idle"), "session survived the idle timeout")
 
 		c = a.client()
 		login(t, c, "idle@example.com", goodPassword)
 		for elapsed := time.Duration(0); elapsed < sessions.DefaultTimeouts.Absolute-6*time.Hour; elapsed += 6 * time.Hour {
 			a.clock.Advance(6 * time.Hour)
-			if !signedInAs(t, c, "Idle") {
-				t.Fatalf("active session ended after %s, before the absolute timeout", elapsed+6*time.Hour)
-			}
+			require.True(t, signedInAs(t, c, "Idle"), "active session ended after %s, before the absolute timeout", elapsed+6*time.Hour)
 		}
 		a.clock.Advance(7 * time.Hour)
-		if signedInAs(t, c, "Idle") {
-			t.Fatal("session survived the absolute timeout")
-		}
+		require.False(t, signedInAs(t, c, "Idle"), "session survived the absolute timeout")
 	})
 }
 
@@ -392,33 +327,26 @@ func TestPasswordChange(t *testing.T) {
 		a.clock.Advance(11 * time.Minute)
 		resp, _ := laptop.post("/settings/password", url.Values{"current_password": {goodPassword}, "new_password": {"a much better passphrase"}})
 		wantRedirect(t, resp, http.StatusSeeOther, "/reauthenticate")
-		if resp, _ := laptop.post("/reauthenticate", url.Values{"password": {"wrong password here"}}); resp.StatusCode != http.StatusUnauthorized {
-			t.Fatalf("reauthentication with a wrong password = %d, want 401", resp.StatusCode)
-		}
+		resp, _ = laptop.post("/reauthenticate", url.Values{"password": {"wrong password here"}})
+		require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "reauthentication with a wrong password = %d, want 401", resp.StatusCode)
 		resp, _ = laptop.post("/reauthenticate", url.Values{"password": {goodPassword}, "next": {"/settings"}})
 		wantRedirect(t, resp, http.StatusSeeOther, "/settings")
 
 		resp, body := laptop.post("/settings/password", url.Values{"current_password": {"not the password"}, "new_password": {"a much better passphrase"}})
-		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "not your current password") {
-			t.Fatalf("change with a wrong current password = %d", resp.StatusCode)
-		}
-		if after, _ := a.acct.Users.ByEmail(ctx, "alan@example.com"); after.PasswordHash != u.PasswordHash {
-			t.Fatal("a wrong current password changed the stored hash")
-		}
+		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "change with a wrong current password = %d", resp.StatusCode)
+		require.Contains(t, body, "not your current password", "change with a wrong current password = %d", resp.StatusCode)
+		after, _ := a.acct.Users.ByEmail(ctx, "alan@example.com")
+		require.Equal(t, u.PasswordHash, after.PasswordHash, "a wrong current password changed the stored hash")
 
 		before := laptop.session()
 		resp, _ = laptop.post("/settings/password", url.Values{"current_password": {goodPassword}, "new_password": {"a much better passphrase"}})
 		wantRedirect(t, resp, http.StatusSeeOther, "/settings")
-		if laptop.session() == before || !signedInAs(t, laptop, "Alan") {
-			t.Fatal("the changing session was not kept with a new token")
-		}
-		if signedInAs(t, phone, "Alan") {
-			t.Fatal("the other session survived the password change")
-		}
+		require.NotEqual(t, before, laptop.session(), "the changing session was not kept with a new token")
+		require.True(t, signedInAs(t, laptop, "Alan"), "the changing session was not kept with a new token")
+		require.False(t, signedInAs(t, phone, "Alan"), "the other session survived the password change")
 		msgs := a.mails(t, "alan@example.com")
-		if last := msgs[len(msgs)-1]; !strings.Contains(last.Subject, "password was changed") {
-			t.Fatalf("last email = %q, want the password-changed notice", last.Subject)
-		}
+		last := msgs[len(msgs)-1]
+		require.Contains(t, last.Subject, "password was changed", "last email = %q, want the password-changed notice", last.Subject)
 		login(t, a.client(), "alan@example.com", "a much better passphrase")
 	})
 }
@@ -435,47 +363,37 @@ func TestPasswordReset(t *testing.T) {
 		a.clock.Advance(2 * time.Minute)
 		c.post("/password/reset", url.Values{"email": {"HEDY@example.com"}})
 		second := a.lastLink(t, "hedy@example.com", "/password/reset/confirm")
-		if first == second {
-			t.Fatal("two reset requests mailed the same link")
-		}
-		if resp, _ := c.get("/password/reset/confirm?token=" + first); resp.StatusCode != http.StatusBadRequest {
-			t.Fatalf("older reset link = %d, want 400 once a newer one exists", resp.StatusCode)
-		}
-		if resp, _ := c.post("/password/reset/confirm", url.Values{"token": {first}, "password": {"brand new passphrase"}}); resp.StatusCode != http.StatusBadRequest {
-			t.Fatalf("using the older reset link = %d, want 400", resp.StatusCode)
-		}
+		require.NotEqual(t, second, first, "two reset requests mailed the same link")
+		resp, _ := c.get("/password/reset/confirm?token=" + first)
+		require.Equal(t, http.StatusBadRequest, resp.StatusCode, "older reset link = %d, want 400 once a newer one exists", resp.StatusCode)
+		resp, _ = c.post("/password/reset/confirm", url.Values{"token": {first}, "password": {"brand new passphrase"}})
+		require.Equal(t, http.StatusBadRequest, resp.StatusCode, "using the older reset link = %d, want 400", resp.StatusCode)
 
 		// The link is stored hashed: the database never holds it.
 		var n int
-		if err := a.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM email_tokens WHERE token_hash = ? OR token_hash = ?", first, second).Scan(&n); err != nil || n != 0 {
-			t.Fatalf("a token is stored as itself (%d rows, %v)", n, err)
-		}
+		err := a.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM email_tokens WHERE token_hash = ? OR token_hash = ?", first, second).Scan(&n)
+		require.NoError(t, err, "a token is stored as itself (%d rows, %v)", n, err)
+		require.Equal(t, 0, n, "a token is stored as itself (%d rows, %v)", n, err)
 
 		resp, body := c.post("/password/reset/confirm", url.Values{"token": {second}, "password": {"password1234"}})
-		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "too common") {
-			t.Fatalf("reset to a common password = %d", resp.StatusCode)
-		}
+		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "reset to a common password = %d", resp.StatusCode)
+		require.Contains(t, body, "too common", "reset to a common password = %d", resp.StatusCode)
 		resp, _ = c.post("/password/reset/confirm", url.Values{"token": {second}, "password": {"brand new passphrase"}})
 		wantRedirect(t, resp, http.StatusSeeOther, "/login")
-		if resp, _ := c.post("/password/reset/confirm", url.Values{"token": {second}, "password": {"another new passphrase"}}); resp.StatusCode != http.StatusBadRequest {
-			t.Fatalf("second use of the reset link = %d, want 400", resp.StatusCode)
-		}
-		if signedInAs(t, signedIn, "Hedy") {
-			t.Fatal("a session survived the password reset")
-		}
+		resp, _ = c.post("/password/reset/confirm", url.Values{"token": {second}, "password": {"another new passphrase"}})
+		require.Equal(t, http.StatusBadRequest, resp.StatusCode, "second use of the reset link = %d, want 400", resp.StatusCode)
+		require.False(t, signedInAs(t, signedIn, "Hedy"), "a session survived the password reset")
 		msgs := a.mails(t, "hedy@example.com")
-		if last := msgs[len(msgs)-1]; !strings.Contains(last.Subject, "password was changed") {
-			t.Fatalf("last email = %q, want the password-changed notice", last.Subject)
-		}
+		last := msgs[len(msgs)-1]
+		require.Contains(t, last.Subject, "password was changed", "last email = %q, want the password-changed notice", last.Subject)
 		login(t, a.client(), "hedy@example.com", "brand new passphrase")
 
 		// Expiry: a link used after its hour fails.
 		c.post("/password/reset", url.Values{"email": {"hedy@example.com"}})
 		late := a.lastLink(t, "hedy@example.com", "/password/reset/confirm")
 		a.clock.Advance(accounts.ResetTokenTTL + time.Second)
-		if resp, _ := c.post("/password/reset/confirm", url.Values{"token": {late}, "password": {"too late passphrase"}}); resp.StatusCode != http.StatusBadRequest {
-			t.Fatalf("expired reset link = %d, want 400", resp.StatusCode)
-		}
+		resp, _ = c.post("/password/reset/confirm", url.Values{"token": {late}, "password": {"too late passphrase"}})
+		require.Equal(t, http.StatusBadRequest, resp.StatusCode, "expired reset link = %d, want 400", resp.StatusCode)
 	})
 }
 
@@ -487,34 +405,28 @@ func TestEmailChange(t *testing.T) {
 		c := signUp(t, a, "old@example.com", "Barbara")
 		resp, _ := c.post("/settings/email", url.Values{"email": {"new@example.com"}})
 		wantRedirect(t, resp, http.StatusSeeOther, "/settings")
-		if u, _ := a.acct.Users.ByEmail(ctx, "old@example.com"); u.ID == "" {
-			t.Fatal("the address changed before the new one was confirmed")
-		}
+		u, _ := a.acct.Users.ByEmail(ctx, "old@example.com")
+		require.NotEqual(t, "", u.ID, "the address changed before the new one was confirmed")
 		notice := a.mails(t, "old@example.com")
-		if last := notice[len(notice)-1]; !strings.Contains(last.Subject, "is changing") || !strings.Contains(last.Text, "new@example.com") {
-			t.Fatalf("old address got %q, want the change notice", last.Subject)
-		}
+		last := notice[len(notice)-1]
+		require.Contains(t, last.Subject, "is changing", "old address got %q, want the change notice", last.Subject)
+		require.Contains(t, last.Text, "new@example.com", "old address got %q, want the change notice", last.Subject)
 		token := a.lastLink(t, "new@example.com", "/email/confirm")
 		resp, _ = c.post("/email/confirm", url.Values{"token": {token}})
 		wantRedirect(t, resp, http.StatusSeeOther, "/settings")
 		u, err := a.acct.Users.ByEmail(ctx, "new@example.com")
-		if err != nil || !u.Verified() {
-			t.Fatalf("after confirmation: %+v, %v", u, err)
-		}
-		if _, err := a.acct.Users.ByEmail(ctx, "old@example.com"); err == nil {
-			t.Fatal("the old address still names the account")
-		}
+		require.NoError(t, err, "after confirmation: %+v, %v", u, err)
+		require.True(t, u.Verified(), "after confirmation: %+v, %v", u, err)
+		_, err = a.acct.Users.ByEmail(ctx, "old@example.com")
+		require.Error(t, err, "the old address still names the account")
 		notice = a.mails(t, "old@example.com")
-		if last := notice[len(notice)-1]; !strings.Contains(last.Subject, "was changed") {
-			t.Fatalf("old address got %q, want the changed notice", last.Subject)
-		}
+		last = notice[len(notice)-1]
+		require.Contains(t, last.Subject, "was changed", "old address got %q, want the changed notice", last.Subject)
 
 		a.clock.Advance(11 * time.Minute)
 		resp, _ = c.post("/settings/email", url.Values{"email": {"third@example.com"}})
 		wantRedirect(t, resp, http.StatusSeeOther, "/reauthenticate")
-		if len(a.mails(t, "third@example.com")) != 0 {
-			t.Fatal("an email change went through without reauthentication")
-		}
+		require.Empty(t, a.mails(t, "third@example.com"), "an email change went through without reauthentication")
 	})
 }
 
@@ -536,21 +448,18 @@ func TestPasswordRules(t *testing.T) {
 	for i, tc := range cases {
 		email := fmt.Sprintf("rules%d@example.com", i)
 		resp, _ := a.client().post("/signup", url.Values{"email": {email}, "name": {"R"}, "password": {tc.password}})
-		if got := resp.StatusCode == http.StatusSeeOther; got != tc.ok {
-			t.Errorf("password of %d code points: accepted = %v, want %v", len([]rune(tc.password)), got, tc.ok)
-		}
+		got := resp.StatusCode == http.StatusSeeOther
+		assert.Equal(t, tc.ok, got, "password of %d code points: accepted = %v, want %v", len([]rune(tc.password)), got, tc.ok)
 	}
 
 	long := strings.Repeat("abcdefgh", 16) // 128: nothing may be cut off
 	c := a.client()
 	c.post("/signup", url.Values{"email": {"long@example.com"}, "name": {"L"}, "password": {long}})
 	c.post("/verify", url.Values{"token": {a.lastLink(t, "long@example.com", "/verify")}})
-	if resp, _ := c.post("/login", url.Values{"email": {"long@example.com"}, "password": {long + "x"}}); resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("password plus one character = %d, want 401", resp.StatusCode)
-	}
-	if resp, _ := c.post("/login", url.Values{"email": {"long@example.com"}, "password": {long[:127]}}); resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("password minus one character = %d, want 401", resp.StatusCode)
-	}
+	resp, _ := c.post("/login", url.Values{"email": {"long@example.com"}, "password": {long + "x"}})
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "password plus one character = %d, want 401", resp.StatusCode)
+	resp, _ = c.post("/login", url.Values{"email": {"long@example.com"}, "password": {long[:127]}})
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "password minus one character = %d, want 401", resp.StatusCode)
 	login(t, c, "long@example.com", long)
 
 	// Composed and decomposed accents are one password.
@@ -565,19 +474,17 @@ func TestPasswordRules(t *testing.T) {
 func TestCommonPasswordsRefused(t *testing.T) {
 	forDialects(t, func(t *testing.T, a *app) {
 		resp, body := a.client().post("/signup", url.Values{"email": {"weak@example.com"}, "name": {"W"}, "password": {"Password1234"}})
-		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "too common") {
-			t.Fatalf("sign-up with Password1234 = %d", resp.StatusCode)
-		}
+		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "sign-up with Password1234 = %d", resp.StatusCode)
+		require.Contains(t, body, "too common", "sign-up with Password1234 = %d", resp.StatusCode)
 		c := signUp(t, a, "strong@example.com", "S")
 		resp, body = c.post("/settings/password", url.Values{"current_password": {goodPassword}, "new_password": {"qwertyuiop123"}})
-		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "too common") {
-			t.Fatalf("change to qwertyuiop123 = %d", resp.StatusCode)
-		}
-		v := htmx(post("/accounts/validate", url.Values{"new_password": {"iloveyou1234"}}))
+		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "change to qwertyuiop123 = %d", resp.StatusCode)
+		require.Contains(t, body, "too common", "change to qwertyuiop123 = %d", resp.StatusCode)
+		v := asHTMX(post("/accounts/validate", url.Values{"new_password": {"iloveyou1234"}}))
 		v.Header.Set("HX-Trigger-Name", "new_password")
-		if _, body = c.do(v); !strings.Contains(body, "too common") || strings.Contains(body, "<input") {
-			t.Errorf("inline validation answered %q, want only the line that flags a common password", body)
-		}
+		_, body = c.do(v)
+		assert.Contains(t, body, "too common", "inline validation answered %q, want only the line that flags a common password", body)
+		assert.NotContains(t, body, "<input", "inline validation answered %q, want only the line that flags a common password", body)
 		// Reset is covered in TestPasswordReset.
 	})
 }
@@ -588,36 +495,34 @@ func TestLoginRateLimits(t *testing.T) {
 	forDialects(t, func(t *testing.T, a *app) {
 		signUp(t, a, "target@example.com", "Target")
 		signUp(t, a, "bystander@example.com", "Bystander")
-		for i := range ratelimit.LoginFailuresPerAccount.Limit {
+		for i := range accounts.LoginFailuresPerAccount.Limit {
 			c := a.client()
 			c.ip = fmt.Sprintf("198.51.100.%d", i+1)
-			if resp, _ := c.post("/login", url.Values{"email": {"target@example.com"}, "password": {"wrong password " + strconv.Itoa(i)}}); resp.StatusCode != http.StatusUnauthorized {
-				t.Fatalf("failure %d = %d, want 401", i+1, resp.StatusCode)
-			}
+			resp, _ := c.post("/login", url.Values{"email": {"target@example.com"}, "password": {"wrong password " + strconv.Itoa(i)}})
+			require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "failure %d = %d, want 401", i+1, resp.StatusCode)
 		}
 		c := a.client()
 		c.ip = "203.0.113.9"
 		resp, _ := c.post("/login", url.Values{"email": {"target@example.com"}, "password": {goodPassword}})
-		if resp.StatusCode != http.StatusTooManyRequests || c.session() != "" {
-			t.Fatalf("right password while the account is limited = %d, want 429 and no session", resp.StatusCode)
-		}
-		if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra < 1 || ra > 300 {
-			t.Fatalf("Retry-After = %q, want 1..300 seconds", resp.Header.Get("Retry-After"))
-		}
+		require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "right password while the account is limited = %d, want 429 and no session", resp.StatusCode)
+		require.Equal(t, "", c.session(), "right password while the account is limited = %d, want 429 and no session", resp.StatusCode)
+		ra, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+		require.NoError(t, err, "Retry-After = %q, want 1..300 seconds", resp.Header.Get("Retry-After"))
+		require.GreaterOrEqual(t, ra, 1, "Retry-After = %q, want 1..300 seconds", resp.Header.Get("Retry-After"))
+		require.LessOrEqual(t, ra, 300, "Retry-After = %q, want 1..300 seconds", resp.Header.Get("Retry-After"))
 		login(t, c, "bystander@example.com", goodPassword)
-		a.clock.Advance(ratelimit.LoginFailuresPerAccount.Window + time.Second)
+		a.clock.Advance(accounts.LoginFailuresPerAccount.Window + time.Second)
 		login(t, a.client(), "target@example.com", goodPassword)
 
 		// Per address: ten failures on ten accounts, then even a good login
 		// from that address waits.
 		attacker := a.client()
 		attacker.ip = "192.0.2.66"
-		for i := range ratelimit.LoginFailuresPerIP.Limit {
+		for i := range accounts.LoginFailuresPerIP.Limit {
 			attacker.post("/login", url.Values{"email": {fmt.Sprintf("guess%d@example.com", i)}, "password": {"whatever password"}})
 		}
-		if resp, _ := attacker.post("/login", url.Values{"email": {"bystander@example.com"}, "password": {goodPassword}}); resp.StatusCode != http.StatusTooManyRequests {
-			t.Fatalf("login from a limited address = %d, want 429", resp.StatusCode)
-		}
+		resp, _ = attacker.post("/login", url.Values{"email": {"bystander@example.com"}, "password": {goodPassword}})
+		require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "login from a limited address = %d, want 429", resp.StatusCode)
 	})
 }
 
@@ -625,35 +530,27 @@ func TestLoginRateLimits(t *testing.T) {
 func TestSignupRateLimit(t *testing.T) {
 	forDialects(t, func(t *testing.T, a *app) {
 		c := a.client()
-		for i := range ratelimit.SignupPerIP.Limit {
+		for i := range accounts.SignupPerIP.Limit {
 			resp, _ := c.post("/signup", url.Values{"email": {fmt.Sprintf("bulk%d@example.com", i)}, "name": {"B"}, "password": {goodPassword}})
-			if resp.StatusCode != http.StatusSeeOther {
-				t.Fatalf("sign-up %d = %d", i+1, resp.StatusCode)
-			}
+			require.Equal(t, http.StatusSeeOther, resp.StatusCode, "sign-up %d = %d", i+1, resp.StatusCode)
 		}
 		resp, _ := c.post("/signup", url.Values{"email": {"bulk21@example.com"}, "name": {"B"}, "password": {goodPassword}})
-		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
-			t.Fatalf("21st sign-up = %d (Retry-After %q), want 429", resp.StatusCode, resp.Header.Get("Retry-After"))
-		}
-		if len(a.mails(t, "bulk21@example.com")) != 0 {
-			t.Fatal("the refused sign-up sent email")
-		}
+		require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "21st sign-up = %d (Retry-After %q), want 429", resp.StatusCode, resp.Header.Get("Retry-After"))
+		require.NotEqual(t, "", resp.Header.Get("Retry-After"), "21st sign-up = %d (Retry-After %q), want 429", resp.StatusCode, resp.Header.Get("Retry-After"))
+		require.Empty(t, a.mails(t, "bulk21@example.com"), "the refused sign-up sent email")
 		// Resend: one per three minutes per address.
 		c.ip = "192.0.2.77"
-		if resp, _ := c.post("/verify/resend", url.Values{"email": {"bulk1@example.com"}}); resp.StatusCode != http.StatusSeeOther {
-			t.Fatalf("first resend = %d", resp.StatusCode)
-		}
-		if resp, _ := c.post("/verify/resend", url.Values{"email": {"bulk1@example.com"}}); resp.StatusCode != http.StatusTooManyRequests {
-			t.Fatalf("second resend within 3 minutes = %d, want 429", resp.StatusCode)
-		}
+		resp, _ = c.post("/verify/resend", url.Values{"email": {"bulk1@example.com"}})
+		require.Equal(t, http.StatusSeeOther, resp.StatusCode, "first resend = %d", resp.StatusCode)
+		resp, _ = c.post("/verify/resend", url.Values{"email": {"bulk1@example.com"}})
+		require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "second resend within 3 minutes = %d, want 429", resp.StatusCode)
 		// Reset: five per minute per address.
-		for i := range ratelimit.ResetPerAddress.Limit {
+		for i := range accounts.ResetPerAddress.Limit {
 			c.ip = fmt.Sprintf("192.0.2.%d", 100+i)
 			c.post("/password/reset", url.Values{"email": {"bulk2@example.com"}})
 		}
-		if resp, _ := c.post("/password/reset", url.Values{"email": {"bulk2@example.com"}}); resp.StatusCode != http.StatusTooManyRequests {
-			t.Fatalf("sixth reset request for one address = %d, want 429", resp.StatusCode)
-		}
+		resp, _ = c.post("/password/reset", url.Values{"email": {"bulk2@example.com"}})
+		require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "sixth reset request for one address = %d, want 429", resp.StatusCode)
 	})
 }
 
@@ -679,21 +576,17 @@ func TestNoEnumeration(t *testing.T) {
 			known, unknown := "known@example.com", fmt.Sprintf("nobody%d@example.com", i)
 			r1, b1 := a.client().post(tc.path, tc.form(known))
 			r2, b2 := a.client().post(tc.path, tc.form(unknown))
-			if r1.StatusCode != r2.StatusCode || r1.Header.Get("Location") != r2.Header.Get("Location") ||
-				normalise(b1, known) != normalise(b2, unknown) {
-				t.Errorf("%s: known address %d %q, unknown %d %q: answers differ", tc.path,
-					r1.StatusCode, r1.Header.Get("Location"), r2.StatusCode, r2.Header.Get("Location"))
-			}
+			assert.Equal(t, r1.StatusCode, r2.StatusCode, "%s: status for a known and an unknown address differ", tc.path)
+			assert.Equal(t, r1.Header.Get("Location"), r2.Header.Get("Location"), "%s: redirect for a known and an unknown address differ", tc.path)
+			assert.Equal(t, normalise(b1, known), normalise(b2, unknown), "%s: page for a known and an unknown address differ", tc.path)
 		}
 		// The owner of a known address learns of the attempt; nobody else
 		// gets anything.
-		if msgs := a.mails(t, "known@example.com"); !strings.Contains(msgs[len(msgs)-1].Subject+msgs[len(msgs)-2].Subject, "tried to sign up") {
-			t.Error("the owner was not told of the sign-up attempt")
-		}
+		msgs := a.mails(t, "known@example.com")
+		assert.Contains(t, msgs[len(msgs)-1].Subject+msgs[len(msgs)-2].Subject, "tried to sign up", "the owner was not told of the sign-up attempt")
 		for _, unknown := range []string{"nobody1@example.com", "nobody2@example.com"} {
-			if n := len(a.mails(t, unknown)); n != 0 {
-				t.Errorf("unknown address %s got %d emails from login or reset", unknown, n)
-			}
+			n := len(a.mails(t, unknown))
+			assert.Equal(t, 0, n, "unknown address %s got %d emails from login or reset", unknown, n)
 		}
 	})
 }
@@ -709,9 +602,8 @@ func TestLoginTimingDoesNotRevealAccounts(t *testing.T) {
 	forDialectsInTurn(t, func(t *testing.T, a *app) {
 		hasher := accounts.NewHasher(accounts.DefaultParams)
 		a.acct.Users.SetHasher(hasher)
-		if _, err := a.acct.Users.EnsureUser(context.Background(), "timed@example.com", "T", goodPassword, "test"); err != nil {
-			t.Fatal(err)
-		}
+		_, err := a.acct.Users.EnsureUser(context.Background(), "timed@example.com", "T", goodPassword, "test")
+		require.NoError(t, err)
 		tries := 41
 		if raceEnabled {
 			tries = 3
@@ -724,12 +616,9 @@ func TestLoginTimingDoesNotRevealAccounts(t *testing.T) {
 			start := time.Now()
 			resp, _ := c.post("/login", url.Values{"email": {email}, "password": {"wrong password"}})
 			d := time.Since(start)
-			if resp.StatusCode != http.StatusUnauthorized {
-				t.Fatalf("login %s = %d", email, resp.StatusCode)
-			}
-			if n := hasher.Computations() - hashes; n != 1 {
-				t.Fatalf("failed login for %s computed %d hashes, want exactly 1", email, n)
-			}
+			require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "login %s = %d", email, resp.StatusCode)
+			n := hasher.Computations() - hashes
+			require.Equal(t, int64(1), n, "failed login for %s computed %d hashes, want exactly 1", email, n)
 			return d
 		}
 		for i := range tries {
@@ -744,8 +633,9 @@ func TestLoginTimingDoesNotRevealAccounts(t *testing.T) {
 			a.clock.Advance(time.Minute + time.Second)
 		}
 		t.Logf("failed login: median %s, median difference known-unknown %s", median(known), median(diffs))
-		if diff := median(diffs).Abs(); diff >= 20*time.Millisecond && !raceEnabled {
-			t.Fatalf("median difference between failed logins for a known and an unknown address is %s, want < 20ms", diff)
+		diff := median(diffs).Abs()
+		if !raceEnabled { // the race detector's overhead swamps the difference
+			require.Less(t, diff, 20*time.Millisecond, "median difference between failed logins for a known and an unknown address")
 		}
 	})
 }
@@ -764,12 +654,16 @@ func TestNoOpenRedirect(t *testing.T) {
 		c := a.client()
 		resp, _ := c.post("/login", url.Values{"email": {"next@example.com"}, "password": {goodPassword}, "next": {next}})
 		loc := resp.Header.Get("Location")
-		if resp.StatusCode != http.StatusSeeOther || (loc != "/" && !strings.HasPrefix(loc, "/%")) || strings.Contains(loc, "evil") && !strings.HasPrefix(loc, "/%") {
-			t.Errorf("next=%q: redirected to %q, want /", next, loc)
+		assert.Equal(t, http.StatusSeeOther, resp.StatusCode, "next=%q: redirected to %q, want /", next, loc)
+		// Home, or a path on this site that merely spells the address out.
+		if !strings.HasPrefix(loc, "/%") {
+			assert.Equal(t, "/", loc, "next=%q: redirected to %q, want /", next, loc)
 		}
-		if u, err := url.Parse(loc); err != nil || u.Host != "" || strings.HasPrefix(loc, "//") {
-			t.Errorf("next=%q: Location %q leaves the site", next, loc)
+		u, err := url.Parse(loc)
+		if assert.NoError(t, err, "next=%q: Location %q", next, loc) {
+			assert.Empty(t, u.Host, "next=%q: Location %q leaves the site", next, loc)
 		}
+		assert.False(t, strings.HasPrefix(loc, "//"), "next=%q: Location %q leaves the site", next, loc)
 	}
 	c := a.client()
 	resp, _ := c.post("/login", url.Values{"email": {"next@example.com"}, "password": {goodPassword}, "next": {"/settings#sessions"}})
@@ -808,37 +702,28 @@ func TestAccessMatrix(t *testing.T) {
 			}
 			switch rt.access {
 			case public:
-				if anon.StatusCode == http.StatusForbidden || toLogin(anon) {
-					t.Errorf("%s (public) refused anonymous: %d", rt.pattern, anon.StatusCode)
-				}
+				assert.NotEqual(t, http.StatusForbidden, anon.StatusCode, "%s (public) refused anonymous: %d", rt.pattern, anon.StatusCode)
+				assert.False(t, toLogin(anon), "%s (public) refused anonymous: %d", rt.pattern, anon.StatusCode)
 			case signedIn:
-				if !toLogin(anon) {
-					t.Errorf("%s (user) as anonymous = %d to %q, want a redirect to /login", rt.pattern, anon.StatusCode, anon.Header.Get("Location"))
-				}
+				assert.True(t, toLogin(anon), "%s (user) as anonymous = %d to %q, want a redirect to /login", rt.pattern, anon.StatusCode, anon.Header.Get("Location"))
 				for who, r := range map[string]*http.Response{"user": asUser, "admin": asAdmin} {
-					if toLogin(r) || r.StatusCode == http.StatusForbidden || r.StatusCode >= 500 {
-						t.Errorf("%s (user) as %s = %d", rt.pattern, who, r.StatusCode)
-					}
+					assert.False(t, toLogin(r), "%s (user) as %s = %d", rt.pattern, who, r.StatusCode)
+					assert.NotEqual(t, http.StatusForbidden, r.StatusCode, "%s (user) as %s = %d", rt.pattern, who, r.StatusCode)
+					assert.Less(t, r.StatusCode, 500, "%s (user) as %s = %d", rt.pattern, who, r.StatusCode)
 				}
 			case adminOnly:
-				if !toLogin(anon) {
-					t.Errorf("%s (admin) as anonymous = %d, want a redirect to /login", rt.pattern, anon.StatusCode)
-				}
-				if asUser.StatusCode != http.StatusForbidden {
-					t.Errorf("%s (admin) as user = %d, want 403", rt.pattern, asUser.StatusCode)
-				}
-				if toLogin(asAdmin) || asAdmin.StatusCode == http.StatusForbidden || asAdmin.StatusCode >= 500 {
-					t.Errorf("%s (admin) as admin = %d", rt.pattern, asAdmin.StatusCode)
-				}
+				assert.True(t, toLogin(anon), "%s (admin) as anonymous = %d, want a redirect to /login", rt.pattern, anon.StatusCode)
+				assert.Equal(t, http.StatusForbidden, asUser.StatusCode, "%s (admin) as user = %d, want 403", rt.pattern, asUser.StatusCode)
+				assert.False(t, toLogin(asAdmin), "%s (admin) as admin = %d", rt.pattern, asAdmin.StatusCode)
+				assert.NotEqual(t, http.StatusForbidden, asAdmin.StatusCode, "%s (admin) as admin = %d", rt.pattern, asAdmin.StatusCode)
+				assert.Less(t, asAdmin.StatusCode, 500, "%s (admin) as admin = %d", rt.pattern, asAdmin.StatusCode)
 			case apiClient:
 				// A browser session is no API key: all three are refused.
 				for who, r := range map[string]*http.Response{"anonymous": anon, "user": asUser, "admin": asAdmin} {
-					if r.StatusCode != http.StatusUnauthorized {
-						t.Errorf("%s (apikey) as %s without a key = %d, want 401", rt.pattern, who, r.StatusCode)
-					}
+					assert.Equal(t, http.StatusUnauthorized, r.StatusCode, "%s (apikey) as %s without a key = %d, want 401", rt.pattern, who, r.StatusCode)
 				}
 			default:
-				t.Errorf("route %s has access class %q, which this matrix does not know: classify it here", rt.pattern, rt.access)
+				assert.Failf(t, "unknown access class", "route %s has access class %q, which this matrix does not know: classify it here", rt.pattern, rt.access)
 			}
 		}
 	})
@@ -857,65 +742,51 @@ func TestAdminActions(t *testing.T) {
 		d, _ := a.acct.Users.ByEmail(ctx, "deputy@example.com")
 		bossUser, _ := a.acct.Users.ByEmail(ctx, "boss@example.com")
 
-		if resp, body := boss.get("/admin/users?q=MEMBER&status=active"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "member@example.com") || strings.Contains(body, "other@example.com") {
-			t.Fatalf("user search = %d, want only the member", resp.StatusCode)
-		}
-		if resp, body := boss.get("/admin/users/" + m.ID); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Deactivate") {
-			t.Fatalf("user detail = %d", resp.StatusCode)
-		}
+		resp, body := boss.get("/admin/users?q=MEMBER&status=active")
+		require.Equal(t, http.StatusOK, resp.StatusCode, "user search = %d, want only the member", resp.StatusCode)
+		require.Contains(t, body, "member@example.com", "user search = %d, want only the member", resp.StatusCode)
+		require.NotContains(t, body, "other@example.com", "user search = %d, want only the member", resp.StatusCode)
+		resp, body = boss.get("/admin/users/" + m.ID)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "user detail = %d", resp.StatusCode)
+		require.Contains(t, body, "Deactivate", "user detail = %d", resp.StatusCode)
 
-		resp, _ := boss.post("/admin/users/"+m.ID+"/active", url.Values{"active": {"false"}})
+		resp, _ = boss.post("/admin/users/"+m.ID+"/active", url.Values{"active": {"false"}})
 		wantRedirect(t, resp, http.StatusSeeOther, "/admin/users/"+m.ID)
-		if signedInAs(t, member, "Member") {
-			t.Fatal("a deactivated user is still signed in")
-		}
-		if resp, _ := member.post("/login", url.Values{"email": {"member@example.com"}, "password": {goodPassword}}); resp.StatusCode != http.StatusForbidden {
-			t.Fatalf("login of a deactivated user = %d, want 403", resp.StatusCode)
-		}
+		require.False(t, signedInAs(t, member, "Member"), "a deactivated user is still signed in")
+		resp, _ = member.post("/login", url.Values{"email": {"member@example.com"}, "password": {goodPassword}})
+		require.Equal(t, http.StatusForbidden, resp.StatusCode, "login of a deactivated user = %d, want 403", resp.StatusCode)
 
 		// Demotion applies to the very next request.
 		resp, _ = boss.post("/admin/users/"+d.ID+"/role", url.Values{"role": {"user"}})
 		wantRedirect(t, resp, http.StatusSeeOther, "/admin/users/")
-		if resp, _ := deputy.get("/admin"); resp.StatusCode == http.StatusOK {
-			t.Fatal("a demoted admin still reaches /admin")
-		}
+		resp, _ = deputy.get("/admin")
+		require.NotEqual(t, http.StatusOK, resp.StatusCode, "a demoted admin still reaches /admin")
 		login(t, deputy, "deputy@example.com", goodPassword)
-		if resp, _ := deputy.get("/admin"); resp.StatusCode != http.StatusForbidden {
-			t.Fatalf("demoted admin after logging in again: /admin = %d, want 403", resp.StatusCode)
-		}
+		resp, _ = deputy.get("/admin")
+		require.Equal(t, http.StatusForbidden, resp.StatusCode, "demoted admin after logging in again: /admin = %d, want 403", resp.StatusCode)
 
-		if resp, _ := boss.post("/admin/users/"+bossUser.ID+"/role", url.Values{"role": {"user"}}); resp.StatusCode != http.StatusConflict {
-			t.Fatalf("self-demotion = %d, want 409", resp.StatusCode)
-		}
+		resp, _ = boss.post("/admin/users/"+bossUser.ID+"/role", url.Values{"role": {"user"}})
+		require.Equal(t, http.StatusConflict, resp.StatusCode, "self-demotion = %d, want 409", resp.StatusCode)
 
 		entries, err := a.acct.Audit.Recent(ctx, "", 10)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		var actions []string
 		for _, e := range entries {
 			if e.ActorID == bossUser.ID {
 				actions = append(actions, e.Action+">"+e.TargetID)
 			}
-			if e.At.IsZero() {
-				t.Error("audit entry without a time")
-			}
+			assert.False(t, e.At.IsZero(), "audit entry without a time")
 		}
 		for _, want := range []string{"user.deactivated>" + m.ID, "user.demoted>" + d.ID} {
-			if !slices.Contains(actions, want) {
-				t.Errorf("audit log lacks %s: %v", want, actions)
-			}
+			assert.Contains(t, actions, want, "audit log lacks %s: %v", want, actions)
 		}
 
 		// Another user's session id: 404, and nothing ends.
 		otherUser, _ := a.acct.Users.ByEmail(ctx, "other@example.com")
 		list, _ := a.acct.Sessions.List(ctx, otherUser.ID)
-		if resp, _ := deputy.post("/settings/sessions", url.Values{"session": {list[0].ID}}); resp.StatusCode != http.StatusNotFound {
-			t.Fatalf("ending another user's session = %d, want 404", resp.StatusCode)
-		}
-		if !signedInAs(t, other, "Other") {
-			t.Fatal("another user's session was ended")
-		}
+		resp, _ = deputy.post("/settings/sessions", url.Values{"session": {list[0].ID}})
+		require.Equal(t, http.StatusNotFound, resp.StatusCode, "ending another user's session = %d, want 404", resp.StatusCode)
+		require.True(t, signedInAs(t, other, "Other"), "another user's session was ended")
 	})
 }
 
@@ -934,9 +805,8 @@ func TestInvalidUTF8IsRefusedCleanly(t *testing.T) {
 			{"/login", url.Values{"email": {"b\xffd@example.com"}, "password": {goodPassword}}, http.StatusUnauthorized},
 			{"/password/reset", url.Values{"email": {"b\xffd@example.com"}}, http.StatusUnprocessableEntity},
 		} {
-			if resp, _ := c.post(tc.path, tc.form); resp.StatusCode != tc.want {
-				t.Errorf("%s with invalid UTF-8 = %d, want %d", tc.path, resp.StatusCode, tc.want)
-			}
+			resp, _ := c.post(tc.path, tc.form)
+			assert.Equal(t, tc.want, resp.StatusCode, "%s with invalid UTF-8 = %d, want %d", tc.path, resp.StatusCode, tc.want)
 		}
 	})
 }
@@ -950,12 +820,13 @@ func TestNoMassAssignment(t *testing.T) {
 			"active": {"false"}, "email_verified_at": {""}, "id": {"other"}})
 		wantRedirect(t, resp, http.StatusSeeOther, "/settings")
 		u, err := a.acct.Users.ByEmail(ctx, "plain@example.com")
-		if err != nil || u.Name != "Renamed" || u.Role != accounts.RoleUser || !u.Active || !u.Verified() {
-			t.Fatalf("after posting extra fields: %+v, %v", u, err)
-		}
-		if resp, _ := c.get("/admin"); resp.StatusCode != http.StatusForbidden {
-			t.Fatalf("/admin after posting role=admin = %d, want 403", resp.StatusCode)
-		}
+		require.NoError(t, err, "after posting extra fields: %+v, %v", u, err)
+		require.Equal(t, "Renamed", u.Name, "after posting extra fields: %+v, %v", u, err)
+		require.Equal(t, accounts.RoleUser, u.Role, "after posting extra fields: %+v, %v", u, err)
+		require.True(t, u.Active, "after posting extra fields: %+v, %v", u, err)
+		require.True(t, u.Verified(), "after posting extra fields: %+v, %v", u, err)
+		resp, _ = c.get("/admin")
+		require.Equal(t, http.StatusForbidden, resp.StatusCode, "/admin after posting role=admin = %d, want 403", resp.StatusCode)
 	})
 }
 
@@ -965,31 +836,25 @@ func TestDeleteAccount(t *testing.T) {
 		ctx := context.Background()
 		c := signUp(t, a, "leaving@example.com", "Leaving")
 		u, _ := a.acct.Users.ByEmail(ctx, "leaving@example.com")
-		if resp, _ := c.post("/settings/delete", url.Values{"confirm": {"yes"}}); resp.StatusCode != http.StatusUnprocessableEntity {
-			t.Fatalf("delete without typing DELETE = %d, want 422", resp.StatusCode)
-		}
+		resp, _ := c.post("/settings/delete", url.Values{"confirm": {"yes"}})
+		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "delete without typing DELETE = %d, want 422", resp.StatusCode)
 		a.clock.Advance(11 * time.Minute)
-		resp, _ := c.post("/settings/delete", url.Values{"confirm": {"DELETE"}})
+		resp, _ = c.post("/settings/delete", url.Values{"confirm": {"DELETE"}})
 		wantRedirect(t, resp, http.StatusSeeOther, "/reauthenticate")
 		c.post("/reauthenticate", url.Values{"password": {goodPassword}})
 		resp, _ = c.post("/settings/delete", url.Values{"confirm": {"DELETE"}})
 		wantRedirect(t, resp, http.StatusSeeOther, "/")
-		if _, err := a.acct.Users.ByEmail(ctx, "leaving@example.com"); err == nil {
-			t.Fatal("the account still exists")
-		}
+		_, err := a.acct.Users.ByEmail(ctx, "leaving@example.com")
+		require.Error(t, err, "the account still exists")
 		for _, table := range []string{"sessions", "email_tokens"} {
 			var n int
-			if err := a.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table+" WHERE user_id = ?", u.ID).Scan(&n); err != nil || n != 0 {
-				t.Errorf("%s keeps %d rows of the deleted account (%v)", table, n, err)
-			}
+			err := a.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table+" WHERE user_id = ?", u.ID).Scan(&n)
+			assert.NoError(t, err, "%s keeps %d rows of the deleted account (%v)", table, n, err)
+			assert.Equal(t, 0, n, "%s keeps %d rows of the deleted account (%v)", table, n, err)
 		}
 		msgs := a.mails(t, "leaving@example.com")
-		if !strings.Contains(msgs[len(msgs)-1].Subject, "deleted") {
-			t.Error("no goodbye email")
-		}
-		if signedInAs(t, c, "Leaving") {
-			t.Fatal("still signed in after deletion")
-		}
+		assert.Contains(t, msgs[len(msgs)-1].Subject, "deleted", "no goodbye email")
+		require.False(t, signedInAs(t, c, "Leaving"), "still signed in after deletion")
 	})
 }
 
@@ -999,9 +864,7 @@ func tableCounts(t testing.TB, db *database.DB) map[string]int {
 	counts := map[string]int{}
 	for _, table := range []string{"users", "email_tokens", "sessions", "rate_events", "outbox", "audit_log", "contact_messages"} {
 		var n int
-		if err := db.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM "+table).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, db.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM "+table).Scan(&n))
 		counts[table] = n
 	}
 	return counts
@@ -1026,33 +889,28 @@ func TestCrawlChangesNothingAndCarriesHeaders(t *testing.T) {
 				path = strings.ReplaceAll(path, "no-such-id", u.ID)
 				for _, p := range []string{path, path + "?token=" + token} {
 					resp, _ := c.get(p)
-					if resp.StatusCode >= 500 {
-						t.Errorf("GET %s = %d", p, resp.StatusCode)
-					}
+					assert.Less(t, resp.StatusCode, 500, "GET %s = %d", p, resp.StatusCode)
 					checkHeaders(t, "GET "+p, resp)
 				}
 			}
 		}
-		if after := tableCounts(t, a.db); fmt.Sprint(after) != fmt.Sprint(before) {
-			t.Fatalf("GET requests changed row counts:\nbefore %v\nafter  %v", before, after)
-		}
+		after := tableCounts(t, a.db)
+		require.Equal(t, fmt.Sprint(before), fmt.Sprint(after), "GET requests changed row counts:\nbefore %v\nafter  %v", before, after)
 
 		// Partials, 403 and 429 too.
-		v := htmx(post("/accounts/validate", url.Values{"email": {"nope"}}))
+		v := asHTMX(post("/accounts/validate", url.Values{"email": {"nope"}}))
 		v.Header.Set("HX-Trigger-Name", "email")
 		resp, body := a.client().do(v)
-		if resp.StatusCode != http.StatusOK || strings.Contains(body, "<html") || !strings.Contains(body, "Enter an email address") {
-			t.Fatalf("validate partial = %d:\n%s", resp.StatusCode, body)
-		}
+		require.Equal(t, http.StatusOK, resp.StatusCode, "validate partial = %d:\n%s", resp.StatusCode, body)
+		require.NotContains(t, body, "<html", "validate partial = %d:\n%s", resp.StatusCode, body)
+		require.Contains(t, body, "Enter an email address", "validate partial = %d:\n%s", resp.StatusCode, body)
 		checkHeaders(t, "validate partial", resp)
 		resp, _ = user.get("/admin")
 		checkHeaders(t, "403", resp)
-		for range ratelimit.ResendPerAddress.Limit + 1 {
+		for range accounts.ResendPerAddress.Limit + 1 {
 			resp, _ = a.client().post("/verify/resend", url.Values{"email": {"crawl@example.com"}})
 		}
-		if resp.StatusCode != http.StatusTooManyRequests {
-			t.Fatalf("resend flood = %d, want 429", resp.StatusCode)
-		}
+		require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "resend flood = %d, want 429", resp.StatusCode)
 		checkHeaders(t, "429", resp)
 	})
 }
@@ -1065,9 +923,7 @@ func checkHeaders(t testing.TB, what string, resp *http.Response) {
 		if name == "Referrer-Policy" && got == "no-referrer" {
 			continue
 		}
-		if got != want {
-			t.Errorf("%s: %s = %q, want %q", what, name, got, want)
-		}
+		assert.Equal(t, want, got, "%s: %s = %q, want %q", what, name, got, want)
 	}
 }
 
@@ -1090,25 +946,19 @@ func TestHostileValuesAndLogs(t *testing.T) {
 			{admin, "/admin/messages"}, {admin, "/admin/outbox"},
 		} {
 			resp, body := page.c.get(page.path)
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("GET %s = %d", page.path, resp.StatusCode)
-			}
-			if strings.Contains(body, "<script>alert(1)") || strings.Contains(body, "<img src=x") {
-				t.Errorf("GET %s: a hostile value reached the page unescaped", page.path)
-			}
+			require.Equal(t, http.StatusOK, resp.StatusCode, "GET %s = %d", page.path, resp.StatusCode)
+			assert.NotContains(t, body, "<script>alert(1)", "GET %s: a hostile value reached the page unescaped", page.path)
+			assert.NotContains(t, body, "<img src=x", "GET %s: a hostile value reached the page unescaped", page.path)
 		}
 
 		crlf := "victim@example.com\r\nlevel=ERROR msg=forged"
 		a.client().post("/login", url.Values{"email": {crlf}, "password": {"secret-password-123"}})
 		a.client().post("/login", url.Values{"email": {"hostile@example.com"}, "password": {"another-secret-456"}})
 		logs := a.logs.String()
-		if !strings.Contains(logs, `"msg":"login failed"`) {
-			t.Error("failed logins are not logged")
-		}
+		assert.Contains(t, logs, `"msg":"login failed"`, "failed logins are not logged")
+		assert.NotContains(t, logs, "victim@example.com", "the address of a failed login reached the log: it is personal data")
 		for _, secret := range []string{"secret-password-123", "another-secret-456", goodPassword, user.session(), admin.session()} {
-			if strings.Contains(logs, secret) {
-				t.Errorf("the log holds a secret: %q", secret)
-			}
+			assert.NotContains(t, logs, secret, "the log holds a secret: %q", secret)
 		}
 		var outboxTokens []string
 		for _, m := range linkPattern.FindAllStringSubmatch(strings.Join(func() []string {
@@ -1120,22 +970,14 @@ func TestHostileValuesAndLogs(t *testing.T) {
 		}(), "\n"), -1) {
 			outboxTokens = append(outboxTokens, m[2])
 		}
-		if len(outboxTokens) == 0 {
-			t.Fatal("no token to look for in the logs")
-		}
+		require.NotEmpty(t, outboxTokens, "no token to look for in the logs")
 		for _, tok := range outboxTokens {
-			if strings.Contains(logs, tok) {
-				t.Errorf("the log holds a link token")
-			}
+			assert.NotContains(t, logs, tok, "the log holds a link token")
 		}
 		for line := range strings.Lines(logs) {
 			var rec map[string]any
-			if err := json.Unmarshal([]byte(line), &rec); err != nil {
-				t.Fatalf("log line is not one JSON record (a CRLF split it?): %q", line)
-			}
-			if strings.HasPrefix(strings.TrimSpace(line), "level=") {
-				t.Fatalf("forged log line: %q", line)
-			}
+			require.NoError(t, json.Unmarshal([]byte(line), &rec), "log line is not one JSON record (a CRLF split it?): %q", line)
+			require.False(t, strings.HasPrefix(strings.TrimSpace(line), "level="), "forged log line: %q", line)
 		}
 	})
 }
@@ -1147,9 +989,7 @@ func BenchmarkLoginPage(b *testing.B) {
 	for b.Loop() {
 		rec := httptest.NewRecorder()
 		a.handler.ServeHTTP(rec, get("/login"))
-		if rec.Code != http.StatusOK {
-			b.Fatalf("GET /login = %d", rec.Code)
-		}
+		require.Equal(b, http.StatusOK, rec.Code, "GET /login = %d", rec.Code)
 	}
 }
 
@@ -1165,9 +1005,12 @@ func TestFlashCookieOverHTTPS(t *testing.T) {
 					flash = ck
 				}
 			}
-			if flash == nil || !flash.Secure || !flash.HttpOnly || flash.SameSite != http.SameSiteLaxMode || flash.Path != "/" || flash.Domain != "" {
-				t.Fatalf("flash cookie over https = %+v (all set: %v), want __Host-flash, Secure, HttpOnly, SameSite=Lax, Path=/, no Domain", flash, resp.Cookies())
-			}
+			require.NotNil(t, flash, "flash cookie over https = %+v (all set: %v), want __Host-flash, Secure, HttpOnly, SameSite=Lax, Path=/, no Domain", flash, resp.Cookies())
+			require.True(t, flash.Secure, "flash cookie over https = %+v (all set: %v), want __Host-flash, Secure, HttpOnly, SameSite=Lax, Path=/, no Domain", flash, resp.Cookies())
+			require.True(t, flash.HttpOnly, "flash cookie over https = %+v (all set: %v), want __Host-flash, Secure, HttpOnly, SameSite=Lax, Path=/, no Domain", flash, resp.Cookies())
+			require.Equal(t, http.SameSiteLaxMode, flash.SameSite, "flash cookie over https = %+v (all set: %v), want __Host-flash, Secure, HttpOnly, SameSite=Lax, Path=/, no Domain", flash, resp.Cookies())
+			require.Equal(t, "/", flash.Path, "flash cookie over https = %+v (all set: %v), want __Host-flash, Secure, HttpOnly, SameSite=Lax, Path=/, no Domain", flash, resp.Cookies())
+			require.Equal(t, "", flash.Domain, "flash cookie over https = %+v (all set: %v), want __Host-flash, Secure, HttpOnly, SameSite=Lax, Path=/, no Domain", flash, resp.Cookies())
 		})
 	}
 }

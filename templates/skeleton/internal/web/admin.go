@@ -12,6 +12,8 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/mail"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/views"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/form"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/response"
 )
 
 // ContactLister is what the admin pages need from the contact messages.
@@ -27,24 +29,24 @@ type adminDashboard struct {
 	DevMode  bool
 }
 
-func handleAdminDashboard(p *pages, a *auth) http.Handler {
+func handleAdminDashboard(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		counts, err := a.Users.Count(r.Context())
 		if err != nil {
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 			return
 		}
 		entries, err := a.Audit.Recent(r.Context(), "", 10)
 		if err != nil {
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 			return
 		}
 		msgs, err := a.Messages.Recent(r.Context(), 5)
 		if err != nil {
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 			return
 		}
-		p.page(w, r, http.StatusOK, "admin/index", views.Page{Title: "Admin", Data: adminDashboard{
+		p.Page(w, r, http.StatusOK, "admin/index", views.Page{Title: "Admin", Data: adminDashboard{
 			Counts: counts, Audit: entries, Messages: msgs, DevMode: a.development,
 		}})
 	})
@@ -62,14 +64,14 @@ type adminUsers struct {
 
 const usersPerPage = 25
 
-func handleAdminUsers(p *pages, a *auth) http.Handler {
+func handleAdminUsers(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		page, _ := strconv.Atoi(q.Get("page"))
 		query := accounts.Query{Search: q.Get("q"), Role: accounts.Role(q.Get("role")), Status: q.Get("status"), Page: page, PerPage: usersPerPage}
 		list, err := a.Users.List(r.Context(), query)
 		if err != nil {
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 			return
 		}
 		data := adminUsers{List: list, Search: query.Search, RoleFilter: string(query.Role), State: query.Status}
@@ -89,7 +91,7 @@ func handleAdminUsers(p *pages, a *auth) http.Handler {
 		if list.Page < list.Pages() {
 			data.Next = pageURL(list.Page + 1)
 		}
-		p.page(w, r, http.StatusOK, "admin/users", views.Page{Title: "Users", Data: data})
+		p.Page(w, r, http.StatusOK, "admin/users", views.Page{Title: "Users", Data: data})
 	})
 }
 
@@ -100,23 +102,23 @@ type adminUser struct {
 	Self  bool
 }
 
-func handleAdminUser(p *pages, a *auth) http.Handler {
+func handleAdminUser(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, err := a.Users.ByID(r.Context(), r.PathValue("id"))
 		if errors.Is(err, accounts.ErrNotFound) {
-			p.error(w, r, http.StatusNotFound)
+			p.Error(w, r, http.StatusNotFound)
 			return
 		}
 		if err != nil {
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 			return
 		}
 		entries, err := a.Audit.Recent(r.Context(), u.ID, 50)
 		if err != nil {
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 			return
 		}
-		p.page(w, r, http.StatusOK, "admin/user", views.Page{Title: u.Email, Data: adminUser{
+		p.Page(w, r, http.StatusOK, "admin/user", views.Page{Title: u.Email, Data: adminUser{
 			User: u, Audit: entries, Self: u.ID == currentUser(r).ID,
 		}})
 	})
@@ -125,34 +127,34 @@ func handleAdminUser(p *pages, a *auth) http.Handler {
 // adminAction runs an action on the user named in the path, ends their
 // sessions (a deactivation or role change applies to a fresh session) and
 // returns to their page.
-func adminAction(p *pages, a *auth, action func(r *http.Request, actor, target string) (string, error)) http.Handler {
+func adminAction(p *response.Pages, a *auth, action func(r *http.Request, actor, target string) (string, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !parseAccountForm(w, r, p) {
+		if !parseForm(w, r, p, form.MaxBytes) {
 			return
 		}
 		target := r.PathValue("id")
 		message, err := action(r, currentUser(r).ID, target)
 		switch {
 		case errors.Is(err, accounts.ErrNotFound):
-			p.error(w, r, http.StatusNotFound)
+			p.Error(w, r, http.StatusNotFound)
 			return
 		case errors.Is(err, accounts.ErrSelf):
-			p.errorText(w, r, http.StatusConflict, "Not on your own account", "Ask another administrator to change your role or status.")
+			p.ErrorText(w, r, http.StatusConflict, "Not on your own account", "Ask another administrator to change your role or status.")
 			return
 		case err != nil:
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 			return
 		}
 		if err := a.Sessions.EndAll(r.Context(), target); err != nil {
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 			return
 		}
-		p.flash.set(w, r, views.Flash{Kind: "success", Message: message})
+		p.Flash(w, views.Flash{Kind: "success", Message: message})
 		http.Redirect(w, r, "/admin/users/"+url.PathEscape(target), http.StatusSeeOther)
 	})
 }
 
-func handleAdminSetActive(p *pages, a *auth) http.Handler {
+func handleAdminSetActive(p *response.Pages, a *auth) http.Handler {
 	return adminAction(p, a, func(r *http.Request, actor, target string) (string, error) {
 		active := r.PostForm.Get("active") == "true"
 		if err := a.Users.SetActive(r.Context(), actor, target, active); err != nil {
@@ -165,7 +167,7 @@ func handleAdminSetActive(p *pages, a *auth) http.Handler {
 	})
 }
 
-func handleAdminSetRole(p *pages, a *auth) http.Handler {
+func handleAdminSetRole(p *response.Pages, a *auth) http.Handler {
 	return adminAction(p, a, func(r *http.Request, actor, target string) (string, error) {
 		role := accounts.Role(r.PostForm.Get("role"))
 		if role != accounts.RoleUser && role != accounts.RoleAdmin {
@@ -178,30 +180,36 @@ func handleAdminSetRole(p *pages, a *auth) http.Handler {
 	})
 }
 
-func handleAdminMessages(p *pages, a *auth) http.Handler {
+// adminMessages is what templates/admin/messages.html shows.
+type adminMessages struct{ Messages []contact.Message }
+
+func handleAdminMessages(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		msgs, err := a.Messages.Recent(r.Context(), 200)
 		if err != nil {
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 			return
 		}
-		p.page(w, r, http.StatusOK, "admin/messages", views.Page{Title: "Contact messages", Data: struct{ Messages []contact.Message }{msgs}})
+		p.Page(w, r, http.StatusOK, "admin/messages", views.Page{Title: "Contact messages", Data: adminMessages{msgs}})
 	})
 }
 
+// adminOutbox is what templates/admin/outbox.html shows.
+type adminOutbox struct{ Emails []mail.Queued }
+
 // handleAdminOutbox lists the email outbox, in development only: in
 // production the messages hold live links to people's accounts.
-func handleAdminOutbox(p *pages, a *auth) http.Handler {
+func handleAdminOutbox(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !a.development {
-			p.error(w, r, http.StatusNotFound)
+			p.Error(w, r, http.StatusNotFound)
 			return
 		}
 		queued, err := a.Outbox.Recent(r.Context(), 100)
 		if err != nil {
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 			return
 		}
-		p.page(w, r, http.StatusOK, "admin/outbox", views.Page{Title: "Email outbox", Data: struct{ Emails []mail.Queued }{queued}})
+		p.Page(w, r, http.StatusOK, "admin/outbox", views.Page{Title: "Email outbox", Data: adminOutbox{queued}})
 	})
 }

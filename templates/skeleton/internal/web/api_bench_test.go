@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 )
@@ -66,8 +68,7 @@ func BenchmarkAPIConsume(b *testing.B) {
 				for range benchClients {
 					wg.Go(func() {
 						for range 10 {
-							if err := run(); err != nil {
-								b.Error(err)
+							if !assert.NoError(b, run()) {
 								return
 							}
 						}
@@ -78,8 +79,7 @@ func BenchmarkAPIConsume(b *testing.B) {
 				b.ResetTimer()
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
-						if err := run(); err != nil {
-							b.Error(err)
+						if !assert.NoError(b, run()) {
 							return
 						}
 					}

@@ -9,22 +9,25 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/quickscale/quickscale/templates/skeleton/internal/apikeys"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/services"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/api"
 )
 
 // testCredits builds the credit parts over db, with the example services.
-func testCredits(t testing.TB, db *database.DB, logger *slog.Logger) Credits {
+func testCredits(t testing.TB, db *database.DB, logger *slog.Logger, clk clock.Clock) Credits {
 	t.Helper()
-	ledger := credits.New(db)
-	registry := services.NewRegistry(ledger, logger)
-	if err := services.Defaults(registry); err != nil {
-		t.Fatal(err)
-	}
-	return Credits{Ledger: ledger, Services: registry, Keys: apikeys.New(db)}
+	ledger := credits.New(db, clk)
+	registry := services.NewRegistry(db, ledger, logger, clk)
+	require.NoError(t, services.RegisterAll(registry))
+	return Credits{Ledger: ledger, Services: registry, Keys: apikeys.New(db, clk)}
 }
 
 // apiClientFor makes a verified user with an API key. It signs up through
@@ -33,25 +36,20 @@ func testCredits(t testing.TB, db *database.DB, logger *slog.Logger) Credits {
 func apiClientFor(t testing.TB, a *app, email string) (userID, token string) {
 	t.Helper()
 	ctx := context.Background()
-	if err := a.acct.Users.SignUp(ctx, email, "API user", goodPassword); err != nil {
-		t.Fatal(err)
-	}
+	// Each user signs up from an address of its own, past the per-address
+	// sign-up limit.
+	require.NoError(t, a.acct.Users.SignUp(ctx, email, "API user", goodPassword, "client of "+email))
 	u, err := a.acct.Users.Verify(ctx, a.lastLink(t, email, "/verify"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, token, err = apikeys.New(a.db).Create(ctx, u.ID, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	_, token, err = apikeys.New(a.db, a.clock).Create(ctx, u.ID, "test")
+	require.NoError(t, err)
 	return u.ID, token
 }
 
 func grant(t testing.TB, a *app, userID string, n int64) {
 	t.Helper()
-	if _, err := credits.New(a.db).Add(context.Background(), credits.Credit{UserID: userID, Kind: credits.KindGrant, Amount: n}); err != nil {
-		t.Fatal(err)
-	}
+	_, err := credits.New(a.db, a.clock).Add(context.Background(), credits.Credit{UserID: userID, Kind: credits.KindGrant, Amount: n})
+	require.NoError(t, err)
 }
 
 // call sends an API request as a program would: no cookies, no Origin.
@@ -68,13 +66,11 @@ func (a *app) call(t *testing.T, method, path, token, key, body string, into any
 		r.Header.Set("Content-Type", "application/json")
 	}
 	resp, text := a.do(r)
-	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
-		t.Fatalf("%s %s: Content-Type = %q, want application/json\n%s", method, path, ct, text)
-	}
+	ct := resp.Header.Get("Content-Type")
+	require.Equal(t, "application/json", ct, "%s %s: Content-Type = %q, want application/json\n%s", method, path, ct, text)
 	if into != nil {
-		if err := json.Unmarshal([]byte(text), into); err != nil {
-			t.Fatalf("%s %s: %v\n%s", method, path, err, text)
-		}
+		err := json.Unmarshal([]byte(text), into)
+		require.NoError(t, err, "%s %s: %v\n%s", method, path, err, text)
 	}
 	return resp
 }
@@ -94,52 +90,54 @@ func TestAPIRunChargesOnceAndReplays(t *testing.T) {
 		grant(t, a, user, 2)
 		body := `{"input": {"text": "three little words"}}`
 
-		var run apiRun
+		var run api.RunBody
 		resp := a.call(t, "POST", "/api/v1/services/word-count/runs", token, "req-1", body, &run)
-		if resp.StatusCode != http.StatusCreated || run.Status != "succeeded" || run.Balance != 1 || run.Output["words"] != float64(3) {
-			t.Fatalf("run = %d %+v", resp.StatusCode, run)
-		}
-		var again apiRun
+		require.Equal(t, http.StatusCreated, resp.StatusCode, "run = %d %+v", resp.StatusCode, run)
+		require.Equal(t, "succeeded", run.Status, "run = %d %+v", resp.StatusCode, run)
+		require.Equal(t, int64(1), run.Balance, "run = %d %+v", resp.StatusCode, run)
+		require.Equal(t, float64(3), run.Output["words"], "run = %d %+v", resp.StatusCode, run)
+		var again api.RunBody
 		resp = a.call(t, "POST", "/api/v1/services/word-count/runs", token, "req-1", body, &again)
-		if resp.StatusCode != http.StatusOK || !again.Replayed || again.ID != run.ID || again.Balance != 1 ||
-			resp.Header.Get("Idempotent-Replayed") != "true" {
-			t.Fatalf("replay = %d %+v", resp.StatusCode, again)
-		}
+		require.Equal(t, http.StatusOK, resp.StatusCode, "replay = %d %+v", resp.StatusCode, again)
+		require.True(t, again.Replayed, "replay = %d %+v", resp.StatusCode, again)
+		require.Equal(t, run.ID, again.ID, "replay = %d %+v", resp.StatusCode, again)
+		require.Equal(t, int64(1), again.Balance, "replay = %d %+v", resp.StatusCode, again)
+		require.Equal(t, "true", resp.Header.Get("Idempotent-Replayed"), "replay = %d %+v", resp.StatusCode, again)
 		var e apiErr
 		resp = a.call(t, "POST", "/api/v1/services/word-count/runs", token, "req-1", `{"input": {"text": "other"}}`, &e)
-		if resp.StatusCode != http.StatusConflict || e.Error.Code != "idempotency_key_reused" {
-			t.Fatalf("same key, other body = %d %+v", resp.StatusCode, e)
-		}
+		require.Equal(t, http.StatusConflict, resp.StatusCode, "same key, other body = %d %+v", resp.StatusCode, e)
+		require.Equal(t, "idempotency_key_reused", e.Error.Code, "same key, other body = %d %+v", resp.StatusCode, e)
 
 		a.call(t, "POST", "/api/v1/services/word-count/runs", token, "req-2", body, nil)
 		e = apiErr{}
 		resp = a.call(t, "POST", "/api/v1/services/word-count/runs", token, "req-3", body, &e)
-		if resp.StatusCode != http.StatusPaymentRequired || e.Error.Code != "insufficient_credits" ||
-			e.Error.Balance == nil || *e.Error.Balance != 0 || e.Error.Required == nil || *e.Error.Required != 1 {
-			t.Fatalf("broke = %d %+v", resp.StatusCode, e)
-		}
-		var free apiRun
-		if resp := a.call(t, "POST", "/api/v1/services/slugify/runs", token, "", `{"input": {"text": "Free Run"}}`, &free); resp.StatusCode != http.StatusCreated || free.Output["slug"] != "free-run" {
-			t.Fatalf("free run with no credits = %d %+v", resp.StatusCode, free)
-		}
+		require.Equal(t, http.StatusPaymentRequired, resp.StatusCode, "broke = %d %+v", resp.StatusCode, e)
+		require.Equal(t, "insufficient_credits", e.Error.Code, "broke = %d %+v", resp.StatusCode, e)
+		require.NotNil(t, e.Error.Balance, "broke = %d %+v", resp.StatusCode, e)
+		require.Equal(t, int64(0), *e.Error.Balance, "broke = %d %+v", resp.StatusCode, e)
+		require.NotNil(t, e.Error.Required, "broke = %d %+v", resp.StatusCode, e)
+		require.Equal(t, int64(1), *e.Error.Required, "broke = %d %+v", resp.StatusCode, e)
+		var free api.RunBody
+		resp = a.call(t, "POST", "/api/v1/services/slugify/runs", token, "", `{"input": {"text": "Free Run"}}`, &free)
+		require.Equal(t, http.StatusCreated, resp.StatusCode, "free run with no credits = %d %+v", resp.StatusCode, free)
+		require.Equal(t, "free-run", free.Output["slug"], "free run with no credits = %d %+v", resp.StatusCode, free)
 
-		var balance apiBalance
-		if a.call(t, "GET", "/api/v1/balance", token, "", "", &balance); balance.Balance != 0 {
-			t.Fatalf("balance = %d, want 0", balance.Balance)
-		}
+		var balance api.BalanceBody
+		a.call(t, "GET", "/api/v1/balance", token, "", "", &balance)
+		require.Equal(t, int64(0), balance.Balance, "balance = %d, want 0", balance.Balance)
 		var journal struct {
-			Entries []apiEntry `json:"entries"`
-			Total   int        `json:"total"`
+			Entries []api.EntryBody `json:"entries"`
+			Total   int             `json:"total"`
 		}
 		a.call(t, "GET", "/api/v1/journal?kind=consumption&service=word-count&sort=oldest", token, "", "", &journal)
-		if journal.Total != 2 || journal.Entries[0].ID != run.JournalID || journal.Entries[0].BalanceAfter != 1 {
-			t.Fatalf("journal = %+v", journal)
-		}
+		require.Equal(t, 2, journal.Total, "journal = %+v", journal)
+		require.Equal(t, run.JournalID, journal.Entries[0].ID, "journal = %+v", journal)
+		require.Equal(t, int64(1), journal.Entries[0].BalanceAfter, "journal = %+v", journal)
 		for _, bad := range []string{"kind=gift", "from=yesterday", "page=0", "sort=random"} {
 			e = apiErr{}
-			if resp := a.call(t, "GET", "/api/v1/journal?"+bad, token, "", "", &e); resp.StatusCode != http.StatusBadRequest || e.Error.Code != "invalid_filter" {
-				t.Errorf("journal?%s = %d %+v, want 400 invalid_filter", bad, resp.StatusCode, e)
-			}
+			resp := a.call(t, "GET", "/api/v1/journal?"+bad, token, "", "", &e)
+			assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "journal?%s = %d %+v, want 400 invalid_filter", bad, resp.StatusCode, e)
+			assert.Equal(t, "invalid_filter", e.Error.Code, "journal?%s = %d %+v, want 400 invalid_filter", bad, resp.StatusCode, e)
 		}
 	})
 }
@@ -163,17 +161,16 @@ func TestAPIRefusesBadRequests(t *testing.T) {
 	for _, tt := range tests {
 		var e apiErr
 		resp := a.call(t, "POST", tt.path, token, tt.key, tt.body, &e)
-		if resp.StatusCode != tt.status || e.Error.Code != tt.code || e.Error.Message == "" {
-			t.Errorf("%s: %d %+v, want %d %s", tt.name, resp.StatusCode, e, tt.status, tt.code)
-		}
+		assert.Equal(t, tt.status, resp.StatusCode, "%s: %d %+v, want %d %s", tt.name, resp.StatusCode, e, tt.status, tt.code)
+		assert.Equal(t, tt.code, e.Error.Code, "%s: %d %+v, want %d %s", tt.name, resp.StatusCode, e, tt.status, tt.code)
+		assert.NotEqual(t, "", e.Error.Message, "%s: %d %+v, want %d %s", tt.name, resp.StatusCode, e, tt.status, tt.code)
 	}
-	if b, _ := credits.New(a.db).Balance(context.Background(), user); b != 5 {
-		t.Fatalf("balance = %d after refused requests, want 5", b)
-	}
+	b, _ := credits.New(a.db, a.clock).Balance(context.Background(), user)
+	require.Equal(t, int64(5), b, "balance = %d after refused requests, want 5", b)
 	var e apiErr
-	if resp := a.call(t, "GET", "/api/v1/nothing-here", token, "", "", &e); resp.StatusCode != 404 || e.Error.Code != "not_found" {
-		t.Fatalf("unknown API path = %d %+v", resp.StatusCode, e)
-	}
+	resp := a.call(t, "GET", "/api/v1/nothing-here", token, "", "", &e)
+	require.Equal(t, 404, resp.StatusCode, "unknown API path = %d %+v", resp.StatusCode, e)
+	require.Equal(t, "not_found", e.Error.Code, "unknown API path = %d %+v", resp.StatusCode, e)
 }
 
 // Rows 21 and the key checks: wrong, revoked and foreign keys get nothing.
@@ -182,41 +179,37 @@ func TestAPIKeysAndOwnership(t *testing.T) {
 		alice, aliceToken := apiClientFor(t, a, "alice@example.com")
 		_, bobToken := apiClientFor(t, a, "bob@example.com")
 		grant(t, a, alice, 3)
-		var run apiRun
+		var run api.RunBody
 		a.call(t, "POST", "/api/v1/services/word-count/runs", aliceToken, "", `{"input": {"text": "mine"}}`, &run)
 
 		var e apiErr
-		if resp := a.call(t, "GET", "/api/v1/runs/"+run.ID, bobToken, "", "", &e); resp.StatusCode != 404 || e.Error.Code != "not_found" {
-			t.Fatalf("bob reading alice's run = %d %+v, want 404", resp.StatusCode, e)
-		}
+		resp := a.call(t, "GET", "/api/v1/runs/"+run.ID, bobToken, "", "", &e)
+		require.Equal(t, 404, resp.StatusCode, "bob reading alice's run = %d %+v, want 404", resp.StatusCode, e)
+		require.Equal(t, "not_found", e.Error.Code, "bob reading alice's run = %d %+v, want 404", resp.StatusCode, e)
 		var journal struct{ Total int }
-		if a.call(t, "GET", "/api/v1/journal", bobToken, "", "", &journal); journal.Total != 0 {
-			t.Fatalf("bob's journal lists %d entries, want none of alice's", journal.Total)
-		}
-		var mine apiRun
-		if resp := a.call(t, "GET", "/api/v1/runs/"+run.ID, aliceToken, "", "", &mine); resp.StatusCode != 200 || mine.ID != run.ID {
-			t.Fatalf("alice reading her run = %d %+v", resp.StatusCode, mine)
-		}
+		a.call(t, "GET", "/api/v1/journal", bobToken, "", "", &journal)
+		require.Equal(t, 0, journal.Total, "bob's journal lists %d entries, want none of alice's", journal.Total)
+		var mine api.RunBody
+		resp = a.call(t, "GET", "/api/v1/runs/"+run.ID, aliceToken, "", "", &mine)
+		require.Equal(t, 200, resp.StatusCode, "alice reading her run = %d %+v", resp.StatusCode, mine)
+		require.Equal(t, run.ID, mine.ID, "alice reading her run = %d %+v", resp.StatusCode, mine)
 
 		for name, token := range map[string]string{
 			"none": "", "wrong": "sk_abcdefgh_" + strings.Repeat("a", 26), "mangled": aliceToken + "x", "not ours": "ghp_123",
 		} {
 			e = apiErr{}
 			resp := a.call(t, "GET", "/api/v1/balance", token, "", "", &e)
-			if resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") ||
-				(e.Error.Code != "missing_api_key" && e.Error.Code != "invalid_api_key") {
-				t.Errorf("%s key = %d %+v, want 401", name, resp.StatusCode, e)
-			}
+			assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "%s key = %d %+v, want 401", name, resp.StatusCode, e)
+			assert.True(t, strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer"), "%s key = %d %+v, want 401", name, resp.StatusCode, e)
+			assert.Contains(t, []string{"missing_api_key", "invalid_api_key"}, e.Error.Code, "%s key = %d %+v, want 401", name, resp.StatusCode, e)
 		}
-		keys := apikeys.New(a.db)
+		keys := apikeys.New(a.db, a.clock)
 		list, _ := keys.List(context.Background(), alice)
-		if err := keys.Revoke(context.Background(), alice, list[0].ID); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, keys.Revoke(context.Background(), alice, list[0].ID))
 		e = apiErr{}
-		if resp := a.call(t, "GET", "/api/v1/balance", aliceToken, "", "", &e); resp.StatusCode != 401 || e.Error.Code != "invalid_api_key" {
-			t.Fatalf("revoked key = %d %+v, want 401 invalid_api_key", resp.StatusCode, e)
-		}
+		resp = a.call(t, "GET", "/api/v1/balance", aliceToken, "", "", &e)
+		require.Equal(t, 401, resp.StatusCode, "revoked key = %d %+v, want 401 invalid_api_key", resp.StatusCode, e)
+		require.Equal(t, "invalid_api_key", e.Error.Code, "revoked key = %d %+v, want 401 invalid_api_key", resp.StatusCode, e)
 	})
 }
 
@@ -229,9 +222,8 @@ func TestOpenAPIListsEveryAPIRoute(t *testing.T) {
 		Paths   map[string]map[string]json.RawMessage `json:"paths"`
 	}
 	resp := a.call(t, "GET", "/api/v1/openapi.json", "", "", "", &doc)
-	if resp.StatusCode != 200 || !strings.HasPrefix(doc.OpenAPI, "3.") {
-		t.Fatalf("openapi.json = %d, version %q", resp.StatusCode, doc.OpenAPI)
-	}
+	require.Equal(t, 200, resp.StatusCode, "openapi.json = %d, version %q", resp.StatusCode, doc.OpenAPI)
+	require.True(t, strings.HasPrefix(doc.OpenAPI, "3."), "openapi.json = %d, version %q", resp.StatusCode, doc.OpenAPI)
 	documented := map[string]bool{}
 	for path, ops := range doc.Paths {
 		for method := range ops {
@@ -245,17 +237,11 @@ func TestOpenAPIListsEveryAPIRoute(t *testing.T) {
 			continue
 		}
 		served++
-		if !documented[method+" "+path] {
-			t.Errorf("route %s is not in openapi.json", rt.pattern)
-		}
+		assert.True(t, documented[method+" "+path], "route %s is not in openapi.json", rt.pattern)
 		delete(documented, method+" "+path)
 	}
-	if served < 6 {
-		t.Fatalf("found %d API routes in the route table, want at least 6", served)
-	}
-	for op := range documented {
-		t.Errorf("openapi.json documents %s, which the route table does not serve", op)
-	}
+	require.GreaterOrEqual(t, served, 6, "found %d API routes in the route table, want at least 6", served)
+	assert.Empty(t, documented, "openapi.json documents operations the route table does not serve")
 }
 
 func TestAPIOnBothDatabases(t *testing.T) {
@@ -263,11 +249,12 @@ func TestAPIOnBothDatabases(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			a := migratedApp(t, d)
 			_, token := apiClientFor(t, a, "svc@example.com")
-			var list struct{ Services []apiService }
+			var list struct{ Services []api.ServiceBody }
 			a.call(t, "GET", "/api/v1/services", token, "", "", &list)
-			if len(list.Services) != 2 || list.Services[0].Name != "slugify" || !list.Services[0].Free || list.Services[1].Cost != 1 {
-				t.Fatalf("services = %+v", list.Services)
-			}
+			require.Len(t, list.Services, 2, "services = %+v", list.Services)
+			require.Equal(t, "slugify", list.Services[0].Name, "services = %+v", list.Services)
+			require.True(t, list.Services[0].Free, "services = %+v", list.Services)
+			require.Equal(t, int64(1), list.Services[1].Cost, "services = %+v", list.Services)
 		})
 	}
 }

@@ -7,23 +7,23 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/accounts"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/audit"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/mail"
-	"github.com/quickscale/quickscale/templates/skeleton/internal/ratelimit"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/sessions"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/views"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/htmx"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/response"
 )
 
 // Accounts are the parts the account, settings and admin pages use.
 type Accounts struct {
-	Users    *accounts.Service
+	Users    *accounts.Users
 	Sessions *sessions.Store
-	Limiter  *ratelimit.Limiter
 	Audit    *audit.Log
 	// Outbox is listed on the development-only outbox page.
 	Outbox *mail.Outbox
@@ -32,14 +32,13 @@ type Accounts struct {
 	// ReauthWindow is how long after entering their password a user may
 	// change their email, password or delete their account.
 	ReauthWindow time.Duration
-	// Now is the clock (time.Now when nil); tests move it.
-	Now func() time.Time
 }
 
 // auth carries the accounts parts and the cookie settings to the handlers.
 type auth struct {
 	Accounts
 	logger      *slog.Logger
+	clock       clock.Clock
 	cookieName  string
 	secure      bool
 	trustProxy  bool
@@ -47,15 +46,12 @@ type auth struct {
 }
 
 // newAuth names the session cookie from BASE_URL (see hostCookie).
-func newAuth(logger *slog.Logger, config Config, acct Accounts) *auth {
+func newAuth(logger *slog.Logger, clk clock.Clock, config Config, acct Accounts) *auth {
 	if acct.ReauthWindow == 0 {
 		acct.ReauthWindow = 10 * time.Minute
 	}
-	if acct.Now == nil {
-		acct.Now = time.Now
-	}
-	a := &auth{Accounts: acct, logger: logger, trustProxy: config.TrustProxyHeaders, development: config.Development}
-	a.cookieName, a.secure = hostCookie(config.BaseURL, "session")
+	a := &auth{Accounts: acct, logger: logger, clock: clk, trustProxy: config.TrustProxyHeaders, development: config.Development}
+	a.cookieName, a.secure = response.HostCookie(config.BaseURL, "session")
 	return a
 }
 
@@ -165,12 +161,10 @@ func (a *auth) signIn(w http.ResponseWriter, r *http.Request, u accounts.User) e
 	return nil
 }
 
-func (a *auth) now() time.Time { return a.Now() }
-
 // recentlyAuthenticated reports whether the password was entered in this
 // session within the reauthentication window.
-func (a *auth) recentlyAuthenticated(p *principal, now time.Time) bool {
-	return now.Sub(p.session.AuthenticatedAt) < a.ReauthWindow
+func (a *auth) recentlyAuthenticated(p *principal) bool {
+	return a.clock.Now().Sub(p.session.AuthenticatedAt) < a.ReauthWindow
 }
 
 // requireUser lets signed-in users through and sends anyone else to the
@@ -187,14 +181,14 @@ func requireUser(next http.Handler) http.Handler {
 
 // requireAdmin lets admins through; signed-in users get 403 and anyone
 // else is sent to sign in.
-func requireAdmin(p *pages, next http.Handler) http.Handler {
+func requireAdmin(p *response.Pages, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pr := principalFrom(r.Context())
 		switch {
 		case pr == nil:
 			redirectToLogin(w, r)
 		case !pr.user.IsAdmin():
-			p.errorText(w, r, http.StatusForbidden, "No access", "This page is for administrators. If you need access, ask one of them.")
+			p.ErrorText(w, r, http.StatusForbidden, "No access", "This page is for administrators. If you need access, ask one of them.")
 		default:
 			next.ServeHTTP(w, r)
 		}
@@ -206,9 +200,8 @@ func redirectToLogin(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet && r.URL.Path != "/" {
 		target += "?next=" + url.QueryEscape(r.URL.RequestURI())
 	}
-	if isHTMX(r) {
-		w.Header().Set("HX-Redirect", target)
-		w.WriteHeader(http.StatusUnauthorized)
+	if htmx.IsRequest(r) {
+		htmx.Redirect(w, target, http.StatusUnauthorized)
 		return
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
@@ -249,9 +242,4 @@ func clientIP(r *http.Request, trustProxy bool) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-// tooMany answers 429 with Retry-After in whole seconds.
-func tooMany(w http.ResponseWriter, wait time.Duration) {
-	w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,13 +14,27 @@ import (
 	"time"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/apikeys"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/services"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/views"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/api"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/form"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/htmx"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/response"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/runs"
 )
 
-// The credit pages for signed-in users: balance, services, usage, history
-// and API keys.
+// The credit pages for signed-in users: balance, services, usage and
+// history.
+
+// Credits are the parts the credit pages and the JSON API use.
+type Credits struct {
+	Ledger *credits.Ledger
+	// Services are what a run spends credits on.
+	Services *services.Registry
+	Keys     *apikeys.Store
+}
 
 // usageDays is how far back the usage chart and totals look.
 const usageDays = 30
@@ -57,29 +72,29 @@ type estimate struct {
 	Problem   string
 }
 
-func handleCredits(p *pages, c *Credits) http.Handler {
+func handleCredits(p *response.Pages, c *Credits, clk clock.Clock) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user := currentUser(r)
 		ctx := r.Context()
 		balance, err := c.Ledger.Balance(ctx, user.ID)
 		if err != nil {
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 			return
 		}
-		now := time.Now()
+		now := clk.Now()
 		usage, err := c.Ledger.Usage(ctx, user.ID, usageDays, now)
 		if err != nil {
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 			return
 		}
 		totals, err := c.Ledger.ServiceTotals(ctx, user.ID, now.AddDate(0, 0, -usageDays))
 		if err != nil {
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 			return
 		}
 		settings, err := c.Ledger.Settings(ctx, user.ID)
 		if err != nil {
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 			return
 		}
 		data := creditsPage{Balance: balance, Chart: newUsageChart(usage), Totals: totals, Settings: settings,
@@ -88,7 +103,7 @@ func handleCredits(p *pages, c *Credits) http.Handler {
 			data.Services = append(data.Services, serviceCard{Service: s, Key: rand.Text()})
 		}
 		data.Estimate = estimateFor(r.URL.Query(), c.Services, balance, usage)
-		p.page(w, r, http.StatusOK, "credits/index", views.Page{Title: "Credits", Data: data})
+		p.Page(w, r, http.StatusOK, "credits/index", views.Page{Title: "Credits", Data: data})
 	})
 }
 
@@ -132,9 +147,9 @@ type runResult struct {
 // handleCreditsRun runs a service from the credits page. For htmx it
 // answers with the result and the new balance swapped in place; without
 // JavaScript it returns to the page with a notice.
-func handleCreditsRun(p *pages, c *Credits) http.Handler {
+func handleCreditsRun(p *response.Pages, c *Credits) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !parseAccountForm(w, r, p) {
+		if !parseForm(w, r, p, form.MaxBytes) {
 			return
 		}
 		user := currentUser(r)
@@ -144,53 +159,55 @@ func handleCreditsRun(p *pages, c *Credits) http.Handler {
 			params["text"] = text
 		}
 		key := r.PostForm.Get("key")
-		if !validIdempotencyKey(key) {
+		if !runs.ValidKey(key) {
 			key = ""
 		}
 		run, err := c.Services.Run(r.Context(), user.ID, name, key, params)
 		res := runResult{Service: name, Run: run, Balance: run.Balance, NextKey: rand.Text()}
-		var insufficient *credits.InsufficientError
+		code, status := runs.Classify(run, err)
 		var input *services.InputError
-		switch {
-		case errors.As(err, &insufficient):
-			res.Insufficient, res.Balance = insufficient, insufficient.Balance
-		case errors.As(err, &input):
+		switch code {
+		case runs.InsufficientCredits:
+			errors.As(err, &res.Insufficient)
+			res.Balance = res.Insufficient.Balance
+		case runs.InvalidInput:
+			errors.As(err, &input)
 			res.Problem = input.Problem
-		case errors.Is(err, services.ErrUnknown):
-			p.error(w, r, http.StatusNotFound)
+		case runs.UnknownService:
+			p.Error(w, r, status)
 			return
-		case errors.Is(err, services.ErrDisabled):
+		case runs.ServiceDisabled:
 			res.Problem = "This service is switched off for now."
-		case errors.Is(err, services.ErrKeyReused):
+		case runs.KeyReused:
 			res.Problem = "This form was already sent with other values: reload the page and try again."
-		case err != nil:
-			p.fail(w, r, err)
+		case runs.Internal:
+			p.Fail(w, r, err)
 			return
 		}
 		if err != nil {
 			if res.Balance, err = c.Ledger.Balance(r.Context(), user.ID); err != nil {
-				p.fail(w, r, err)
+				p.Fail(w, r, err)
 				return
 			}
 		}
-		if isHTMX(r) {
+		if htmx.IsRequest(r) {
 			// htmx swaps only 2xx answers, so every outcome, the friendly
 			// insufficient-credits one included, is a 200 fragment.
-			p.partial(w, r, http.StatusOK, "credits_run_result", res)
+			p.Partial(w, r, http.StatusOK, "credits_run_result", res)
 			return
 		}
 		if res.Insufficient != nil {
-			p.errorText(w, r, http.StatusPaymentRequired, "Not enough credits",
-				fmt.Sprintf("This run needs %d credit%s and you have %d. Ask an administrator for more credits, then try again.", res.Insufficient.Required, plural(res.Insufficient.Required), res.Insufficient.Balance))
+			p.ErrorText(w, r, status, "Not enough credits",
+				fmt.Sprintf("This run needs %d credit%s and you have %d. Ask an administrator for more credits, then try again.", res.Insufficient.Required, runs.Plural(res.Insufficient.Required), res.Insufficient.Balance))
 			return
 		}
-		fl := views.Flash{Kind: "success", Message: fmt.Sprintf("%s ran; your balance is %d credit%s.", name, res.Balance, plural(res.Balance))}
+		fl := views.Flash{Kind: "success", Message: fmt.Sprintf("%s ran; your balance is %d credit%s.", name, res.Balance, runs.Plural(res.Balance))}
 		if res.Problem != "" {
 			fl = views.Flash{Kind: "warning", Message: res.Problem}
-		} else if run.Status == services.StatusFailed {
+		} else if code == runs.ServiceFailed {
 			fl = views.Flash{Kind: "warning", Message: "The service failed and its credits were refunded: " + run.Error}
 		}
-		p.flash.set(w, r, fl)
+		p.Flash(w, fl)
 		http.Redirect(w, r, "/credits", http.StatusSeeOther)
 	})
 }
@@ -212,20 +229,20 @@ type historyPage struct {
 	From, To string
 }
 
-func handleCreditsHistory(p *pages, c *Credits) http.Handler {
+func handleCreditsHistory(p *response.Pages, c *Credits) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user := currentUser(r)
 		q := r.URL.Query()
 		data := historyPage{Query: q, Kinds: credits.Kinds, Services: c.Services.List(), Sorts: credits.Sorts,
 			From: q.Get("from"), To: q.Get("to")}
-		f, err := parseJournalFilter(r, user.ID)
+		f, err := api.JournalFilter(r.URL.Query(), user.ID)
 		if err != nil {
 			data.Problem = err.Error()
 			f = credits.Filter{UserID: user.ID}
 		}
 		page, err := c.Ledger.Journal(r.Context(), f)
 		if err != nil {
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 			return
 		}
 		data.Filter, data.Entries, data.Total, data.Pages = f, page.Entries, page.Total, page.Pages()
@@ -250,7 +267,7 @@ func handleCreditsHistory(p *pages, c *Credits) http.Handler {
 			}
 		}
 		data.CSV = "/credits/history.csv?" + csvQuery.Encode()
-		p.page(w, r, http.StatusOK, "credits/history", views.Page{Title: "Credit history", Data: data})
+		p.Page(w, r, http.StatusOK, "credits/history", views.Page{Title: "Credit history", Data: data})
 	})
 }
 
@@ -262,12 +279,12 @@ func csvCell(s string) string {
 	return s
 }
 
-func handleCreditsCSV(p *pages, c *Credits) http.Handler {
+func handleCreditsCSV(logger *slog.Logger, p *response.Pages, c *Credits) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user := currentUser(r)
-		f, err := parseJournalFilter(r, user.ID)
+		f, err := api.JournalFilter(r.URL.Query(), user.ID)
 		if err != nil {
-			p.errorText(w, r, http.StatusBadRequest, "That filter did not make sense", err.Error())
+			p.ErrorText(w, r, http.StatusBadRequest, "That filter did not make sense", err.Error())
 			return
 		}
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
@@ -284,81 +301,16 @@ func handleCreditsCSV(p *pages, c *Credits) http.Handler {
 		if err != nil {
 			// The header is sent: the truncated file is all that can be
 			// done; the log says why.
-			p.logger.ErrorContext(r.Context(), "export credit history", "err", err)
+			logger.ErrorContext(r.Context(), "export credit history", "err", err)
 		}
-	})
-}
-
-// keysPage is what templates/credits/keys.html shows.
-type keysPage struct {
-	Keys    []apikeys.Key
-	Created *apikeys.Key
-	Token   string
-	Problem string
-}
-
-func (c *Credits) renderKeys(w http.ResponseWriter, r *http.Request, p *pages, status int, data keysPage) {
-	keys, err := c.Keys.List(r.Context(), currentUser(r).ID)
-	if err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	data.Keys = keys
-	// The page that shows a new key's secret must never be cached.
-	w.Header().Set("Cache-Control", "no-store")
-	p.page(w, r, status, "credits/keys", views.Page{Title: "API keys", Data: data})
-}
-
-func handleAPIKeys(p *pages, c *Credits) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.renderKeys(w, r, p, http.StatusOK, keysPage{})
-	})
-}
-
-func handleAPIKeyCreate(p *pages, c *Credits) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !parseAccountForm(w, r, p) {
-			return
-		}
-		key, token, err := c.Keys.Create(r.Context(), currentUser(r).ID, r.PostForm.Get("name"))
-		if err != nil {
-			if errors.Is(err, apikeys.ErrTooMany) || strings.HasPrefix(err.Error(), "give the key a name") {
-				c.renderKeys(w, r, p, http.StatusUnprocessableEntity, keysPage{Problem: err.Error()})
-				return
-			}
-			p.fail(w, r, err)
-			return
-		}
-		// Shown in this answer only: the secret is not stored anywhere it
-		// could be shown again.
-		c.renderKeys(w, r, p, http.StatusCreated, keysPage{Created: &key, Token: token})
-	})
-}
-
-func handleAPIKeyRevoke(p *pages, c *Credits) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !parseAccountForm(w, r, p) {
-			return
-		}
-		err := c.Keys.Revoke(r.Context(), currentUser(r).ID, r.PathValue("id"))
-		if errors.Is(err, apikeys.ErrNotFound) {
-			p.error(w, r, http.StatusNotFound)
-			return
-		}
-		if err != nil {
-			p.fail(w, r, err)
-			return
-		}
-		p.flash.set(w, r, views.Flash{Kind: "success", Message: "The key is revoked: programs using it are refused from now on."})
-		http.Redirect(w, r, "/settings/api-keys", http.StatusSeeOther)
 	})
 }
 
 // handleCreditNotices saves the low-balance level and the weekly summary
 // choice. Only those two fields are read from the form.
-func handleCreditNotices(p *pages, c *Credits) http.Handler {
+func handleCreditNotices(p *response.Pages, c *Credits) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !parseAccountForm(w, r, p) {
+		if !parseForm(w, r, p, form.MaxBytes) {
 			return
 		}
 		raw := strings.TrimSpace(r.PostForm.Get("threshold"))
@@ -367,16 +319,16 @@ func handleCreditNotices(p *pages, c *Credits) http.Handler {
 			threshold, err = 0, nil
 		}
 		if err != nil || threshold < 0 || threshold > credits.MaxAmount {
-			p.flash.set(w, r, views.Flash{Kind: "danger", Message: "Enter the notice level as a whole number of credits, 0 to turn the notice off."})
+			p.Flash(w, views.Flash{Kind: "danger", Message: "Enter the notice level as a whole number of credits, 0 to turn the notice off."})
 			http.Redirect(w, r, "/credits#notices", http.StatusSeeOther)
 			return
 		}
 		s := credits.Settings{LowBalanceThreshold: threshold, WeeklySummary: r.PostForm.Get("weekly") == "on"}
 		if err := c.Ledger.SaveSettings(r.Context(), currentUser(r).ID, s); err != nil {
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 			return
 		}
-		p.flash.set(w, r, views.Flash{Kind: "success", Message: "Your credit notices are saved."})
+		p.Flash(w, views.Flash{Kind: "success", Message: "Your credit notices are saved."})
 		http.Redirect(w, r, "/credits#notices", http.StatusSeeOther)
 	})
 }
@@ -398,12 +350,4 @@ func (c *Credits) card(ctx context.Context, userID string) (creditsCard, error) 
 		card.Services = append(card.Services, serviceCard{Service: s, Key: rand.Text()})
 	}
 	return card, nil
-}
-
-// plural is the "s" a count of credits takes unless it is one.
-func plural(n int64) string {
-	if n == 1 || n == -1 {
-		return ""
-	}
-	return "s"
 }

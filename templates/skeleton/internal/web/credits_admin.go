@@ -7,11 +7,14 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/accounts"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/views"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/form"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/response"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/runs"
 )
 
 // The credit pages for administrators: the ledger overview, and one user's
@@ -27,10 +30,10 @@ type adminCreditsPage struct {
 	SinceDays int
 }
 
-func handleAdminCredits(p *pages, c *Credits) http.Handler {
+func handleAdminCredits(p *response.Pages, c *Credits, clk clock.Clock) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		since := time.Now().AddDate(0, 0, -usageDays)
+		since := clk.Now().AddDate(0, 0, -usageDays)
 		data := adminCreditsPage{SinceDays: usageDays}
 		var err error
 		if data.Totals, err = c.Ledger.Totals(ctx); err == nil {
@@ -43,10 +46,10 @@ func handleAdminCredits(p *pages, c *Credits) http.Handler {
 			data.Problems, err = c.Ledger.Verify(ctx)
 		}
 		if err != nil {
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 			return
 		}
-		p.page(w, r, http.StatusOK, "credits/admin", views.Page{Title: "Credits", Data: data})
+		p.Page(w, r, http.StatusOK, "credits/admin", views.Page{Title: "Credits", Data: data})
 	})
 }
 
@@ -61,31 +64,31 @@ type adminUserCreditsPage struct {
 	Problem string
 }
 
-func (c *Credits) renderAdminUser(w http.ResponseWriter, r *http.Request, p *pages, a *auth, status int, data adminUserCreditsPage) {
+func (c *Credits) renderAdminUser(w http.ResponseWriter, r *http.Request, p *response.Pages, a *auth, status int, data adminUserCreditsPage) {
 	u, err := a.Users.ByID(r.Context(), r.PathValue("id"))
 	if errors.Is(err, accounts.ErrNotFound) {
-		p.error(w, r, http.StatusNotFound)
+		p.Error(w, r, http.StatusNotFound)
 		return
 	}
 	if err != nil {
-		p.fail(w, r, err)
+		p.Fail(w, r, err)
 		return
 	}
 	data.User = u
 	if data.Balance, err = c.Ledger.Balance(r.Context(), u.ID); err != nil {
-		p.fail(w, r, err)
+		p.Fail(w, r, err)
 		return
 	}
 	page, err := c.Ledger.Journal(r.Context(), credits.Filter{UserID: u.ID, PerPage: 100})
 	if err != nil {
-		p.fail(w, r, err)
+		p.Fail(w, r, err)
 		return
 	}
 	data.Entries, data.Total = page.Entries, page.Total
-	p.page(w, r, status, "credits/admin_user", views.Page{Title: "Credits of " + u.Email, Data: data})
+	p.Page(w, r, status, "credits/admin_user", views.Page{Title: "Credits of " + u.Email, Data: data})
 }
 
-func handleAdminUserCredits(p *pages, a *auth, c *Credits) http.Handler {
+func handleAdminUserCredits(p *response.Pages, a *auth, c *Credits) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.renderAdminUser(w, r, p, a, http.StatusOK, adminUserCreditsPage{})
 	})
@@ -94,17 +97,17 @@ func handleAdminUserCredits(p *pages, a *auth, c *Credits) http.Handler {
 // handleAdminAdjustCredits adds or deducts credits with a reason; the
 // ledger writes the journal row and the audit row in one transaction and
 // refuses a deduction below zero.
-func handleAdminAdjustCredits(p *pages, a *auth, c *Credits) http.Handler {
+func handleAdminAdjustCredits(p *response.Pages, a *auth, c *Credits) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !parseAccountForm(w, r, p) {
+		if !parseForm(w, r, p, form.MaxBytes) {
 			return
 		}
 		target := r.PathValue("id")
 		if _, err := a.Users.ByID(r.Context(), target); errors.Is(err, accounts.ErrNotFound) {
-			p.error(w, r, http.StatusNotFound)
+			p.Error(w, r, http.StatusNotFound)
 			return
 		} else if err != nil {
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 			return
 		}
 		data := adminUserCreditsPage{Amount: r.PostForm.Get("amount"), Reason: strings.TrimSpace(r.PostForm.Get("reason"))}
@@ -122,14 +125,14 @@ func handleAdminAdjustCredits(p *pages, a *auth, c *Credits) http.Handler {
 		case err != nil && data.Reason == "":
 			data.Problem = "Give a reason: it is kept in the journal and the audit log."
 		case err != nil:
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 			return
 		}
 		if data.Problem != "" {
 			c.renderAdminUser(w, r, p, a, http.StatusUnprocessableEntity, data)
 			return
 		}
-		p.flash.set(w, r, views.Flash{Kind: "success", Message: fmt.Sprintf("Adjusted by %+d credit%s; the balance is now %d.", amount, plural(amount), res.Entry.BalanceAfter)})
+		p.Flash(w, views.Flash{Kind: "success", Message: fmt.Sprintf("Adjusted by %+d credit%s; the balance is now %d.", amount, runs.Plural(amount), res.Entry.BalanceAfter)})
 		http.Redirect(w, r, "/admin/users/"+url.PathEscape(target)+"/credits", http.StatusSeeOther)
 	})
 }

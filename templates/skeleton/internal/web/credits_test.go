@@ -9,9 +9,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/quickscale/quickscale/templates/skeleton/internal/apikeys"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/audit"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/api"
 )
 
 var keyField = regexp.MustCompile(`id="run-key-word-count" name="key" value="([A-Z2-7]+)"`)
@@ -26,71 +30,60 @@ func TestCreditsPageRunsInPlace(t *testing.T) {
 		grant(t, a, u.ID, 1)
 
 		resp, body := user.get("/credits")
-		if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="credit-balance"`) || !strings.Contains(body, `<span class="stat-value">1</span>`) {
-			t.Fatalf("credits page = %d:\n%s", resp.StatusCode, body)
-		}
-		if !strings.Contains(body, `<svg class="usage-chart"`) || strings.Contains(body, "style=") {
-			t.Fatal("the usage chart is missing or uses inline styles the CSP blocks")
-		}
-		if _, dash := user.get("/dashboard"); !strings.Contains(dash, `id="credit-balance"`) || !strings.Contains(dash, `hx-post="/credits/services/word-count/runs"`) {
-			t.Fatal("the dashboard lacks the balance or the service forms")
-		}
+		require.Equal(t, http.StatusOK, resp.StatusCode, "credits page = %d:\n%s", resp.StatusCode, body)
+		require.Contains(t, body, `id="credit-balance"`, "credits page = %d:\n%s", resp.StatusCode, body)
+		require.Contains(t, body, `<span class="stat-value">1</span>`, "credits page = %d:\n%s", resp.StatusCode, body)
+		require.Contains(t, body, `<svg class="usage-chart"`, "the usage chart is missing or uses inline styles the CSP blocks")
+		require.NotContains(t, body, "style=", "the usage chart is missing or uses inline styles the CSP blocks")
+		_, dash := user.get("/dashboard")
+		require.Contains(t, dash, `id="credit-balance"`, "the dashboard lacks the balance or the service forms")
+		require.Contains(t, dash, `hx-post="/credits/services/word-count/runs"`, "the dashboard lacks the balance or the service forms")
 		key := keyField.FindStringSubmatch(body)
-		if key == nil {
-			t.Fatal("no idempotency key in the run form")
-		}
+		require.NotNil(t, key, "no idempotency key in the run form")
 		run := func(key string) string {
-			resp, body := user.do(htmx(post("/credits/services/word-count/runs", url.Values{"text": {"a b c"}, "key": {key}})))
-			if resp.StatusCode != http.StatusOK || strings.Contains(body, "<html") {
-				t.Fatalf("htmx run = %d:\n%s", resp.StatusCode, body)
-			}
+			resp, body := user.do(asHTMX(post("/credits/services/word-count/runs", url.Values{"text": {"a b c"}, "key": {key}})))
+			require.Equal(t, http.StatusOK, resp.StatusCode, "htmx run = %d:\n%s", resp.StatusCode, body)
+			require.NotContains(t, body, "<html", "htmx run = %d:\n%s", resp.StatusCode, body)
 			return body
 		}
 		body = run(key[1])
-		if !strings.Contains(body, `id="credit-balance" class="credit-balance" hx-swap-oob="true"><span class="stat-value">0</span>`) ||
-			!strings.Contains(body, "<dt>words</dt><dd>3</dd>") {
-			t.Fatalf("run result does not swap the new balance in:\n%s", body)
-		}
+		require.Contains(t, body, `id="credit-balance" class="credit-balance" hx-swap-oob="true"><span class="stat-value">0</span>`, "run result does not swap the new balance in:\n%s", body)
+		require.Contains(t, body, "<dt>words</dt><dd>3</dd>", "run result does not swap the new balance in:\n%s", body)
 		// A double submit of the same form runs nothing again.
-		if body := run(key[1]); !strings.Contains(body, "nothing charged again") {
-			t.Fatalf("resubmitted form:\n%s", body)
-		}
+		body = run(key[1])
+		require.Contains(t, body, "nothing charged again", "resubmitted form:\n%s", body)
 		next := regexp.MustCompile(`id="run-key-word-count" name="key" value="([A-Z2-7]+)" hx-swap-oob="true"`).FindStringSubmatch(body)
-		if next == nil || next[1] == key[1] {
-			t.Fatalf("the run result does not hand the form a new key:\n%s", body)
-		}
+		require.NotNil(t, next, "the run result does not hand the form a new key:\n%s", body)
+		require.NotEqual(t, key[1], next[1], "the run result does not hand the form a new key:\n%s", body)
 		body = run(next[1])
-		if !strings.Contains(body, "Not enough credits") || !strings.Contains(body, "needs 1 credit and you have 0") {
-			t.Fatalf("insufficient credits state:\n%s", body)
-		}
+		require.Contains(t, body, "Not enough credits", "insufficient credits state:\n%s", body)
+		require.Contains(t, body, "needs 1 credit and you have 0", "insufficient credits state:\n%s", body)
 		resp, body = user.post("/credits/services/word-count/runs", url.Values{"text": {"x"}, "key": {"no-js"}})
-		if resp.StatusCode != http.StatusPaymentRequired || !strings.Contains(body, "you have 0") {
-			t.Fatalf("run without htmx and without credits = %d", resp.StatusCode)
-		}
+		require.Equal(t, http.StatusPaymentRequired, resp.StatusCode, "run without htmx and without credits = %d", resp.StatusCode)
+		require.Contains(t, body, "you have 0", "run without htmx and without credits = %d", resp.StatusCode)
 
 		resp, body = user.get("/credits/history?kind=consumption&service=word-count")
-		if resp.StatusCode != http.StatusOK || !strings.Contains(body, "1 entry") || !strings.Contains(body, "-1") {
-			t.Fatalf("filtered history = %d:\n%s", resp.StatusCode, body)
-		}
-		if _, body := user.get("/credits/history?from=yesterday"); !strings.Contains(body, "is not a date") {
-			t.Fatal("a bad date is not explained")
-		}
+		require.Equal(t, http.StatusOK, resp.StatusCode, "filtered history = %d:\n%s", resp.StatusCode, body)
+		require.Contains(t, body, "1 entry", "filtered history = %d:\n%s", resp.StatusCode, body)
+		require.Contains(t, body, "-1", "filtered history = %d:\n%s", resp.StatusCode, body)
+		_, body = user.get("/credits/history?from=yesterday")
+		require.Contains(t, body, "is not a date", "a bad date is not explained")
 		resp, body = user.get("/credits/history.csv?sort=oldest")
-		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment") {
-			t.Fatalf("CSV = %d %q", resp.StatusCode, resp.Header.Get("Content-Disposition"))
-		}
+		require.Equal(t, http.StatusOK, resp.StatusCode, "CSV = %d %q", resp.StatusCode, resp.Header.Get("Content-Disposition"))
+		require.True(t, strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment"), "CSV = %d %q", resp.StatusCode, resp.Header.Get("Content-Disposition"))
 		records, err := csv.NewReader(strings.NewReader(body)).ReadAll()
-		if err != nil || len(records) != 3 || records[1][2] != "grant" || records[2][3] != "-1" || records[2][4] != "0" {
-			t.Fatalf("CSV = %v, %v", records, err)
-		}
+		require.NoError(t, err, "CSV = %v, %v", records, err)
+		require.Len(t, records, 3, "CSV = %v, %v", records, err)
+		require.Equal(t, "grant", records[1][2], "CSV = %v, %v", records, err)
+		require.Equal(t, "-1", records[2][3], "CSV = %v, %v", records, err)
+		require.Equal(t, "0", records[2][4], "CSV = %v, %v", records, err)
 	})
 }
 
 func TestCSVCellsAreNotFormulas(t *testing.T) {
 	for in, want := range map[string]string{"=1+1": "'=1+1", "+cmd": "'+cmd", "@x": "'@x", "-2": "'-2", "ok": "ok", "": ""} {
-		if got := csvCell(in); got != want {
-			t.Errorf("csvCell(%q) = %q, want %q", in, got, want)
-		}
+		got := csvCell(in)
+		assert.Equal(t, want, got, "csvCell(%q) = %q, want %q", in, got, want)
 	}
 }
 
@@ -101,33 +94,27 @@ func TestAPIKeyPages(t *testing.T) {
 		bob := signUp(t, a, "keys-b@example.com", "Bob")
 		resp, body := alice.post("/settings/api-keys", url.Values{"name": {"laptop"}})
 		token := regexp.MustCompile(`sk_[a-z2-7]{8}_[a-z2-7]{26}`).FindString(body)
-		if resp.StatusCode != http.StatusCreated || token == "" || resp.Header.Get("Cache-Control") != "no-store" {
-			t.Fatalf("create key = %d, token %q:\n%s", resp.StatusCode, token, body)
-		}
-		if _, body := alice.get("/settings/api-keys"); strings.Contains(body, token) || !strings.Contains(body, token[:11]) {
-			t.Fatal("the key list shows the secret again, or not the prefix")
-		}
-		if resp, _ := alice.post("/settings/api-keys", url.Values{"name": {""}}); resp.StatusCode != http.StatusUnprocessableEntity {
-			t.Fatalf("nameless key = %d, want 422", resp.StatusCode)
-		}
+		require.Equal(t, http.StatusCreated, resp.StatusCode, "create key = %d, token %q:\n%s", resp.StatusCode, token, body)
+		require.NotEqual(t, "", token, "create key = %d, token %q:\n%s", resp.StatusCode, token, body)
+		require.Equal(t, "no-store", resp.Header.Get("Cache-Control"), "create key = %d, token %q:\n%s", resp.StatusCode, token, body)
+		_, body = alice.get("/settings/api-keys")
+		require.NotContains(t, body, token, "the key list shows the secret again, or not the prefix")
+		require.Contains(t, body, token[:11], "the key list shows the secret again, or not the prefix")
+		resp, _ = alice.post("/settings/api-keys", url.Values{"name": {""}})
+		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "nameless key = %d, want 422", resp.StatusCode)
 		u, _ := a.acct.Users.ByEmail(context.Background(), "keys-a@example.com")
-		keys, _ := apikeys.New(a.db).List(context.Background(), u.ID)
-		if resp, _ := bob.post("/settings/api-keys/"+keys[0].ID+"/revoke", nil); resp.StatusCode != http.StatusNotFound {
-			t.Fatalf("bob revoking alice's key = %d, want 404", resp.StatusCode)
-		}
-		if _, body := bob.get("/settings/api-keys"); strings.Contains(body, "laptop") {
-			t.Fatal("bob sees alice's key")
-		}
-		var bal apiBalance
-		if r := a.call(t, "GET", "/api/v1/balance", token, "", "", &bal); r.StatusCode != 200 {
-			t.Fatalf("the new key does not work: %d", r.StatusCode)
-		}
-		if resp, _ := alice.post("/settings/api-keys/"+keys[0].ID+"/revoke", nil); resp.StatusCode != http.StatusSeeOther {
-			t.Fatalf("revoke = %d", resp.StatusCode)
-		}
-		if r := a.call(t, "GET", "/api/v1/balance", token, "", "", nil); r.StatusCode != http.StatusUnauthorized {
-			t.Fatalf("revoked key = %d, want 401", r.StatusCode)
-		}
+		keys, _ := apikeys.New(a.db, a.clock).List(context.Background(), u.ID)
+		resp, _ = bob.post("/settings/api-keys/"+keys[0].ID+"/revoke", nil)
+		require.Equal(t, http.StatusNotFound, resp.StatusCode, "bob revoking alice's key = %d, want 404", resp.StatusCode)
+		_, body = bob.get("/settings/api-keys")
+		require.NotContains(t, body, "laptop", "bob sees alice's key")
+		var bal api.BalanceBody
+		r := a.call(t, "GET", "/api/v1/balance", token, "", "", &bal)
+		require.Equal(t, 200, r.StatusCode, "the new key does not work: %d", r.StatusCode)
+		resp, _ = alice.post("/settings/api-keys/"+keys[0].ID+"/revoke", nil)
+		require.Equal(t, http.StatusSeeOther, resp.StatusCode, "revoke = %d", resp.StatusCode)
+		r = a.call(t, "GET", "/api/v1/balance", token, "", "", nil)
+		require.Equal(t, http.StatusUnauthorized, r.StatusCode, "revoked key = %d, want 401", r.StatusCode)
 	})
 }
 
@@ -140,46 +127,35 @@ func TestAdminCreditAdjustments(t *testing.T) {
 		u, _ := a.acct.Users.ByEmail(context.Background(), "member-c@example.com")
 		path := "/admin/users/" + u.ID + "/credits"
 
-		if resp, _ := admin.post(path, url.Values{"amount": {"+10"}, "reason": {"welcome"}}); resp.StatusCode != http.StatusSeeOther {
-			t.Fatalf("grant = %d", resp.StatusCode)
-		}
+		resp, _ := admin.post(path, url.Values{"amount": {"+10"}, "reason": {"welcome"}})
+		require.Equal(t, http.StatusSeeOther, resp.StatusCode, "grant = %d", resp.StatusCode)
 		resp, body := admin.post(path, url.Values{"amount": {"-11"}, "reason": {"too much"}})
-		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "would make it negative") {
-			t.Fatalf("deduct below zero = %d", resp.StatusCode)
-		}
-		if resp, body := admin.post(path, url.Values{"amount": {"-3"}}); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "Give a reason") {
-			t.Fatalf("deduct without reason = %d", resp.StatusCode)
-		}
+		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "deduct below zero = %d", resp.StatusCode)
+		require.Contains(t, body, "would make it negative", "deduct below zero = %d", resp.StatusCode)
+		resp, body = admin.post(path, url.Values{"amount": {"-3"}})
+		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "deduct without reason = %d", resp.StatusCode)
+		require.Contains(t, body, "Give a reason", "deduct without reason = %d", resp.StatusCode)
 		for _, bad := range []string{"", "0", "ten", "1.5"} {
-			if resp, _ := admin.post(path, url.Values{"amount": {bad}, "reason": {"x"}}); resp.StatusCode != http.StatusUnprocessableEntity {
-				t.Errorf("amount %q = %d, want 422", bad, resp.StatusCode)
-			}
+			resp, _ := admin.post(path, url.Values{"amount": {bad}, "reason": {"x"}})
+			assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "amount %q = %d, want 422", bad, resp.StatusCode)
 		}
-		if resp, _ := admin.post(path, url.Values{"amount": {"-4"}, "reason": {"double grant"}}); resp.StatusCode != http.StatusSeeOther {
-			t.Fatalf("deduct = %d", resp.StatusCode)
-		}
-		if b, _ := credits.New(a.db).Balance(context.Background(), u.ID); b != 6 {
-			t.Fatalf("balance = %d, want 6", b)
-		}
+		resp, _ = admin.post(path, url.Values{"amount": {"-4"}, "reason": {"double grant"}})
+		require.Equal(t, http.StatusSeeOther, resp.StatusCode, "deduct = %d", resp.StatusCode)
+		b, _ := credits.New(a.db, a.clock).Balance(context.Background(), u.ID)
+		require.Equal(t, int64(6), b, "balance = %d, want 6", b)
 		entries, _ := audit.NewLog(a.db).Recent(context.Background(), u.ID, 10)
 		found := false
 		for _, e := range entries {
 			found = found || (e.Action == "credits.admin_deduction" && strings.Contains(e.Detail, "before 10, after 6"))
 		}
-		if !found {
-			t.Fatalf("no audit row for the deduction: %+v", entries)
-		}
+		require.True(t, found, "no audit row for the deduction: %+v", entries)
 		_, body = admin.get(path)
-		if !strings.Contains(body, "double grant") || !strings.Contains(body, `<span class="stat-value">6</span>`) {
-			t.Fatal("the user's credit page lacks the balance or the journal")
-		}
-		if resp, _ := admin.post("/admin/users/no-such-user/credits", url.Values{"amount": {"5"}, "reason": {"x"}}); resp.StatusCode != http.StatusNotFound {
-			t.Fatalf("adjusting an unknown user = %d, want 404", resp.StatusCode)
-		}
+		require.Contains(t, body, "double grant", "the user's credit page lacks the balance or the journal")
+		require.Contains(t, body, `<span class="stat-value">6</span>`, "the user's credit page lacks the balance or the journal")
+		resp, _ = admin.post("/admin/users/no-such-user/credits", url.Values{"amount": {"5"}, "reason": {"x"}})
+		require.Equal(t, http.StatusNotFound, resp.StatusCode, "adjusting an unknown user = %d, want 404", resp.StatusCode)
 		_, body = admin.get("/admin/credits?check=1")
-		if !strings.Contains(body, "Every balance equals its journal") {
-			t.Fatal("the ledger check is not shown")
-		}
+		require.Contains(t, body, "Every balance equals its journal", "the ledger check is not shown")
 	})
 }
 
@@ -188,25 +164,17 @@ func TestCreditNoticeSettingsAndBanner(t *testing.T) {
 		user := signUp(t, a, "banner@example.com", "Banner")
 		u, _ := a.acct.Users.ByEmail(context.Background(), "banner@example.com")
 		grant(t, a, u.ID, 3)
-		if _, body := user.get("/credits"); strings.Contains(body, "below your notice level") {
-			t.Fatal("a banner without a notice level")
-		}
-		if resp, _ := user.post("/credits/notices", url.Values{"threshold": {"5"}, "balance": {"999"}}); resp.StatusCode != http.StatusSeeOther {
-			t.Fatalf("save notices = %d", resp.StatusCode)
-		}
 		_, body := user.get("/credits")
-		if !strings.Contains(body, "Your balance of 3 credits is below your notice level of 5") {
-			t.Fatal("no low-balance banner")
-		}
-		if strings.Contains(body, `name="weekly" checked`) {
-			t.Fatal("the unticked weekly summary stayed on")
-		}
-		if b, _ := credits.New(a.db).Balance(context.Background(), u.ID); b != 3 {
-			t.Fatalf("a posted balance field changed the balance to %d", b)
-		}
+		require.NotContains(t, body, "below your notice level", "a banner without a notice level")
+		resp, _ := user.post("/credits/notices", url.Values{"threshold": {"5"}, "balance": {"999"}})
+		require.Equal(t, http.StatusSeeOther, resp.StatusCode, "save notices = %d", resp.StatusCode)
+		_, body = user.get("/credits")
+		require.Contains(t, body, "Your balance of 3 credits is below your notice level of 5", "no low-balance banner")
+		require.NotContains(t, body, `name="weekly" checked`, "the unticked weekly summary stayed on")
+		b, _ := credits.New(a.db, a.clock).Balance(context.Background(), u.ID)
+		require.Equal(t, int64(3), b, "a posted balance field changed the balance to %d", b)
 		user.post("/credits/notices", url.Values{"threshold": {"-1"}})
-		if s, _ := credits.New(a.db).Settings(context.Background(), u.ID); s.LowBalanceThreshold != 5 {
-			t.Fatalf("a negative level was saved: %+v", s)
-		}
+		s, _ := credits.New(a.db, a.clock).Settings(context.Background(), u.ID)
+		require.Equal(t, int64(5), s.LowBalanceThreshold, "a negative level was saved: %+v", s)
 	})
 }

@@ -1,12 +1,10 @@
 package web
 
 import (
-	"log/slog"
 	"net/http"
 
-	"github.com/quickscale/quickscale/templates/skeleton/internal/apikeys"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/health"
-	"github.com/quickscale/quickscale/templates/skeleton/internal/web/static"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/api"
 )
 
 // access says who may call a route. Every route declares one, so the whole
@@ -21,16 +19,16 @@ const (
 )
 
 // guard wraps h in the check its access class requires.
-func (a access) guard(p *pages, keys *apikeys.Store, h http.Handler) http.Handler {
+func (s *server) guard(a access, h http.Handler) http.Handler {
 	switch a {
 	case public:
 		return h
 	case signedIn:
 		return requireUser(h)
 	case adminOnly:
-		return requireAdmin(p, h)
+		return requireAdmin(s.pages, h)
 	case apiClient:
-		return requireAPIKey(keys, p.logger, h)
+		return s.api.RequireKey(h)
 	}
 	panic("web: route with unknown access class " + string(a))
 }
@@ -42,12 +40,13 @@ type route struct {
 }
 
 // routes lists every route the application serves.
-func routes(logger *slog.Logger, p *pages, assets *static.Assets, contacts ContactStore, checker *health.Checker, a *auth, c *Credits) []route {
+func (s *server) routes() []route {
+	p, a, c := s.pages, s.auth, &s.Credits
 	return []route{
 		{"GET /{$}", public, handleHome(p)},
 		{"GET /about", public, handleAbout(p)},
 		{"GET /contact", public, handleContactForm(p)},
-		{"POST /contact", public, handleContactSubmit(logger, p, contacts)},
+		{"POST /contact", public, handleContactSubmit(s.Logger, p, s.Contacts)},
 		{"POST /contact/validate", public, handleContactValidate(p)},
 
 		{"GET /signup", public, handleSignupForm(p)},
@@ -81,10 +80,10 @@ func routes(logger *slog.Logger, p *pages, assets *static.Assets, contacts Conta
 		{"POST /settings/api-keys", signedIn, handleAPIKeyCreate(p, c)},
 		{"POST /settings/api-keys/{id}/revoke", signedIn, handleAPIKeyRevoke(p, c)},
 
-		{"GET /credits", signedIn, handleCredits(p, c)},
+		{"GET /credits", signedIn, handleCredits(p, c, s.Clock)},
 		{"POST /credits/services/{name}/runs", signedIn, handleCreditsRun(p, c)},
 		{"GET /credits/history", signedIn, handleCreditsHistory(p, c)},
-		{"GET /credits/history.csv", signedIn, handleCreditsCSV(p, c)},
+		{"GET /credits/history.csv", signedIn, handleCreditsCSV(s.Logger, p, c)},
 		{"POST /credits/notices", signedIn, handleCreditNotices(p, c)},
 
 		{"GET /admin", adminOnly, handleAdminDashboard(p, a)},
@@ -94,23 +93,23 @@ func routes(logger *slog.Logger, p *pages, assets *static.Assets, contacts Conta
 		{"POST /admin/users/{id}/role", adminOnly, handleAdminSetRole(p, a)},
 		{"GET /admin/messages", adminOnly, handleAdminMessages(p, a)},
 		{"GET /admin/outbox", adminOnly, handleAdminOutbox(p, a)},
-		{"GET /admin/credits", adminOnly, handleAdminCredits(p, c)},
+		{"GET /admin/credits", adminOnly, handleAdminCredits(p, c, s.Clock)},
 		{"GET /admin/users/{id}/credits", adminOnly, handleAdminUserCredits(p, a, c)},
 		{"POST /admin/users/{id}/credits", adminOnly, handleAdminAdjustCredits(p, a, c)},
 
-		{"GET /api/v1/openapi.json", public, handleOpenAPI()},
-		{"GET /api/v1/balance", apiClient, handleAPIBalance(logger, c)},
-		{"GET /api/v1/services", apiClient, handleAPIServices(c)},
-		{"POST /api/v1/services/{name}/runs", apiClient, handleAPIRun(logger, c)},
-		{"GET /api/v1/runs/{id}", apiClient, handleAPIRunGet(logger, c)},
-		{"GET /api/v1/journal", apiClient, handleAPIJournal(logger, c)},
+		{"GET /api/v1/openapi.json", public, api.OpenAPI()},
+		{"GET /api/v1/balance", apiClient, s.api.Balance()},
+		{"GET /api/v1/services", apiClient, s.api.Services()},
+		{"POST /api/v1/services/{name}/runs", apiClient, s.api.Run()},
+		{"GET /api/v1/runs/{id}", apiClient, s.api.RunByID()},
+		{"GET /api/v1/journal", apiClient, s.api.Journal()},
 		// Unknown API paths answer in JSON, as the API does.
-		{"/api/", public, handleAPINotFound()},
+		{"/api/", public, api.NotFound()},
 
-		{"GET /static/{path...}", public, assets.Handler(handleNotFound(p))},
+		{"GET /static/{path...}", public, s.Assets.Handler(handleNotFound(p))},
 
 		{"GET /livez", public, health.HandleLivez()},
-		{"GET /readyz", public, checker.HandleReadyz()},
+		{"GET /readyz", public, s.Health.HandleReadyz()},
 
 		// Everything else, whatever the method: the styled 404 page.
 		{"/", public, handleNotFound(p)},

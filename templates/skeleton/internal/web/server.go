@@ -1,24 +1,29 @@
 // Package web is the HTTP face of the application: one constructor builds
-// the whole http.Handler from explicit dependencies, routes.go lists every
-// route with who may call it, and the handlers decode, validate and render.
+// the whole http.Handler from the dependencies declared in Deps, routes.go
+// lists every route with who may call it, and the handlers decode, call
+// and render. What every handler shares has a small package of its own:
+// response (pages, fragments, errors, JSON), form (parsing and fields),
+// htmx, middleware, runs (what a service run's outcome means over HTTP)
+// and api (the JSON API).
 package web
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/health"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/views"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/api"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/form"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/middleware"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/response"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/web/static"
 )
-
-// maxBodyBytes bounds every request body; handlers that accept forms set
-// tighter limits of their own.
-const maxBodyBytes = 1 << 20
 
 // Config holds the settings the HTTP layer needs.
 type Config struct {
@@ -39,44 +44,68 @@ type ContactStore interface {
 	Create(ctx context.Context, m *contact.Message) error
 }
 
+// Deps are everything the web layer is built from, in one place.
+type Deps struct {
+	Logger *slog.Logger
+	// Clock is the one clock of every page that depends on time.
+	Clock    clock.Clock
+	Config   Config
+	Views    *views.Renderer
+	Assets   *static.Assets
+	Health   *health.Checker
+	Contacts ContactStore
+	Accounts Accounts
+	Credits  Credits
+}
+
+// server is what the handlers are made from.
+type server struct {
+	Deps
+	pages *response.Pages
+	auth  *auth
+	api   *api.API
+}
+
+func newServer(d Deps) *server {
+	flashes := response.NewFlashes(d.Config.SecretKey, d.Config.BaseURL)
+	return &server{
+		Deps:  d,
+		pages: response.NewPages(d.Logger, d.Views, flashes, viewAccount),
+		auth:  newAuth(d.Logger, d.Clock, d.Config, d.Accounts),
+		api:   api.New(d.Logger, d.Credits.Ledger, d.Credits.Services, d.Credits.Keys),
+	}
+}
+
 // NewServer returns the application's http.Handler: the routes of
 // routes.go wrapped in the middleware every request passes through.
-func NewServer(logger *slog.Logger, config Config, renderer *views.Renderer, assets *static.Assets, contacts ContactStore, checker *health.Checker, acct Accounts, cr Credits) (http.Handler, error) {
-	p := &pages{logger: logger, views: renderer, flash: newFlashes(config.SecretKey, config.BaseURL)}
-	a := newAuth(logger, config, acct)
+func NewServer(d Deps) (http.Handler, error) {
+	s := newServer(d)
 	mux := http.NewServeMux()
-	for _, rt := range routes(logger, p, assets, contacts, checker, a, &cr) {
-		mux.Handle(rt.pattern, rt.access.guard(p, cr.Keys, rt.handler))
+	for _, rt := range s.routes() {
+		mux.Handle(rt.pattern, s.guard(rt.access, rt.handler))
 	}
 	// Sessions load after cross-origin protection: a refused request
 	// never touches the sessions table.
-	return middleware(a.loadSession(mux), logger, config, p)
+	return middleware.Wrap(s.auth.loadSession(mux), middleware.Options{
+		Logger:            d.Logger,
+		Clock:             d.Clock,
+		BaseURL:           d.Config.BaseURL,
+		TrustProxyHeaders: d.Config.TrustProxyHeaders,
+		ErrorPage:         s.pages.Error,
+	})
 }
 
-// middleware wraps h in the chain every request passes through, outermost
-// first: a request id for the logs, security headers (so that even error
-// pages carry them), the access log, panic recovery, compression,
-// cross-origin protection and the body size limit.
-func middleware(h http.Handler, logger *slog.Logger, config Config, p *pages) (http.Handler, error) {
-	cop := http.NewCrossOriginProtection()
-	if origin := config.BaseURL; origin != nil {
-		if err := cop.AddTrustedOrigin(origin.Scheme + "://" + origin.Host); err != nil {
-			return nil, fmt.Errorf("trust BASE_URL for cross-origin checks: %w", err)
+// parseForm reads a form of at most limit bytes. On failure it has
+// answered with the error page.
+func parseForm(w http.ResponseWriter, r *http.Request, p *response.Pages, limit int64) bool {
+	if err := form.Parse(w, r, limit); err != nil {
+		status := http.StatusBadRequest
+		var parse *form.ParseError
+		if errors.As(err, &parse) {
+			status = parse.Status
 		}
+		p.Error(w, r, status)
+		return false
 	}
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		logger.WarnContext(r.Context(), "cross-origin request refused",
-			"method", r.Method, "path", r.URL.Path,
-			"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
-		p.error(w, r, http.StatusForbidden)
-	}))
-
-	h = limitBody(maxBodyBytes, h)
-	h = cop.Handler(h)
-	h = compress(h)
-	h = recoverPanics(logger, p, h)
-	h = logRequests(logger, h)
-	h = securityHeaders(config.TrustProxyHeaders, h)
-	h = requestID(config.TrustProxyHeaders, h)
-	return h, nil
+	return true
 }

@@ -6,9 +6,10 @@ import (
 	"net/url"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/accounts"
-	"github.com/quickscale/quickscale/templates/skeleton/internal/ratelimit"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/sessions"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/views"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/form"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/response"
 )
 
 // dashboardPage is what templates/dashboard/index.html shows.
@@ -18,20 +19,20 @@ type dashboardPage struct {
 	Credits  creditsCard
 }
 
-func handleDashboard(p *pages, a *auth, c *Credits) http.Handler {
+func handleDashboard(p *response.Pages, a *auth, c *Credits) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pr := principalFrom(r.Context())
 		list, err := a.Sessions.List(r.Context(), pr.user.ID)
 		if err != nil {
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 			return
 		}
 		card, err := c.card(r.Context(), pr.user.ID)
 		if err != nil {
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 			return
 		}
-		p.page(w, r, http.StatusOK, "dashboard/index", views.Page{Title: "Dashboard", Data: dashboardPage{User: pr.user, Sessions: len(list), Credits: card}})
+		p.Page(w, r, http.StatusOK, "dashboard/index", views.Page{Title: "Dashboard", Data: dashboardPage{User: pr.user, Sessions: len(list), Credits: card}})
 	})
 }
 
@@ -44,10 +45,10 @@ type sessionRow struct {
 // settingsPage is what templates/settings/index.html shows.
 type settingsPage struct {
 	User     accounts.User
-	Profile  form
-	Email    form
-	Password form
-	Delete   form
+	Profile  form.Form
+	Email    form.Form
+	Password form.Form
+	Delete   form.Form
 	Sessions []sessionRow
 	// Fresh is true while the session may make sensitive changes without
 	// entering the password again.
@@ -65,51 +66,51 @@ func (a *auth) settingsPage(r *http.Request, pr *principal, problems accounts.Pr
 	}
 	return settingsPage{
 		User: pr.user,
-		Profile: form{Action: "/settings/profile", Submit: "Save profile", Fields: []field{
+		Profile: form.Form{Action: "/settings/profile", Submit: "Save profile", Fields: []form.Field{
 			nameField(pr.user.Name, problems["name"]),
 		}},
-		Email: form{Action: "/settings/email", Submit: "Change email", Fields: []field{
+		Email: form.Form{Action: "/settings/email", Submit: "Change email", Fields: []form.Field{
 			{Name: "email", Label: "New email address", Type: "email", Autocomplete: "email", Problem: problems["email"], MaxLength: accounts.MaxEmailLength,
 				Help: "We send a link to the new address; your account keeps the current one until you open it."},
 		}},
-		Password: form{Action: "/settings/password", Submit: "Change password", Fields: []field{
+		Password: form.Form{Action: "/settings/password", Submit: "Change password", Fields: []form.Field{
 			currentPasswordField("current_password", "Current password", problems["current_password"]),
 			newPasswordField("new_password", "New password", problems["password"]),
 		}},
-		Delete: form{Action: "/settings/delete", Submit: "Delete my account", Fields: []field{
+		Delete: form.Form{Action: "/settings/delete", Submit: "Delete my account", Fields: []form.Field{
 			{Name: "confirm", Label: "Type DELETE to confirm", Type: "text", Autocomplete: "off", Problem: problems["confirm"], MaxLength: 10},
 		}},
 		Sessions: rows,
-		Fresh:    a.recentlyAuthenticated(pr, a.now()),
+		Fresh:    a.recentlyAuthenticated(pr),
 	}, nil
 }
 
-func (a *auth) renderSettings(w http.ResponseWriter, r *http.Request, p *pages, status int, problems accounts.Problems) {
+func (a *auth) renderSettings(w http.ResponseWriter, r *http.Request, p *response.Pages, status int, problems accounts.Problems) {
 	pr := principalFrom(r.Context())
 	sp, err := a.settingsPage(r, pr, problems)
 	if err != nil {
-		p.fail(w, r, err)
+		p.Fail(w, r, err)
 		return
 	}
-	p.page(w, r, status, "settings/index", views.Page{Title: "Settings", Data: sp})
+	p.Page(w, r, status, "settings/index", views.Page{Title: "Settings", Data: sp})
 }
 
-func handleSettings(p *pages, a *auth) http.Handler {
+func handleSettings(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.renderSettings(w, r, p, http.StatusOK, nil)
 	})
 }
 
-func settingsDone(w http.ResponseWriter, r *http.Request, p *pages, message string) {
-	p.flash.set(w, r, views.Flash{Kind: "success", Message: message})
+func settingsDone(w http.ResponseWriter, r *http.Request, p *response.Pages, message string) {
+	p.Flash(w, views.Flash{Kind: "success", Message: message})
 	http.Redirect(w, r, "/settings", http.StatusSeeOther)
 }
 
 // handleProfile saves the display name. Only the name is read from the
 // form: a posted role, email or anything else is ignored.
-func handleProfile(p *pages, a *auth) http.Handler {
+func handleProfile(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !parseAccountForm(w, r, p) {
+		if !parseForm(w, r, p, form.MaxBytes) {
 			return
 		}
 		pr := principalFrom(r.Context())
@@ -119,7 +120,7 @@ func handleProfile(p *pages, a *auth) http.Handler {
 		case errors.As(err, &problems):
 			a.renderSettings(w, r, p, http.StatusUnprocessableEntity, problems)
 		case err != nil:
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 		default:
 			settingsDone(w, r, p, "Your profile is saved.")
 		}
@@ -130,36 +131,30 @@ func handleProfile(p *pages, a *auth) http.Handler {
 // reauthentication window to enter it again, and reports whether the
 // caller may go on.
 func (a *auth) requireFresh(w http.ResponseWriter, r *http.Request) bool {
-	if a.recentlyAuthenticated(principalFrom(r.Context()), a.now()) {
+	if a.recentlyAuthenticated(principalFrom(r.Context())) {
 		return true
 	}
 	http.Redirect(w, r, "/reauthenticate?next="+url.QueryEscape("/settings"), http.StatusSeeOther)
 	return false
 }
 
-func handleEmailChange(p *pages, a *auth) http.Handler {
+func handleEmailChange(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !parseAccountForm(w, r, p) || !a.requireFresh(w, r) {
+		if !parseForm(w, r, p, form.MaxBytes) || !a.requireFresh(w, r) {
 			return
 		}
 		pr := principalFrom(r.Context())
-		ok, wait, err := a.Limiter.Allow(r.Context(), ratelimit.EmailChangePerUser, pr.user.ID)
-		if err != nil {
-			p.fail(w, r, err)
-			return
-		}
-		if !ok {
-			tooMany(w, wait)
-			a.renderSettings(w, r, p, http.StatusTooManyRequests, accounts.Problems{"email": "Too many requests. Wait " + humanWait(wait) + " and try again."})
-			return
-		}
-		err = a.Users.RequestEmailChange(r.Context(), pr.user.ID, r.PostForm.Get("email"))
+		err := a.Users.RequestEmailChange(r.Context(), pr.user.ID, r.PostForm.Get("email"))
 		var problems accounts.Problems
+		var limit *accounts.LimitedError
 		switch {
+		case errors.As(err, &limit):
+			retryAfter(w, limit.RetryAfter)
+			a.renderSettings(w, r, p, http.StatusTooManyRequests, accounts.Problems{"email": "Too many requests. Wait " + humanWait(limit.RetryAfter) + " and try again."})
 		case errors.As(err, &problems):
 			a.renderSettings(w, r, p, http.StatusUnprocessableEntity, problems)
 		case err != nil:
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 		default:
 			settingsDone(w, r, p, "We sent a link to the new address. Your email changes once you open it.")
 		}
@@ -168,9 +163,9 @@ func handleEmailChange(p *pages, a *auth) http.Handler {
 
 // handlePasswordChange sets a new password, ends every other session and
 // renews this one's token.
-func handlePasswordChange(p *pages, a *auth) http.Handler {
+func handlePasswordChange(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !parseAccountForm(w, r, p) || !a.requireFresh(w, r) {
+		if !parseForm(w, r, p, form.MaxBytes) || !a.requireFresh(w, r) {
 			return
 		}
 		pr := principalFrom(r.Context())
@@ -182,16 +177,16 @@ func handlePasswordChange(p *pages, a *auth) http.Handler {
 			a.renderSettings(w, r, p, http.StatusUnprocessableEntity, problems)
 			return
 		case err != nil:
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 			return
 		}
 		if _, err := a.Sessions.EndOthers(r.Context(), pr.user.ID, pr.session.ID); err != nil {
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 			return
 		}
 		token, err := a.Sessions.Renew(r.Context(), pr.session, true)
 		if err != nil {
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 			return
 		}
 		a.setCookie(w, token)
@@ -201,9 +196,9 @@ func handlePasswordChange(p *pages, a *auth) http.Handler {
 
 // handleEndSessions ends one other session (session=<id>) or all the
 // others (session=others). Only the user's own sessions can be named.
-func handleEndSessions(p *pages, a *auth) http.Handler {
+func handleEndSessions(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !parseAccountForm(w, r, p) {
+		if !parseForm(w, r, p, form.MaxBytes) {
 			return
 		}
 		pr := principalFrom(r.Context())
@@ -211,20 +206,20 @@ func handleEndSessions(p *pages, a *auth) http.Handler {
 		switch {
 		case id == "others":
 			if _, err := a.Sessions.EndOthers(r.Context(), pr.user.ID, pr.session.ID); err != nil {
-				p.fail(w, r, err)
+				p.Fail(w, r, err)
 				return
 			}
 			settingsDone(w, r, p, "Every other session is signed out.")
 		case id == pr.session.ID || id == "":
-			p.error(w, r, http.StatusBadRequest)
+			p.Error(w, r, http.StatusBadRequest)
 		default:
 			ended, err := a.Sessions.EndForUser(r.Context(), pr.user.ID, id)
 			if err != nil {
-				p.fail(w, r, err)
+				p.Fail(w, r, err)
 				return
 			}
 			if !ended {
-				p.error(w, r, http.StatusNotFound)
+				p.Error(w, r, http.StatusNotFound)
 				return
 			}
 			settingsDone(w, r, p, "That session is signed out.")
@@ -232,9 +227,9 @@ func handleEndSessions(p *pages, a *auth) http.Handler {
 	})
 }
 
-func handleDeleteAccount(p *pages, a *auth) http.Handler {
+func handleDeleteAccount(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !parseAccountForm(w, r, p) || !a.requireFresh(w, r) {
+		if !parseForm(w, r, p, form.MaxBytes) || !a.requireFresh(w, r) {
 			return
 		}
 		pr := principalFrom(r.Context())
@@ -243,11 +238,11 @@ func handleDeleteAccount(p *pages, a *auth) http.Handler {
 			return
 		}
 		if err := a.Users.Delete(r.Context(), pr.user.ID); err != nil {
-			p.fail(w, r, err)
+			p.Fail(w, r, err)
 			return
 		}
 		a.clearCookie(w)
-		p.flash.set(w, r, views.Flash{Kind: "info", Message: "Your account is deleted. We sent a last email to confirm it."})
+		p.Flash(w, views.Flash{Kind: "info", Message: "Your account is deleted. We sent a last email to confirm it."})
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 }

@@ -18,6 +18,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/middleware"
 )
 
 //go:embed css js img vendor
@@ -138,7 +140,7 @@ func (a *Assets) Handler(notFound http.Handler) http.Handler {
 		body, etag := f.body, f.etag
 		// The compression middleware adds Vary: Accept-Encoding and leaves
 		// a response that already has a Content-Encoding alone.
-		if f.gzipped != nil && acceptsGzip(r) && r.Header.Get("Range") == "" {
+		if f.gzipped != nil && middleware.AcceptsGzip(r) && r.Header.Get("Range") == "" {
 			h.Set("Content-Encoding", "gzip")
 			body, etag = f.gzipped, strings.TrimSuffix(f.etag, `"`)+`-gz"`
 		}
@@ -185,14 +187,4 @@ func compress(body []byte) ([]byte, error) {
 		return nil, nil
 	}
 	return buf.Bytes(), nil
-}
-
-func acceptsGzip(r *http.Request) bool {
-	for part := range strings.SplitSeq(r.Header.Get("Accept-Encoding"), ",") {
-		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(coding), "gzip") && strings.ReplaceAll(params, " ", "") != "q=0" {
-			return true
-		}
-	}
-	return false
 }

@@ -1,4 +1,7 @@
-package web
+// Package middleware holds what every request passes through before a
+// route sees it: request ids, security headers, the access log, panic
+// recovery, compression, cross-origin protection and the body size limit.
+package middleware
 
 import (
 	"compress/gzip"
@@ -6,15 +9,64 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/logging"
 )
+
+// MaxBodyBytes bounds every request body; handlers that accept forms set
+// tighter limits of their own.
+const MaxBodyBytes = 1 << 20
+
+// Options configure the chain.
+type Options struct {
+	Logger *slog.Logger
+	// Clock times requests for the access log.
+	Clock clock.Clock
+	// BaseURL is the public origin; it is trusted for cross-origin checks
+	// when a proxy rewrites the Host header.
+	BaseURL *url.URL
+	// TrustProxyHeaders honours X-Forwarded-Proto (for HSTS) and an
+	// incoming X-Request-Id from the proxy in front.
+	TrustProxyHeaders bool
+	// ErrorPage answers a refused cross-origin request (403) and a panic
+	// (500) with the styled error page.
+	ErrorPage func(w http.ResponseWriter, r *http.Request, status int)
+}
+
+// Wrap wraps h in the chain every request passes through, outermost
+// first: a request id for the logs, security headers (so that even error
+// pages carry them), the access log, panic recovery, compression,
+// cross-origin protection and the body size limit.
+func Wrap(h http.Handler, o Options) (http.Handler, error) {
+	cop := http.NewCrossOriginProtection()
+	if origin := o.BaseURL; origin != nil {
+		if err := cop.AddTrustedOrigin(origin.Scheme + "://" + origin.Host); err != nil {
+			return nil, fmt.Errorf("trust BASE_URL for cross-origin checks: %w", err)
+		}
+	}
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o.Logger.WarnContext(r.Context(), "cross-origin request refused",
+			"method", r.Method, "path", r.URL.Path,
+			"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
+		o.ErrorPage(w, r, http.StatusForbidden)
+	}))
+
+	h = limitBody(MaxBodyBytes, h)
+	h = cop.Handler(h)
+	h = compress(h)
+	h = recoverPanics(o.Logger, o.ErrorPage, h)
+	h = logRequests(o.Logger, o.Clock, h)
+	h = securityHeaders(o.TrustProxyHeaders, h)
+	h = requestID(o.TrustProxyHeaders, h)
+	return h, nil
+}
 
 // contentSecurityPolicy allows nothing from other origins and no inline
 // script or style: every script and stylesheet is a file under /static/.
@@ -70,9 +122,9 @@ func isHTTPS(r *http.Request, trustProxy bool) bool {
 
 // logRequests writes one line per request. Health probes log at debug
 // level: a container runtime polls them every few seconds.
-func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
+func logRequests(logger *slog.Logger, clk clock.Clock, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
+		start := clk.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
 		level := slog.LevelInfo
@@ -84,7 +136,7 @@ func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
 			"path", r.URL.Path,
 			"status", rec.status(),
 			"bytes", rec.bytes,
-			"duration", time.Since(start),
+			"duration", clk.Now().Sub(start),
 			"remote_addr", r.RemoteAddr,
 		)
 	})
@@ -93,7 +145,7 @@ func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
 // recoverPanics turns a panic into a logged error and the styled 500 page:
 // the stack trace goes to the log, never to the client, and the server
 // carries on serving.
-func recoverPanics(logger *slog.Logger, p *pages, next http.Handler) http.Handler {
+func recoverPanics(logger *slog.Logger, errorPage func(http.ResponseWriter, *http.Request, int), next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
@@ -112,7 +164,7 @@ func recoverPanics(logger *slog.Logger, p *pages, next http.Handler) http.Handle
 				// to cut the connection.
 				panic(http.ErrAbortHandler)
 			}
-			p.error(w, r, http.StatusInternalServerError)
+			errorPage(w, r, http.StatusInternalServerError)
 		}()
 		next.ServeHTTP(rec, r)
 	})
@@ -169,7 +221,7 @@ var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
 func compress(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Accept-Encoding")
-		if r.Method == http.MethodHead || !acceptsGzip(r) {
+		if r.Method == http.MethodHead || !AcceptsGzip(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -233,9 +285,9 @@ func (c *compressWriter) close() {
 	c.gz = nil
 }
 
-// minCompressed is the smallest body worth gzipping: about one Ethernet
+// MinCompressed is the smallest body worth gzipping: about one Ethernet
 // packet's payload.
-const minCompressed = 1400
+const MinCompressed = 1400
 
 func compressibleResponse(code int, h http.Header) bool {
 	if code == http.StatusNoContent || code == http.StatusNotModified || code == http.StatusPartialContent {
@@ -243,7 +295,7 @@ func compressibleResponse(code int, h http.Header) bool {
 	}
 	// Compressing a body this small saves no packet and costs a deflate
 	// set-up on every response.
-	if n, err := strconv.Atoi(h.Get("Content-Length")); err == nil && n < minCompressed {
+	if n, err := strconv.Atoi(h.Get("Content-Length")); err == nil && n < MinCompressed {
 		return false
 	}
 	if h.Get("Content-Encoding") != "" || h.Get("Content-Range") != "" {
@@ -256,7 +308,10 @@ func compressibleResponse(code int, h http.Header) bool {
 		strings.HasPrefix(ct, "image/svg+xml")
 }
 
-func acceptsGzip(r *http.Request) bool {
+// AcceptsGzip reports whether the client takes a gzipped body: this
+// middleware asks it, and so does the static file server choosing a
+// precompressed file.
+func AcceptsGzip(r *http.Request) bool {
 	for part := range strings.SplitSeq(r.Header.Get("Accept-Encoding"), ",") {
 		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		if strings.EqualFold(strings.TrimSpace(coding), "gzip") && strings.ReplaceAll(params, " ", "") != "q=0" {

@@ -1,4 +1,4 @@
-package web
+package response
 
 import (
 	"crypto/hmac"
@@ -12,32 +12,32 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/views"
 )
 
-// flashes carries a one-time notice across a redirect in a signed,
+// Flashes carries a one-time notice across a redirect in a signed,
 // HttpOnly cookie, so the page after a POST can say what happened.
-type flashes struct {
+type Flashes struct {
 	key    []byte
 	cookie string
 	secure bool
 }
 
-// newFlashes derives the signing key from the application secret, so the
+// NewFlashes derives the signing key from the application secret, so the
 // secret itself signs nothing and later features can derive their own keys.
-func newFlashes(secret []byte, base *url.URL) *flashes {
+func NewFlashes(secret []byte, base *url.URL) *Flashes {
 	mac := hmac.New(sha256.New, secret)
 	mac.Write([]byte("flash cookie v1"))
-	f := &flashes{key: mac.Sum(nil)}
-	f.cookie, f.secure = hostCookie(base, "flash")
+	f := &Flashes{key: mac.Sum(nil)}
+	f.cookie, f.secure = HostCookie(base, "flash")
 	return f
 }
 
-func (f *flashes) sign(payload string) string {
+func (f *Flashes) sign(payload string) string {
 	mac := hmac.New(sha256.New, f.key)
 	mac.Write([]byte(payload))
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
 // set queues fl for the next page this client loads.
-func (f *flashes) set(w http.ResponseWriter, r *http.Request, fl views.Flash) {
+func (f *Flashes) set(w http.ResponseWriter, fl views.Flash) {
 	body, _ := json.Marshal(fl) // a struct of strings always marshals
 	payload := base64.RawURLEncoding.EncodeToString(body)
 	http.SetCookie(w, &http.Cookie{
@@ -52,7 +52,7 @@ func (f *flashes) set(w http.ResponseWriter, r *http.Request, fl views.Flash) {
 }
 
 // pop returns the pending flash, if its signature holds, and clears it.
-func (f *flashes) pop(w http.ResponseWriter, r *http.Request) *views.Flash {
+func (f *Flashes) pop(w http.ResponseWriter, r *http.Request) *views.Flash {
 	c, err := r.Cookie(f.cookie)
 	if err != nil {
 		return nil
@@ -83,4 +83,16 @@ func (f *flashes) pop(w http.ResponseWriter, r *http.Request) *views.Flash {
 		return &fl
 	}
 	return nil
+}
+
+// HostCookie names one of the app's cookies, decided once from BASE_URL.
+// Over https it is __Host-<name> and Secure: with Path=/ and no Domain, no
+// subdomain or plain-http page can set or read it. Over http (local
+// development) browsers other than Chromium refuse Secure cookies and the
+// __Host- prefix, so the name stays plain; it is HttpOnly and Lax either way.
+func HostCookie(base *url.URL, name string) (cookie string, secure bool) {
+	if base != nil && base.Scheme == "https" {
+		return "__Host-" + name, true
+	}
+	return name, false
 }

@@ -1,0 +1,69 @@
+// Package form decodes HTML form submissions and describes the inputs a
+// form template shows.
+package form
+
+import (
+	"errors"
+	"net/http"
+)
+
+// MaxBytes bounds an ordinary form: a few fields, one of them perhaps a
+// password of at most 128 code points (512 bytes).
+const MaxBytes = 16 << 10
+
+// Field is one input, as templates/partials/account_field.html and
+// contact_field.html show it.
+type Field struct {
+	Name         string
+	Label        string
+	Type         string
+	Autocomplete string
+	// Multiline makes a textarea.
+	Multiline bool
+	Value     string
+	Problem   string
+	Help      string
+	MinLength int
+	MaxLength int
+	// Validate is the htmx endpoint that checks the field as it changes;
+	// empty means no inline check.
+	Validate string
+}
+
+// Form is one form: its fields, hidden values and what went wrong.
+type Form struct {
+	Action string
+	Submit string
+	Fields []Field
+	Hidden map[string]string
+	// Error is a problem with the whole form (wrong password, too many
+	// attempts), shown above the fields.
+	Error string
+	// Notice is an explanation shown above the fields.
+	Notice string
+}
+
+// ParseError is a form that could not be read; Status is the answer it
+// calls for.
+type ParseError struct {
+	Status int
+	Err    error
+}
+
+func (e *ParseError) Error() string { return "read form: " + e.Err.Error() }
+
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// Parse reads r's form, refusing a body over limit bytes: a larger one
+// gives a ParseError with status 413, an unreadable one 400.
+func Parse(w http.ResponseWriter, r *http.Request, limit int64) error {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	if err := r.ParseForm(); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return &ParseError{Status: http.StatusRequestEntityTooLarge, Err: err}
+		}
+		return &ParseError{Status: http.StatusBadRequest, Err: err}
+	}
+	return nil
+}
