@@ -45,12 +45,6 @@ type app struct {
 	credits  web.Credits
 }
 
-// How often expired sessions and stale rate-limit counts are deleted.
-const (
-	pruneSessionsEvery  = 10 * time.Minute
-	pruneRateLimitEvery = 10 * time.Minute
-)
-
 // newApp loads the configuration, opens the database and builds every
 // part on the invocation's clock. Close it when done.
 func newApp(ctx context.Context, inv invocation) (*app, error) {
@@ -103,12 +97,8 @@ func (a *app) build() error {
 		Link:      strings.TrimSuffix(a.cfg.BaseURL.String(), "/") + "/credits",
 	})
 	registry.RegisterJobs(a.jobs)
-	a.jobs.Every(jobs.Periodic{Kind: "sessions.prune", Every: pruneSessionsEvery}, func(ctx context.Context, _ time.Time) error {
-		return a.accounts.Sessions.Prune(ctx)
-	})
-	a.jobs.Every(jobs.Periodic{Kind: "ratelimit.prune", Every: pruneRateLimitEvery}, func(ctx context.Context, _ time.Time) error {
-		return a.accounts.Users.PruneRateLimits(ctx)
-	})
+	a.accounts.Sessions.RegisterJobs(a.jobs)
+	a.accounts.Users.RegisterJobs(a.jobs)
 	return nil
 }
 

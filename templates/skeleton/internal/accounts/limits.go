@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/jobs"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/ratelimit"
 )
 
@@ -77,6 +78,14 @@ func (s *Users) recordFailure(ctx context.Context, limits ...limited) error {
 		}
 	}
 	return nil
+}
+
+// RegisterJobs puts the accounts' background work on q: every ten
+// minutes, the rate-limit counts no rule looks at any more are deleted.
+func (s *Users) RegisterJobs(q *jobs.Queue) {
+	q.Every(jobs.Periodic{Kind: "ratelimit.prune", Every: 10 * time.Minute}, func(ctx context.Context, _ time.Time) error {
+		return s.PruneRateLimits(ctx)
+	})
 }
 
 // PruneRateLimits forgets the counts no rule looks at any more, for the

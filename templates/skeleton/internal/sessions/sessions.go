@@ -19,6 +19,7 @@ import (
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/jobs"
 )
 
 // Session is one signed-in browser.
@@ -194,6 +195,14 @@ func (s *Store) List(ctx context.Context, userID string) ([]Session, error) {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
 	return out, nil
+}
+
+// RegisterJobs puts the store's background work on q: every ten minutes,
+// the sessions past their idle or absolute timeout are deleted.
+func (s *Store) RegisterJobs(q *jobs.Queue) {
+	q.Every(jobs.Periodic{Kind: "sessions.prune", Every: 10 * time.Minute}, func(ctx context.Context, _ time.Time) error {
+		return s.Prune(ctx)
+	})
 }
 
 // Prune deletes sessions that can no longer be used.
