@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"testing/fstest"
+
+	"github.com/quickscale/quickscale/internal/appcontract"
 )
 
 // fixture is a small skeleton that exercises every convention, so the
@@ -25,8 +27,8 @@ func minimalSkeleton() map[string]string {
 		goModFile: "module example.com/skeleton\n\ngo 1.27.3\n",
 		mainFile:  "package main\n\nconst appName = \"skeleton\"\n\nconst (\n\ttemplateVersion   = \"0\"\n\tquickscaleVersion = \"dev\"\n)\n",
 	}
-	for _, name := range frontendFiles {
-		m[vendorDir+"/"+name] = "asset " + name + "\n"
+	for _, name := range appcontract.VendoredFiles() {
+		m[appcontract.VendorDir+"/"+name] = "asset " + name + "\n"
 	}
 	return m
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/quickscale/quickscale/internal/appcontract"
 	"github.com/quickscale/quickscale/internal/project"
 )
 
@@ -287,7 +288,7 @@ func TestRenderPostgresEnvNeedsPassword(t *testing.T) {
 }
 
 func TestRenderMissingFrontendAsset(t *testing.T) {
-	_, err := render(withSkeleton(map[string]string{vendorDir + "/alpine-csp.min.js": ""}), opts("sqlite"))
+	_, err := render(withSkeleton(map[string]string{appcontract.VendorDir + "/alpine-csp.min.js": ""}), opts("sqlite"))
 	if err == nil || !strings.Contains(err.Error(), "alpine-csp.min.js") || !strings.Contains(err.Error(), "make assets") {
 		t.Fatalf("render without Alpine: %v", err)
 	}
