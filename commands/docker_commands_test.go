@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/quickscale/quickscale/internal/appcontract"
 	"github.com/quickscale/quickscale/internal/docker"
 	"github.com/quickscale/quickscale/internal/project"
 )
@@ -76,7 +77,7 @@ func (f *fakeEngine) Destroy(context.Context, string) (docker.Removed, error) {
 func (f *fakeEngine) Close() error { return nil }
 
 var runningStack = []docker.Service{
-	{Service: "app", Container: "my-app-app-1", State: "running", Health: "healthy", Ports: []docker.Port{{HostIP: "127.0.0.1", HostPort: 8123, ContainerPort: 8000, Protocol: "tcp"}}},
+	{Service: "app", Container: "my-app-app-1", State: "running", Health: "healthy", Ports: []docker.Port{{HostIP: "127.0.0.1", HostPort: 8123, ContainerPort: appcontract.HTTPPort, Protocol: "tcp"}}},
 	{Service: "migrate", Container: "my-app-migrate-1", State: "exited"},
 }
 

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/quickscale/quickscale/internal/appcontract"
 )
 
@@ -46,9 +48,7 @@ func opts(db string) Options {
 func mustRender(t testing.TB, src source, o Options) []File {
 	t.Helper()
 	files, err := render(src, o)
-	if err != nil {
-		t.Fatalf("render: %v", err)
-	}
+	require.NoError(t, err, "render")
 	return files
 }
 
@@ -79,9 +79,7 @@ func withSkeleton(files map[string]string) source {
 func readFixture(t testing.TB, p string) string {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("testdata/skeleton", p))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return string(data)
 }
 
