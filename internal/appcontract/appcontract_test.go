@@ -53,6 +53,10 @@ func TestHTTPPortIsTheSkeletons(t *testing.T) {
 	assert.Equal(t, port, submatch(t, text, file, `(?m)^EXPOSE (\S+)$`, "EXPOSE"),
 		"%s: the image exposes another port than appcontract.HTTPPort", file)
 
+	text, file = skeletonFile(t, "cmd/skeleton/healthcheck.go")
+	assert.Equal(t, ":"+port, submatch(t, text, file, `addr = "([^"]*)"`, "HTTP_ADDR default of healthcheck"),
+		"%s: healthcheck's HTTP_ADDR default is not appcontract.HTTPPort", file)
+
 	text, file = skeletonFile(t, "compose.yaml.tmpl")
 	published := regexp.MustCompile(`"127\.0\.0\.1:\$\{APP_PORT:-(\d+)\}:(\d+)"`).FindStringSubmatch(text)
 	require.NotNil(t, published, "%s: the app's published port is not 127.0.0.1:${APP_PORT:-N}:N", file)
@@ -60,12 +64,14 @@ func TestHTTPPortIsTheSkeletons(t *testing.T) {
 		"%s: compose must publish container port appcontract.HTTPPort, on that host port unless APP_PORT is set", file)
 }
 
+// The checks on whole files use assert.True: a failure names the file
+// instead of printing all of it.
 func TestReadinessPathIsTheSkeletons(t *testing.T) {
 	text, file := skeletonFile(t, "internal/web/routes.go")
-	assert.Contains(t, text, `"GET `+ReadinessPath+`"`, "%s: no route for appcontract.ReadinessPath", file)
+	assert.True(t, strings.Contains(text, `"GET `+ReadinessPath+`"`), "%s: no route for appcontract.ReadinessPath %s", file, ReadinessPath)
 
 	text, file = skeletonFile(t, "cmd/skeleton/healthcheck.go")
-	assert.Contains(t, text, `"`+ReadinessPath+`"`, "%s: the healthcheck subcommand does not ask appcontract.ReadinessPath", file)
+	assert.True(t, strings.Contains(text, `"`+ReadinessPath+`"`), "%s: the healthcheck subcommand does not ask appcontract.ReadinessPath %s", file, ReadinessPath)
 }
 
 func TestImageBinaryIsTheSkeletons(t *testing.T) {
@@ -80,8 +86,8 @@ func TestImageBinaryIsTheSkeletons(t *testing.T) {
 	assert.Equal(t, "COPY build/app "+ImageBinary, instructions[len(instructions)-1],
 		"%s: the last instruction must copy the binary to appcontract.ImageBinary (quickscale build's fast path needs it last)", file)
 	assert.Contains(t, instructions, `ENTRYPOINT ["`+ImageBinary+`"]`, "%s: the entrypoint is not appcontract.ImageBinary", file)
-	assert.Regexp(t, `(?m)^HEALTHCHECK .*CMD \["`+regexp.QuoteMeta(ImageBinary)+`", "healthcheck"\]$`, text,
-		"%s: the health check does not run appcontract.ImageBinary healthcheck", file)
+	healthcheck := regexp.MustCompile(`(?m)^HEALTHCHECK .*CMD \["` + regexp.QuoteMeta(ImageBinary) + `", "healthcheck"\]$`)
+	assert.True(t, healthcheck.MatchString(text), "%s: the health check does not run appcontract.ImageBinary healthcheck", file)
 }
 
 func TestGoToolchainIsTheSkeletons(t *testing.T) {
@@ -122,7 +128,7 @@ func TestVendoredFilesAreTheSkeletons(t *testing.T) {
 	// The skeleton's own test holds the app to serving each of them.
 	text, file = skeletonFile(t, "internal/web/static/static_test.go")
 	for _, name := range ServedVendoredFiles() {
-		assert.Contains(t, text, `"vendor/`+name+`"`, "%s does not check that %s is served", file, name)
+		assert.True(t, strings.Contains(text, `"vendor/`+name+`"`), "%s does not check that %s is served", file, name)
 	}
 }
 
