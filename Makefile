@@ -209,7 +209,9 @@ bench: assets $(STAMPS)/benchstat-$(BENCHSTAT_VERSION)
 ## Demo ----------------------------------------------------------------------
 
 # Generates .demo/demo (replacing an old one) and serves it until Ctrl-C.
-demo: build
+# Like test, it first installs the Debian packages that are missing (npm
+# for the assets above all), so a fresh machine needs nothing else.
+demo: deps build
 	scripts/demo bin/quickscale .demo $(PORT)
 
 clean:

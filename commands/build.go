@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/quickscale/quickscale/internal/appcontract"
 	"github.com/quickscale/quickscale/internal/docker"
 	"github.com/quickscale/quickscale/internal/docker/appbuild"
 	"github.com/quickscale/quickscale/internal/iostreams"
@@ -15,20 +16,21 @@ import (
 
 // BuildOptions are `quickscale build`'s flags and dependencies.
 type BuildOptions struct {
-	IO     *iostreams.IOStreams
-	Docker func() (docker.Engine, error)
+	IO      *iostreams.IOStreams
+	Project func() (Project, error)
+	Docker  func() (docker.Engine, error)
 
 	NoCache bool
 }
 
 // NewCmdBuild builds `quickscale build`.
 func NewCmdBuild(f *Factory, runF func(context.Context, *BuildOptions) error) *cobra.Command {
-	opts := &BuildOptions{IO: f.IOStreams, Docker: f.Docker}
+	opts := &BuildOptions{IO: f.IOStreams, Project: f.Project, Docker: f.Docker}
 	cmd := &cobra.Command{
 		Use:   "build",
 		Short: "Compile the app and build its container image",
 		Long: `Compile the app on this machine (a static Linux binary for the Docker
-Engine's architecture, with Go ` + appbuild.Toolchain + `) and build its FROM scratch image
+Engine's architecture, with Go ` + appcontract.GoToolchain + `) and build its FROM scratch image
 through the Docker Engine, without any registry.
 
 The image is named <project>-app:<content hash>: when neither the code nor
@@ -52,7 +54,7 @@ The full output of every build goes to .quickscale/logs/build-<time>.log;
 }
 
 func buildRun(ctx context.Context, opts *BuildOptions) error {
-	p, e, err := projectEngine(opts.Docker)
+	p, e, err := projectEngine(opts.Project, opts.Docker)
 	if err != nil {
 		return err
 	}
@@ -73,10 +75,9 @@ func buildRun(ctx context.Context, opts *BuildOptions) error {
 }
 
 // buildImage runs the build with progress on stderr; up uses it too.
-func buildImage(ctx context.Context, ios *iostreams.IOStreams, p localProject, e docker.Engine, noCache bool) (appbuild.Result, error) {
-	prog := newProgress(ios)
-	res, err := p.builder(e, prog).Build(ctx, appbuild.Options{NoCache: noCache})
-	prog.Done()
+func buildImage(ctx context.Context, ios *iostreams.IOStreams, p Project, e docker.Engine, noCache bool) (appbuild.Result, error) {
+	res, err := p.builder(e, ios).Build(ctx, appbuild.Options{NoCache: noCache})
+	ios.StopProgressIndicator()
 	if errors.Is(err, context.Canceled) {
 		return res, &CancelError{Message: "Build interrupted; no image was tagged and the last good image is unchanged."}
 	}

@@ -14,8 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/quickscale/quickscale/internal/appcontract"
 	"github.com/quickscale/quickscale/internal/docker"
-	"github.com/quickscale/quickscale/internal/docker/appbuild"
 	"github.com/quickscale/quickscale/internal/iostreams"
 	"github.com/quickscale/quickscale/internal/project"
 )
@@ -30,18 +30,20 @@ const (
 
 // CheckOptions are `quickscale check`'s dependencies.
 type CheckOptions struct {
-	IO     *iostreams.IOStreams
-	Docker func() (docker.Engine, error)
+	IO         *iostreams.IOStreams
+	WorkingDir func() (string, error)
+	Project    func() (Project, error)
+	Docker     func() (docker.Engine, error)
 }
 
 // NewCmdCheck builds `quickscale check`.
 func NewCmdCheck(f *Factory, runF func(context.Context, *CheckOptions) error) *cobra.Command {
-	opts := &CheckOptions{IO: f.IOStreams, Docker: f.Docker}
+	opts := &CheckOptions{IO: f.IOStreams, WorkingDir: f.WorkingDir, Project: f.Project, Docker: f.Docker}
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Check that this machine can build and run the project",
 		Long: `Check what ` + "`quickscale build`" + ` and ` + "`quickscale up`" + ` need: a reachable Docker Engine
-(20.10 or newer), a Go toolchain that can run Go ` + appbuild.Toolchain + `, and, inside a
+(20.10 or newer), a Go toolchain that can run Go ` + appcontract.GoToolchain + `, and, inside a
 project, free host ports for the stack and enough disk space.
 
 Each problem is printed with how to fix it. The exit status is 1 when a
@@ -88,7 +90,7 @@ func checkRun(ctx context.Context, opts *CheckOptions) error {
 	level, text := checkGo(ctx)
 	add(level, "Go", "%s", text)
 
-	p, projErr := findProject()
+	p, projErr := opts.Project()
 	var notProject *project.NotProjectError
 	switch {
 	case errors.As(projErr, &notProject):
@@ -105,7 +107,7 @@ func checkRun(ctx context.Context, opts *CheckOptions) error {
 
 	dir := p.Root
 	if dir == "" {
-		dir, _ = os.Getwd()
+		dir, _ = opts.WorkingDir()
 	}
 	if free, ok := freeDiskBytes(dir); ok {
 		switch {
@@ -144,27 +146,27 @@ var goVersionLine = regexp.MustCompile(`^go version (go[0-9][^ ]*) `)
 func checkGo(ctx context.Context) (int, string) {
 	path, err := exec.LookPath("go")
 	if err != nil {
-		return findingFail, "the go command is not on PATH; install Go 1.21 or newer (it fetches " + appbuild.Toolchain + " by itself)"
+		return findingFail, "the go command is not on PATH; install Go 1.21 or newer (it fetches " + appcontract.GoToolchain + " by itself)"
 	}
 	// The first run may download the toolchain (a few seconds).
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, "version")
-	cmd.Env = append(os.Environ(), "GOTOOLCHAIN="+appbuild.Toolchain)
+	cmd.Env = append(os.Environ(), "GOTOOLCHAIN="+appcontract.GoToolchain)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return findingFail, fmt.Sprintf("%s cannot run Go %s: %s; install Go 1.21 or newer and make sure the Go module proxy is reachable", path, appbuild.Toolchain, strings.TrimSpace(string(out)))
+		return findingFail, fmt.Sprintf("%s cannot run Go %s: %s; install Go 1.21 or newer and make sure the Go module proxy is reachable", path, appcontract.GoToolchain, strings.TrimSpace(string(out)))
 	}
 	m := goVersionLine.FindStringSubmatch(string(out))
-	if m == nil || m[1] != appbuild.Toolchain {
-		return findingFail, fmt.Sprintf("%s runs %s, not %s: it is too old to switch toolchains; install Go 1.21 or newer", path, strings.TrimSpace(string(out)), appbuild.Toolchain)
+	if m == nil || m[1] != appcontract.GoToolchain {
+		return findingFail, fmt.Sprintf("%s runs %s, not %s: it is too old to switch toolchains; install Go 1.21 or newer", path, strings.TrimSpace(string(out)), appcontract.GoToolchain)
 	}
 	return findingOK, fmt.Sprintf("%s (through %s)", m[1], path)
 }
 
 // checkPorts reports the stack's host ports that something other than the
 // stack itself holds.
-func checkPorts(ctx context.Context, p localProject, e docker.Engine) []finding {
+func checkPorts(ctx context.Context, p Project, e docker.Engine) []finding {
 	env, err := p.dotEnv()
 	if err != nil {
 		return []finding{{findingFail, "Ports", err.Error()}}
@@ -186,7 +188,7 @@ func checkPorts(ctx context.Context, p localProject, e docker.Engine) []finding 
 		variable string
 		def      int
 	}
-	wants := []want{{"APP_PORT", defaultAppPort}}
+	wants := []want{{"APP_PORT", appcontract.HTTPPort}}
 	if p.Marker.DB == "postgres" {
 		wants = append(wants, want{"POSTGRES_PORT", 5432})
 	}
@@ -228,7 +230,7 @@ func portInUse(port int) bool {
 
 // checkPostgresImage warns when the database image is not local: up will
 // have to pull it.
-func checkPostgresImage(ctx context.Context, p localProject, e docker.Engine) []finding {
+func checkPostgresImage(ctx context.Context, p Project, e docker.Engine) []finding {
 	env, err := p.dotEnv()
 	if err != nil {
 		return nil

@@ -12,13 +12,16 @@ import (
 	"github.com/quickscale/quickscale/internal/docker"
 	"github.com/quickscale/quickscale/internal/iostreams"
 	"github.com/quickscale/quickscale/internal/project"
+	"github.com/quickscale/quickscale/internal/prompt"
 )
 
 // DestroyOptions are `quickscale destroy`'s flags and dependencies.
 type DestroyOptions struct {
-	IO      *iostreams.IOStreams
-	Docker  func() (docker.Engine, error)
-	factory *Factory
+	IO         *iostreams.IOStreams
+	WorkingDir func() (string, error)
+	Project    func() (Project, error)
+	Docker     func() (docker.Engine, error)
+	Prompter   func() prompt.Prompter
 
 	Yes         bool
 	DeleteFiles bool
@@ -26,7 +29,7 @@ type DestroyOptions struct {
 
 // NewCmdDestroy builds `quickscale destroy`.
 func NewCmdDestroy(f *Factory, runF func(context.Context, *DestroyOptions) error) *cobra.Command {
-	opts := &DestroyOptions{IO: f.IOStreams, Docker: f.Docker, factory: f}
+	opts := &DestroyOptions{IO: f.IOStreams, WorkingDir: f.WorkingDir, Project: f.Project, Docker: f.Docker, Prompter: f.Prompter}
 	cmd := &cobra.Command{
 		Use:   "destroy",
 		Short: "Remove everything Docker holds for the project: containers, data, images",
@@ -55,7 +58,7 @@ to ask on.`,
 }
 
 func destroyRun(ctx context.Context, opts *DestroyOptions) error {
-	p, err := findProject()
+	p, err := opts.Project()
 	if err != nil {
 		return err
 	}
@@ -69,7 +72,7 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 		what += ", and delete " + p.Root + " with all the code in it"
 	}
 	question := fmt.Sprintf("Destroy %s: remove %s?", p.Marker.Name, what)
-	if err := confirmOrYes(ctx, opts.factory, opts.Yes, "destroying "+p.Marker.Name, question,
+	if err := confirmOrYes(ctx, opts.IO, opts.Prompter, opts.Yes, "destroying "+p.Marker.Name, question,
 		"This cannot be undone.", "Nothing was removed."); err != nil {
 		return err
 	}
@@ -77,10 +80,9 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 	if err != nil {
 		return err
 	}
-	prog := newProgress(opts.IO)
-	prog.Step("removing " + p.Marker.Name + "'s Docker resources")
+	opts.IO.StartProgressIndicatorWithLabel("removing " + p.Marker.Name + "'s Docker resources")
 	removed, err := e.Destroy(ctx, p.Marker.Name)
-	prog.Done()
+	opts.IO.StopProgressIndicator()
 	if err != nil {
 		// The files stay until Docker is clean: they are what lets a
 		// second destroy find the project again.
@@ -96,7 +98,7 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 		return fmt.Errorf("delete %s: %w; the Docker resources are gone, delete the directory by hand", p.Root, err)
 	}
 	fmt.Fprintf(opts.IO.Out, "%s deleted %s\n", cs.SuccessIcon(), p.Root)
-	if wd, err := os.Getwd(); err != nil || strings.HasPrefix(wd+string(filepath.Separator), p.Root+string(filepath.Separator)) {
+	if wd, err := opts.WorkingDir(); err != nil || strings.HasPrefix(wd+string(filepath.Separator), p.Root+string(filepath.Separator)) {
 		fmt.Fprintln(opts.IO.ErrOut, "Your shell was inside the deleted directory: cd out of it.")
 	}
 	return nil

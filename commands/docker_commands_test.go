@@ -7,13 +7,15 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
+	"github.com/quickscale/quickscale/internal/appcontract"
 	"github.com/quickscale/quickscale/internal/docker"
 	"github.com/quickscale/quickscale/internal/project"
 )
@@ -75,320 +77,307 @@ func (f *fakeEngine) Destroy(context.Context, string) (docker.Removed, error) {
 func (f *fakeEngine) Close() error { return nil }
 
 var runningStack = []docker.Service{
-	{Service: "app", Container: "my-app-app-1", State: "running", Health: "healthy", Ports: []docker.Port{{HostIP: "127.0.0.1", HostPort: 8123, ContainerPort: 8000, Protocol: "tcp"}}},
+	{Service: "app", Container: "my-app-app-1", State: "running", Health: "healthy", Ports: []docker.Port{{HostIP: "127.0.0.1", HostPort: 8123, ContainerPort: appcontract.HTTPPort, Protocol: "tcp"}}},
 	{Service: "migrate", Container: "my-app-migrate-1", State: "exited"},
 }
 
-// inProject makes a project directory with a marker and moves into a
-// subdirectory of it: commands find projects from anywhere inside.
-func inProject(t *testing.T) string {
+// inProject makes a project directory with a marker and returns its root
+// and a directory below it to work in: commands find projects from
+// anywhere inside.
+func inProject(t *testing.T) (root, wd string) {
 	t.Helper()
 	isolate(t)
-	root := t.TempDir()
+	root = t.TempDir()
 	m := project.Marker{Name: "my-app", Module: "example.com/my-app", DB: "sqlite", TemplateVersion: 1, QuickscaleVersion: "v0.1.0"}
 	writeFile(t, filepath.Join(root, project.FileName), string(project.Encode(m)))
 	writeFile(t, filepath.Join(root, ".env"), "APP_PORT=8123\n")
-	sub := filepath.Join(root, "internal", "web")
-	if err := os.MkdirAll(sub, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Chdir(sub)
-	return root
+	wd = filepath.Join(root, "internal", "web")
+	require.NoError(t, os.MkdirAll(wd, 0o755))
+	return root, wd
 }
 
 // withEngine gives the test factory a fake engine.
-func withEngine(env *testEnv, e *fakeEngine) {
+func withEngine(env *testEnv, e *fakeEngine) *testEnv {
 	env.f.Docker = func() (docker.Engine, error) { return e, nil }
+	return env
 }
 
-func TestDockerCommandLines(t *testing.T) {
-	isolate(t)
-	tests := []struct {
-		cmdline string
-		make    func(f *Factory, got *any) *cobra.Command
-		want    any
-		code    ExitCode
-	}{
-		{"build --no-cache", func(f *Factory, got *any) *cobra.Command {
-			return NewCmdBuild(f, func(_ context.Context, o *BuildOptions) error { *got = o.NoCache; return nil })
-		}, true, ExitOK},
-		{"up --port 8080 --timeout 5m", func(f *Factory, got *any) *cobra.Command {
-			return NewCmdUp(f, func(_ context.Context, o *UpOptions) error { *got = [2]any{o.Port, o.Timeout}; return nil })
-		}, [2]any{8080, 5 * time.Minute}, ExitOK},
-		{"up --port 70000", func(f *Factory, got *any) *cobra.Command {
-			return NewCmdUp(f, func(context.Context, *UpOptions) error { return nil })
-		}, nil, ExitUsage},
-		{"down --volumes --yes", func(f *Factory, got *any) *cobra.Command {
-			return NewCmdDown(f, func(_ context.Context, o *DownOptions) error { *got = [2]bool{o.Volumes, o.Yes}; return nil })
-		}, [2]bool{true, true}, ExitOK},
-		{"down --yes", func(f *Factory, got *any) *cobra.Command {
-			return NewCmdDown(f, func(context.Context, *DownOptions) error { return nil })
-		}, nil, ExitUsage},
-		{"logs -f -n 10 --since 10m -t app db", func(f *Factory, got *any) *cobra.Command {
-			return NewCmdLogs(f, func(_ context.Context, o *LogsOptions) error {
-				*got = [5]any{o.Follow, o.Tail, o.Since, o.Timestamps, strings.Join(o.Services, ",")}
-				return nil
-			})
-		}, [5]any{true, "10", "10m", true, "app,db"}, ExitOK},
-		{"logs --build app", func(f *Factory, got *any) *cobra.Command {
-			return NewCmdLogs(f, func(context.Context, *LogsOptions) error { return nil })
-		}, nil, ExitUsage},
-		{"logs -n many", func(f *Factory, got *any) *cobra.Command {
-			return NewCmdLogs(f, func(context.Context, *LogsOptions) error { return nil })
-		}, nil, ExitUsage},
-		{"manage migrate status --verbose -x", func(f *Factory, got *any) *cobra.Command {
-			return NewCmdManage(f, func(_ context.Context, o *ManageOptions) error { *got = strings.Join(o.Args, " "); return nil })
-		}, "migrate status --verbose -x", ExitOK},
-		{"manage", func(f *Factory, got *any) *cobra.Command {
-			return NewCmdManage(f, func(_ context.Context, o *ManageOptions) error { *got = strings.Join(o.Args, " "); return nil })
-		}, "help", ExitOK},
-		{"manage --help", func(f *Factory, got *any) *cobra.Command {
-			return NewCmdManage(f, func(_ context.Context, o *ManageOptions) error { *got = strings.Join(o.Args, " "); return nil })
-		}, "--help", ExitOK},
-		{"test --e2e -- -run TestContact -v", func(f *Factory, got *any) *cobra.Command {
-			return NewCmdTest(f, func(_ context.Context, o *TestOptions) error {
-				*got = [2]any{o.E2E, strings.Join(o.GoTestArgs, " ")}
-				return nil
-			})
-		}, [2]any{true, "-run TestContact -v"}, ExitOK},
-		{"test ./internal/...", func(f *Factory, got *any) *cobra.Command {
-			return NewCmdTest(f, func(context.Context, *TestOptions) error { return nil })
-		}, nil, ExitUsage},
-		{"destroy --yes --delete-files", func(f *Factory, got *any) *cobra.Command {
-			return NewCmdDestroy(f, func(_ context.Context, o *DestroyOptions) error { *got = [2]bool{o.Yes, o.DeleteFiles}; return nil })
-		}, [2]bool{true, true}, ExitOK},
-		{"ps --json", func(f *Factory, got *any) *cobra.Command {
-			return NewCmdPs(f, func(_ context.Context, o *PsOptions) error { *got = o.JSON; return nil })
-		}, true, ExitOK},
+// parseCommand runs cmdline through a root command holding only the
+// command newCmd builds, whose run function records the options it got
+// (nil when it was not called).
+func parseCommand[O any](t *testing.T, cmdline string, newCmd func(*Factory, func(context.Context, *O) error) *cobra.Command) (*O, ExitCode) {
+	t.Helper()
+	env := newTestEnv(t, false)
+	var got *O
+	root := &cobra.Command{Use: "quickscale", SilenceErrors: true, SilenceUsage: true}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return FlagErrorWrap(err) })
+	root.AddCommand(newCmd(env.f, func(_ context.Context, o *O) error { got = o; return nil }))
+	root.SetArgs(strings.Fields(cmdline))
+	root.SetOut(env.stdout)
+	root.SetErr(env.stderr)
+	cmd, err := root.ExecuteC()
+	code := handleError(env.ios, cmd, err)
+	if code != ExitOK {
+		t.Logf("stderr: %s", env.stderr)
 	}
+	return got, code
+}
+
+// commandLine is one case of a command's parsing table: the options its
+// run function gets, or the exit code with which it is refused.
+type commandLine[O any] struct {
+	cmdline string
+	want    O
+	code    ExitCode
+}
+
+// testCommandLines runs each case through newCmd and compares the whole
+// options its run function got, once clearDeps has emptied the
+// dependency fields: a new flag must be added to the tables.
+func testCommandLines[O any](t *testing.T, newCmd func(*Factory, func(context.Context, *O) error) *cobra.Command, clearDeps func(*O), tests []commandLine[O]) {
+	t.Helper()
+	isolate(t)
 	for _, tt := range tests {
 		t.Run(tt.cmdline, func(t *testing.T) {
-			env := newTestEnv(t, false)
-			var got any
-			root := &cobra.Command{Use: "quickscale", SilenceErrors: true, SilenceUsage: true}
-			root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return FlagErrorWrap(err) })
-			root.AddCommand(tt.make(env.f, &got))
-			root.SetArgs(strings.Fields(tt.cmdline))
-			root.SetOut(env.stdout)
-			root.SetErr(env.stderr)
-			cmd, err := root.ExecuteC()
-			if code := handleError(env.ios, cmd, err); code != tt.code {
-				t.Fatalf("exit code %d, want %d; stderr: %s", code, tt.code, env.stderr)
+			got, code := parseCommand(t, tt.cmdline, newCmd)
+			require.Equal(t, tt.code, code)
+			if tt.code != ExitOK {
+				assert.Nil(t, got, "the run function was called")
+				return
 			}
-			if tt.code == ExitOK && !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("options = %#v, want %#v", got, tt.want)
-			}
+			require.NotNil(t, got, "the run function was not called")
+			clearDeps(got)
+			assert.Equal(t, tt.want, *got)
 		})
 	}
+}
+
+func TestBuildCommandLine(t *testing.T) {
+	testCommandLines(t, NewCmdBuild, func(o *BuildOptions) { o.IO, o.Project, o.Docker = nil, nil, nil }, []commandLine[BuildOptions]{
+		{"build", BuildOptions{}, ExitOK},
+		{"build --no-cache", BuildOptions{NoCache: true}, ExitOK},
+		{"build extra", BuildOptions{}, ExitUsage},
+	})
+}
+
+func TestUpCommandLine(t *testing.T) {
+	testCommandLines(t, NewCmdUp, func(o *UpOptions) { o.IO, o.Project, o.Docker = nil, nil, nil }, []commandLine[UpOptions]{
+		{"up", UpOptions{Timeout: 2 * time.Minute}, ExitOK},
+		{"up --port 8080 --timeout 5m --no-cache", UpOptions{Port: 8080, Timeout: 5 * time.Minute, NoCache: true}, ExitOK},
+		{"up --port 70000", UpOptions{}, ExitUsage},
+		{"up --timeout 0s", UpOptions{}, ExitUsage},
+	})
+}
+
+func TestDownCommandLine(t *testing.T) {
+	testCommandLines(t, NewCmdDown, func(o *DownOptions) { o.IO, o.Project, o.Docker, o.Prompter = nil, nil, nil, nil }, []commandLine[DownOptions]{
+		{"down", DownOptions{}, ExitOK},
+		{"down --volumes --yes", DownOptions{Volumes: true, Yes: true}, ExitOK},
+		{"down --yes", DownOptions{}, ExitUsage},
+	})
+}
+
+func TestLogsCommandLine(t *testing.T) {
+	testCommandLines(t, NewCmdLogs, func(o *LogsOptions) { o.IO, o.Project, o.Docker = nil, nil, nil }, []commandLine[LogsOptions]{
+		{"logs", LogsOptions{Services: []string{}, Tail: "all"}, ExitOK},
+		{"logs -f -n 10 --since 10m --until 1m -t app db", LogsOptions{Services: []string{"app", "db"}, Follow: true, Tail: "10", Since: "10m", Until: "1m", Timestamps: true}, ExitOK},
+		{"logs --build", LogsOptions{Services: []string{}, Tail: "all", Build: true}, ExitOK},
+		{"logs --build app", LogsOptions{}, ExitUsage},
+		{"logs -n many", LogsOptions{}, ExitUsage},
+	})
+}
+
+func TestManageCommandLine(t *testing.T) {
+	testCommandLines(t, NewCmdManage, func(o *ManageOptions) { o.IO, o.Project, o.Docker = nil, nil, nil }, []commandLine[ManageOptions]{
+		{"manage migrate status --verbose -x", ManageOptions{Args: []string{"migrate", "status", "--verbose", "-x"}}, ExitOK},
+		{"manage", ManageOptions{Args: []string{"help"}}, ExitOK},
+		{"manage --help", ManageOptions{Args: []string{"--help"}}, ExitOK},
+	})
+}
+
+func TestTestCommandLine(t *testing.T) {
+	testCommandLines(t, NewCmdTest, func(o *TestOptions) { o.IO, o.Project, o.Docker = nil, nil, nil }, []commandLine[TestOptions]{
+		{"test", TestOptions{}, ExitOK},
+		{"test --e2e -- -run TestContact -v", TestOptions{E2E: true, GoTestArgs: []string{"-run", "TestContact", "-v"}}, ExitOK},
+		{"test --e2e-only", TestOptions{E2E: true, E2EOnly: true}, ExitOK},
+		{"test ./internal/...", TestOptions{}, ExitUsage},
+		{"test ./internal/... -- -v", TestOptions{}, ExitUsage},
+	})
+}
+
+func TestDestroyCommandLine(t *testing.T) {
+	testCommandLines(t, NewCmdDestroy, func(o *DestroyOptions) { o.IO, o.WorkingDir, o.Project, o.Docker, o.Prompter = nil, nil, nil, nil, nil }, []commandLine[DestroyOptions]{
+		{"destroy", DestroyOptions{}, ExitOK},
+		{"destroy --yes --delete-files", DestroyOptions{Yes: true, DeleteFiles: true}, ExitOK},
+	})
+}
+
+func TestPsCommandLine(t *testing.T) {
+	testCommandLines(t, NewCmdPs, func(o *PsOptions) { o.IO, o.Project, o.Docker = nil, nil, nil }, []commandLine[PsOptions]{
+		{"ps", PsOptions{}, ExitOK},
+		{"ps --json", PsOptions{JSON: true}, ExitOK},
+	})
+}
+
+func TestCheckCommandLine(t *testing.T) {
+	testCommandLines(t, NewCmdCheck, func(o *CheckOptions) { o.IO, o.WorkingDir, o.Project, o.Docker = nil, nil, nil, nil }, []commandLine[CheckOptions]{
+		{"check", CheckOptions{}, ExitOK},
+		{"check extra", CheckOptions{}, ExitUsage},
+	})
 }
 
 func TestVersionNeverDialsDocker(t *testing.T) {
 	isolate(t)
 	env := newTestEnv(t, false)
 	env.f.Docker = func() (docker.Engine, error) {
-		t.Error("quickscale version asked for the Docker Engine")
+		assert.Fail(t, "quickscale version asked for the Docker Engine")
 		return nil, errors.New("no engine")
 	}
-	if code := env.run(context.Background(), "version"); code != ExitOK {
-		t.Fatalf("version exited %d", code)
+	env.f.Project = func() (Project, error) {
+		assert.Fail(t, "quickscale version looked for the project")
+		return Project{}, errors.New("no project")
 	}
+	assert.Equal(t, ExitOK, env.run(context.Background(), "version"))
 }
 
 func TestDockerCommandsOutsideAProject(t *testing.T) {
 	isolate(t)
-	t.Chdir(t.TempDir())
 	for _, cmdline := range []string{"build", "up", "down", "ps", "logs", "manage migrate status", "test", "destroy --yes"} {
-		env := newTestEnv(t, false)
-		withEngine(env, &fakeEngine{})
-		if code := env.run(context.Background(), cmdline); code != ExitError {
-			t.Errorf("%s outside a project exited %d, want %d", cmdline, code, ExitError)
-		}
-		if !strings.Contains(env.stderr.String(), "not inside a quickscale project") {
-			t.Errorf("%s: stderr does not say so:\n%s", cmdline, env.stderr)
-		}
+		env := withEngine(newTestEnv(t, false), &fakeEngine{})
+		assert.Equal(t, ExitError, env.run(context.Background(), cmdline), "%s outside a project", cmdline)
+		assert.Contains(t, env.stderr.String(), "not inside a quickscale project", "%s: stderr", cmdline)
 	}
 }
 
 func TestPsTableAndJSON(t *testing.T) {
-	inProject(t)
-	env := newTestEnv(t, false)
-	withEngine(env, &fakeEngine{services: runningStack})
-	if code := env.run(context.Background(), "ps"); code != ExitOK {
-		t.Fatalf("ps exited %d: %s", code, env.stderr)
-	}
+	_, wd := inProject(t)
+	env := withEngine(newTestEnv(t, false).in(wd), &fakeEngine{services: runningStack})
+	require.Equal(t, ExitOK, env.run(context.Background(), "ps"), "stderr: %s", env.stderr)
 	want := "SERVICE  STATE       HEALTH   PORTS\n" +
 		"app      running     healthy  127.0.0.1:8123->8000/tcp\n" +
 		"migrate  exited (0)  -        -\n"
-	if env.stdout.String() != want {
-		t.Errorf("ps table:\n%s\nwant:\n%s", env.stdout, want)
-	}
+	assert.Equal(t, want, env.stdout.String(), "ps table")
 
-	env = newTestEnv(t, false)
-	withEngine(env, &fakeEngine{services: runningStack})
+	env = withEngine(newTestEnv(t, false).in(wd), &fakeEngine{services: runningStack})
 	env.run(context.Background(), "ps --json")
 	var got []docker.Service
-	if err := json.Unmarshal(env.stdout.Bytes(), &got); err != nil || !reflect.DeepEqual(got, runningStack) {
-		t.Errorf("ps --json = %v (%v):\n%s", got, err, env.stdout)
-	}
+	require.NoError(t, json.Unmarshal(env.stdout.Bytes(), &got), "ps --json:\n%s", env.stdout)
+	assert.Equal(t, runningStack, got, "ps --json")
 
-	env = newTestEnv(t, false)
-	withEngine(env, &fakeEngine{})
+	env = withEngine(newTestEnv(t, false).in(wd), &fakeEngine{})
 	env.run(context.Background(), "ps --json")
-	if strings.TrimSpace(env.stdout.String()) != "[]" {
-		t.Errorf("ps --json of a stopped stack = %q, want []", env.stdout)
-	}
+	assert.Equal(t, "[]", strings.TrimSpace(env.stdout.String()), "ps --json of a stopped stack")
 }
 
 func TestManageExecsWhenUpAndRunsOneOffWhenDown(t *testing.T) {
-	inProject(t)
+	_, wd := inProject(t)
 	for _, tt := range []struct {
 		services []docker.Service
 		call     string
 	}{{runningStack, "exec"}, {nil, "run"}} {
-		env := newTestEnv(t, false)
 		e := &fakeEngine{services: tt.services, code: 3}
-		withEngine(env, e)
+		env := withEngine(newTestEnv(t, false).in(wd), e)
 		code := env.run(context.Background(), "manage migrate down --steps 2")
-		if code != 3 {
-			t.Errorf("manage exited %d, want the app's own 3", code)
-		}
-		if env.stderr.Len() != 0 {
-			t.Errorf("manage added its own words to the app's failure: %q", env.stderr)
-		}
-		if !reflect.DeepEqual(e.calls, []string{tt.call}) {
-			t.Errorf("engine calls %v, want %s", e.calls, tt.call)
-		}
-		if want := []string{"/app", "migrate", "down", "--steps", "2"}; !reflect.DeepEqual(e.command.Args, want) || e.command.Service != "app" {
-			t.Errorf("command %+v, want %v in app", e.command, want)
-		}
-		if e.command.TTY || e.command.Interactive {
-			t.Errorf("no terminal, yet TTY=%v Interactive=%v", e.command.TTY, e.command.Interactive)
-		}
+		assert.Equal(t, ExitCode(3), code, "manage must exit with the app's own status")
+		assert.Empty(t, env.stderr.String(), "manage added its own words to the app's failure")
+		assert.Equal(t, []string{tt.call}, e.calls, "engine calls")
+		assert.Equal(t, []string{"/app", "migrate", "down", "--steps", "2"}, e.command.Args, "command")
+		assert.Equal(t, "app", e.command.Service, "command's service")
+		assert.False(t, e.command.TTY, "no terminal, yet TTY")
+		assert.False(t, e.command.Interactive, "no terminal, yet Interactive")
 	}
 }
 
 func TestDownVolumesNeedsConfirmation(t *testing.T) {
-	inProject(t)
-	env := newTestEnv(t, false)
+	_, wd := inProject(t)
 	e := &fakeEngine{}
-	withEngine(env, e)
-	if code := env.run(context.Background(), "down --volumes"); code != ExitUsage {
-		t.Errorf("down --volumes without a terminal exited %d, want %d", code, ExitUsage)
-	}
-	if !strings.Contains(env.stderr.String(), "--yes") || len(e.calls) != 0 {
-		t.Errorf("stderr %q should name --yes, and nothing may be stopped (calls %v)", env.stderr, e.calls)
-	}
+	env := withEngine(newTestEnv(t, false).in(wd), e)
+	assert.Equal(t, ExitUsage, env.run(context.Background(), "down --volumes"), "down --volumes without a terminal")
+	assert.Contains(t, env.stderr.String(), "--yes")
+	assert.Empty(t, e.calls, "nothing may be stopped")
 
-	env = newTestEnv(t, true)
+	env = withEngine(newTestEnv(t, true).in(wd), e)
 	env.prompter.ExpectConfirm("Delete all data of my-app?", false)
-	withEngine(env, e)
-	if code := env.run(context.Background(), "down --volumes"); code != ExitCancel || len(e.calls) != 0 {
-		t.Errorf("declined: exit %d, calls %v; want %d and none", code, e.calls, ExitCancel)
-	}
+	assert.Equal(t, ExitCancel, env.run(context.Background(), "down --volumes"), "declined")
+	assert.Empty(t, e.calls, "declined, yet the engine was called")
 
-	env = newTestEnv(t, true)
+	env = withEngine(newTestEnv(t, true).in(wd), e)
 	env.prompter.ExpectConfirm("Delete all data of my-app?", true)
-	withEngine(env, e)
-	if code := env.run(context.Background(), "down --volumes"); code != ExitOK || !e.down.Volumes {
-		t.Errorf("confirmed: exit %d, volumes %v", code, e.down.Volumes)
-	}
+	assert.Equal(t, ExitOK, env.run(context.Background(), "down --volumes"), "confirmed")
+	assert.True(t, e.down.Volumes, "confirmed, yet the volumes were kept")
 
 	e = &fakeEngine{}
-	env = newTestEnv(t, false)
-	withEngine(env, e)
-	if code := env.run(context.Background(), "down"); code != ExitOK || e.down.Volumes || !strings.Contains(env.stdout.String(), "data is kept") {
-		t.Errorf("plain down: exit %d, volumes %v, stdout %q", code, e.down.Volumes, env.stdout)
-	}
+	env = withEngine(newTestEnv(t, false).in(wd), e)
+	assert.Equal(t, ExitOK, env.run(context.Background(), "down"), "plain down")
+	assert.False(t, e.down.Volumes, "plain down deleted the volumes")
+	assert.Contains(t, env.stdout.String(), "data is kept")
 }
 
 func TestDestroy(t *testing.T) {
-	root := inProject(t)
+	root, wd := inProject(t)
 
-	env := newTestEnv(t, false)
 	e := &fakeEngine{}
-	withEngine(env, e)
-	if code := env.run(context.Background(), "destroy"); code != ExitUsage || len(e.calls) != 0 {
-		t.Errorf("destroy without --yes and terminal: exit %d, calls %v", code, e.calls)
-	}
+	env := withEngine(newTestEnv(t, false).in(wd), e)
+	assert.Equal(t, ExitUsage, env.run(context.Background(), "destroy"), "destroy without --yes and terminal")
+	assert.Empty(t, e.calls)
 
-	env = newTestEnv(t, false)
 	e = &fakeEngine{destroyErr: errors.New("engine hiccup")}
-	withEngine(env, e)
-	if code := env.run(context.Background(), "destroy --yes --delete-files"); code != ExitError {
-		t.Errorf("failed destroy exited %d", code)
-	}
-	if _, err := os.Stat(filepath.Join(root, project.FileName)); err != nil {
-		t.Fatalf("files deleted although Docker resources remain: %v", err)
-	}
+	env = withEngine(newTestEnv(t, false).in(wd), e)
+	assert.Equal(t, ExitError, env.run(context.Background(), "destroy --yes --delete-files"), "failed destroy")
+	require.FileExists(t, filepath.Join(root, project.FileName), "files deleted although Docker resources remain")
 
-	env = newTestEnv(t, false)
-	e = &fakeEngine{}
-	withEngine(env, e)
-	if code := env.run(context.Background(), "destroy --yes"); code != ExitOK || !strings.Contains(env.stdout.String(), "removed 1 containers, 0 networks, 1 volumes, 0 images") {
-		t.Errorf("destroy --yes: exit %d, stdout %q", code, env.stdout)
-	}
-	if _, err := os.Stat(root); err != nil {
-		t.Errorf("destroy without --delete-files removed the files: %v", err)
-	}
+	env = withEngine(newTestEnv(t, false).in(wd), &fakeEngine{})
+	assert.Equal(t, ExitOK, env.run(context.Background(), "destroy --yes"))
+	assert.Contains(t, env.stdout.String(), "removed 1 containers, 0 networks, 1 volumes, 0 images")
+	assert.DirExists(t, root, "destroy without --delete-files removed the files")
 
-	env = newTestEnv(t, false)
-	withEngine(env, &fakeEngine{})
-	if code := env.run(context.Background(), "destroy --yes --delete-files"); code != ExitOK {
-		t.Fatalf("destroy --delete-files exited %d: %s", code, env.stderr)
-	}
-	if _, err := os.Stat(root); !os.IsNotExist(err) {
-		t.Errorf("project directory still there: %v", err)
-	}
-	if !strings.Contains(env.stderr.String(), "cd out of it") {
-		t.Errorf("no hint about the deleted working directory: %q", env.stderr)
-	}
+	env = withEngine(newTestEnv(t, false).in(wd), &fakeEngine{})
+	require.Equal(t, ExitOK, env.run(context.Background(), "destroy --yes --delete-files"), "stderr: %s", env.stderr)
+	assert.NoDirExists(t, root, "project directory still there")
+	assert.Contains(t, env.stderr.String(), "cd out of it", "no hint about the deleted working directory")
+}
+
+func TestDestroyOutsideTheDeletedDirectoryGivesNoHint(t *testing.T) {
+	root, _ := inProject(t)
+	env := withEngine(newTestEnv(t, false), &fakeEngine{})
+	env.f.Project = func() (Project, error) { return findProject(func() (string, error) { return root, nil }) }
+	require.Equal(t, ExitOK, env.run(context.Background(), "destroy --yes --delete-files"), "stderr: %s", env.stderr)
+	assert.NoDirExists(t, root)
+	assert.NotContains(t, env.stderr.String(), "cd out of it")
 }
 
 func TestLogsPrefixesAndBuildLog(t *testing.T) {
-	root := inProject(t)
-	env := newTestEnv(t, false)
-	withEngine(env, &fakeEngine{services: runningStack})
-	if code := env.run(context.Background(), "logs"); code != ExitOK {
-		t.Fatalf("logs exited %d: %s", code, env.stderr)
-	}
-	if got := env.stdout.String(); got != "app-1     | request GET /\n" {
-		t.Errorf("logs output %q", got)
-	}
+	root, wd := inProject(t)
+	env := withEngine(newTestEnv(t, false).in(wd), &fakeEngine{services: runningStack})
+	require.Equal(t, ExitOK, env.run(context.Background(), "logs"), "stderr: %s", env.stderr)
+	assert.Equal(t, "app-1     | request GET /\n", env.stdout.String(), "logs output")
 
-	env = newTestEnv(t, false)
-	withEngine(env, &fakeEngine{})
-	if code := env.run(context.Background(), "logs --build"); code != ExitError || !strings.Contains(env.stderr.String(), "quickscale build") {
-		t.Errorf("logs --build without a build: exit %d, %q", code, env.stderr)
-	}
+	env = withEngine(newTestEnv(t, false).in(wd), &fakeEngine{})
+	assert.Equal(t, ExitError, env.run(context.Background(), "logs --build"), "logs --build without a build")
+	assert.Contains(t, env.stderr.String(), "quickscale build")
+
 	writeFile(t, filepath.Join(root, ".quickscale", "logs", "build-20260101T000000.000Z.log"), "old build\n")
 	writeFile(t, filepath.Join(root, ".quickscale", "logs", "build-20260102T000000.000Z.log"), "$ go build -trimpath\n")
-	env = newTestEnv(t, false)
-	if code := env.run(context.Background(), "logs --build"); code != ExitOK || env.stdout.String() != "$ go build -trimpath\n" {
-		t.Errorf("logs --build: exit %d, stdout %q", code, env.stdout)
-	}
+	env = newTestEnv(t, false).in(wd)
+	assert.Equal(t, ExitOK, env.run(context.Background(), "logs --build"))
+	assert.Equal(t, "$ go build -trimpath\n", env.stdout.String())
 }
 
 func TestCheckReportsUnreachableDocker(t *testing.T) {
-	inProject(t)
-	env := newTestEnv(t, false)
+	_, wd := inProject(t)
+	env := newTestEnv(t, false).in(wd)
 	env.f.Docker = func() (docker.Engine, error) {
 		return nil, &docker.UnreachableError{Host: "unix:///var/run/docker.sock", Err: os.ErrNotExist}
 	}
-	code := env.run(context.Background(), "check")
-	if code != ExitError {
-		t.Errorf("check with no Docker exited %d, want %d", code, ExitError)
-	}
+	assert.Equal(t, ExitError, env.run(context.Background(), "check"), "check with no Docker")
 	out := env.stdout.String()
 	for _, want := range []string{"X Docker", "unix:///var/run/docker.sock", "8123 (APP_PORT)", "Project  my-app (sqlite)"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("check output lacks %q:\n%s", want, out)
-		}
+		assert.Contains(t, out, want, "check output")
 	}
 }
 
 func TestExitStatusErrorIsSilentAndKeepsTheCode(t *testing.T) {
 	env := newTestEnv(t, false)
-	if code := handleError(env.ios, nil, &ExitStatusError{Code: 42}); code != 42 || env.stderr.Len() != 0 {
-		t.Errorf("code %d, stderr %q; want 42 and nothing printed", code, env.stderr)
-	}
+	assert.Equal(t, ExitCode(42), handleError(env.ios, nil, &ExitStatusError{Code: 42}))
+	assert.Empty(t, env.stderr.String(), "nothing may be printed")
 }

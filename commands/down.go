@@ -14,9 +14,9 @@ import (
 // DownOptions are `quickscale down`'s flags and dependencies.
 type DownOptions struct {
 	IO       *iostreams.IOStreams
+	Project  func() (Project, error)
 	Docker   func() (docker.Engine, error)
 	Prompter func() prompt.Prompter
-	factory  *Factory
 
 	Volumes bool
 	Yes     bool
@@ -24,7 +24,7 @@ type DownOptions struct {
 
 // NewCmdDown builds `quickscale down`.
 func NewCmdDown(f *Factory, runF func(context.Context, *DownOptions) error) *cobra.Command {
-	opts := &DownOptions{IO: f.IOStreams, Docker: f.Docker, Prompter: f.Prompter, factory: f}
+	opts := &DownOptions{IO: f.IOStreams, Project: f.Project, Docker: f.Docker, Prompter: f.Prompter}
 	cmd := &cobra.Command{
 		Use:   "down",
 		Short: "Stop the app and remove its containers, keeping the data",
@@ -53,13 +53,13 @@ without asking, and is required when there is no terminal to ask on.`,
 }
 
 func downRun(ctx context.Context, opts *DownOptions) error {
-	p, err := findProject()
+	p, err := opts.Project()
 	if err != nil {
 		return err
 	}
 	if opts.Volumes {
 		question := fmt.Sprintf("Delete all data of %s?", p.Marker.Name)
-		err := confirmOrYes(ctx, opts.factory, opts.Yes, "deleting the data volumes", question,
+		err := confirmOrYes(ctx, opts.IO, opts.Prompter, opts.Yes, "deleting the data volumes", question,
 			"The database in its Docker volumes is removed for good.", "Nothing was stopped or deleted.")
 		if err != nil {
 			return err
@@ -69,10 +69,9 @@ func downRun(ctx context.Context, opts *DownOptions) error {
 	if err != nil {
 		return err
 	}
-	prog := newProgress(opts.IO)
-	prog.Step("stopping " + p.Marker.Name)
+	opts.IO.StartProgressIndicatorWithLabel("stopping " + p.Marker.Name)
 	err = e.Down(ctx, p.stack(nil), docker.DownOptions{Volumes: opts.Volumes})
-	prog.Done()
+	opts.IO.StopProgressIndicator()
 	if err != nil {
 		return err
 	}

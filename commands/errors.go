@@ -56,3 +56,16 @@ func (e *CancelError) Error() string {
 // ErrSilent fails a command whose problem has already been reported to the
 // user; nothing more is printed.
 var ErrSilent = errors.New("already reported")
+
+// ExitStatusError carries the exit status of a program quickscale ran for
+// the user (the app's own subcommand, the project's tests). That program
+// has already said what went wrong, so nothing more is printed; quickscale
+// exits with the same status.
+type ExitStatusError struct {
+	Code int
+}
+
+func (e *ExitStatusError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
+// Unwrap makes the error silent: handleError prints nothing for ErrSilent.
+func (e *ExitStatusError) Unwrap() error { return ErrSilent }

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"os"
 	"sync"
 
 	"github.com/quickscale/quickscale/internal/buildinfo"
@@ -26,13 +27,19 @@ type Factory struct {
 	Config func() (*config.Config, error)
 	// Docker connects to the Docker Engine on first use.
 	Docker func() (docker.Engine, error)
+	// WorkingDir is the directory quickscale was started in; relative
+	// paths on the command line are relative to it.
+	WorkingDir func() (string, error)
+	// Project finds the project around WorkingDir, from its root or any
+	// directory below it.
+	Project func() (Project, error)
 }
 
-// NewFactory returns the factory of a real run: the process's streams and
-// environment, huh for questions.
+// NewFactory returns the factory of a real run: the process's streams,
+// environment and working directory, huh for questions.
 func NewFactory() *Factory {
 	ios := iostreams.System()
-	return &Factory{
+	f := &Factory{
 		IOStreams: ios,
 		Build:     buildinfo.Get(),
 		Prompter: func() prompt.Prompter {
@@ -47,5 +54,14 @@ func NewFactory() *Factory {
 			}
 			return e, nil
 		}),
+		WorkingDir: os.Getwd,
 	}
+	f.Project = sync.OnceValues(f.findProject)
+	return f
+}
+
+// findProject finds the project from f's working directory as it is when
+// the project is first asked for.
+func (f *Factory) findProject() (Project, error) {
+	return findProject(f.WorkingDir)
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+	"github.com/stretchr/testify/require"
 
 	"github.com/quickscale/quickscale/internal/buildinfo"
 	"github.com/quickscale/quickscale/internal/config"
@@ -72,8 +73,9 @@ type testEnv struct {
 	prompted bool
 }
 
-// newTestEnv returns a factory over buffers. tty sets stdin, stdout and
-// stderr to terminals or not.
+// newTestEnv returns a factory over buffers, working in a directory of
+// its own outside any project. tty sets stdin, stdout and stderr to
+// terminals or not.
 func newTestEnv(t *testing.T, tty bool) *testEnv {
 	t.Helper()
 	ios, _, stdout, stderr := iostreams.Test()
@@ -90,7 +92,15 @@ func newTestEnv(t *testing.T, tty bool) *testEnv {
 		},
 		Config: sync.OnceValues(config.Load),
 	}
+	env.in(t.TempDir())
+	env.f.Project = env.f.findProject
 	return env
+}
+
+// in makes dir the working directory the commands see.
+func (e *testEnv) in(dir string) *testEnv {
+	e.f.WorkingDir = func() (string, error) { return dir, nil }
+	return e
 }
 
 // run executes a command line (split on spaces) as Main would.
@@ -112,12 +122,8 @@ func rootWithInit(f *Factory, runF func(context.Context, *InitOptions) error) *c
 
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
 }
 
 var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
@@ -130,9 +136,7 @@ func plain(s string) string { return ansi.ReplaceAllString(s, "") }
 func entries(t *testing.T, dir string) []string {
 	t.Helper()
 	des, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	names := make([]string, len(des))
 	for i, de := range des {
 		names[i] = de.Name()

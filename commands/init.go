@@ -16,9 +16,10 @@ import (
 // InitOptions is everything `quickscale init` works from: its dependencies,
 // then the resolved values of its argument, flags and settings.
 type InitOptions struct {
-	IO       *iostreams.IOStreams
-	Prompter func() prompt.Prompter
-	Build    buildinfo.Info
+	IO         *iostreams.IOStreams
+	Prompter   func() prompt.Prompter
+	Build      buildinfo.Info
+	WorkingDir func() (string, error) // what a relative Dir is relative to
 
 	Name         string
 	Module       string
@@ -43,9 +44,10 @@ type InitOptions struct {
 // tests that only check how the command line is parsed.
 func NewCmdInit(f *Factory, runF func(context.Context, *InitOptions) error) *cobra.Command {
 	opts := &InitOptions{
-		IO:       f.IOStreams,
-		Prompter: f.Prompter,
-		Build:    f.Build,
+		IO:         f.IOStreams,
+		Prompter:   f.Prompter,
+		Build:      f.Build,
+		WorkingDir: f.WorkingDir,
 	}
 	cmd := &cobra.Command{
 		Use:   "init [<name>]",

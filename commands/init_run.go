@@ -5,16 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/quickscale/quickscale/generator"
+	"github.com/quickscale/quickscale/internal/appcontract"
 	"github.com/quickscale/quickscale/internal/config"
 	"github.com/quickscale/quickscale/internal/prompt"
 )
 
-// appURL is where the generated app listens by default (HTTP_ADDR :8000).
-const appURL = "http://localhost:8000"
+// appURL is where `make run` serves the generated app: HTTP_ADDR's default.
+var appURL = "http://localhost:" + strconv.Itoa(appcontract.HTTPPort)
 
 const nothingWritten = "Cancelled; nothing was written."
 
@@ -63,13 +65,12 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 	}
 	ios.Debugf("rendered %d files in %s", len(files), time.Since(start).Round(time.Millisecond))
 
-	target := filepath.Join(opts.Dir, opts.Name)
-	absTarget, err := filepath.Abs(target)
+	absTarget, err := absProjectDir(opts)
 	if err != nil {
-		return fmt.Errorf("locate %s: %w", target, err)
+		return err
 	}
 	if opts.DryRun {
-		if err := generator.CheckTarget(target); err != nil {
+		if err := generator.CheckTarget(absTarget); err != nil {
 			return err
 		}
 		printDryRun(opts, files, absTarget)
@@ -77,7 +78,7 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 	}
 
 	start = time.Now()
-	if err := generator.Write(ctx, files, target); err != nil {
+	if err := generator.Write(ctx, files, absTarget); err != nil {
 		if ctx.Err() != nil {
 			return &CancelError{Message: nothingWritten}
 		}
@@ -235,6 +236,19 @@ func printNextSteps(opts *InitOptions) {
 	fmt.Fprintf(out, "  %s        %s\n", cs.Bold("make run"), cs.Gray("# start the app on this machine"))
 	fmt.Fprintf(out, "  %s   %s\n", cs.Bold("quickscale up"), cs.Gray("# or start it with Docker"))
 	fmt.Fprintf(out, "Then open %s\n", appURL)
+}
+
+// absProjectDir is the absolute path of the new project's directory.
+func absProjectDir(opts *InitOptions) (string, error) {
+	target := filepath.Join(opts.Dir, opts.Name)
+	if filepath.IsAbs(target) {
+		return target, nil
+	}
+	wd, err := opts.WorkingDir()
+	if err != nil {
+		return "", fmt.Errorf("locate %s: %w", target, err)
+	}
+	return filepath.Join(wd, target), nil
 }
 
 // projectPath is the project directory as the user would type it.

@@ -2,13 +2,15 @@ package commands
 
 import (
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/quickscale/quickscale/generator"
 	"github.com/quickscale/quickscale/internal/project"
@@ -128,25 +130,16 @@ func TestNewCmdInitParsing(t *testing.T) {
 			})
 			root.SetArgs(strings.Fields(tt.cmdline))
 			cmd, err := root.ExecuteC()
-			code := handleError(env.ios, cmd, err)
-			if code != tt.wantCode {
-				t.Fatalf("exit code %d, want %d; stderr:\n%s", code, tt.wantCode, env.stderr)
-			}
+			require.Equal(t, tt.wantCode, handleError(env.ios, cmd, err), "stderr:\n%s", env.stderr)
 			if tt.wantErr != "" {
-				if stderr := plain(env.stderr.String()); !strings.HasPrefix(stderr, "Error: ") || !strings.Contains(stderr, tt.wantErr) {
-					t.Errorf("stderr = %q, want an error containing %q", env.stderr, tt.wantErr)
-				}
+				stderr := plain(env.stderr.String())
+				assert.True(t, strings.HasPrefix(stderr, "Error: "), "stderr = %q, want an error", stderr)
+				assert.Contains(t, stderr, tt.wantErr)
 				return
 			}
-			if got == nil {
-				t.Fatal("the run function was not called")
-			}
-			if g, w := parsedOf(got), parsedOf(&tt.want); g != w {
-				t.Errorf("options:\n got %+v\nwant %+v", g, w)
-			}
-			if env.prompted {
-				t.Error("parsing the command line started a prompt")
-			}
+			require.NotNil(t, got, "the run function was not called")
+			assert.Equal(t, parsedOf(&tt.want), parsedOf(got), "options")
+			assert.False(t, env.prompted, "parsing the command line started a prompt")
 		})
 	}
 }
@@ -165,112 +158,78 @@ func parsedOf(o *InitOptions) parsed {
 func marker(t *testing.T, dir string) project.Marker {
 	t.Helper()
 	m, err := project.Load(dir)
-	if err != nil {
-		t.Fatalf("load the marker of %s: %v", dir, err)
-	}
+	require.NoError(t, err, "load the marker of %s", dir)
 	return m
 }
 
 func TestInitWithoutTerminalUsesDefaults(t *testing.T) {
 	isolate(t)
 	dir := t.TempDir()
-	t.Chdir(dir)
-	env := newTestEnv(t, false)
+	env := newTestEnv(t, false).in(dir)
 
-	if code := env.run(context.Background(), "init my-app"); code != ExitOK {
-		t.Fatalf("exit code %d; stderr:\n%s", code, env.stderr)
-	}
-	if env.prompted {
-		t.Error("init prompted without a terminal")
-	}
+	require.Equal(t, ExitOK, env.run(context.Background(), "init my-app"), "stderr:\n%s", env.stderr)
+	assert.False(t, env.prompted, "init prompted without a terminal")
 	m := marker(t, filepath.Join(dir, "my-app"))
-	if m.Name != "my-app" || m.Module != "example.com/my-app" || m.DB != "sqlite" || m.QuickscaleVersion != testBuild.Version {
-		t.Errorf("marker = %+v", m)
-	}
+	assert.Equal(t, "my-app", m.Name, "marker's name")
+	assert.Equal(t, "example.com/my-app", m.Module, "marker's module")
+	assert.Equal(t, "sqlite", m.DB, "marker's database")
+	assert.Equal(t, testBuild.Version, m.QuickscaleVersion, "marker's quickscale version")
 	out := env.stdout.String()
 	for _, want := range []string{"Created my-app in " + filepath.Join(dir, "my-app"), "cd my-app", "make run", "quickscale up", "http://localhost:8000"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("stdout does not contain %q:\n%s", want, out)
-		}
+		assert.Contains(t, out, want, "stdout")
 	}
-	if strings.Contains(out, "\x1b[") {
-		t.Errorf("stdout has colour although it is not a terminal:\n%q", out)
-	}
-	if strings.Contains(out, "without questions") {
-		t.Errorf("an equivalent command was printed although nothing was asked:\n%s", out)
-	}
+	assert.NotContains(t, out, "\x1b[", "stdout has colour although it is not a terminal")
+	assert.NotContains(t, out, "without questions", "an equivalent command was printed although nothing was asked")
 }
 
 func TestInitWizard(t *testing.T) {
 	isolate(t)
 	dir := t.TempDir()
-	t.Chdir(dir)
-	env := newTestEnv(t, true)
+	env := newTestEnv(t, true).in(dir)
 	env.prompter.
 		ExpectInput("Project name", "Bad_Name", "shop").
 		ExpectInput("Go module path", "github.com/you/shop").
 		ExpectSelect("Database", "postgres")
 
-	if code := env.run(context.Background(), "init"); code != ExitOK {
-		t.Fatalf("exit code %d; stderr:\n%s", code, env.stderr)
-	}
-	if rest := env.prompter.Remaining(); len(rest) > 0 {
-		t.Errorf("questions never asked: %q", rest)
-	}
+	require.Equal(t, ExitOK, env.run(context.Background(), "init"), "stderr:\n%s", env.stderr)
+	assert.Empty(t, env.prompter.Remaining(), "questions never asked")
 	asked := env.prompter.Asked
-	if len(asked) != 3 {
-		t.Fatalf("asked %d questions: %+v", len(asked), asked)
+	require.Len(t, asked, 3, "questions asked: %+v", asked)
+	if assert.Len(t, asked[0].Rejected, 1, "the name prompt did not validate with the generator's rules") {
+		assert.Contains(t, asked[0].Rejected[0], `"Bad_Name"`, "the name prompt's rejection")
 	}
-	if len(asked[0].Rejected) != 1 || !strings.Contains(asked[0].Rejected[0], `"Bad_Name"`) {
-		t.Errorf("the name prompt did not validate with the generator's rules: rejected %q", asked[0].Rejected)
-	}
-	if asked[1].Default != "example.com/shop" {
-		t.Errorf("module default = %q, want example.com/shop", asked[1].Default)
-	}
-	if asked[2].Default != "sqlite" || strings.Join(asked[2].Options, ",") != strings.Join(generator.DBs, ",") {
-		t.Errorf("database question = %+v", asked[2])
-	}
+	assert.Equal(t, "example.com/shop", asked[1].Default, "module default")
+	assert.Equal(t, "sqlite", asked[2].Default, "database default")
+	assert.Equal(t, generator.DBs, asked[2].Options, "database options")
 	m := marker(t, filepath.Join(dir, "shop"))
-	if m.Module != "github.com/you/shop" || m.DB != "postgres" {
-		t.Errorf("marker = %+v", m)
-	}
+	assert.Equal(t, "github.com/you/shop", m.Module, "marker's module")
+	assert.Equal(t, "postgres", m.DB, "marker's database")
 	want := "quickscale init shop --module github.com/you/shop --db postgres --no-input"
-	if !strings.Contains(plain(env.stdout.String()), want) {
-		t.Errorf("stdout does not show the equivalent command %q:\n%s", want, env.stdout)
-	}
+	assert.Contains(t, plain(env.stdout.String()), want, "stdout does not show the equivalent command")
 }
 
 // The printed equivalent command must really reproduce the project.
 func TestInitEquivalentCommandReproduces(t *testing.T) {
 	isolate(t)
 	first, second := t.TempDir(), t.TempDir()
-	t.Chdir(first)
-	env := newTestEnv(t, true)
+	env := newTestEnv(t, true).in(first)
 	env.prompter.
 		ExpectInput("Project name", "my-app").
 		ExpectInput("Go module path", "").
 		ExpectSelect("Database", "postgres")
-	if code := env.run(context.Background(), "init --dir "+first); code != ExitOK {
-		t.Fatalf("exit code %d; stderr:\n%s", code, env.stderr)
-	}
+	require.Equal(t, ExitOK, env.run(context.Background(), "init --dir "+first), "stderr:\n%s", env.stderr)
 	var equivalent string
 	for _, line := range strings.Split(plain(env.stdout.String()), "\n") {
 		if line = strings.TrimSpace(line); strings.HasPrefix(line, "quickscale init ") {
 			equivalent = line
 		}
 	}
-	if equivalent == "" {
-		t.Fatalf("no equivalent command in:\n%s", env.stdout)
-	}
+	require.NotEmpty(t, equivalent, "no equivalent command in:\n%s", env.stdout)
 	equivalent = strings.Replace(equivalent, "--dir "+first, "--dir "+second, 1)
 
 	again := newTestEnv(t, false)
-	if code := again.run(context.Background(), strings.TrimPrefix(equivalent, "quickscale ")); code != ExitOK {
-		t.Fatalf("%s: exit code %d; stderr:\n%s", equivalent, code, again.stderr)
-	}
-	if a, b := marker(t, filepath.Join(first, "my-app")), marker(t, filepath.Join(second, "my-app")); a != b {
-		t.Errorf("the equivalent command made a different project:\n%+v\n%+v", a, b)
-	}
+	require.Equal(t, ExitOK, again.run(context.Background(), strings.TrimPrefix(equivalent, "quickscale ")), "%s: stderr:\n%s", equivalent, again.stderr)
+	assert.Equal(t, marker(t, filepath.Join(first, "my-app")), marker(t, filepath.Join(second, "my-app")), "the equivalent command made a different project")
 }
 
 func TestInitWizardAsksOnlyWhatIsMissing(t *testing.T) {
@@ -286,18 +245,11 @@ func TestInitWizardAsksOnlyWhatIsMissing(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.cmdline, func(t *testing.T) {
 			isolate(t)
-			t.Chdir(t.TempDir())
 			env := newTestEnv(t, true)
 			tt.expect(env)
-			if code := env.run(context.Background(), tt.cmdline); code != ExitOK {
-				t.Fatalf("exit code %d; stderr:\n%s", code, env.stderr)
-			}
-			if len(env.prompter.Asked) != tt.asked {
-				t.Errorf("asked %+v, want %d questions", env.prompter.Asked, tt.asked)
-			}
-			if printed := strings.Contains(env.stdout.String(), "without questions"); printed != (tt.asked > 0) {
-				t.Errorf("equivalent command printed: %v, want %v", printed, tt.asked > 0)
-			}
+			require.Equal(t, ExitOK, env.run(context.Background(), tt.cmdline), "stderr:\n%s", env.stderr)
+			assert.Len(t, env.prompter.Asked, tt.asked, "questions asked")
+			assert.Equal(t, tt.asked > 0, strings.Contains(env.stdout.String(), "without questions"), "equivalent command printed")
 		})
 	}
 }
@@ -305,19 +257,12 @@ func TestInitWizardAsksOnlyWhatIsMissing(t *testing.T) {
 func TestInitWizardAbort(t *testing.T) {
 	isolate(t)
 	dir := t.TempDir()
-	t.Chdir(dir)
-	env := newTestEnv(t, true)
+	env := newTestEnv(t, true).in(dir)
 	env.prompter.ExpectInput("Project name", "my-app").ExpectAbort("Go module path")
 
-	if code := env.run(context.Background(), "init"); code != ExitCancel {
-		t.Fatalf("exit code %d, want %d; stderr:\n%s", code, ExitCancel, env.stderr)
-	}
-	if got := entries(t, dir); len(got) != 0 {
-		t.Errorf("an aborted wizard left %q", got)
-	}
-	if !strings.Contains(env.stderr.String(), "nothing was written") {
-		t.Errorf("stderr = %q", env.stderr)
-	}
+	require.Equal(t, ExitCancel, env.run(context.Background(), "init"), "stderr:\n%s", env.stderr)
+	assert.Empty(t, entries(t, dir), "an aborted wizard left files")
+	assert.Contains(t, env.stderr.String(), "nothing was written")
 }
 
 func TestInitCancelledDuringWrite(t *testing.T) {
@@ -327,12 +272,8 @@ func TestInitCancelledDuringWrite(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // as Main's context is after Ctrl-C
 
-	if code := env.run(ctx, "init my-app --dir "+dir); code != ExitCancel {
-		t.Fatalf("exit code %d, want %d; stderr:\n%s", code, ExitCancel, env.stderr)
-	}
-	if got := entries(t, dir); len(got) != 0 {
-		t.Errorf("a cancelled init left %q", got)
-	}
+	require.Equal(t, ExitCancel, env.run(ctx, "init my-app --dir "+dir), "stderr:\n%s", env.stderr)
+	assert.Empty(t, entries(t, dir), "a cancelled init left files")
 }
 
 func TestInitDryRun(t *testing.T) {
@@ -340,17 +281,11 @@ func TestInitDryRun(t *testing.T) {
 	dir := t.TempDir()
 	env := newTestEnv(t, false)
 
-	if code := env.run(context.Background(), "init my-app --db postgres --dry-run --dir "+dir); code != ExitOK {
-		t.Fatalf("exit code %d; stderr:\n%s", code, env.stderr)
-	}
-	if got := entries(t, dir); len(got) != 0 {
-		t.Fatalf("--dry-run wrote %q", got)
-	}
+	require.Equal(t, ExitOK, env.run(context.Background(), "init my-app --db postgres --dry-run --dir "+dir), "stderr:\n%s", env.stderr)
+	require.Empty(t, entries(t, dir), "--dry-run wrote files")
 
 	files, err := generator.Render(generator.Options{Name: "my-app", Module: "example.com/my-app", DB: "postgres", QuickscaleVersion: testBuild.Version})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	sizes := map[string]int{}
 	total, listed := 0, 0
 	for _, f := range files {
@@ -358,37 +293,25 @@ func TestInitDryRun(t *testing.T) {
 		total += len(f.Data)
 	}
 	lines := strings.Split(strings.TrimSpace(env.stdout.String()), "\n")
-	if !strings.Contains(lines[0], filepath.Join(dir, "my-app")) {
-		t.Errorf("first line %q does not name the target", lines[0])
-	}
+	assert.Contains(t, lines[0], filepath.Join(dir, "my-app"), "the first line does not name the target")
 	for _, line := range lines[1:] {
 		fields := strings.Fields(line)
 		if len(fields) != 2 {
 			continue
 		}
 		size, err := strconv.Atoi(fields[0])
-		if err != nil {
-			t.Fatalf("line %q does not start with a size", line)
-		}
+		require.NoError(t, err, "line %q does not start with a size", line)
 		want, ok := sizes[fields[1]]
-		if !ok {
-			t.Errorf("listed %q, which Render does not produce", fields[1])
+		if !assert.True(t, ok, "listed %q, which Render does not produce", fields[1]) {
 			continue
 		}
-		if size != want {
-			t.Errorf("%s listed with %d bytes, want %d", fields[1], size, want)
-		}
+		assert.Equal(t, want, size, "%s listed with the wrong size", fields[1])
 		listed++
 	}
-	if listed != len(files) {
-		t.Errorf("listed %d files, want %d", listed, len(files))
-	}
-	if wantTotal := strconv.Itoa(total) + "  bytes in " + strconv.Itoa(len(files)) + " files"; !strings.Contains(env.stdout.String(), wantTotal) {
-		t.Errorf("stdout lacks the total %q:\n%s", wantTotal, env.stdout)
-	}
-	if !strings.Contains(env.stdout.String(), "Nothing was written") {
-		t.Error("the dry run does not say that nothing was written")
-	}
+	assert.Equal(t, len(files), listed, "files listed")
+	wantTotal := strconv.Itoa(total) + "  bytes in " + strconv.Itoa(len(files)) + " files"
+	assert.Contains(t, env.stdout.String(), wantTotal, "stdout lacks the total")
+	assert.Contains(t, env.stdout.String(), "Nothing was written", "the dry run does not say that nothing was written")
 }
 
 func TestInitBadInput(t *testing.T) {
@@ -433,31 +356,20 @@ func TestInitBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			isolateWith(t, tt.env, tt.file)
 			dir := t.TempDir()
-			t.Chdir(dir)
 			if tt.setup != nil {
 				tt.setup(t, dir)
 			}
 			before := entries(t, dir)
-			env := newTestEnv(t, false)
+			env := newTestEnv(t, false).in(dir)
 
-			if code := env.run(context.Background(), tt.cmdline); code != ExitUsage {
-				t.Fatalf("exit code %d, want %d; stderr:\n%s", code, ExitUsage, env.stderr)
-			}
+			require.Equal(t, ExitUsage, env.run(context.Background(), tt.cmdline), "stderr:\n%s", env.stderr)
 			stderr := env.stderr.String()
-			if !strings.HasPrefix(stderr, "Error: ") {
-				t.Errorf("stderr does not start with Error: %q", stderr)
-			}
+			assert.True(t, strings.HasPrefix(stderr, "Error: "), "stderr does not start with Error: %q", stderr)
 			for _, want := range tt.wantErr {
-				if !strings.Contains(stderr, want) {
-					t.Errorf("stderr %q does not contain %q", stderr, want)
-				}
+				assert.Contains(t, stderr, want, "stderr")
 			}
-			if after := entries(t, dir); strings.Join(after, ",") != strings.Join(before, ",") {
-				t.Errorf("the directory changed from %q to %q", before, after)
-			}
-			if env.stdout.Len() != 0 {
-				t.Errorf("stdout = %q, want nothing", env.stdout)
-			}
+			assert.Equal(t, before, entries(t, dir), "the directory changed")
+			assert.Empty(t, env.stdout.String(), "stdout")
 		})
 	}
 }
@@ -475,18 +387,12 @@ func TestInitReadOnlyParent(t *testing.T) {
 			t.Skip("running as root without a read-only /sys: nothing here is unwritable")
 		}
 	} else {
-		if err := os.Chmod(parent, 0o555); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.Chmod(parent, 0o555))
 		t.Cleanup(func() { os.Chmod(parent, 0o755) })
 	}
 	env := newTestEnv(t, false)
-	if code := env.run(context.Background(), "init my-app --dir "+parent); code != ExitUsage {
-		t.Fatalf("exit code %d, want %d; stderr:\n%s", code, ExitUsage, env.stderr)
-	}
-	if !strings.Contains(env.stderr.String(), "cannot create files in "+parent) {
-		t.Errorf("stderr = %q", env.stderr)
-	}
+	require.Equal(t, ExitUsage, env.run(context.Background(), "init my-app --dir "+parent), "stderr:\n%s", env.stderr)
+	assert.Contains(t, env.stderr.String(), "cannot create files in "+parent)
 }
 
 func git(t *testing.T, dir string, args ...string) string {
@@ -494,37 +400,24 @@ func git(t *testing.T, dir string, args ...string) string {
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
+	require.NoError(t, err, "git %s:\n%s", strings.Join(args, " "), out)
 	return strings.TrimSpace(string(out))
 }
 
 func TestInitGit(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Fatal("git is required for these tests")
-	}
+	_, err := exec.LookPath("git")
+	require.NoError(t, err, "git is required for these tests")
 	t.Run("with an identity", func(t *testing.T) {
 		_, gitConfig := isolate(t)
 		writeFile(t, gitConfig, "[user]\n\tname = Test User\n\temail = test@example.com\n")
 		dir := t.TempDir()
 		env := newTestEnv(t, false)
-		if code := env.run(context.Background(), "init my-app --git --dir "+dir); code != ExitOK {
-			t.Fatalf("exit code %d; stderr:\n%s", code, env.stderr)
-		}
+		require.Equal(t, ExitOK, env.run(context.Background(), "init my-app --git --dir "+dir), "stderr:\n%s", env.stderr)
 		project := filepath.Join(dir, "my-app")
-		if got := git(t, project, "log", "--format=%s|%an"); got != "Initial commit from quickscale "+testBuild.Version+"|Test User" {
-			t.Errorf("git log = %q", got)
-		}
-		if got := git(t, project, "status", "--porcelain", "--ignored=no"); got != "" {
-			t.Errorf("files left out of the first commit:\n%s", got)
-		}
-		if got := git(t, project, "ls-files", ".env"); got != "" {
-			t.Errorf("the secrets file .env was committed")
-		}
-		if env.stderr.Len() != 0 {
-			t.Errorf("stderr = %q", env.stderr)
-		}
+		assert.Equal(t, "Initial commit from quickscale "+testBuild.Version+"|Test User", git(t, project, "log", "--format=%s|%an"), "git log")
+		assert.Empty(t, git(t, project, "status", "--porcelain", "--ignored=no"), "files left out of the first commit")
+		assert.Empty(t, git(t, project, "ls-files", ".env"), "the secrets file .env was committed")
+		assert.Empty(t, env.stderr.String(), "stderr")
 	})
 	t.Run("from the config file", func(t *testing.T) {
 		configFile, gitConfig := isolate(t)
@@ -532,33 +425,23 @@ func TestInitGit(t *testing.T) {
 		writeFile(t, configFile, "git: true\n")
 		dir := t.TempDir()
 		env := newTestEnv(t, false)
-		if code := env.run(context.Background(), "init my-app --dir "+dir); code != ExitOK {
-			t.Fatalf("exit code %d; stderr:\n%s", code, env.stderr)
-		}
+		require.Equal(t, ExitOK, env.run(context.Background(), "init my-app --dir "+dir), "stderr:\n%s", env.stderr)
 		git(t, filepath.Join(dir, "my-app"), "rev-parse", "HEAD")
 	})
 	t.Run("without an identity", func(t *testing.T) {
 		isolate(t)
 		dir := t.TempDir()
 		env := newTestEnv(t, false)
-		if code := env.run(context.Background(), "init my-app --git --dir "+dir); code != ExitOK {
-			t.Fatalf("exit code %d, want 0 whatever git says; stderr:\n%s", code, env.stderr)
-		}
+		require.Equal(t, ExitOK, env.run(context.Background(), "init my-app --git --dir "+dir), "stderr:\n%s", env.stderr)
 		stderr := env.stderr.String()
 		for _, want := range []string{"made no commit", "user.name and user.email", "git config --global user.email", "git commit -m"} {
-			if !strings.Contains(stderr, want) {
-				t.Errorf("warning %q does not contain %q", stderr, want)
-			}
+			assert.Contains(t, stderr, want, "warning")
 		}
 		project := filepath.Join(dir, "my-app")
-		if _, err := os.Stat(filepath.Join(project, "quickscale.yaml")); err != nil {
-			t.Errorf("the project was not written: %v", err)
-		}
+		assert.FileExists(t, filepath.Join(project, "quickscale.yaml"), "the project was not written")
 		cmd := exec.Command("git", "rev-parse", "--verify", "HEAD")
 		cmd.Dir = project
-		if cmd.Run() == nil {
-			t.Error("a commit was made without an identity")
-		}
+		assert.Error(t, cmd.Run(), "a commit was made without an identity")
 	})
 	t.Run("identity from the environment", func(t *testing.T) {
 		isolate(t)
@@ -570,34 +453,22 @@ func TestInitGit(t *testing.T) {
 		}
 		dir := t.TempDir()
 		env := newTestEnv(t, false)
-		if code := env.run(context.Background(), "init my-app --git --dir "+dir); code != ExitOK {
-			t.Fatalf("exit code %d; stderr:\n%s", code, env.stderr)
-		}
-		if got := git(t, filepath.Join(dir, "my-app"), "log", "--format=%an"); got != "Env User" {
-			t.Errorf("author = %q", got)
-		}
+		require.Equal(t, ExitOK, env.run(context.Background(), "init my-app --git --dir "+dir), "stderr:\n%s", env.stderr)
+		assert.Equal(t, "Env User", git(t, filepath.Join(dir, "my-app"), "log", "--format=%an"), "author")
 	})
 	t.Run("a commit hook that refuses", func(t *testing.T) {
 		_, gitConfig := isolate(t)
 		hooks := t.TempDir()
 		writeFile(t, filepath.Join(hooks, "pre-commit"), "#!/bin/sh\necho 'policy: no commits today' >&2\nexit 1\n")
-		if err := os.Chmod(filepath.Join(hooks, "pre-commit"), 0o755); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.Chmod(filepath.Join(hooks, "pre-commit"), 0o755))
 		writeFile(t, gitConfig, "[user]\n\tname = Test User\n\temail = test@example.com\n[core]\n\thooksPath = "+hooks+"\n")
 		dir := t.TempDir()
 		env := newTestEnv(t, false)
-		if code := env.run(context.Background(), "init my-app --git --dir "+dir); code != ExitOK {
-			t.Fatalf("exit code %d, want 0 whatever git says; stderr:\n%s", code, env.stderr)
-		}
+		require.Equal(t, ExitOK, env.run(context.Background(), "init my-app --git --dir "+dir), "stderr:\n%s", env.stderr)
 		for _, want := range []string{"git commit failed: policy: no commits today", "git add -A && git commit -m"} {
-			if !strings.Contains(env.stderr.String(), want) {
-				t.Errorf("warning %q does not contain %q", env.stderr, want)
-			}
+			assert.Contains(t, env.stderr.String(), want, "warning")
 		}
-		if !strings.Contains(env.stdout.String(), "Next steps") {
-			t.Errorf("next steps missing after a git warning:\n%s", env.stdout)
-		}
+		assert.Contains(t, env.stdout.String(), "Next steps", "next steps missing after a git warning")
 	})
 	t.Run("another repository in GIT_DIR", func(t *testing.T) {
 		_, gitConfig := isolate(t)
@@ -607,31 +478,23 @@ func TestInitGit(t *testing.T) {
 		t.Setenv("GIT_DIR", filepath.Join(other, ".git")) // as inside a git hook
 		dir := t.TempDir()
 		env := newTestEnv(t, false)
-		if code := env.run(context.Background(), "init my-app --git --dir "+dir); code != ExitOK {
-			t.Fatalf("exit code %d; stderr:\n%s", code, env.stderr)
-		}
+		require.Equal(t, ExitOK, env.run(context.Background(), "init my-app --git --dir "+dir), "stderr:\n%s", env.stderr)
 		os.Unsetenv("GIT_DIR")
 		git(t, filepath.Join(dir, "my-app"), "rev-parse", "HEAD")
 		cmd := exec.Command("git", "rev-parse", "--verify", "HEAD")
 		cmd.Dir = other
-		if cmd.Run() == nil {
-			t.Error("init committed to the repository named by GIT_DIR")
-		}
+		assert.Error(t, cmd.Run(), "init committed to the repository named by GIT_DIR")
 	})
 	t.Run("without git", func(t *testing.T) {
 		isolate(t)
 		t.Setenv("PATH", t.TempDir())
 		dir := t.TempDir()
 		env := newTestEnv(t, false)
-		if code := env.run(context.Background(), "init my-app --git --dir "+dir); code != ExitOK {
-			t.Fatalf("exit code %d, want 0 whatever git says; stderr:\n%s", code, env.stderr)
-		}
-		if !strings.Contains(env.stderr.String(), "git was not found") || !strings.Contains(env.stderr.String(), "git init") {
-			t.Errorf("stderr = %q", env.stderr)
-		}
-		if _, err := os.Stat(filepath.Join(dir, "my-app", ".git")); !errors.Is(err, os.ErrNotExist) {
-			t.Errorf(".git exists without git: %v", err)
-		}
+		require.Equal(t, ExitOK, env.run(context.Background(), "init my-app --git --dir "+dir), "stderr:\n%s", env.stderr)
+		assert.Contains(t, env.stderr.String(), "git was not found")
+		assert.Contains(t, env.stderr.String(), "git init")
+		_, err := os.Stat(filepath.Join(dir, "my-app", ".git"))
+		assert.ErrorIs(t, err, os.ErrNotExist, ".git exists without git")
 	})
 }
 
@@ -653,14 +516,9 @@ func TestInitColor(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			isolateWith(t, tt.env, tt.file)
-			t.Chdir(t.TempDir())
 			env := newTestEnv(t, true)
-			if code := env.run(context.Background(), tt.cmdline); code != ExitOK {
-				t.Fatalf("exit code %d; stderr:\n%s", code, env.stderr)
-			}
-			if got := strings.Contains(env.stdout.String(), "\x1b["); got != tt.wantColor {
-				t.Errorf("colour in stdout: %v, want %v:\n%q", got, tt.wantColor, env.stdout)
-			}
+			require.Equal(t, ExitOK, env.run(context.Background(), tt.cmdline), "stderr:\n%s", env.stderr)
+			assert.Equal(t, tt.wantColor, strings.Contains(env.stdout.String(), "\x1b["), "colour in stdout:\n%q", env.stdout)
 		})
 	}
 }
@@ -669,18 +527,12 @@ func TestInitVerbose(t *testing.T) {
 	isolate(t)
 	t.Setenv("QUICKSCALE_DB", "postgres")
 	env := newTestEnv(t, false)
-	if code := env.run(context.Background(), "init my-app --verbose --dry-run"); code != ExitOK {
-		t.Fatalf("exit code %d; stderr:\n%s", code, env.stderr)
-	}
+	require.Equal(t, ExitOK, env.run(context.Background(), "init my-app --verbose --dry-run"), "stderr:\n%s", env.stderr)
 	stderr := env.stderr.String()
 	for _, want := range []string{"debug: db: postgres (from QUICKSCALE_DB)", "debug: dir: . (from default)", "debug: rendered"} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("stderr does not contain %q:\n%s", want, stderr)
-		}
+		assert.Contains(t, stderr, want, "stderr")
 	}
-	if strings.Contains(env.stdout.String(), "debug:") {
-		t.Error("debug output went to stdout")
-	}
+	assert.NotContains(t, env.stdout.String(), "debug:", "debug output went to stdout")
 }
 
 func TestShellQuote(t *testing.T) {
@@ -694,9 +546,7 @@ func TestShellQuote(t *testing.T) {
 		"$HOME":               "'$HOME'",
 		"example.com/a_b~c.d": "'example.com/a_b~c.d'",
 	} {
-		if got := shellQuote(in); got != want {
-			t.Errorf("shellQuote(%q) = %q, want %q", in, got, want)
-		}
+		assert.Equal(t, want, shellQuote(in), "shellQuote(%q)", in)
 	}
 }
 
@@ -705,9 +555,8 @@ func TestInitHelpMatchesNameRules(t *testing.T) {
 	isolate(t)
 	env := newTestEnv(t, false)
 	cmd := NewCmdInit(env.f, nil)
-	if !strings.Contains(strings.Join(strings.Fields(cmd.Long), " "), "2 to 40 lowercase letters, digits and single hyphens, starting with a letter") {
-		t.Fatal("init's help no longer states the name rules this test checks")
-	}
+	require.Contains(t, strings.Join(strings.Fields(cmd.Long), " "), "2 to 40 lowercase letters, digits and single hyphens, starting with a letter",
+		"init's help no longer states the name rules this test checks")
 	for name, ok := range map[string]bool{
 		"ab":                    true,
 		strings.Repeat("a", 40): true,
@@ -720,8 +569,7 @@ func TestInitHelpMatchesNameRules(t *testing.T) {
 		"My-app":                false,
 		"my_app":                false,
 	} {
-		if err := generator.ValidateName(name); (err == nil) != ok {
-			t.Errorf("ValidateName(%q) = %v, but the help says it is valid: %v", name, err, ok)
-		}
+		err := generator.ValidateName(name)
+		assert.Equal(t, ok, err == nil, "ValidateName(%q) = %v, but the help says it is valid: %v", name, err, ok)
 	}
 }

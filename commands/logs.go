@@ -18,8 +18,9 @@ import (
 
 // LogsOptions are `quickscale logs`'s flags and dependencies.
 type LogsOptions struct {
-	IO     *iostreams.IOStreams
-	Docker func() (docker.Engine, error)
+	IO      *iostreams.IOStreams
+	Project func() (Project, error)
+	Docker  func() (docker.Engine, error)
 
 	Services   []string
 	Follow     bool
@@ -32,7 +33,7 @@ type LogsOptions struct {
 
 // NewCmdLogs builds `quickscale logs`.
 func NewCmdLogs(f *Factory, runF func(context.Context, *LogsOptions) error) *cobra.Command {
-	opts := &LogsOptions{IO: f.IOStreams, Docker: f.Docker}
+	opts := &LogsOptions{IO: f.IOStreams, Project: f.Project, Docker: f.Docker}
 	cmd := &cobra.Command{
 		Use:   "logs [service...]",
 		Short: "Show the services' logs, or the latest build's output",
@@ -74,7 +75,7 @@ prefixed with its container. Name services to see only theirs.
 }
 
 func logsRun(ctx context.Context, opts *LogsOptions) error {
-	p, err := findProject()
+	p, err := opts.Project()
 	if err != nil {
 		return err
 	}

@@ -6,14 +6,16 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/quickscale/quickscale/internal/appcontract"
 	"github.com/quickscale/quickscale/internal/docker"
 	"github.com/quickscale/quickscale/internal/iostreams"
 )
 
 // ManageOptions are `quickscale manage`'s arguments and dependencies.
 type ManageOptions struct {
-	IO     *iostreams.IOStreams
-	Docker func() (docker.Engine, error)
+	IO      *iostreams.IOStreams
+	Project func() (Project, error)
+	Docker  func() (docker.Engine, error)
 
 	// Args is the app's subcommand and its arguments, verbatim.
 	Args []string
@@ -21,7 +23,7 @@ type ManageOptions struct {
 
 // NewCmdManage builds `quickscale manage`.
 func NewCmdManage(f *Factory, runF func(context.Context, *ManageOptions) error) *cobra.Command {
-	opts := &ManageOptions{IO: f.IOStreams, Docker: f.Docker}
+	opts := &ManageOptions{IO: f.IOStreams, Project: f.Project, Docker: f.Docker}
 	cmd := &cobra.Command{
 		Use:   "manage <subcommand> [args...]",
 		Short: "Run one of the app's own commands (migrate, ...) in its container",
@@ -54,14 +56,14 @@ Without a subcommand, the app lists the ones it offers.`,
 }
 
 func manageRun(ctx context.Context, opts *ManageOptions) error {
-	p, e, err := projectEngine(opts.Docker)
+	p, e, err := projectEngine(opts.Project, opts.Docker)
 	if err != nil {
 		return err
 	}
 	stack := p.stack(nil)
 	command := docker.Command{
 		Service:     docker.AppService,
-		Args:        append([]string{"/app"}, opts.Args...),
+		Args:        append([]string{appcontract.ImageBinary}, opts.Args...),
 		Interactive: opts.IO.IsStdinTTY() || stdinHasInput(opts.IO),
 		TTY:         opts.IO.IsStdinTTY() && opts.IO.IsStdoutTTY(),
 	}

@@ -16,15 +16,16 @@ import (
 
 // PsOptions are `quickscale ps`'s flags and dependencies.
 type PsOptions struct {
-	IO     *iostreams.IOStreams
-	Docker func() (docker.Engine, error)
+	IO      *iostreams.IOStreams
+	Project func() (Project, error)
+	Docker  func() (docker.Engine, error)
 
 	JSON bool
 }
 
 // NewCmdPs builds `quickscale ps`.
 func NewCmdPs(f *Factory, runF func(context.Context, *PsOptions) error) *cobra.Command {
-	opts := &PsOptions{IO: f.IOStreams, Docker: f.Docker}
+	opts := &PsOptions{IO: f.IOStreams, Project: f.Project, Docker: f.Docker}
 	cmd := &cobra.Command{
 		Use:   "ps",
 		Short: "List the project's services: state, health and ports",
@@ -48,7 +49,7 @@ is its normal state.
 }
 
 func psRun(ctx context.Context, opts *PsOptions) error {
-	p, e, err := projectEngine(opts.Docker)
+	p, e, err := projectEngine(opts.Project, opts.Docker)
 	if err != nil {
 		return err
 	}

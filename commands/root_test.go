@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/quickscale/quickscale/generator"
 	"github.com/quickscale/quickscale/internal/config"
@@ -34,9 +36,7 @@ func TestExitCodeFor(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := exitCodeFor(tt.err); got != tt.want {
-				t.Errorf("exitCodeFor(%v) = %d, want %d", tt.err, got, tt.want)
-			}
+			assert.Equal(t, tt.want, exitCodeFor(tt.err), "exitCodeFor(%v)", tt.err)
 		})
 	}
 }
@@ -58,12 +58,8 @@ func TestHandleErrorOutput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newTestEnv(t, false)
 			handleError(env.ios, &cobra.Command{Use: "quickscale"}, tt.err)
-			if got := env.stderr.String(); got != tt.want {
-				t.Errorf("stderr = %q, want %q", got, tt.want)
-			}
-			if env.stdout.Len() != 0 {
-				t.Errorf("stdout = %q", env.stdout)
-			}
+			assert.Equal(t, tt.want, env.stderr.String(), "stderr")
+			assert.Empty(t, env.stdout.String(), "stdout")
 		})
 	}
 }
@@ -87,13 +83,9 @@ func TestUnknownCommandsAndFlags(t *testing.T) {
 		t.Run(tt.cmdline, func(t *testing.T) {
 			isolate(t)
 			env := newTestEnv(t, false)
-			if code := env.run(context.Background(), tt.cmdline); code != ExitUsage {
-				t.Fatalf("exit code %d, want %d; stderr:\n%s", code, ExitUsage, env.stderr)
-			}
+			require.Equal(t, ExitUsage, env.run(context.Background(), tt.cmdline), "stderr:\n%s", env.stderr)
 			for _, want := range tt.want {
-				if !strings.Contains(env.stderr.String(), want) {
-					t.Errorf("stderr %q does not contain %q", env.stderr, want)
-				}
+				assert.Contains(t, env.stderr.String(), want, "stderr")
 			}
 		})
 	}
@@ -102,20 +94,12 @@ func TestUnknownCommandsAndFlags(t *testing.T) {
 func TestVersion(t *testing.T) {
 	isolate(t)
 	env := newTestEnv(t, false)
-	if code := env.run(context.Background(), "version"); code != ExitOK {
-		t.Fatalf("exit code %d; stderr:\n%s", code, env.stderr)
-	}
+	require.Equal(t, ExitOK, env.run(context.Background(), "version"), "stderr:\n%s", env.stderr)
 	want := "quickscale v0.0.0-test\ncommit: 0123456789ab\nbuilt with: go1.27.3 linux/amd64\n"
-	if got := env.stdout.String(); got != want {
-		t.Errorf("version printed %q, want %q", got, want)
-	}
+	assert.Equal(t, want, env.stdout.String(), "version printed")
 	flagEnv := newTestEnv(t, false)
-	if code := flagEnv.run(context.Background(), "--version"); code != ExitOK {
-		t.Fatalf("--version: exit code %d", code)
-	}
-	if got := flagEnv.stdout.String(); got != want {
-		t.Errorf("--version printed %q, want the same as version: %q", got, want)
-	}
+	require.Equal(t, ExitOK, flagEnv.run(context.Background(), "--version"), "--version: exit code")
+	assert.Equal(t, want, flagEnv.stdout.String(), "--version printed other than version")
 }
 
 // version and completion read no settings: they work whatever the config
@@ -126,12 +110,10 @@ func TestCommandsWithoutSettingsSkipTheConfig(t *testing.T) {
 			isolate(t)
 			env := newTestEnv(t, false)
 			env.f.Config = func() (*config.Config, error) {
-				t.Error("the config was loaded")
+				assert.Fail(t, "the config was loaded")
 				return nil, errors.New("config loaded")
 			}
-			if code := env.run(context.Background(), cmdline); code != ExitOK {
-				t.Fatalf("exit code %d; stderr:\n%s", code, env.stderr)
-			}
+			require.Equal(t, ExitOK, env.run(context.Background(), cmdline), "stderr:\n%s", env.stderr)
 		})
 	}
 }
@@ -141,23 +123,16 @@ func TestHelpWithBrokenConfig(t *testing.T) {
 	configFile, _ := isolate(t)
 	writeFile(t, configFile, "db: [\n")
 	env := newTestEnv(t, false)
-	if code := env.run(context.Background(), "init --help"); code != ExitOK {
-		t.Fatalf("exit code %d; stderr:\n%s", code, env.stderr)
-	}
+	require.Equal(t, ExitOK, env.run(context.Background(), "init --help"), "stderr:\n%s", env.stderr)
 }
 
 func TestVersionText(t *testing.T) {
 	modified := testBuild
 	modified.Modified = true
-	got := versionText(modified)
-	if !strings.Contains(got, "commit: 0123456789ab (with uncommitted changes)") {
-		t.Errorf("versionText = %q", got)
-	}
+	assert.Contains(t, versionText(modified), "commit: 0123456789ab (with uncommitted changes)")
 	testBuildNoCommit := testBuild
 	testBuildNoCommit.Commit = ""
-	if got := versionText(testBuildNoCommit); !strings.Contains(got, "commit: unknown") {
-		t.Errorf("versionText = %q", got)
-	}
+	assert.Contains(t, versionText(testBuildNoCommit), "commit: unknown")
 }
 
 func TestCompletion(t *testing.T) {
@@ -170,12 +145,8 @@ func TestCompletion(t *testing.T) {
 		t.Run(shell, func(t *testing.T) {
 			isolate(t)
 			env := newTestEnv(t, false)
-			if code := env.run(context.Background(), "completion "+shell); code != ExitOK {
-				t.Fatalf("exit code %d; stderr:\n%s", code, env.stderr)
-			}
-			if !strings.Contains(env.stdout.String(), marker) {
-				t.Errorf("the %s script lacks %q", shell, marker)
-			}
+			require.Equal(t, ExitOK, env.run(context.Background(), "completion "+shell), "stderr:\n%s", env.stderr)
+			assert.Contains(t, env.stdout.String(), marker, "the %s script", shell)
 		})
 	}
 }
@@ -185,53 +156,37 @@ func TestCompletion(t *testing.T) {
 func TestCompletionOfDB(t *testing.T) {
 	isolate(t)
 	env := newTestEnv(t, false)
-	if code := run(context.Background(), env.f, []string{cobra.ShellCompRequestCmd, "init", "my-app", "--db", ""}); code != ExitOK {
-		t.Fatalf("exit code %d; stderr:\n%s", code, env.stderr)
-	}
+	code := run(context.Background(), env.f, []string{cobra.ShellCompRequestCmd, "init", "my-app", "--db", ""})
+	require.Equal(t, ExitOK, code, "stderr:\n%s", env.stderr)
 	lines := strings.Split(strings.TrimSpace(env.stdout.String()), "\n")
-	if got, want := strings.Join(lines[:len(lines)-1], ","), strings.Join(generator.DBs, ","); got != want {
-		t.Errorf("completions %q, want %q", got, want)
-	}
+	assert.Equal(t, generator.DBs, lines[:len(lines)-1], "completions")
 }
 
 func TestHelpCommand(t *testing.T) {
 	isolate(t)
 	env := newTestEnv(t, false)
-	if code := env.run(context.Background(), "help init"); code != ExitOK {
-		t.Fatalf("exit code %d; stderr:\n%s", code, env.stderr)
-	}
-	if !strings.HasPrefix(env.stdout.String(), "Create a new Go SaaS project") {
-		t.Errorf("help init printed %q", env.stdout)
-	}
+	require.Equal(t, ExitOK, env.run(context.Background(), "help init"), "stderr:\n%s", env.stderr)
+	assert.True(t, strings.HasPrefix(env.stdout.String(), "Create a new Go SaaS project"), "help init printed %q", env.stdout)
 }
 
 func TestRootWithoutArgumentsShowsHelp(t *testing.T) {
 	isolate(t)
 	env := newTestEnv(t, false)
-	if code := env.run(context.Background(), ""); code != ExitOK {
-		t.Fatalf("exit code %d", code)
-	}
+	require.Equal(t, ExitOK, env.run(context.Background(), ""))
 	for _, want := range []string{"Exit codes:", "QUICKSCALE_DB", "QUICKSCALE_CONFIG", "NO_COLOR", "init"} {
-		if !strings.Contains(env.stdout.String(), want) {
-			t.Errorf("help does not mention %q", want)
-		}
+		assert.Contains(t, env.stdout.String(), want, "help")
 	}
 	for _, key := range config.Keys {
-		if !strings.Contains(env.stdout.String(), key) || !strings.Contains(env.stdout.String(), config.EnvVar(key)) {
-			t.Errorf("help does not list the setting %s and its variable", key)
-		}
+		assert.Contains(t, env.stdout.String(), key, "help does not list the setting")
+		assert.Contains(t, env.stdout.String(), config.EnvVar(key), "help does not list the setting's variable")
 	}
 	help := strings.Join(strings.Fields(env.stdout.String()), " ")
 	for _, c := range exitCodes {
-		if !strings.Contains(help, fmt.Sprintf("%d %s", c.Code, c.Meaning)) {
-			t.Errorf("help does not list exit code %d", c.Code)
-		}
+		assert.Contains(t, help, fmt.Sprintf("%d %s", c.Code, c.Meaning), "help does not list exit code %d", c.Code)
 	}
 	root := NewCmdRoot(env.f)
 	for _, line := range strings.Split(root.Long+"\n"+root.Example, "\n") {
-		if len(line) > 80 {
-			t.Errorf("help line longer than 80 columns: %q", line)
-		}
+		assert.LessOrEqual(t, len(line), 80, "help line longer than 80 columns: %q", line)
 	}
 }
 
@@ -247,9 +202,8 @@ func TestHelpExamplesAreValid(t *testing.T) {
 		if c.Hidden || c.Name() == "help" || strings.HasPrefix(c.Name(), "__") {
 			return
 		}
-		if c.Long == "" || c.Example == "" {
-			t.Errorf("%q lacks a long help or examples", c.CommandPath())
-		}
+		assert.NotEmpty(t, c.Long, "%q lacks a long help", c.CommandPath())
+		assert.NotEmpty(t, c.Example, "%q lacks examples", c.CommandPath())
 		for _, line := range strings.Split(c.Example, "\n") {
 			line = strings.TrimSpace(line)
 			if cmdline, ok := strings.CutPrefix(line, "$ quickscale"); ok {
@@ -264,9 +218,7 @@ func TestHelpExamplesAreValid(t *testing.T) {
 		}
 	}
 	walk(NewCmdRoot(env.f))
-	if len(examples) < 5 {
-		t.Fatalf("found only %d examples: %q", len(examples), examples)
-	}
+	require.GreaterOrEqual(t, len(examples), 5, "found only these examples: %q", examples)
 	for _, example := range examples {
 		t.Run(example, func(t *testing.T) {
 			env := newTestEnv(t, true)
@@ -281,40 +233,27 @@ func TestHelpExamplesAreValid(t *testing.T) {
 			// arguments are accepted. Only init is run (with runF): other
 			// commands would need a Docker Engine.
 			cmd, rest, err := root.Find(args)
-			if err != nil {
-				t.Fatalf("find the command: %v", err)
-			}
-			if err := cmd.ParseFlags(rest); err != nil {
-				t.Fatalf("parse flags: %v", err)
-			}
+			require.NoError(t, err, "find the command")
+			require.NoError(t, cmd.ParseFlags(rest), "parse flags")
 			if cmd.Args != nil {
-				if err := cmd.ValidateArgs(cmd.Flags().Args()); err != nil {
-					t.Fatalf("arguments: %v", err)
-				}
+				require.NoError(t, cmd.ValidateArgs(cmd.Flags().Args()), "arguments")
 			}
 			if cmd.Name() != "init" {
 				return
 			}
 			root.SetArgs(args)
 			cmd, err = root.ExecuteC()
-			if code := handleError(env.ios, cmd, err); code != ExitOK || got == nil {
-				t.Fatalf("exit code %d; stderr:\n%s", code, env.stderr)
-			}
+			require.Equal(t, ExitOK, handleError(env.ios, cmd, err), "stderr:\n%s", env.stderr)
+			require.NotNil(t, got, "the run function was not called")
 			if got.Name != "" {
-				if err := generator.ValidateName(got.Name); err != nil {
-					t.Errorf("example name: %v", err)
-				}
+				assert.NoError(t, generator.ValidateName(got.Name), "example name")
 				module := got.Module
 				if module == "" {
 					module = generator.DefaultModule(got.ModulePrefix, got.Name)
 				}
-				if err := generator.ValidateModule(module); err != nil {
-					t.Errorf("example module: %v", err)
-				}
+				assert.NoError(t, generator.ValidateModule(module), "example module")
 			}
-			if err := generator.ValidateDB(got.DB); err != nil {
-				t.Errorf("example database: %v", err)
-			}
+			assert.NoError(t, generator.ValidateDB(got.DB), "example database")
 		})
 	}
 }

@@ -10,15 +10,16 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/quickscale/quickscale/internal/appcontract"
 	"github.com/quickscale/quickscale/internal/docker"
-	"github.com/quickscale/quickscale/internal/docker/appbuild"
 	"github.com/quickscale/quickscale/internal/iostreams"
 )
 
 // TestOptions are `quickscale test`'s flags and dependencies.
 type TestOptions struct {
-	IO     *iostreams.IOStreams
-	Docker func() (docker.Engine, error)
+	IO      *iostreams.IOStreams
+	Project func() (Project, error)
+	Docker  func() (docker.Engine, error)
 
 	E2E     bool
 	E2EOnly bool
@@ -28,11 +29,11 @@ type TestOptions struct {
 
 // NewCmdTest builds `quickscale test`.
 func NewCmdTest(f *Factory, runF func(context.Context, *TestOptions) error) *cobra.Command {
-	opts := &TestOptions{IO: f.IOStreams, Docker: f.Docker}
+	opts := &TestOptions{IO: f.IOStreams, Project: f.Project, Docker: f.Docker}
 	cmd := &cobra.Command{
 		Use:   "test [-- go test flags]",
 		Short: "Run the project's tests, and its end-to-end suite against the running app",
-		Long: `Run the project's own tests on this machine with ` + "`go test ./...`" + ` (Go ` + appbuild.Toolchain + `).
+		Long: `Run the project's own tests on this machine with ` + "`go test ./...`" + ` (Go ` + appcontract.GoToolchain + `).
 The postgres preset's tests use TEST_DATABASE_URL when set, or start a
 throw-away PostgreSQL from the installed server binaries.
 
@@ -75,7 +76,7 @@ type testResult struct {
 }
 
 func testRun(ctx context.Context, opts *TestOptions) error {
-	p, err := findProject()
+	p, err := opts.Project()
 	if err != nil {
 		return err
 	}
@@ -140,7 +141,7 @@ func goTest(ctx context.Context, ios *iostreams.IOStreams, root, name string, en
 	start := time.Now()
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = root
-	cmd.Env = append(append(os.Environ(), "GOTOOLCHAIN="+appbuild.Toolchain), env...)
+	cmd.Env = append(append(os.Environ(), "GOTOOLCHAIN="+appcontract.GoToolchain), env...)
 	cmd.Stdout = ios.Out
 	cmd.Stderr = ios.ErrOut
 	err := cmd.Run()

@@ -12,14 +12,16 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/quickscale/quickscale/internal/appcontract"
 	"github.com/quickscale/quickscale/internal/docker"
 	"github.com/quickscale/quickscale/internal/iostreams"
 )
 
 // UpOptions are `quickscale up`'s flags and dependencies.
 type UpOptions struct {
-	IO     *iostreams.IOStreams
-	Docker func() (docker.Engine, error)
+	IO      *iostreams.IOStreams
+	Project func() (Project, error)
+	Docker  func() (docker.Engine, error)
 
 	Port    int
 	Timeout time.Duration
@@ -28,7 +30,7 @@ type UpOptions struct {
 
 // NewCmdUp builds `quickscale up`.
 func NewCmdUp(f *Factory, runF func(context.Context, *UpOptions) error) *cobra.Command {
-	opts := &UpOptions{IO: f.IOStreams, Docker: f.Docker}
+	opts := &UpOptions{IO: f.IOStreams, Project: f.Project, Docker: f.Docker}
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Build if needed, migrate, start the app and wait until it is healthy",
@@ -37,7 +39,7 @@ changed (as ` + "`quickscale build`" + ` does), run the database migrations, sta
 (and PostgreSQL for the postgres preset), and wait until the app reports
 ready. Then print where to reach it.
 
-The app is published on 127.0.0.1, port APP_PORT from .env (8000 unless set);
+The app is published on 127.0.0.1, port APP_PORT from .env (` + strconv.Itoa(appcontract.HTTPPort) + ` unless set);
 --port chooses another for this run. Data lives in named volumes and survives
 ` + "`quickscale down`" + `.
 
@@ -67,7 +69,7 @@ lines. Ctrl-C stops a half-started stack and keeps the data.`,
 }
 
 func upRun(ctx context.Context, opts *UpOptions) error {
-	p, err := findProject()
+	p, err := opts.Project()
 	if err != nil {
 		return err
 	}
@@ -85,20 +87,19 @@ func upRun(ctx context.Context, opts *UpOptions) error {
 		return err
 	}
 	if res.Built {
-		newProgress(opts.IO).Print("built " + res.Image)
+		fmt.Fprintln(opts.IO.ErrOut, "built "+res.Image)
 	}
 
 	env["APP_IMAGE"] = res.Image
 	stack := p.stack(env)
 	base := "http://localhost:" + strconv.Itoa(port)
-	prog := newProgress(opts.IO)
-	prog.Step("starting " + p.Marker.Name)
+	opts.IO.StartProgressIndicatorWithLabel("starting " + p.Marker.Name)
 	err = e.Up(ctx, stack, docker.UpOptions{
 		Timeout:  opts.Timeout,
-		Progress: func(line string) { prog.Step(line) },
-		Ready:    map[string]func(context.Context) bool{docker.AppService: readyProbe("http://127.0.0.1:" + strconv.Itoa(port) + "/readyz")},
+		Progress: opts.IO.StartProgressIndicatorWithLabel,
+		Ready:    map[string]func(context.Context) bool{docker.AppService: readyProbe("http://127.0.0.1:" + strconv.Itoa(port) + appcontract.ReadinessPath)},
 	})
-	prog.Done()
+	opts.IO.StopProgressIndicator()
 	if errors.Is(err, context.Canceled) {
 		return &CancelError{Message: "Interrupted: the stack is stopped and its data kept; run `quickscale up` again."}
 	}
@@ -125,7 +126,7 @@ func upRun(ctx context.Context, opts *UpOptions) error {
 // machine on another port than the app is published on (the app's links and
 // emails would lead nowhere). A BASE_URL naming another host, such as a
 // tunnel or proxy in front of the app, is the user's choice and stays.
-func (p localProject) upEnv(flagPort int) (env map[string]string, port int, err error) {
+func (p Project) upEnv(flagPort int) (env map[string]string, port int, err error) {
 	port, err = p.appPort(flagPort)
 	if err != nil {
 		return nil, 0, err
@@ -185,7 +186,7 @@ func accessLines(base string) []string {
 	return []string{
 		"App:     " + base + "/",
 		"Log in:  " + base + "/login (the first administrator: quickscale manage createadmin --email you@example.com)",
-		"Health:  " + base + "/readyz",
+		"Health:  " + base + appcontract.ReadinessPath,
 		"Logs:    quickscale logs -f",
 		"Stop:    quickscale down",
 	}

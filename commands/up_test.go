@@ -2,8 +2,10 @@ package commands
 
 import (
 	"path/filepath"
-	"reflect"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestUpKeepsBaseURLOnThePublishedPort(t *testing.T) {
@@ -42,24 +44,19 @@ func TestUpKeepsBaseURLOnThePublishedPort(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			root := inProject(t)
+			root, wd := inProject(t)
 			t.Setenv("APP_PORT", "")
 			t.Setenv("BASE_URL", "")
 			for k, v := range tt.environ {
 				t.Setenv(k, v)
 			}
 			writeFile(t, filepath.Join(root, ".env"), tt.dotenv)
-			p, err := findProject()
-			if err != nil {
-				t.Fatal(err)
-			}
+			p, err := newTestEnv(t, false).in(wd).f.Project()
+			require.NoError(t, err)
 			env, port, err := p.upEnv(tt.flag)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if port != tt.port || !reflect.DeepEqual(env, tt.want) {
-				t.Errorf("upEnv(%d) = %v, port %d; want %v, port %d", tt.flag, env, port, tt.want, tt.port)
-			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, env, "upEnv(%d)'s environment", tt.flag)
+			assert.Equal(t, tt.port, port, "upEnv(%d)'s port", tt.flag)
 		})
 	}
 }

@@ -9,6 +9,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestDemoScript runs scripts/demo, the body of the README's `make demo`,
@@ -22,9 +25,7 @@ func TestDemoScript(t *testing.T) {
 	cmd.Dir = moduleRoot
 	cmd.Env = quickscaleEnv()
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start scripts/demo: %v", err)
-	}
+	require.NoError(t, cmd.Start(), "start scripts/demo")
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	done := false
@@ -50,41 +51,43 @@ func TestDemoScript(t *testing.T) {
 		select {
 		case err := <-exited:
 			done = true
-			t.Fatalf("scripts/demo exited before serving: %v", err)
+			require.FailNowf(t, "scripts/demo exited before serving", "%v", err)
 		case <-time.After(200 * time.Millisecond):
 		}
 		if m := running.FindStringSubmatch(out.String()); m != nil {
 			url = m[1]
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("scripts/demo printed no URL within 5 minutes")
-		}
+		require.False(t, time.Now().After(deadline), "scripts/demo printed no URL within 5 minutes")
 	}
-	if url != "http://localhost:"+port {
-		t.Errorf("scripts/demo printed %s, want the port it was given (%s)", url, port)
-	}
+	assert.Equal(t, "http://localhost:"+port, url, "scripts/demo printed %s, want the port it was given (%s)", url, port)
 
 	client := sameOriginClient(t, url)
-	if status, _ := mustGet(t, client, url+"/"); status != http.StatusOK {
-		t.Errorf("GET %s/ = %d, want 200", url, status)
-	}
+	status, _ := mustGet(t, client, url+"/")
+	assert.Equal(t, http.StatusOK, status, "GET %s/", url)
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	select {
 	case err := <-exited:
 		done = true
-		if err != nil {
-			t.Errorf("scripts/demo exited with %v after SIGTERM, want 0", err)
-		}
+		assert.NoError(t, err, "scripts/demo's exit after SIGTERM, want 0")
 	case <-time.After(30 * time.Second):
-		t.Fatal("scripts/demo still running 30s after SIGTERM")
+		require.FailNow(t, "scripts/demo still running 30s after SIGTERM")
 	}
-	if !strings.Contains(out.String(), "demo: stopped") {
-		t.Errorf("scripts/demo did not report that it stopped the server")
-	}
-	if _, _, err := fetch(t.Context(), client, http.MethodGet, url+"/livez"); err == nil {
-		t.Errorf("the demo server still answers after scripts/demo exited")
-	}
+	assert.Contains(t, out.String(), "demo: stopped", "scripts/demo did not report that it stopped the server")
+	_, _, err := fetch(t.Context(), client, http.MethodGet, url+"/livez")
+	assert.Error(t, err, "the demo server still answers after scripts/demo exited")
+}
+
+// TestDemoTargetInstallsDepsFirst holds `make demo` to the README: like
+// `make test`, it installs the missing packages before anything needs them.
+func TestDemoTargetInstallsDepsFirst(t *testing.T) {
+	t.Parallel()
+	cmd := exec.Command("make", "-n", "demo")
+	cmd.Dir = moduleRoot
+	cmd.Env = goEnv()
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "make -n demo\n%s", out)
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	assert.Equal(t, "scripts/install-deps", lines[0], "make demo's first step; it runs:\n%s", out)
+	assert.True(t, strings.HasPrefix(lines[len(lines)-1], "scripts/demo bin/quickscale .demo "), "make demo's last step is not the demo: %q", lines[len(lines)-1])
 }

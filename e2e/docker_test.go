@@ -23,6 +23,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quickscale/quickscale/internal/appcontract"
 	"github.com/quickscale/quickscale/internal/docker/dockertest"
 )
 
@@ -45,9 +49,8 @@ var postgresImage = sync.OnceValue(func() error {
 // part of `make test`, never silently skipped.
 func requireDocker(t *testing.T) {
 	t.Helper()
-	if out, err := exec.Command("docker", "version", "--format", "{{.Server.Version}}").CombinedOutput(); err != nil {
-		t.Fatalf("the Docker tests need a running Docker Engine (scripts/start-dockerd starts one): %v\n%s", err, out)
-	}
+	out, err := exec.Command("docker", "version", "--format", "{{.Server.Version}}").CombinedOutput()
+	require.NoError(t, err, "the Docker tests need a running Docker Engine (scripts/start-dockerd starts one)\n%s", out)
 }
 
 // destroyAtEnd removes the project's Docker resources when a test ends,
@@ -57,9 +60,8 @@ func destroyAtEnd(t *testing.T, dir string) {
 	cmd := exec.Command(quickscaleBin, "destroy", "--yes")
 	cmd.Dir = dir
 	cmd.Env = append(withoutQuickscaleVars(goEnv()), "NO_COLOR=1")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Errorf("clean-up: quickscale destroy --yes in %s: %v\n%s", dir, err, out)
-	}
+	out, err := cmd.CombinedOutput()
+	assert.NoError(t, err, "clean-up: quickscale destroy --yes in %s\n%s", dir, out)
 }
 
 // timing collects the figures the timing report prints.
@@ -100,9 +102,7 @@ func (r *timing) log(t *testing.T) {
 func qs(t *testing.T, dir string, want int, args ...string) (stdout, stderr string) {
 	t.Helper()
 	stdout, stderr, code := runQuickscale(t, dir, nil, args...)
-	if code != want {
-		t.Fatalf("quickscale %s exited %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, stdout, stderr)
-	}
+	require.Equal(t, want, code, "quickscale %s exited %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, stdout, stderr)
 	return stdout, stderr
 }
 
@@ -120,9 +120,7 @@ func setDotEnv(t *testing.T, dir string, vars map[string]string) {
 	t.Helper()
 	path := filepath.Join(dir, ".env")
 	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
 	done := map[string]bool{}
 	for i, l := range lines {
@@ -137,9 +135,7 @@ func setDotEnv(t *testing.T, dir string, vars map[string]string) {
 			lines = append(lines, k+"="+v)
 		}
 	}
-	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600))
 }
 
 // labelled lists the engine's resources of a kind carrying a label.
@@ -155,9 +151,7 @@ func labelled(t *testing.T, kind, label string) []string {
 		args = []string{kind, "ls", "-q"}
 	}
 	out, err := exec.Command("docker", append(args, "--filter", "label="+label)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
+	require.NoError(t, err, "docker %s\n%s", strings.Join(args, " "), out)
 	return strings.Fields(string(out))
 }
 
@@ -180,22 +174,16 @@ func postContact(t *testing.T, base, message string) {
 	t.Helper()
 	form := url.Values{"name": {"E2E Tester"}, "email": {"e2e@example.com"}, "message": {message}}
 	req, err := http.NewRequest(http.MethodPost, base+"/contact", strings.NewReader(form.Encode()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", base)
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("POST /contact = %d, want 303 (stored)\n%s", resp.StatusCode, body)
-	}
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode, "POST /contact = %d, want 303 (stored)\n%s", resp.StatusCode, body)
 }
 
 // storedMessage reports whether the database holds the message, read from
@@ -205,25 +193,19 @@ func storedMessage(t *testing.T, project, preset, message string, env map[string
 	if preset == "postgres" {
 		out, err := exec.Command("docker", "exec", project+"-db-1", "psql", "-U", env["POSTGRES_USER"], "-d", env["POSTGRES_DB"],
 			"-tAc", "SELECT count(*) FROM contact_messages WHERE body = '"+message+"'").CombinedOutput()
-		if err != nil {
-			t.Fatalf("query PostgreSQL: %v\n%s", err, out)
-		}
+		require.NoError(t, err, "query PostgreSQL\n%s", out)
 		return strings.TrimSpace(string(out)) == "1"
 	}
 	// The SQLite files (database and WAL) from the data volume, as a tar.
 	out, err := exec.Command("docker", "cp", project+"-app-1:/data", "-").Output()
-	if err != nil {
-		t.Fatalf("docker cp the SQLite files: %v", err)
-	}
+	require.NoError(t, err, "docker cp the SQLite files")
 	tr := tar.NewReader(bytes.NewReader(out))
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			return false
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		b, _ := io.ReadAll(tr)
 		if strings.HasPrefix(filepath.Base(h.Name), "app.db") && bytes.Contains(b, []byte(message)) {
 			return true
@@ -241,21 +223,15 @@ func waitHealthy(t *testing.T, dir string) {
 		var services []struct {
 			Service, State, Health string
 		}
-		if err := json.Unmarshal([]byte(out), &services); err != nil {
-			t.Fatalf("ps --json is not JSON: %v\n%s", err, out)
-		}
+		require.NoError(t, json.Unmarshal([]byte(out), &services), "ps --json is not JSON\n%s", out)
 		for _, s := range services {
 			if s.Service == "app" && s.State == "running" && s.Health == "healthy" {
 				table, _ := qs(t, dir, 0, "ps")
-				if !regexpHealthyApp(table) {
-					t.Fatalf("ps table does not show the app healthy:\n%s", table)
-				}
+				require.True(t, regexpHealthyApp(table), "ps table does not show the app healthy:\n%s", table)
 				return
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the app is not healthy after 60s:\n%s", out)
-		}
+		require.False(t, time.Now().After(deadline), "the app is not healthy after 60s:\n%s", out)
 		time.Sleep(time.Second)
 	}
 }
@@ -280,9 +256,7 @@ func dockerProject(t *testing.T, preset string) string {
 	name := "e2e-" + preset + "-" + hex.EncodeToString(b[:])
 	parent := t.TempDir()
 	stdout, stderr, code := runQuickscale(t, parent, nil, "init", name, "--no-input", "--db", preset, "--dir", parent)
-	if code != 0 {
-		t.Fatalf("quickscale init %s --db %s exited %d\nstdout:\n%s\nstderr:\n%s", name, preset, code, stdout, stderr)
-	}
+	require.Equal(t, 0, code, "quickscale init %s --db %s exited %d\nstdout:\n%s\nstderr:\n%s", name, preset, code, stdout, stderr)
 	return filepath.Join(parent, name)
 }
 
@@ -311,9 +285,7 @@ func testLifecycle(t *testing.T, preset string) {
 	port := dockertest.FreePort(t)
 	vars := map[string]string{"APP_PORT": strconv.Itoa(port), "BASE_URL": "http://localhost:" + strconv.Itoa(port)}
 	if preset == "postgres" {
-		if err := postgresImage(); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, postgresImage())
 		vars["POSTGRES_IMAGE"] = localPostgresImage
 		vars["POSTGRES_PORT"] = strconv.Itoa(dockertest.FreePort(t))
 	}
@@ -322,46 +294,31 @@ func testLifecycle(t *testing.T, preset string) {
 	base := "http://localhost:" + strconv.Itoa(port)
 
 	out, _ := qs(t, dir, 0, "check")
-	for _, want := range []string{"Docker", "go1.27.3", strconv.Itoa(port) + " (APP_PORT) is free"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("check output lacks %q:\n%s", want, out)
-		}
+	for _, want := range []string{"Docker", appcontract.GoToolchain, strconv.Itoa(port) + " (APP_PORT) is free"} {
+		assert.Contains(t, out, want, "check output lacks %q:\n%s", want, out)
 	}
 
 	out = timed(t, "cold build ("+preset+")", dir, "build")
-	if !strings.Contains(out, "Built "+name+"-app:") {
-		t.Fatalf("build output: %s", out)
-	}
+	require.Contains(t, out, "Built "+name+"-app:", "build output: %s", out)
 
 	out = timed(t, "first up ("+preset+")", dir, "up")
-	if !strings.Contains(out, base+"/") {
-		t.Errorf("up does not print the app URL %s:\n%s", base, out)
-	}
-	if code, body := dockertest.Get(t, base+"/"); code != http.StatusOK {
-		t.Fatalf("GET / through the published port = %d\n%s", code, body)
-	}
+	assert.Contains(t, out, base+"/", "up does not print the app URL %s:\n%s", base, out)
+	code, body := dockertest.Get(t, base+"/")
+	require.Equal(t, http.StatusOK, code, "GET / through the published port\n%s", body)
 
 	logs, _ := qs(t, dir, 0, "logs", "app")
-	if !strings.Contains(logs, "method=GET path=/ status=200") {
-		t.Errorf("logs app does not show the request:\n%s", logs)
-	}
-	if code, out := interrupt(t, dir, "app-1", "logs", "-f"); code != 0 {
-		t.Errorf("Ctrl-C ended logs -f with exit code %d, want 0\n%s", code, out)
-	}
+	assert.Contains(t, logs, "method=GET path=/ status=200", "logs app does not show the request:\n%s", logs)
+	code, out = interrupt(t, dir, "app-1", "logs", "-f")
+	assert.Equal(t, 0, code, "Ctrl-C must end logs -f with exit code 0\n%s", out)
 	buildLog, _ := qs(t, dir, 0, "logs", "--build")
-	if !strings.Contains(buildLog, "go build -trimpath") {
-		t.Errorf("logs --build does not show the build output:\n%s", buildLog)
-	}
+	assert.Contains(t, buildLog, "go build -trimpath", "logs --build does not show the build output:\n%s", buildLog)
 
 	status, _ := qs(t, dir, 0, "manage", "migrate", "status")
-	if !strings.Contains(status, "0001") {
-		t.Errorf("manage migrate status:\n%s", status)
-	}
+	assert.Contains(t, status, "0001", "manage migrate status:\n%s", status)
 	admin, adminErr, code := runQuickscale(t, dir, strings.NewReader("correct-horse-battery-staple-42\n"),
 		"manage", "createadmin", "--email", "owner@example.com", "--password-stdin")
-	if code != 0 || !strings.Contains(admin, "Created administrator owner@example.com") {
-		t.Errorf("manage createadmin with the password on stdin exited %d:\n%s\n%s", code, admin, adminErr)
-	}
+	assert.Equal(t, 0, code, "manage createadmin with the password on stdin:\n%s\n%s", admin, adminErr)
+	assert.Contains(t, admin, "Created administrator owner@example.com", "manage createadmin with the password on stdin")
 
 	waitHealthy(t, dir)
 
@@ -369,13 +326,9 @@ func testLifecycle(t *testing.T, preset string) {
 	postContact(t, base, marker)
 
 	qs(t, dir, 0, "down")
-	if left := labelled(t, "container", "dev.quickscale.project="+name); len(left) != 0 {
-		t.Fatalf("containers left after down: %v", left)
-	}
+	require.Empty(t, labelled(t, "container", "dev.quickscale.project="+name), "containers left after down")
 	timed(t, "up after down ("+preset+")", dir, "up")
-	if !storedMessage(t, name, preset, marker, env) {
-		t.Fatalf("the contact message posted before down is gone after up")
-	}
+	require.True(t, storedMessage(t, name, preset, marker, env), "the contact message posted before down is gone after up")
 
 	// Timing: up with nothing changed, and after a one-line change that
 	// alters the binary (an embedded page).
@@ -384,21 +337,18 @@ func testLifecycle(t *testing.T, preset string) {
 		line := fmt.Sprintf("e2e change %d", i)
 		changeAboutPage(t, dir, line)
 		timed(t, "up after a one-line change", dir, "up")
-		if code, body := dockertest.Get(t, base+"/about"); code != 200 || !strings.Contains(body, line) {
-			t.Fatalf("after up, GET /about = %d without the changed line %q", code, line)
-		}
+		code, body := dockertest.Get(t, base+"/about")
+		require.Equal(t, http.StatusOK, code, "after up, GET /about")
+		require.Contains(t, body, line, "after up, GET /about lacks the changed line")
 	}
 	recordImageAndMemory(t, name)
 
 	testOut, testErr := qs(t, dir, 0, "test", "--e2e")
-	if !strings.Contains(testErr, "end-to-end: ") || !strings.Contains(testErr, "passed") {
-		t.Errorf("test --e2e summary:\nstdout:\n%s\nstderr:\n%s", testOut, testErr)
-	}
+	assert.Contains(t, testErr, "end-to-end: ", "test --e2e summary; stdout:\n%s", testOut)
+	assert.Contains(t, testErr, "passed", "test --e2e summary; stdout:\n%s", testOut)
 
 	qs(t, dir, 0, "destroy", "--yes")
-	if left := leftovers(t, name); len(left) != 0 {
-		t.Fatalf("destroy left: %v", left)
-	}
+	require.Empty(t, leftovers(t, name), "destroy left resources")
 }
 
 // changeAboutPage adds one line of text to the about page, inside its
@@ -408,17 +358,11 @@ func changeAboutPage(t testing.TB, dir, line string) {
 	t.Helper()
 	path := filepath.Join(dir, "internal", "views", "templates", "pages", "about.html")
 	page, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	end := bytes.LastIndex(page, []byte("{{end}}"))
-	if end < 0 {
-		t.Fatalf("%s has no {{end}} to add a line before", path)
-	}
+	require.GreaterOrEqual(t, end, 0, "%s has no {{end}} to add a line before", path)
 	changed := slices.Concat(page[:end], []byte("<p>"+line+"</p>\n"), page[end:])
-	if err := os.WriteFile(path, changed, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path, changed, 0o644))
 }
 
 // recordImageAndMemory adds the app image's size and the idle app
@@ -426,21 +370,15 @@ func changeAboutPage(t testing.TB, dir, line string) {
 func recordImageAndMemory(t *testing.T, project string) {
 	t.Helper()
 	out, err := exec.Command("docker", "inspect", "--format", "{{.Image}}", project+"-app-1").Output()
-	if err != nil {
-		t.Fatalf("inspect the app container: %v", err)
-	}
+	require.NoError(t, err, "inspect the app container")
 	size, err := exec.Command("docker", "image", "inspect", "--format", "{{.Size}}", strings.TrimSpace(string(out))).Output()
-	if err != nil {
-		t.Fatalf("inspect the app image: %v", err)
-	}
+	require.NoError(t, err, "inspect the app image")
 	if n, err := strconv.ParseFloat(strings.TrimSpace(string(size)), 64); err == nil {
 		report.add("app image size", "MB", n/1e6)
 	}
 	time.Sleep(3 * time.Second) // idle: no request in flight
 	mem, err := exec.Command("docker", "stats", "--no-stream", "--format", "{{.MemUsage}}", project+"-app-1").Output()
-	if err != nil {
-		t.Fatalf("docker stats: %v", err)
-	}
+	require.NoError(t, err, "docker stats")
 	used, _, _ := strings.Cut(string(mem), "/")
 	used = strings.TrimSpace(used)
 	for suffix, scale := range map[string]float64{"MiB": 1.048576, "KiB": 1.024e-3, "GiB": 1073.741824} {
@@ -464,114 +402,84 @@ func TestDockerFaults(t *testing.T) {
 
 	t.Run("not inside a project", func(t *testing.T) {
 		_, stderr := qs(t, t.TempDir(), 1, "up")
-		if !strings.Contains(stderr, "not inside a quickscale project") || !strings.Contains(stderr, "quickscale init") {
-			t.Errorf("stderr:\n%s", stderr)
-		}
+		assert.Contains(t, stderr, "not inside a quickscale project")
+		assert.Contains(t, stderr, "quickscale init")
 	})
 
 	t.Run("no Docker daemon", func(t *testing.T) {
 		sock := filepath.Join(t.TempDir(), "docker.sock")
 		t.Setenv("DOCKER_HOST", "unix://"+sock)
 		_, stderr := qs(t, dir, 1, "up")
-		if !strings.Contains(stderr, sock) || !strings.Contains(stderr, "quickscale check") {
-			t.Errorf("stderr does not name the socket and `quickscale check`:\n%s", stderr)
-		}
+		assert.Contains(t, stderr, sock, "stderr does not name the socket")
+		assert.Contains(t, stderr, "quickscale check", "stderr does not name `quickscale check`")
 		out, _ := qs(t, dir, 1, "check")
-		if !strings.Contains(out, sock) {
-			t.Errorf("check does not name the socket:\n%s", out)
-		}
+		assert.Contains(t, out, sock, "check does not name the socket:\n%s", out)
 	})
 
 	t.Run("Docker context honoured", func(t *testing.T) {
 		host, err := exec.Command("docker", "context", "inspect", "--format", "{{.Endpoints.docker.Host}}").Output()
-		if err != nil {
-			t.Fatalf("docker context inspect: %v", err)
-		}
+		require.NoError(t, err, "docker context inspect")
 		// A second name for the engine's socket: only the context leads there.
 		alias := filepath.Join(t.TempDir(), "alias.sock")
-		if err := os.Symlink(strings.TrimPrefix(strings.TrimSpace(string(host)), "unix://"), alias); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.Symlink(strings.TrimPrefix(strings.TrimSpace(string(host)), "unix://"), alias))
 		t.Setenv("DOCKER_CONFIG", t.TempDir())
 		t.Setenv("DOCKER_HOST", "")
 		os.Unsetenv("DOCKER_HOST") // it would override the context
-		if out, err := exec.Command("docker", "context", "create", "qs-e2e", "--docker", "host=unix://"+alias).CombinedOutput(); err != nil {
-			t.Fatalf("docker context create: %v\n%s", err, out)
-		}
+		out, err := exec.Command("docker", "context", "create", "qs-e2e", "--docker", "host=unix://"+alias).CombinedOutput()
+		require.NoError(t, err, "docker context create\n%s", out)
 		t.Setenv("DOCKER_CONTEXT", "qs-e2e")
-		if out, _ := qs(t, dir, 0, "check"); !strings.Contains(out, "at unix://"+alias) {
-			t.Errorf("check does not use the context's engine %s:\n%s", alias, out)
-		}
+		check, _ := qs(t, dir, 0, "check")
+		assert.Contains(t, check, "at unix://"+alias, "check does not use the context's engine")
 		t.Setenv("DOCKER_CONTEXT", "no-such-context")
 		_, stderr := qs(t, dir, 1, "ps")
-		if !strings.Contains(stderr, "no-such-context") || !strings.Contains(stderr, "docker context ls") {
-			t.Errorf("an unknown context is not named with the fix:\n%s", stderr)
-		}
+		assert.Contains(t, stderr, "no-such-context", "an unknown context is not named")
+		assert.Contains(t, stderr, "docker context ls", "an unknown context is not named with the fix")
 	})
 
 	t.Run("engine too old", func(t *testing.T) {
 		t.Setenv("DOCKER_HOST", dockertest.OldEngine(t))
 		_, stderr := qs(t, dir, 1, "ps")
-		if !strings.Contains(stderr, "1.40") || !strings.Contains(stderr, "20.10") {
-			t.Errorf("stderr does not name the old API and the minimum:\n%s", stderr)
-		}
+		assert.Contains(t, stderr, "1.40", "stderr does not name the old API")
+		assert.Contains(t, stderr, "20.10", "stderr does not name the minimum")
 	})
 
 	t.Run("compile error", func(t *testing.T) {
 		main := filepath.Join(dir, "cmd", name, "main.go")
 		src, err := os.ReadFile(main)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		os.WriteFile(main, append(slices.Clone(src), "\nfunc broken() { undefinedThing() }\n"...), 0o644)
 		_, stderr := qs(t, dir, 1, "build")
 		os.WriteFile(main, src, 0o644)
 		for _, want := range []string{"main.go:", "undefined: undefinedThing", ".quickscale/logs/build-"} {
-			if !strings.Contains(stderr, want) {
-				t.Errorf("stderr lacks %q:\n%s", want, stderr)
-			}
+			assert.Contains(t, stderr, want, "stderr lacks %q:\n%s", want, stderr)
 		}
 		qs(t, dir, 0, "build")
 	})
 
 	t.Run("busy port", func(t *testing.T) {
 		hold, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		_, stderr := qs(t, dir, 1, "up")
 		hold.Close()
 		for _, want := range []string{strconv.Itoa(port), "--port", "APP_PORT"} {
-			if !strings.Contains(stderr, want) {
-				t.Errorf("stderr lacks %q:\n%s", want, stderr)
-			}
+			assert.Contains(t, stderr, want, "stderr lacks %q:\n%s", want, stderr)
 		}
-		if left := labelled(t, "container", "dev.quickscale.project="+name); len(left) != 0 {
-			t.Errorf("a refused up left containers: %v", left)
-		}
+		assert.Empty(t, labelled(t, "container", "dev.quickscale.project="+name), "a refused up left containers")
 	})
 
 	t.Run("unknown manage subcommand", func(t *testing.T) {
 		qs(t, dir, 0, "up")
 		_, stderr := qs(t, dir, 2, "manage", "frobnicate", "--flag")
-		if !strings.Contains(stderr, `unknown command "frobnicate"`) {
-			t.Errorf("the app's own message is missing:\n%s", stderr)
-		}
+		assert.Contains(t, stderr, `unknown command "frobnicate"`, "the app's own message is missing:\n%s", stderr)
 		qs(t, dir, 0, "down")
 		_, stderr = qs(t, dir, 2, "manage", "frobnicate")
-		if !strings.Contains(stderr, `unknown command "frobnicate"`) {
-			t.Errorf("one-off: the app's own message is missing:\n%s", stderr)
-		}
+		assert.Contains(t, stderr, `unknown command "frobnicate"`, "one-off: the app's own message is missing:\n%s", stderr)
 	})
 
 	t.Run("Ctrl-C during up", func(t *testing.T) {
 		code, stderr := interrupt(t, dir, "Container ", "up")
-		if code != 3 {
-			t.Errorf("interrupted up exited %d, want 3 (cancelled)\n%s", code, stderr)
-		}
-		if left := labelled(t, "container", "dev.quickscale.project="+name); len(left) != 0 {
-			t.Errorf("interrupted up left containers: %v", left)
-		}
+		assert.Equal(t, 3, code, "interrupted up exited %d, want 3 (cancelled)\n%s", code, stderr)
+		assert.Empty(t, labelled(t, "container", "dev.quickscale.project="+name), "interrupted up left containers")
 		qs(t, dir, 0, "up")
 		qs(t, dir, 0, "down")
 	})
@@ -579,19 +487,14 @@ func TestDockerFaults(t *testing.T) {
 	t.Run("Ctrl-C during build", func(t *testing.T) {
 		before := labelled(t, "image", "dev.quickscale.project="+name)
 		code, stderr := interrupt(t, dir, "compiling", "build", "--no-cache")
-		if code != 3 {
-			t.Errorf("interrupted build exited %d, want 3 (cancelled)\n%s", code, stderr)
-		}
+		assert.Equal(t, 3, code, "interrupted build exited %d, want 3 (cancelled)\n%s", code, stderr)
 		// The engine lists images newest first; images made within the same
 		// second (the base and the first app image) come in either order.
 		slices.Sort(before)
 		after := labelled(t, "image", "dev.quickscale.project="+name)
-		if slices.Sort(after); !slices.Equal(before, after) {
-			t.Errorf("an interrupted build changed the images: before %v, after %v", before, after)
-		}
-		if left := labelled(t, "container", "dev.quickscale.project="+name); len(left) != 0 {
-			t.Errorf("interrupted build left containers: %v", left)
-		}
+		slices.Sort(after)
+		assert.Equal(t, before, after, "an interrupted build changed the images")
+		assert.Empty(t, labelled(t, "container", "dev.quickscale.project="+name), "interrupted build left containers")
 		qs(t, dir, 0, "build")
 	})
 
@@ -599,9 +502,8 @@ func TestDockerFaults(t *testing.T) {
 		// Production refuses to start without a real SECRET_KEY.
 		setDotEnv(t, dir, map[string]string{"APP_ENV": "production", "SECRET_KEY": ""})
 		_, stderr := qs(t, dir, 1, "up", "--timeout", "1m")
-		if !strings.Contains(stderr, "SECRET_KEY") || !strings.Contains(stderr, "last log lines of") {
-			t.Errorf("up does not show the crashing service's last log lines:\n%s", stderr)
-		}
+		assert.Contains(t, stderr, "SECRET_KEY", "up does not name the crash's cause")
+		assert.Contains(t, stderr, "last log lines of", "up does not show the crashing service's last log lines")
 		qs(t, dir, 0, "down")
 	})
 }
@@ -617,9 +519,7 @@ func interrupt(t *testing.T, dir, marker string, args ...string) (int, string) {
 	var stderr syncBuffer
 	cmd.Stderr = io.MultiWriter(pw, &stderr)
 	cmd.Stdout = cmd.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, cmd.Start())
 	seen := make(chan struct{})
 	go func() {
 		buf := make([]byte, 4096)
@@ -642,7 +542,7 @@ func interrupt(t *testing.T, dir, marker string, args ...string) (int, string) {
 		cmd.Process.Signal(syscall.SIGINT)
 	case <-time.After(5 * time.Minute):
 		cmd.Process.Kill()
-		t.Fatalf("quickscale %s never printed %q:\n%s", strings.Join(args, " "), marker, stderr.String())
+		require.FailNowf(t, "no marker", "quickscale %s never printed %q:\n%s", strings.Join(args, " "), marker, stderr.String())
 	}
 	err := cmd.Wait()
 	pw.Close()
@@ -650,8 +550,6 @@ func interrupt(t *testing.T, dir, marker string, args ...string) (int, string) {
 	if errors.As(err, &exitErr) {
 		return exitErr.ExitCode(), stderr.String()
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return 0, stderr.String()
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/quickscale/quickscale/generator"
+	"github.com/quickscale/quickscale/internal/appcontract"
 	"github.com/quickscale/quickscale/internal/project"
 )
 
@@ -50,9 +51,8 @@ func TestGeneratedProjects(t *testing.T) {
 			// First, before any build can add a file.
 			t.Run("equals the skeleton", func(t *testing.T) { checkEqualsSkeleton(t, dir) })
 			t.Run("gofmt", func(t *testing.T) {
-				if out := runCmd(t, dir, nil, gofmt, "-l", "."); strings.TrimSpace(out) != "" {
-					t.Errorf("gofmt -l lists unformatted files:\n%s", out)
-				}
+				out := runCmd(t, dir, nil, gofmt, "-l", ".")
+				assert.Empty(t, strings.TrimSpace(out), "gofmt -l lists unformatted files")
 			})
 			t.Run("go mod tidy", func(t *testing.T) {
 				runCmd(t, dir, nil, "go", "mod", "tidy", "-diff")
@@ -128,13 +128,11 @@ func TestInitMakesDistinctSecrets(t *testing.T) {
 	first := readDotEnv(t, initProject(t, "sqlite"))["SECRET_KEY"]
 	second := readDotEnv(t, initProject(t, "sqlite"))["SECRET_KEY"]
 	for _, key := range []string{first, second} {
-		if b, err := hex.DecodeString(key); err != nil || len(b) != 32 {
-			t.Errorf("SECRET_KEY %q is not 64 hex characters", key)
-		}
+		b, err := hex.DecodeString(key)
+		assert.NoError(t, err, "SECRET_KEY %q is not hex", key)
+		assert.Len(t, b, 32, "SECRET_KEY %q is not 64 hex characters", key)
 	}
-	if first == second {
-		t.Errorf("two projects got the same SECRET_KEY %q", first)
-	}
+	assert.NotEqual(t, second, first, "two projects got the same SECRET_KEY %q", first)
 }
 
 func TestInitIgnoresDotEnv(t *testing.T) {
@@ -146,28 +144,18 @@ func TestInitIgnoresDotEnv(t *testing.T) {
 	// check-ignore exits 0 when the path is ignored, 1 when it is not.
 	cmd := exec.Command("git", "check-ignore", "--quiet", ".env")
 	cmd.Dir = dir
-	if err := cmd.Run(); err != nil {
-		t.Errorf("git check-ignore .env: %v: the generated .gitignore does not ignore .env, which holds the secrets", err)
-	}
+	assert.NoError(t, cmd.Run(), "git check-ignore .env: the generated .gitignore does not ignore .env, which holds the secrets")
 }
 
 func TestInitRejectsBadName(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	stdout, stderr, code := runQuickscale(t, dir, nil, "init", "Bad_Name", "--no-input")
-	if code != 2 {
-		t.Errorf("quickscale init Bad_Name exited %d, want 2 (usage error)\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
-	}
-	if !strings.Contains(stderr, "Bad_Name") {
-		t.Errorf("the error does not name the rejected name:\n%s", stderr)
-	}
+	assert.Equal(t, 2, code, "quickscale init Bad_Name exited %d, want 2 (usage error)\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	assert.Contains(t, stderr, "Bad_Name", "the error does not name the rejected name:\n%s", stderr)
 	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(entries) != 0 {
-		t.Errorf("a rejected init left %d entries behind, first %q", len(entries), entries[0].Name())
-	}
+	require.NoError(t, err)
+	assert.Empty(t, entries, "a rejected init left entries behind")
 }
 
 // testServe builds the project's binary and runs it the way an operator
@@ -187,17 +175,14 @@ func testServe(t *testing.T, dir string) {
 
 	migrate := exec.CommandContext(t.Context(), bin, "migrate", "up")
 	migrate.Dir, migrate.Env = dir, env
-	if out, err := migrate.CombinedOutput(); err != nil {
-		t.Fatalf("%s migrate up: %v\n%s", name, err, out)
-	}
+	out, err := migrate.CombinedOutput()
+	require.NoError(t, err, "%s migrate up\n%s", name, out)
 
 	var logs syncBuffer
 	serve := exec.Command(bin, "serve")
 	serve.Dir, serve.Env = dir, env
 	serve.Stdout, serve.Stderr = &logs, &logs
-	if err := serve.Start(); err != nil {
-		t.Fatalf("start %s serve: %v", name, err)
-	}
+	require.NoError(t, serve.Start(), "start %s serve", name)
 	exited := make(chan error, 1)
 	go func() { exited <- serve.Wait() }()
 	stopped := false
@@ -214,48 +199,31 @@ func testServe(t *testing.T, dir string) {
 	client := sameOriginClient(t, base)
 	waitReady(t, client, base, exited)
 
-	for _, p := range []string{"/livez", "/readyz"} {
-		if status, _ := mustGet(t, client, base+p); status != http.StatusOK {
-			t.Errorf("GET %s = %d, want 200", p, status)
-		}
+	for _, p := range []string{"/livez", appcontract.ReadinessPath} {
+		status, _ := mustGet(t, client, base+p)
+		assert.Equal(t, http.StatusOK, status, "GET %s", p)
 	}
 
 	status, body := mustGet(t, client, base+"/")
-	if status != http.StatusOK {
-		t.Fatalf("GET / = %d, want 200\n%s", status, body)
-	}
+	require.Equal(t, http.StatusOK, status, "GET / = %d, want 200\n%s", status, body)
 	page, err := parsePage(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(page.title, name) {
-		t.Errorf("the home page's title %q does not name the app %q", page.title, name)
-	}
-	if !slices.ContainsFunc(page.stylesheets, func(href string) bool { return isVendored(urlPath(href), "bulma.min.css") }) {
-		t.Errorf("the home page links no Bulma stylesheet; stylesheets: %q", page.stylesheets)
-	}
-	if len(page.refs) == 0 {
-		t.Fatal("found no asset, link or form URL on the home page")
-	}
+	require.NoError(t, err)
+	assert.Contains(t, page.title, name, "the home page's title %q does not name the app %q", page.title, name)
+	assert.True(t, slices.ContainsFunc(page.stylesheets, func(href string) bool { return isVendored(urlPath(href), "bulma.min.css") }), "the home page links no Bulma stylesheet; stylesheets: %q", page.stylesheets)
+	require.NotEmpty(t, page.refs, "found no asset, link or form URL on the home page")
 	t.Logf("checking %d URLs referenced by /", len(page.refs))
-	for _, problem := range checkReferences(t.Context(), client, base, page.refs, vendoredDist) {
-		t.Error(problem)
-	}
+	assert.Empty(t, checkReferences(t.Context(), client, base, page.refs, vendoredDist), "problems with the URLs the home page references")
 
 	// The project's own deployment checks, pointed at this server.
 	runCmd(t, dir, []string{"E2E_BASE_URL=" + base}, "go", "test", "-tags", "e2e", "-count=1", "./e2e/...")
 
-	if err := serve.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("send SIGTERM: %v", err)
-	}
+	require.NoError(t, serve.Process.Signal(syscall.SIGTERM), "send SIGTERM")
 	select {
 	case err := <-exited:
 		stopped = true
-		if err != nil {
-			t.Errorf("after SIGTERM the server exited with %v, want exit status 0", err)
-		}
+		assert.NoError(t, err, "after SIGTERM the server must exit with status 0")
 	case <-time.After(30 * time.Second):
-		t.Errorf("the server was still running 30s after SIGTERM")
+		assert.Fail(t, "the server was still running 30s after SIGTERM")
 	}
 }
 
@@ -278,9 +246,7 @@ func appEnv(t *testing.T, dir string, overrides map[string]string) []string {
 func readDotEnv(t testing.TB, dir string) map[string]string {
 	t.Helper()
 	f, err := os.Open(filepath.Join(dir, ".env"))
-	if err != nil {
-		t.Fatalf("read the generated .env: %v", err)
-	}
+	require.NoError(t, err, "read the generated .env")
 	defer f.Close()
 	vars := map[string]string{}
 	sc := bufio.NewScanner(f)
@@ -290,9 +256,7 @@ func readDotEnv(t testing.TB, dir string) map[string]string {
 			continue
 		}
 		key, value, ok := strings.Cut(strings.TrimPrefix(line, "export "), "=")
-		if !ok {
-			t.Fatalf(".env line %d is not KEY=VALUE: %q", n, line)
-		}
+		require.True(t, ok, ".env line %d is not KEY=VALUE: %q", n, line)
 		if unquoted, err := strconv.Unquote(value); err == nil && strings.HasPrefix(value, `"`) {
 			value = unquoted
 		} else if len(value) >= 2 && value[0] == '\'' && value[len(value)-1] == '\'' {
@@ -300,9 +264,7 @@ func readDotEnv(t testing.TB, dir string) map[string]string {
 		}
 		vars[strings.TrimSpace(key)] = value
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("read the generated .env: %v", err)
-	}
+	require.NoError(t, sc.Err(), "read the generated .env")
 	return vars
 }
 
@@ -310,9 +272,7 @@ func readDotEnv(t testing.TB, dir string) map[string]string {
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer l.Close()
 	return l.Addr().String()
 }
@@ -323,19 +283,17 @@ func waitReady(t *testing.T, client *http.Client, base string, exited <-chan err
 	for {
 		select {
 		case err := <-exited:
-			t.Fatalf("the server exited before it was ready: %v", err)
+			require.FailNowf(t, "the server exited before it was ready", "%v", err)
 		default:
 		}
-		resp, err := client.Get(base + "/readyz")
+		resp, err := client.Get(base + appcontract.ReadinessPath)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GET /readyz did not answer 200 within 60s (last: %v)", describe(resp, err))
-		}
+		require.False(t, time.Now().After(deadline), "GET %s did not answer 200 within 60s (last: %v)", appcontract.ReadinessPath, describe(resp, err))
 		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -27,11 +27,11 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// toolchain is the Go toolchain every go command here runs with: the one
-// quickscale's go.mod and every generated go.mod ask for.
-const toolchain = "go1.27.3"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quickscale/quickscale/internal/appcontract"
+)
 
 var (
 	// moduleRoot is quickscale's module root (where go.mod is).
@@ -104,7 +104,7 @@ func findModuleRoot() (string, error) {
 // goEnv is this process's environment with the toolchain pinned. The module
 // cache stays the default one, shared with the developer's other builds.
 func goEnv(extra ...string) []string {
-	return append(append(os.Environ(), "GOTOOLCHAIN="+toolchain), extra...)
+	return append(append(os.Environ(), "GOTOOLCHAIN="+appcontract.GoToolchain), extra...)
 }
 
 // runQuickscale runs the quickscale binary in dir with stdin (nil means
@@ -128,7 +128,7 @@ func runQuickscale(t testing.TB, dir string, stdin io.Reader, args ...string) (s
 	case errors.As(err, &exitErr) && exitErr.Exited():
 		exitCode = exitErr.ExitCode()
 	default:
-		t.Fatalf("quickscale %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, &out, &errOut)
+		require.NoError(t, err, "quickscale %s\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), &out, &errOut)
 	}
 	return out.String(), errOut.String(), exitCode
 }
@@ -158,13 +158,9 @@ func initProject(t testing.TB, preset string) string {
 	parent := t.TempDir()
 	name := "app-" + preset
 	stdout, stderr, code := runQuickscale(t, parent, nil, "init", name, "--no-input", "--db", preset, "--dir", parent)
-	if code != 0 {
-		t.Fatalf("quickscale init %s --db %s exited %d\nstdout:\n%s\nstderr:\n%s", name, preset, code, stdout, stderr)
-	}
+	require.Equal(t, 0, code, "quickscale init %s --db %s exited %d\nstdout:\n%s\nstderr:\n%s", name, preset, code, stdout, stderr)
 	dir := filepath.Join(parent, name)
-	if _, err := os.Stat(filepath.Join(dir, "quickscale.yaml")); err != nil {
-		t.Fatalf("quickscale init did not write the project marker: %v\nstdout:\n%s", err, stdout)
-	}
+	require.FileExists(t, filepath.Join(dir, "quickscale.yaml"), "quickscale init did not write the project marker\nstdout:\n%s", stdout)
 	return dir
 }
 
@@ -180,9 +176,7 @@ func runCmd(t testing.TB, dir string, extraEnv []string, name string, args ...st
 	cmd.Env = goEnv(extraEnv...)
 	cmd.WaitDelay = 10 * time.Second
 	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s (in %s): %v\n%s", name, strings.Join(args, " "), dir, err, out)
-	}
+	require.NoError(t, err, "%s %s (in %s)\n%s", name, strings.Join(args, " "), dir, out)
 	return string(out)
 }
 
@@ -190,9 +184,7 @@ func runCmd(t testing.TB, dir string, extraEnv []string, name string, args ...st
 func toolPath(t testing.TB, name string) string {
 	t.Helper()
 	path := filepath.Join(moduleRoot, ".tools", "bin", name)
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("%s is not installed at %s: run make tools", name, path)
-	}
+	require.FileExists(t, path, "%s is not installed: run make tools", name)
 	return path
 }
 
@@ -201,8 +193,6 @@ func toolPath(t testing.TB, name string) string {
 func vulnDB(t testing.TB) string {
 	t.Helper()
 	dir := filepath.Join(moduleRoot, ".tools", "vulndb")
-	if _, err := os.Stat(filepath.Join(dir, "index", "db.json")); err != nil {
-		t.Fatalf("the offline vulnerability database is missing at %s: run make tools", dir)
-	}
+	require.FileExists(t, filepath.Join(dir, "index", "db.json"), "the offline vulnerability database is missing at %s: run make tools", dir)
 	return "file://" + dir
 }

@@ -21,8 +21,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
+
+	"github.com/quickscale/quickscale/internal/appcontract"
 )
 
 // This file checks a served HTML page the way a browser would load it: every
@@ -200,9 +204,7 @@ func fetch(ctx context.Context, client *http.Client, method, u string) (int, []b
 func mustGet(t *testing.T, client *http.Client, u string) (int, []byte) {
 	t.Helper()
 	status, body, err := fetch(t.Context(), client, http.MethodGet, u)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return status, body
 }
 
@@ -226,19 +228,15 @@ func checkIntegrity(integrity string, body []byte) error {
 	return fmt.Errorf("integrity %q does not match the %d bytes served: a browser would refuse the file", integrity, len(body))
 }
 
-// vendoredFiles are the third-party files quickscale embeds and every
-// generated app serves.
-var vendoredFiles = []string{"htmx.min.js", "alpine-csp.min.js", "bulma.min.css"}
-
 // vendoredDist compares a served third-party file with the one that
 // `make assets` verified from the npm release into the skeleton, so the app
 // serves exactly that release.
 func vendoredDist(urlPath string, body []byte) string {
-	for _, file := range vendoredFiles {
+	for _, file := range appcontract.ServedVendoredFiles() {
 		if !isVendored(urlPath, file) {
 			continue
 		}
-		want, err := os.ReadFile(filepath.Join(moduleRoot, "templates", "skeleton", "internal", "web", "static", "vendor", file))
+		want, err := os.ReadFile(filepath.Join(moduleRoot, "templates", "skeleton", filepath.FromSlash(appcontract.VendorDir), file))
 		if err != nil {
 			return fmt.Sprintf("read the embedded %s: %v", file, err)
 		}
@@ -270,9 +268,7 @@ func urlPath(raw string) string {
 // cause.
 func sameOriginClient(t *testing.T, base string) *http.Client {
 	origin, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return &http.Client{
 		Timeout: 10 * time.Second,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
@@ -325,9 +321,7 @@ func TestCheckReferences(t *testing.T) {
 
 	check := func(doc string) []string {
 		p, err := parsePage([]byte(doc))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		vendored := func(urlPath string, body []byte) string {
 			if isVendored(urlPath, "bulma.min.css") {
 				return "not the embedded bulma"
@@ -337,9 +331,7 @@ func TestCheckReferences(t *testing.T) {
 		return checkReferences(t.Context(), sameOriginClient(t, srv.URL), srv.URL, p.refs, vendored)
 	}
 
-	if problems := check(good); len(problems) != 0 {
-		t.Errorf("a clean page reported problems:\n%s", strings.Join(problems, "\n"))
-	}
+	assert.Empty(t, check(good), "a clean page reported problems")
 	problems := check(bad)
 	for _, want := range []string{
 		`<script src="https://cdn.example.com/htmx.js">: leaves the app's origin`,
@@ -351,11 +343,7 @@ func TestCheckReferences(t *testing.T) {
 		`<button hx-delete="/contact">: DELETE /contact = 405`,
 		`<link href="/vendor/bulma.min.css">: not the embedded bulma`,
 	} {
-		if !slices.ContainsFunc(problems, func(p string) bool { return strings.HasPrefix(p, want) }) {
-			t.Errorf("missing problem %q", want)
-		}
+		assert.True(t, slices.ContainsFunc(problems, func(p string) bool { return strings.HasPrefix(p, want) }), "missing problem %q", want)
 	}
-	if len(problems) != 8 {
-		t.Errorf("got %d problems, want 8:\n%s", len(problems), strings.Join(problems, "\n"))
-	}
+	assert.Len(t, problems, 8, "got %d problems, want 8:\n%s", len(problems), strings.Join(problems, "\n"))
 }

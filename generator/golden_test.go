@@ -10,6 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden from the embedded skeleton")
@@ -40,9 +43,7 @@ func TestGolden(t *testing.T) {
 	for _, db := range DBs {
 		t.Run(db, func(t *testing.T) {
 			files, err := Render(goldenOptions(db))
-			if err != nil {
-				t.Fatalf("render the embedded skeleton: %v", err)
-			}
+			require.NoError(t, err, "render the embedded skeleton")
 			dir := filepath.Join(goldenDir, db)
 			byPath := fileMap(files)
 			checkGolden(t, filepath.Join(dir, "files.txt"), fileList(files), true)
@@ -68,9 +69,7 @@ func checkGolden(t *testing.T, path string, got []byte, present bool) {
 		} else if err = os.Remove(path); errors.Is(err, fs.ErrNotExist) {
 			err = nil
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return
 	}
 	want, err := os.ReadFile(path)
@@ -78,11 +77,11 @@ func checkGolden(t *testing.T, path string, got []byte, present bool) {
 	case !present && errors.Is(err, fs.ErrNotExist):
 		return
 	case !present:
-		t.Errorf("%s exists but the skeleton renders no such file; run go test ./generator -update", path)
+		assert.Failf(t, "golden file without a rendered file", "%s exists but the skeleton renders no such file; run go test ./generator -update", path)
 	case err != nil:
-		t.Errorf("read golden file: %v; run go test ./generator -update", err)
-	case !bytes.Equal(got, want):
-		t.Errorf("%s differs from the rendered file; review the change, then run go test ./generator -update\n%s", path, lineDiff(want, got))
+		assert.NoError(t, err, "read golden file; run go test ./generator -update")
+	default:
+		assert.True(t, bytes.Equal(got, want), "%s differs from the rendered file; review the change, then run go test ./generator -update\n%s", path, lineDiff(want, got))
 	}
 }
 
@@ -137,11 +136,8 @@ func lineDiff(want, got []byte) string {
 // for a file the skeleton no longer has would silently stop applying.
 func TestPresetOnlyNamesSkeletonFiles(t *testing.T) {
 	for p, db := range presetOnly {
-		if err := ValidateDB(db); err != nil {
-			t.Errorf("presetOnly[%q]: %v", p, err)
-		}
-		if _, err := fs.Stat(embedded.skeleton, strings.TrimSuffix(p, "/")); err != nil {
-			t.Errorf("presetOnly names %q, which the skeleton lacks: %v", p, err)
-		}
+		assert.NoError(t, ValidateDB(db), "presetOnly[%q]", p)
+		_, err := fs.Stat(embedded.skeleton, strings.TrimSuffix(p, "/"))
+		assert.NoError(t, err, "presetOnly names %q, which the skeleton lacks", p)
 	}
 }

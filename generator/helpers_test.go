@@ -7,6 +7,10 @@ import (
 	"path/filepath"
 	"testing"
 	"testing/fstest"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/quickscale/quickscale/internal/appcontract"
 )
 
 // fixture is a small skeleton that exercises every convention, so the
@@ -25,8 +29,8 @@ func minimalSkeleton() map[string]string {
 		goModFile: "module example.com/skeleton\n\ngo 1.27.3\n",
 		mainFile:  "package main\n\nconst appName = \"skeleton\"\n\nconst (\n\ttemplateVersion   = \"0\"\n\tquickscaleVersion = \"dev\"\n)\n",
 	}
-	for _, name := range frontendFiles {
-		m[vendorDir+"/"+name] = "asset " + name + "\n"
+	for _, name := range appcontract.VendoredFiles() {
+		m[appcontract.VendorDir+"/"+name] = "asset " + name + "\n"
 	}
 	return m
 }
@@ -44,9 +48,7 @@ func opts(db string) Options {
 func mustRender(t testing.TB, src source, o Options) []File {
 	t.Helper()
 	files, err := render(src, o)
-	if err != nil {
-		t.Fatalf("render: %v", err)
-	}
+	require.NoError(t, err, "render")
 	return files
 }
 
@@ -77,9 +79,7 @@ func withSkeleton(files map[string]string) source {
 func readFixture(t testing.TB, p string) string {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("testdata/skeleton", p))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return string(data)
 }
 

@@ -1,18 +1,18 @@
 package generator
 
 import (
-	"errors"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestValidateNameAccepts(t *testing.T) {
 	for _, name := range []string{"myapp", "demo", "my-app", "ab", "a1", "x-1-y", "mail", "blog", "app2go", strings.Repeat("a", 40)} {
-		if err := ValidateName(name); err != nil {
-			t.Errorf("ValidateName(%q): %v", name, err)
-		}
+		assert.NoError(t, ValidateName(name), "ValidateName(%q)", name)
 	}
 }
 
@@ -25,13 +25,11 @@ func TestREADMEExamplesAreValidNames(t *testing.T) {
 		for _, m := range regexp.MustCompile("quickscale init +([a-z0-9][^\\s`'\"<>),.;:]*)").FindAllStringSubmatch(string(readme), -1) {
 			names = append(names, m[1])
 		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		t.Fatal(err)
+	} else {
+		require.ErrorIs(t, err, os.ErrNotExist)
 	}
 	for _, name := range names {
-		if err := ValidateName(name); err != nil {
-			t.Errorf("README example %q is rejected: %v", name, err)
-		}
+		assert.NoError(t, ValidateName(name), "README example %q is rejected", name)
 	}
 }
 
@@ -67,16 +65,12 @@ func TestValidateNameRejects(t *testing.T) {
 	for _, c := range cases {
 		err := ValidateName(c.name)
 		var ie *InputError
-		if !errors.As(err, &ie) || ie.Field != "name" {
-			t.Errorf("ValidateName(%q) = %v, want an InputError for name", c.name, err)
+		if !assert.ErrorAs(t, err, &ie, "ValidateName(%q)", c.name) || !assert.Equal(t, "name", ie.Field, "ValidateName(%q)'s field", c.name) {
 			continue
 		}
-		if !strings.Contains(err.Error(), c.want) {
-			t.Errorf("ValidateName(%q) = %q, want it to mention %q", c.name, err, c.want)
-		}
-		if ie.Fix == "" || !strings.Contains(err.Error(), ie.Fix) {
-			t.Errorf("ValidateName(%q) = %q: the message must carry the fix", c.name, err)
-		}
+		assert.Contains(t, err.Error(), c.want, "ValidateName(%q) = %q, want it to mention %q", c.name, err, c.want)
+		assert.NotEmpty(t, ie.Fix, "ValidateName(%q) = %q: the message must carry the fix", c.name, err)
+		assert.Contains(t, err.Error(), ie.Fix, "ValidateName(%q) = %q: the message must carry the fix", c.name, err)
 	}
 }
 
@@ -87,53 +81,38 @@ func TestReservedNameSuggestionIsValid(t *testing.T) {
 		}
 		err := ValidateName(name)
 		var ie *InputError
-		if !errors.As(err, &ie) {
-			t.Fatalf("ValidateName(%q) = %v", name, err)
-		}
-		if !strings.Contains(ie.Fix, `"my-`+name+`"`) {
-			t.Fatalf("fix %q lacks a suggestion", ie.Fix)
-		}
-		if err := ValidateName("my-" + name); err != nil {
-			t.Errorf("suggested name %q is itself rejected: %v", "my-"+name, err)
-		}
+		require.ErrorAs(t, err, &ie, "ValidateName(%q) = %v", name, err)
+		require.Contains(t, ie.Fix, `"my-`+name+`"`, "fix %q lacks a suggestion", ie.Fix)
+		assert.NoError(t, ValidateName("my-"+name), "suggested name %q is itself rejected", "my-"+name)
 	}
 }
 
 func TestValidateModule(t *testing.T) {
 	for _, p := range []string{"example.com/my-app", "github.com/you/my-app", "example.com/a/b/v2", "gitlab.example.org/group/sub/app"} {
-		if err := ValidateModule(p); err != nil {
-			t.Errorf("ValidateModule(%q): %v", p, err)
-		}
+		assert.NoError(t, ValidateModule(p), "ValidateModule(%q)", p)
 	}
 	for _, p := range []string{"", "myapp", "Example.com/x", "example.com/my app", "example.com//x", "/abs/x", "example.com/x/", "-example.com/x", "example.com/../x", "example.com/x\"y", "example.com/{{.Name}}"} {
 		err := ValidateModule(p)
 		var ie *InputError
-		if !errors.As(err, &ie) || ie.Field != "module" {
-			t.Errorf("ValidateModule(%q) = %v, want an InputError for module", p, err)
+		if !assert.ErrorAs(t, err, &ie, "ValidateModule(%q)", p) || !assert.Equal(t, "module", ie.Field, "ValidateModule(%q)'s field", p) {
 			continue
 		}
-		if !strings.Contains(err.Error(), "example.com/my-app") {
-			t.Errorf("ValidateModule(%q) = %q: no example of a valid path", p, err)
-		}
+		assert.Contains(t, err.Error(), "example.com/my-app", "ValidateModule(%q) = %q: no example of a valid path", p, err)
 	}
 }
 
 func TestValidateDB(t *testing.T) {
 	for _, db := range DBs {
-		if err := ValidateDB(db); err != nil {
-			t.Errorf("ValidateDB(%q): %v", db, err)
-		}
+		assert.NoError(t, ValidateDB(db), "ValidateDB(%q)", db)
 	}
 	for _, db := range []string{"mysql", "", "SQLite", "postgresql"} {
 		err := ValidateDB(db)
 		var ie *InputError
-		if !errors.As(err, &ie) || ie.Field != "db" {
-			t.Errorf("ValidateDB(%q) = %v, want an InputError for db", db, err)
+		if !assert.ErrorAs(t, err, &ie, "ValidateDB(%q)", db) || !assert.Equal(t, "db", ie.Field, "ValidateDB(%q)'s field", db) {
 			continue
 		}
-		if !strings.Contains(err.Error(), `"`+db+`"`) || !strings.Contains(err.Error(), "sqlite, postgres") {
-			t.Errorf("ValidateDB(%q) = %q: must quote the value and list the valid ones", db, err)
-		}
+		assert.Contains(t, err.Error(), `"`+db+`"`, "ValidateDB(%q) must quote the value", db)
+		assert.Contains(t, err.Error(), "sqlite, postgres", "ValidateDB(%q) must list the valid values", db)
 	}
 }
 
@@ -146,25 +125,17 @@ func TestDefaultModule(t *testing.T) {
 	}
 	for _, c := range cases {
 		got := DefaultModule(c.prefix, c.name)
-		if got != c.want {
-			t.Errorf("DefaultModule(%q, %q) = %q, want %q", c.prefix, c.name, got, c.want)
-		}
-		if err := ValidateModule(got); err != nil {
-			t.Errorf("default module %q is invalid: %v", got, err)
-		}
+		assert.Equal(t, c.want, got, "DefaultModule(%q, %q) = %q, want %q", c.prefix, c.name, got, c.want)
+		assert.NoError(t, ValidateModule(got), "default module %q is invalid", got)
 	}
 }
 
 func TestOptionsValidate(t *testing.T) {
 	good := opts("sqlite")
-	if err := good.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, good.Validate())
 	devel := good
 	devel.QuickscaleVersion = "(devel)"
-	if err := devel.Validate(); err != nil {
-		t.Errorf("(devel) version: %v", err)
-	}
+	assert.NoError(t, devel.Validate(), "(devel) version")
 	cases := map[string]func(*Options){
 		"name":           func(o *Options) { o.Name = "Bad" },
 		"module":         func(o *Options) { o.Module = "nodot" },
@@ -175,8 +146,6 @@ func TestOptionsValidate(t *testing.T) {
 	for name, mutate := range cases {
 		o := good
 		mutate(&o)
-		if err := o.Validate(); err == nil {
-			t.Errorf("%s: Validate accepted %+v", name, o)
-		}
+		assert.Error(t, o.Validate(), "%s: Validate accepted %+v", name, o)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"text/template"
 
+	"github.com/quickscale/quickscale/internal/appcontract"
 	"github.com/quickscale/quickscale/internal/project"
 	"github.com/quickscale/quickscale/internal/skeletonpack"
 	"github.com/quickscale/quickscale/templates"
@@ -45,7 +46,6 @@ type File struct {
 const (
 	tmplSuffix  = ".tmpl"
 	dotPrefix   = "dot-"
-	vendorDir   = "internal/web/static/vendor"
 	envFile     = ".env"
 	fileMode    = fs.FileMode(0o644)
 	execMode    = fs.FileMode(0o755)
@@ -53,14 +53,6 @@ const (
 	scriptsDir  = "scripts/"
 	shellSuffix = ".sh"
 )
-
-// frontendFiles are the assets every project needs, in vendorDir; a
-// quickscale whose packed skeleton lacks one of them must not produce
-// projects.
-var frontendFiles = []string{
-	"htmx.min.js", "alpine-csp.min.js", "bulma.min.css",
-	"LICENSE-htmx", "LICENSE-alpine", "LICENSE-bulma",
-}
 
 // presetOnly names the skeleton files (by their path in the skeleton) that
 // belong to one database preset only; a key ending in "/" names a whole
@@ -277,8 +269,8 @@ func modeFor(p string) fs.FileMode {
 // checkVendored makes sure the skeleton carries the front-end files, which
 // `make assets` fetches into it before packing.
 func checkVendored(paths []string) error {
-	for _, name := range frontendFiles {
-		if !slices.Contains(paths, path.Join(vendorDir, name)) {
+	for _, name := range appcontract.VendoredFiles() {
+		if !slices.Contains(paths, path.Join(appcontract.VendorDir, name)) {
 			return fmt.Errorf("front-end asset %s is missing from this quickscale build; rebuild quickscale after running `make assets`", name)
 		}
 	}

@@ -2,16 +2,17 @@ package generator
 
 import (
 	"bytes"
-	"errors"
 	"go/format"
 	"io/fs"
-	"reflect"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quickscale/quickscale/internal/appcontract"
 	"github.com/quickscale/quickscale/internal/project"
 )
 
@@ -46,38 +47,22 @@ func TestRenderConventions(t *testing.T) {
 		"static/app.css",
 		"static/check.sh",
 	}
-	if got := paths(files); !slices.Equal(got, want) {
-		t.Fatalf("paths:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	require.Equal(t, want, paths(files), "paths")
 	m := fileMap(files)
-	if got := string(m["go.mod"].Data); got != "module example.com/my-app\n\ngo 1.27.3\n" {
-		t.Errorf("go.mod = %q", got)
-	}
-	if got := string(m[".env.example"].Data); !strings.Contains(got, "DATABASE_URL=sqlite:data/app.db") {
-		t.Errorf(".env.example = %q", got)
-	}
-	if raw := readFixture(t, "static/app.css"); string(m["static/app.css"].Data) != raw {
-		t.Errorf("a file without .tmpl must be copied byte for byte; got %q", m["static/app.css"].Data)
-	}
-	if got := string(m["internal/web/static/vendor/htmx.min.js"].Data); got != "asset htmx.min.js\n" {
-		t.Errorf("vendored htmx = %q", got)
-	}
+	assert.Equal(t, "module example.com/my-app\n\ngo 1.27.3\n", string(m["go.mod"].Data), "go.mod")
+	assert.Contains(t, string(m[".env.example"].Data), "DATABASE_URL=sqlite:data/app.db", ".env.example")
+	assert.Equal(t, readFixture(t, "static/app.css"), string(m["static/app.css"].Data), "a file without .tmpl must be copied byte for byte")
+	assert.Equal(t, "asset htmx.min.js\n", string(m["internal/web/static/vendor/htmx.min.js"].Data), "vendored htmx")
 	wantMain := strings.NewReplacer(
 		`"example.com/skeleton/internal/app"`, `"example.com/my-app/internal/app"`,
 		`appName = "skeleton"`, `appName = "my-app"`,
 		`templateVersion   = "0"`, `templateVersion   = "`+strconv.Itoa(TemplateVersion)+`"`,
 		`quickscaleVersion = "dev"`, `quickscaleVersion = "v0.1.0"`,
 	).Replace(readFixture(t, "cmd/skeleton/main.go"))
-	if got := string(m["cmd/my-app/main.go"].Data); got != wantMain {
-		t.Errorf("cmd/my-app/main.go:\n%s\nwant:\n%s", got, wantMain)
-	}
-	if got, want := string(m["internal/app/app.go"].Data), readFixture(t, "internal/app/app.go"); got != want {
-		t.Errorf("a string holding the module path was rewritten:\n%s", got)
-	}
+	assert.Equal(t, wantMain, string(m["cmd/my-app/main.go"].Data), "cmd/my-app/main.go")
+	assert.Equal(t, readFixture(t, "internal/app/app.go"), string(m["internal/app/app.go"].Data), "a string holding the module path was rewritten")
 	wantMarker := project.Encode(project.Marker{Name: "my-app", Module: "example.com/my-app", DB: "sqlite", TemplateVersion: TemplateVersion, QuickscaleVersion: "v0.1.0"})
-	if !bytes.Equal(m[project.FileName].Data, wantMarker) {
-		t.Errorf("marker = %q, want %q", m[project.FileName].Data, wantMarker)
-	}
+	assert.Equal(t, wantMarker, m[project.FileName].Data, "marker = %q, want %q", m[project.FileName].Data, wantMarker)
 	for _, f := range files {
 		want := fs.FileMode(0o644)
 		switch f.Path {
@@ -86,9 +71,7 @@ func TestRenderConventions(t *testing.T) {
 		case ".env":
 			want = 0o600
 		}
-		if f.Mode != want {
-			t.Errorf("%s has mode %v, want %v", f.Path, f.Mode, want)
-		}
+		assert.Equal(t, want, f.Mode, "%s has mode %v, want %v", f.Path, f.Mode, want)
 	}
 }
 
@@ -108,21 +91,15 @@ func TestRewrittenSkeletonIsGofmtClean(t *testing.T) {
 	for _, name := range names {
 		for _, module := range modules {
 			files, err := RenderTree(skeletonDir, Options{Name: name, Module: module, DB: "sqlite", QuickscaleVersion: "v0.1.0", Random: fixedRandom(3)})
-			if err != nil {
-				t.Fatalf("render %s %s: %v", name, module, err)
-			}
+			require.NoError(t, err, "render %s %s", name, module)
 			for _, f := range files {
 				if !strings.HasSuffix(f.Path, ".go") {
 					continue
 				}
 				formatted, err := format.Source(f.Data)
-				if err != nil {
-					t.Fatalf("name %s, module %s: %s is not valid Go: %v", name, module, f.Path, err)
-				}
-				if !bytes.Equal(formatted, f.Data) {
-					t.Errorf("name %s, module %s: %s is not gofmt-formatted after the rewrite (line %d); keep the skeleton's own imports in a group of their own, after the others",
-						name, module, f.Path, firstDifferentLine(f.Data, formatted))
-				}
+				require.NoError(t, err, "name %s, module %s: %s is not valid Go", name, module, f.Path)
+				assert.True(t, bytes.Equal(formatted, f.Data), "name %s, module %s: %s is not gofmt-formatted after the rewrite (line %d); keep the skeleton's own imports in a group of their own, after the others",
+					name, module, f.Path, firstDifferentLine(f.Data, formatted))
 			}
 		}
 	}
@@ -141,38 +118,22 @@ func TestRenderPresets(t *testing.T) {
 	const pgOnly, liteOnly = "migrations/postgres/0001_init.sql", "migrations/sqlite/0001_init.sql"
 	sqlite := fileMap(mustRender(t, fixture(), opts("sqlite")))
 	postgres := fileMap(mustRender(t, fixture(), opts("postgres")))
-	if _, ok := sqlite[pgOnly]; ok {
-		t.Errorf("sqlite preset has %s from a postgres-only directory", pgOnly)
-	}
-	if _, ok := postgres[pgOnly]; !ok {
-		t.Errorf("postgres preset lacks %s", pgOnly)
-	}
-	if _, ok := postgres[liteOnly]; ok {
-		t.Errorf("postgres preset has the sqlite-only %s", liteOnly)
-	}
-	if _, ok := sqlite[liteOnly]; !ok {
-		t.Errorf("sqlite preset lacks %s", liteOnly)
-	}
-	if got := string(postgres[".env.example"].Data); !strings.Contains(got, "DATABASE_URL=postgres://") {
-		t.Errorf("postgres .env.example = %q", got)
-	}
-	if bytes.Contains(sqlite[".env"].Data, []byte("POSTGRES_PASSWORD")) {
-		t.Errorf("sqlite .env has a PostgreSQL password")
-	}
+	assert.NotContains(t, sqlite, pgOnly, "sqlite preset has a file from a postgres-only directory")
+	assert.Contains(t, postgres, pgOnly, "postgres preset lacks it")
+	assert.NotContains(t, postgres, liteOnly, "postgres preset has the sqlite-only file")
+	assert.Contains(t, sqlite, liteOnly, "sqlite preset lacks it")
+	assert.Contains(t, string(postgres[".env.example"].Data), "DATABASE_URL=postgres://", "postgres .env.example")
+	assert.False(t, bytes.Contains(sqlite[".env"].Data, []byte("POSTGRES_PASSWORD")), "sqlite .env has a PostgreSQL password")
 }
 
 func TestRenderIsDeterministicForFixedRandom(t *testing.T) {
 	a := mustRender(t, fixture(), opts("postgres"))
 	b := mustRender(t, fixture(), opts("postgres"))
-	if !reflect.DeepEqual(a, b) {
-		t.Fatal("two renders with the same fixed random source differ")
-	}
+	require.Equal(t, a, b, "two renders with the same fixed random source differ")
 	o := opts("postgres")
 	o.Random = fixedRandom(2)
 	c := mustRender(t, fixture(), o)
-	if reflect.DeepEqual(a, c) {
-		t.Fatal("renders with different random sources are identical: secrets do not come from Random")
-	}
+	require.NotEqual(t, a, c, "renders with different random sources are identical: secrets do not come from Random")
 }
 
 var envSecrets = regexp.MustCompile(`(?m)^SECRET_KEY=([0-9a-f]*)\nPOSTGRES_PASSWORD=([0-9a-f]*)$`)
@@ -184,16 +145,11 @@ func TestRenderSecretsAreFreshAndWellFormed(t *testing.T) {
 		o.Random = nil // crypto/rand
 		env := fileMap(mustRender(t, fixture(), o))[".env"].Data
 		m := envSecrets.FindSubmatch(env)
-		if m == nil {
-			t.Fatalf(".env lacks the secrets:\n%s", env)
-		}
+		require.NotNil(t, m, ".env lacks the secrets:\n%s", env)
 		key, pw := string(m[1]), string(m[2])
-		if len(key) != 64 || len(pw) != 32 {
-			t.Fatalf("secret key %d hex chars (want 64), password %d (want 32)", len(key), len(pw))
-		}
-		if seen[key] || seen[pw] {
-			t.Fatal("a secret repeated across renders")
-		}
+		require.Len(t, key, 64, "secret key hex chars")
+		require.Len(t, pw, 32, "password hex chars")
+		require.False(t, seen[key] || seen[pw], "a secret repeated across renders")
 		seen[key], seen[pw] = true, true
 	}
 }
@@ -201,18 +157,17 @@ func TestRenderSecretsAreFreshAndWellFormed(t *testing.T) {
 func TestRenderRandomFailure(t *testing.T) {
 	o := opts("sqlite")
 	o.Random = bytes.NewReader(make([]byte, 10))
-	if _, err := render(fixture(), o); err == nil || !strings.Contains(err.Error(), "secret") {
-		t.Fatalf("render with a short random source: %v", err)
-	}
+	_, err := render(fixture(), o)
+	require.Error(t, err, "render with a short random source")
+	require.Contains(t, err.Error(), "secret", "render with a short random source")
 }
 
 func TestRenderRejectsInvalidOptions(t *testing.T) {
 	o := opts("mysql")
 	_, err := render(fixture(), o)
 	var ie *InputError
-	if !errors.As(err, &ie) || ie.Field != "db" {
-		t.Fatalf("render with --db mysql: %v", err)
-	}
+	require.ErrorAs(t, err, &ie, "render with --db mysql")
+	require.Equal(t, "db", ie.Field, "render with --db mysql: %v", err)
 }
 
 func TestRenderTemplateErrorsNameTheTemplate(t *testing.T) {
@@ -229,9 +184,8 @@ func TestRenderTemplateErrorsNameTheTemplate(t *testing.T) {
 				files[k] = v
 			}
 			_, err := render(withSkeleton(files), opts("sqlite"))
-			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("render: %v, want an error mentioning %q", err, c.want)
-			}
+			require.Error(t, err, "render")
+			require.Contains(t, err.Error(), c.want, "render")
 		})
 	}
 }
@@ -243,9 +197,8 @@ func TestRenderReportsTheFirstBrokenTemplate(t *testing.T) {
 	}
 	for range 20 {
 		_, err := render(withSkeleton(files), opts("sqlite"))
-		if err == nil || !strings.Contains(err.Error(), "a/x.md.tmpl:") {
-			t.Fatalf("render: %v, want the error of a/x.md.tmpl, the first in path order", err)
-		}
+		require.Error(t, err, "render")
+		require.Contains(t, err.Error(), "a/x.md.tmpl:", "render must report the error of a/x.md.tmpl, the first in path order")
 	}
 }
 
@@ -269,28 +222,26 @@ func TestRenderChecksTheResult(t *testing.T) {
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			_, err := render(withSkeleton(c.files), opts("sqlite"))
-			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("render: %v, want an error mentioning %q", err, c.want)
-			}
+			require.Error(t, err, "render")
+			require.Contains(t, err.Error(), c.want, "render")
 		})
 	}
 }
 
 func TestRenderPostgresEnvNeedsPassword(t *testing.T) {
 	src := withSkeleton(map[string]string{"dot-env.tmpl": "SECRET_KEY={{.Secrets.SecretKey}}\n", ".gitignore": ".env\n"})
-	if _, err := render(src, opts("sqlite")); err != nil {
-		t.Fatalf("sqlite: %v", err)
-	}
-	if _, err := render(src, opts("postgres")); err == nil || !strings.Contains(err.Error(), "PostgreSQL password") {
-		t.Fatalf("postgres .env without a password: %v", err)
-	}
+	_, err := render(src, opts("sqlite"))
+	require.NoError(t, err, "sqlite")
+	_, err = render(src, opts("postgres"))
+	require.Error(t, err, "postgres .env without a password")
+	require.Contains(t, err.Error(), "PostgreSQL password", "postgres .env without a password")
 }
 
 func TestRenderMissingFrontendAsset(t *testing.T) {
-	_, err := render(withSkeleton(map[string]string{vendorDir + "/alpine-csp.min.js": ""}), opts("sqlite"))
-	if err == nil || !strings.Contains(err.Error(), "alpine-csp.min.js") || !strings.Contains(err.Error(), "make assets") {
-		t.Fatalf("render without Alpine: %v", err)
-	}
+	_, err := render(withSkeleton(map[string]string{appcontract.VendorDir + "/alpine-csp.min.js": ""}), opts("sqlite"))
+	require.Error(t, err, "render without Alpine")
+	assert.Contains(t, err.Error(), "alpine-csp.min.js")
+	assert.Contains(t, err.Error(), "make assets")
 }
 
 func TestIgnores(t *testing.T) {
@@ -313,9 +264,7 @@ func TestIgnores(t *testing.T) {
 		{"bin/\n", false},
 	}
 	for _, c := range cases {
-		if got := ignores([]byte(c.file), ".env"); got != c.want {
-			t.Errorf("ignores(%q, .env) = %v, want %v", c.file, got, c.want)
-		}
+		assert.Equal(t, c.want, ignores([]byte(c.file), ".env"), "ignores(%q, .env)", c.file)
 	}
 }
 
@@ -333,16 +282,12 @@ func TestOutputPath(t *testing.T) {
 		"x.tmpl.md":              "x.tmpl.md",
 	}
 	for in, want := range cases {
-		if got := outputPath(in, "my-app"); got != want {
-			t.Errorf("outputPath(%q) = %q, want %q", in, got, want)
-		}
+		assert.Equal(t, want, outputPath(in, "my-app"), "outputPath(%q)", in)
 	}
 }
 
 func TestCheckPathsRejectsEscapes(t *testing.T) {
 	for _, p := range []string{"", ".", "/etc/passwd", "../x", "a/../../x", "a//b", "a/./b", `a\b`, "a/"} {
-		if err := checkPaths([]File{{Path: p}}); err == nil {
-			t.Errorf("checkPaths accepted %q", p)
-		}
+		assert.Error(t, checkPaths([]File{{Path: p}}), "checkPaths accepted %q", p)
 	}
 }

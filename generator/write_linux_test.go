@@ -2,11 +2,12 @@ package generator
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestWriteReadOnlyFilesystem mounts a read-only tmpfs, which stops root as
@@ -17,15 +18,12 @@ func TestWriteReadOnlyFilesystem(t *testing.T) {
 		t.Skipf("cannot mount a read-only tmpfs here (needs root with CAP_SYS_ADMIN): %v", err)
 	}
 	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, 0); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
+		assert.NoError(t, syscall.Unmount(dir, 0), "unmount %s", dir)
 	})
 	files := []File{{Path: "go.mod", Mode: 0o644, Data: []byte("module example.com/my-app\n")}}
 	err := Write(context.Background(), files, filepath.Join(dir, "my-app"))
 	var ie *InputError
-	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "read-only file system") {
-		t.Fatalf("Write onto a read-only filesystem: %v, want an InputError naming it", err)
-	}
+	require.ErrorAs(t, err, &ie, "Write onto a read-only filesystem")
+	require.Contains(t, err.Error(), "read-only file system", "the InputError does not name the read-only filesystem")
 	assertEntries(t, dir)
 }

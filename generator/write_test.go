@@ -11,9 +11,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // currentUmask reads the process umask; tests in this package do not run in
@@ -39,32 +41,23 @@ func assertTree(t *testing.T, dir string, files []File) {
 		rel = filepath.ToSlash(rel)
 		got = append(got, rel)
 		f, ok := want[rel]
-		if !ok {
-			t.Errorf("unexpected file %s", rel)
+		if !assert.True(t, ok, "unexpected file %s", rel) {
 			return nil
 		}
 		data, err := os.ReadFile(p)
 		if err != nil {
 			return err
 		}
-		if !bytes.Equal(data, f.Data) {
-			t.Errorf("%s: content differs from the rendered file", rel)
-		}
+		assert.Equal(t, f.Data, data, "%s: content differs from the rendered file", rel)
 		info, err := d.Info()
 		if err != nil {
 			return err
 		}
-		if info.Mode().Perm() != f.Mode&^umask {
-			t.Errorf("%s: mode %v, want %v", rel, info.Mode().Perm(), f.Mode&^umask)
-		}
+		assert.Equal(t, f.Mode&^umask, info.Mode().Perm(), "%s: mode", rel)
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != len(files) {
-		t.Errorf("wrote %d files, want %d", len(got), len(files))
-	}
+	require.NoError(t, err)
+	assert.Len(t, got, len(files), "wrote %d files, want %d", len(got), len(files))
 }
 
 // assertEntries checks that dir holds exactly the named entries: no project,
@@ -72,46 +65,32 @@ func assertTree(t *testing.T, dir string, files []File) {
 func assertEntries(t *testing.T, dir string, want ...string) {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var got []string
 	for _, e := range entries {
 		got = append(got, e.Name())
 	}
-	if !slices.Equal(got, want) {
-		t.Fatalf("%s holds %q, want %q", dir, got, want)
-	}
+	require.True(t, slices.Equal(got, want), "%s holds %q, want %q", dir, got, want)
 }
 
 func TestWriteCreatesTheProject(t *testing.T) {
 	files := mustRender(t, fixture(), opts("postgres"))
 	parent := t.TempDir()
 	target := filepath.Join(parent, "my-app")
-	if err := Write(context.Background(), files, target); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, Write(context.Background(), files, target))
 	assertTree(t, target, files)
 	assertEntries(t, parent, "my-app")
 	info, err := os.Stat(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := 0o755 &^ currentUmask(); info.Mode().Perm() != want {
-		t.Errorf("project root mode %v, want %v", info.Mode().Perm(), want)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, 0o755&^currentUmask(), info.Mode().Perm(), "project root mode")
 }
 
 func TestWriteIntoEmptyDirectory(t *testing.T) {
 	files := mustRender(t, fixture(), opts("sqlite"))
 	parent := t.TempDir()
 	target := filepath.Join(parent, "my-app")
-	if err := os.Mkdir(target, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := Write(context.Background(), files, target); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.Mkdir(target, 0o755))
+	require.NoError(t, Write(context.Background(), files, target))
 	assertTree(t, target, files)
 	assertEntries(t, parent, "my-app")
 }
@@ -120,9 +99,7 @@ func TestWriteRelativeTarget(t *testing.T) {
 	files := mustRender(t, fixture(), opts("sqlite"))
 	parent := t.TempDir()
 	t.Chdir(parent)
-	if err := Write(context.Background(), files, "my-app"); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, Write(context.Background(), files, "my-app"))
 	assertTree(t, filepath.Join(parent, "my-app"), files)
 }
 
@@ -145,12 +122,8 @@ func TestWriteRefusesBadTargets(t *testing.T) {
 			return filepath.Join(parent, "my-app")
 		}, "already exists and is not a directory"},
 		"target is a symlink to an empty directory": {func(t *testing.T, parent string) string {
-			if err := os.Mkdir(filepath.Join(parent, "real"), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Symlink("real", filepath.Join(parent, "my-app")); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, os.Mkdir(filepath.Join(parent, "real"), 0o755))
+			require.NoError(t, os.Symlink("real", filepath.Join(parent, "my-app")))
 			return filepath.Join(parent, "my-app")
 		}, "is a symbolic link"},
 		"parent missing": {func(t *testing.T, parent string) string {
@@ -172,15 +145,11 @@ func TestWriteRefusesBadTargets(t *testing.T) {
 			before := snapshot(t, parent)
 			err := Write(context.Background(), files, target)
 			var ie *InputError
-			if !errors.As(err, &ie) || ie.Field != "target" {
-				t.Fatalf("Write: %v, want an InputError for target", err)
-			}
-			if !strings.Contains(err.Error(), c.want) || ie.Fix == "" {
-				t.Fatalf("Write: %q, want it to say %q and how to fix it", err, c.want)
-			}
-			if after := snapshot(t, parent); !slices.Equal(before, after) {
-				t.Fatalf("a refused Write changed the directory:\nbefore %q\nafter  %q", before, after)
-			}
+			require.ErrorAs(t, err, &ie, "Write")
+			require.Equal(t, "target", ie.Field, "Write: %v, want an InputError for target", err)
+			require.Contains(t, err.Error(), c.want, "Write")
+			require.NotEmpty(t, ie.Fix, "Write: %q, want it to say how to fix it", err)
+			require.Equal(t, before, snapshot(t, parent), "a refused Write changed the directory")
 		})
 	}
 }
@@ -189,9 +158,7 @@ func TestWriteRefusesUnsafePaths(t *testing.T) {
 	for _, p := range []string{"../escape", "/abs", "a/../../b"} {
 		parent := t.TempDir()
 		err := Write(context.Background(), []File{{Path: p, Mode: 0o644}}, filepath.Join(parent, "my-app"))
-		if err == nil {
-			t.Errorf("Write accepted %q", p)
-		}
+		assert.Error(t, err, "Write accepted %q", p)
 		assertEntries(t, parent)
 	}
 }
@@ -207,9 +174,7 @@ func TestWriteParentNotWritable(t *testing.T) {
 	}
 	if os.Geteuid() != 0 {
 		parent := t.TempDir()
-		if err := os.Chmod(parent, 0o555); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.Chmod(parent, 0o555))
 		t.Cleanup(func() { os.Chmod(parent, 0o755) })
 		checkUnwritable(t, parent)
 		return
@@ -218,35 +183,23 @@ func TestWriteParentNotWritable(t *testing.T) {
 	// The test binary sits in a private go-build directory; nobody needs a
 	// copy it can reach.
 	shared, err := os.MkdirTemp("", "generator-unwritable-")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { os.RemoveAll(shared) })
-	if err := os.Chmod(shared, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.Chmod(shared, 0o755))
 	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	bin := filepath.Join(shared, "generator.test")
 	copyFile(t, self, bin, 0o755)
 	parent := filepath.Join(shared, "parent") // root-owned, 0755: nobody may not write
-	if err := os.Mkdir(parent, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.Mkdir(parent, 0o755))
 
 	cmd := exec.Command(bin, "-test.run=^TestWriteParentNotWritable$", "-test.v")
 	cmd.Dir = shared
 	cmd.Env = append(os.Environ(), "GENERATOR_TEST_UNWRITABLE="+parent, "HOME="+shared, "TMPDIR="+os.TempDir())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("unprivileged run failed: %v\n%s", err, out)
-	}
-	if !bytes.Contains(out, []byte("--- PASS: TestWriteParentNotWritable")) {
-		t.Fatalf("unprivileged run did not run the check:\n%s", out)
-	}
+	require.NoError(t, err, "unprivileged run failed\n%s", out)
+	require.True(t, bytes.Contains(out, []byte("--- PASS: TestWriteParentNotWritable")), "unprivileged run did not run the check:\n%s", out)
 	assertEntries(t, parent)
 }
 
@@ -256,12 +209,10 @@ func checkUnwritable(t *testing.T, parent string) {
 	files := []File{{Path: "go.mod", Mode: 0o644, Data: []byte("module example.com/my-app\n")}}
 	err := Write(context.Background(), files, filepath.Join(parent, "my-app"))
 	var ie *InputError
-	if !errors.As(err, &ie) || ie.Field != "target" {
-		t.Fatalf("Write into an unwritable directory: %v, want an InputError for target", err)
-	}
-	if !strings.Contains(err.Error(), "cannot create files in "+parent) || !strings.Contains(err.Error(), "permission denied") {
-		t.Fatalf("unhelpful message: %q", err)
-	}
+	require.ErrorAs(t, err, &ie, "Write into an unwritable directory")
+	require.Equal(t, "target", ie.Field, "Write into an unwritable directory: %v, want an InputError for target", err)
+	require.Contains(t, err.Error(), "cannot create files in "+parent, "unhelpful message")
+	require.Contains(t, err.Error(), "permission denied", "unhelpful message")
 	assertEntries(t, parent)
 }
 
@@ -283,18 +234,13 @@ func TestWriteFailureLeavesNothingBehind(t *testing.T) {
 		parent := t.TempDir()
 		target := filepath.Join(parent, "my-app")
 		if existing {
-			if err := os.Mkdir(target, 0o755); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, os.Mkdir(target, 0o755))
 		}
 		w, calls := failingWriter(len(files) / 2)
 		err := w.write(context.Background(), files, target)
-		if err == nil || !strings.Contains(err.Error(), "no space left on device") {
-			t.Fatalf("write with a failing disk: %v", err)
-		}
-		if *calls != len(files)/2 {
-			t.Fatalf("write went on after a failure: %d calls", *calls)
-		}
+		require.Error(t, err, "write with a failing disk")
+		require.Contains(t, err.Error(), "no space left on device", "write with a failing disk")
+		require.Equal(t, len(files)/2, *calls, "write went on after a failure")
 		if existing {
 			assertEntries(t, parent, "my-app")
 			assertEntries(t, target)
@@ -318,17 +264,11 @@ func TestWriteCancellationLeavesNothingBehind(t *testing.T) {
 		return writeNewFile(name, data, perm)
 	}}
 	err := w.write(ctx, files, filepath.Join(parent, "my-app"))
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("cancelled write: %v, want context.Canceled", err)
-	}
-	if calls != 3 {
-		t.Fatalf("write went on after cancellation: %d files", calls)
-	}
+	require.ErrorIs(t, err, context.Canceled, "cancelled write: %v, want context.Canceled", err)
+	require.Equal(t, 3, calls, "write went on after cancellation: %d files", calls)
 	assertEntries(t, parent)
 
-	if err := Write(ctx, files, filepath.Join(parent, "my-app")); !errors.Is(err, context.Canceled) {
-		t.Fatalf("write with a cancelled context: %v", err)
-	}
+	require.ErrorIs(t, Write(ctx, files, filepath.Join(parent, "my-app")), context.Canceled, "write with a cancelled context")
 	assertEntries(t, parent)
 }
 
@@ -341,9 +281,7 @@ func TestWriteNeverClobbersATargetCreatedMeanwhile(t *testing.T) {
 		parent := t.TempDir()
 		target := filepath.Join(parent, "my-app")
 		if existing {
-			if err := os.Mkdir(target, 0o755); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, os.Mkdir(target, 0o755))
 		}
 		calls := 0
 		w := writer{writeFile: func(name string, data []byte, perm fs.FileMode) error {
@@ -355,9 +293,8 @@ func TestWriteNeverClobbersATargetCreatedMeanwhile(t *testing.T) {
 		}}
 		err := w.write(context.Background(), files, target)
 		var ie *InputError
-		if !errors.As(err, &ie) || !strings.Contains(err.Error(), "filled by something else") {
-			t.Fatalf("write over a directory another writer filled meanwhile: %v", err)
-		}
+		require.ErrorAs(t, err, &ie, "write over a directory another writer filled meanwhile")
+		require.Contains(t, err.Error(), "filled by something else", "write over a directory another writer filled meanwhile")
 		assertEntries(t, parent, "my-app")
 		assertEntries(t, target, "theirs.txt")
 	}
@@ -365,23 +302,15 @@ func TestWriteNeverClobbersATargetCreatedMeanwhile(t *testing.T) {
 
 func mustWrite(t *testing.T, name string) {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(name, []byte("x"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.MkdirAll(filepath.Dir(name), 0o755))
+	require.NoError(t, os.WriteFile(name, []byte("x"), 0o644))
 }
 
 func copyFile(t *testing.T, from, to string, mode fs.FileMode) {
 	t.Helper()
 	data, err := os.ReadFile(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(to, data, mode); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(to, data, mode))
 }
 
 // snapshot lists every path under dir.
@@ -395,9 +324,7 @@ func snapshot(t *testing.T, dir string) []string {
 		ps = append(ps, p)
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return ps
 }
 
@@ -407,13 +334,9 @@ func snapshot(t *testing.T, dir string) []string {
 func TestEmbeddedSkeletonWrites(t *testing.T) {
 	for _, db := range DBs {
 		files, err := Render(goldenOptions(db))
-		if err != nil {
-			t.Fatalf("%s: %v", db, err)
-		}
+		require.NoError(t, err, db)
 		target := filepath.Join(t.TempDir(), "my-app")
-		if err := Write(t.Context(), files, target); err != nil {
-			t.Fatalf("%s: %v", db, err)
-		}
+		require.NoError(t, Write(t.Context(), files, target), "%s", db)
 		assertTree(t, target, files)
 	}
 }

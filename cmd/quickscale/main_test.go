@@ -10,6 +10,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // These tests build the real binary, with the link-time version a release
@@ -58,7 +61,7 @@ func exitCode(t *testing.T, err error) int {
 	case errors.As(err, &exitErr):
 		return exitErr.ExitCode()
 	default:
-		t.Fatalf("run quickscale: %v", err)
+		require.NoError(t, err, "run quickscale")
 		return -1
 	}
 }
@@ -79,16 +82,11 @@ func TestExitCodes(t *testing.T) {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			dir := t.TempDir()
 			cmd, _, stderr := command(t, dir, tt.args...)
-			if code := exitCode(t, cmd.Run()); code != tt.wantCode {
-				t.Fatalf("exit code %d, want %d; stderr:\n%s", code, tt.wantCode, stderr)
-			}
-			if !strings.Contains(stderr.String(), tt.wantStderr) {
-				t.Errorf("stderr %q does not contain %q", stderr, tt.wantStderr)
-			}
+			require.Equal(t, tt.wantCode, exitCode(t, cmd.Run()), "stderr:\n%s", stderr)
+			assert.Contains(t, stderr.String(), tt.wantStderr, "stderr %q does not contain %q", stderr, tt.wantStderr)
 			if tt.wantCode != 0 {
-				if entries, _ := os.ReadDir(dir); len(entries) > 0 {
-					t.Errorf("a failed run left %d entries in its directory", len(entries))
-				}
+				entries, _ := os.ReadDir(dir)
+				assert.Empty(t, entries, "a failed run left entries in its directory")
 			}
 		})
 	}
@@ -96,13 +94,9 @@ func TestExitCodes(t *testing.T) {
 
 func TestVersionFromLinker(t *testing.T) {
 	cmd, stdout, stderr := command(t, t.TempDir(), "version")
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("%v: %s", err, stderr)
-	}
+	require.NoError(t, cmd.Run(), "stderr: %s", stderr)
 	for _, want := range []string{"quickscale v9.8.7\n", "commit: feedfacecafe\n", "built with: go"} {
-		if !strings.Contains(stdout.String(), want) {
-			t.Errorf("version output %q does not contain %q", stdout, want)
-		}
+		assert.Contains(t, stdout.String(), want, "version output %q does not contain %q", stdout, want)
 	}
 }
 
@@ -113,15 +107,11 @@ func TestInterruptExitsCancelled(t *testing.T) {
 	bin := t.TempDir()
 	started := filepath.Join(bin, "started")
 	script := "#!/bin/sh\ntouch " + started + "\nexec sleep 60\n"
-	if err := os.WriteFile(filepath.Join(bin, "git"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "git"), []byte(script), 0o755))
 	dir := t.TempDir()
 	cmd, _, stderr := command(t, dir, "init", "my-app", "--git")
 	cmd.Env = append(cmd.Env, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, cmd.Start())
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	for {
@@ -130,17 +120,11 @@ func TestInterruptExitsCancelled(t *testing.T) {
 		}
 		select {
 		case err := <-done:
-			t.Fatalf("quickscale exited before running git: %v\n%s", err, stderr)
+			require.FailNowf(t, "quickscale exited before running git", "%v\n%s", err, stderr)
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	if code := exitCode(t, <-done); code != 3 {
-		t.Fatalf("exit code %d, want 3; stderr:\n%s", code, stderr)
-	}
-	if !strings.Contains(stderr.String(), "Cancelled while setting up git") {
-		t.Errorf("stderr = %q", stderr)
-	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	require.Equal(t, 3, exitCode(t, <-done), "stderr:\n%s", stderr)
+	assert.Contains(t, stderr.String(), "Cancelled while setting up git", "stderr = %q", stderr)
 }

@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"testing"
+
+	"gotest.tools/v3/assert"
 )
 
 func TestResolve(t *testing.T) {
@@ -44,18 +46,12 @@ func TestResolve(t *testing.T) {
 			if tt.want.GoVersion == "" {
 				tt.want.GoVersion = runtime.Version()
 			}
-			if got != tt.want {
-				t.Errorf("resolve() = %+v, want %+v", got, tt.want)
-			}
+			assert.Equal(t, tt.want, got, "resolve() = %+v, want %+v", got, tt.want)
 		})
 	}
 }
 
 func TestShortCommit(t *testing.T) {
-	if got := (Info{Commit: "0123456789abcdef"}).ShortCommit(); got != "0123456789ab" {
-		t.Errorf("ShortCommit() = %q", got)
-	}
-	if got := (Info{Commit: "abc"}).ShortCommit(); got != "abc" {
-		t.Errorf("ShortCommit() = %q", got)
-	}
+	assert.Equal(t, "0123456789ab", Info{Commit: "0123456789abcdef"}.ShortCommit())
+	assert.Equal(t, "abc", Info{Commit: "abc"}.ShortCommit())
 }

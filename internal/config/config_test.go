@@ -3,10 +3,11 @@ package config
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/spf13/pflag"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // isolate points every location the config reads at an empty temporary
@@ -26,12 +27,8 @@ func isolate(t *testing.T) string {
 
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
 }
 
 // flags mirrors how quickscale init declares the flags bound to settings.
@@ -43,13 +40,9 @@ func flags(t *testing.T, c *Config, args ...string) {
 	fs.String("dir", ".", "")
 	fs.Bool("git", false, "")
 	fs.Bool("no-color", false, "")
-	if err := fs.Parse(args); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, fs.Parse(args))
 	for key, name := range map[string]string{KeyModulePrefix: "module-prefix", KeyDB: "db", KeyDir: "dir", KeyGit: "git", KeyNoColor: "no-color"} {
-		if err := c.BindFlag(key, fs.Lookup(name)); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, c.BindFlag(key, fs.Lookup(name)))
 	}
 }
 
@@ -89,9 +82,7 @@ func TestPrecedence(t *testing.T) {
 				t.Setenv(k, v)
 			}
 			c, err := Load()
-			if err != nil {
-				t.Fatalf("Load: %v", err)
-			}
+			require.NoError(t, err, "Load")
 			flags(t, c, tt.args...)
 
 			var got string
@@ -104,16 +95,12 @@ func TestPrecedence(t *testing.T) {
 			} else {
 				got = c.String(tt.key)
 			}
-			if got != tt.want {
-				t.Errorf("%s = %q, want %q", tt.key, got, tt.want)
-			}
+			assert.Equal(t, tt.want, got, "%s = %q, want %q", tt.key, got, tt.want)
 			wantSource := tt.wantSource
 			if wantSource == "file" {
 				wantSource = path
 			}
-			if src := c.Source(tt.key); src != wantSource {
-				t.Errorf("Source(%s) = %q, want %q", tt.key, src, wantSource)
-			}
+			assert.Equal(t, wantSource, c.Source(tt.key), "Source(%s)", tt.key)
 		})
 	}
 }
@@ -126,33 +113,28 @@ func TestConfigFileLocation(t *testing.T) {
 		writeFile(t, other, "db: postgres\n")
 		t.Setenv(EnvConfigFile, other)
 		c, err := Load()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := c.String(KeyDB); got != "postgres" {
-			t.Errorf("db = %q, want the value from %s", got, other)
-		}
-		if path, found := c.File(); path != other || !found {
-			t.Errorf("File() = %q, %v", path, found)
-		}
+		require.NoError(t, err)
+		assert.Equal(t, "postgres", c.String(KeyDB), "db, want the value from %s", other)
+		path, found := c.File()
+		assert.Equal(t, other, path, "File()")
+		assert.True(t, found, "File() found")
 	})
 	t.Run("a missing default file is fine", func(t *testing.T) {
 		path := isolate(t)
 		c, err := Load()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got, found := c.File(); got != path || found {
-			t.Errorf("File() = %q, %v; want %q, false", got, found, path)
-		}
+		require.NoError(t, err)
+		got, found := c.File()
+		assert.Equal(t, path, got, "File()")
+		assert.False(t, found, "File() found a missing file")
 	})
 	t.Run("a missing file named by QUICKSCALE_CONFIG is an error", func(t *testing.T) {
 		isolate(t)
 		missing := filepath.Join(t.TempDir(), "nope.yaml")
 		t.Setenv(EnvConfigFile, missing)
 		_, err := Load()
-		if err == nil || !strings.Contains(err.Error(), missing) || !strings.Contains(err.Error(), EnvConfigFile) {
-			t.Errorf("Load() error = %v, want one naming %s and %s", err, missing, EnvConfigFile)
+		if assert.Error(t, err, "Load()") {
+			assert.Contains(t, err.Error(), missing)
+			assert.Contains(t, err.Error(), EnvConfigFile)
 		}
 	})
 }
@@ -181,17 +163,13 @@ func TestInvalidConfig(t *testing.T) {
 				t.Setenv(k, v)
 			}
 			_, err := Load()
-			if err == nil {
-				t.Fatal("Load() succeeded")
-			}
+			require.Error(t, err, "Load() succeeded")
 			msg := err.Error()
-			if tt.file != "" && !strings.Contains(msg, path) {
-				t.Errorf("error %q does not name the file %s", msg, path)
+			if tt.file != "" {
+				assert.Contains(t, msg, path, "the error does not name the file")
 			}
 			for _, want := range tt.wantErr {
-				if !strings.Contains(msg, want) {
-					t.Errorf("error %q does not contain %q", msg, want)
-				}
+				assert.Contains(t, msg, want, "error %q does not contain %q", msg, want)
 			}
 		})
 	}
@@ -201,12 +179,8 @@ func TestEmptyConfigFile(t *testing.T) {
 	path := isolate(t)
 	writeFile(t, path, "# nothing set yet\n")
 	c, err := Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := c.String(KeyDB); got != "sqlite" {
-		t.Errorf("db = %q", got)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "sqlite", c.String(KeyDB), "db")
 }
 
 func TestDirTildeExpansion(t *testing.T) {
@@ -214,26 +188,16 @@ func TestDirTildeExpansion(t *testing.T) {
 	home := os.Getenv("HOME")
 	writeFile(t, path, "dir: ~/code\n")
 	c, err := Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := c.String(KeyDir), filepath.Join(home, "code"); got != want {
-		t.Errorf("dir = %q, want %q", got, want)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(home, "code"), c.String(KeyDir), "dir")
 }
 
 func TestBindFlagRejectsUnknownKey(t *testing.T) {
 	isolate(t)
 	c, err := Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
 	fs.String("x", "", "")
-	if err := c.BindFlag("nope", fs.Lookup("x")); err == nil {
-		t.Error("BindFlag accepted an unknown key")
-	}
-	if err := c.BindFlag(KeyDB, fs.Lookup("missing")); err == nil {
-		t.Error("BindFlag accepted a nil flag")
-	}
+	assert.Error(t, c.BindFlag("nope", fs.Lookup("x")), "BindFlag accepted an unknown key")
+	assert.Error(t, c.BindFlag(KeyDB, fs.Lookup("missing")), "BindFlag accepted a nil flag")
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -21,6 +20,9 @@ import (
 	"testing"
 	"text/template"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/quickscale/quickscale/internal/docker"
 	"github.com/quickscale/quickscale/internal/docker/appbuild"
@@ -40,9 +42,7 @@ func connect(t *testing.T, out io.Writer) *docker.Compose {
 		out = io.Discard
 	}
 	e, err := docker.Connect(docker.Streams{In: strings.NewReader(""), Out: out, ErrOut: out})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { e.Close() })
 	return e
 }
@@ -72,37 +72,26 @@ func tinyProject(t *testing.T, env ...string) (docker.Stack, int) {
 		}
 		return os.WriteFile(target, data, 0o644)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for tmpl, out := range map[string]string{"Dockerfile.tmpl": "Dockerfile", "compose.yaml.tmpl": "compose.yaml"} {
 		src, err := fs.ReadFile(templates.Skeleton, tmpl)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		tp := template.Must(template.New(tmpl).Option("missingkey=error").Parse(string(src)))
 		var buf bytes.Buffer
-		if err := tp.Execute(&buf, map[string]any{"Name": name, "DB": "sqlite"}); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, out), buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, tp.Execute(&buf, map[string]any{"Name": name, "DB": "sqlite"}))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, out), buf.Bytes(), 0o644))
 	}
 	port := dockertest.FreePort(t)
 	dotenv := fmt.Sprintf("APP_PORT=%d\n%s\n", port, strings.Join(env, "\n"))
-	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte(dotenv), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".env"), []byte(dotenv), 0o600))
 	return docker.Stack{Name: name, Dir: dir, Env: map[string]string{}}, port
 }
 
 // destroyAtEnd removes whatever the test made, even when it fails midway.
 func destroyAtEnd(t *testing.T, e docker.Engine, name string) {
 	t.Cleanup(func() {
-		if _, err := e.Destroy(context.Background(), name); err != nil {
-			t.Errorf("destroy %s: %v", name, err)
-		}
+		_, err := e.Destroy(context.Background(), name)
+		assert.NoError(t, err, "destroy %s", name)
 	})
 }
 
@@ -110,9 +99,7 @@ func build(t *testing.T, e docker.Engine, s docker.Stack, opts appbuild.Options)
 	t.Helper()
 	b := &appbuild.Builder{Engine: e, Root: s.Dir, Name: s.Name}
 	res, err := b.Build(context.Background(), opts)
-	if err != nil {
-		t.Fatalf("build: %v", err)
-	}
+	require.NoError(t, err, "build")
 	return res
 }
 
@@ -136,9 +123,9 @@ func (s *sink) String() string {
 func TestConnectReportsEngine(t *testing.T) {
 	e := connect(t, nil)
 	info := e.Info()
-	if info.ServerVersion == "" || info.APIVersion == "" || info.Arch == "" {
-		t.Fatalf("incomplete engine info: %+v", info)
-	}
+	require.NotEmpty(t, info.ServerVersion, "incomplete engine info: %+v", info)
+	require.NotEmpty(t, info.APIVersion, "incomplete engine info: %+v", info)
+	require.NotEmpty(t, info.Arch, "incomplete engine info: %+v", info)
 }
 
 func TestConnectNamesTheSocketWhenNoDaemon(t *testing.T) {
@@ -147,13 +134,9 @@ func TestConnectNamesTheSocketWhenNoDaemon(t *testing.T) {
 	t.Setenv("DOCKER_CONTEXT", "")
 	_, err := docker.Connect(docker.Streams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard})
 	var unreachable *docker.UnreachableError
-	if !errors.As(err, &unreachable) {
-		t.Fatalf("Connect = %v, want UnreachableError", err)
-	}
+	require.ErrorAs(t, err, &unreachable, "Connect = %v, want UnreachableError", err)
 	for _, want := range []string{sock, "quickscale check"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not mention %q", err, want)
-		}
+		assert.Contains(t, err.Error(), want, "error %q does not mention %q", err, want)
 	}
 }
 
@@ -162,8 +145,9 @@ func TestConnectNamesAnUnknownContext(t *testing.T) {
 	os.Unsetenv("DOCKER_HOST") // DOCKER_HOST would override the context
 	t.Setenv("DOCKER_CONTEXT", "no-such-context")
 	_, err := docker.Connect(docker.Streams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard})
-	if err == nil || !strings.Contains(err.Error(), "no-such-context") || !strings.Contains(err.Error(), "docker context ls") {
-		t.Errorf("Connect with an unknown context = %v, want it named with the fix", err)
+	if assert.Error(t, err, "Connect with an unknown context") {
+		assert.Contains(t, err.Error(), "no-such-context", "the unknown context is not named")
+		assert.Contains(t, err.Error(), "docker context ls", "the fix is not named")
 	}
 }
 
@@ -171,12 +155,9 @@ func TestConnectRefusesTooOldEngine(t *testing.T) {
 	t.Setenv("DOCKER_HOST", dockertest.OldEngine(t))
 	_, err := docker.Connect(docker.Streams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard})
 	var old *docker.TooOldError
-	if !errors.As(err, &old) {
-		t.Fatalf("Connect = %v, want TooOldError", err)
-	}
-	if old.APIVersion != "1.40" || !strings.Contains(err.Error(), "20.10") {
-		t.Errorf("error %q should name API 1.40 and the 20.10 minimum", err)
-	}
+	require.ErrorAs(t, err, &old, "Connect = %v, want TooOldError", err)
+	assert.Equal(t, "1.40", old.APIVersion, "the error's API version")
+	assert.Contains(t, err.Error(), "20.10", "the error should name the 20.10 minimum")
 }
 
 // TestStackLifecycle drives the tiny app through build, up, exec, logs,
@@ -190,20 +171,16 @@ func TestStackLifecycle(t *testing.T) {
 	ctx := context.Background()
 
 	first := build(t, e, s, appbuild.Options{})
-	if !first.Built {
-		t.Fatal("first build reused an image")
-	}
+	require.True(t, first.Built, "first build reused an image")
 	again := build(t, e, s, appbuild.Options{})
-	if again.Built || again.Image != first.Image {
-		t.Fatalf("unchanged tree: built=%v image=%s, want the existing %s reused", again.Built, again.Image, first.Image)
-	}
+	require.False(t, again.Built, "unchanged tree: built again, want the existing %s reused", first.Image)
+	require.Equal(t, first.Image, again.Image, "unchanged tree: want the existing image reused")
 	logData, err := os.ReadFile(first.LogPath)
 	// The skeleton's Dockerfile ends with the binary's COPY: the builder
 	// makes the base, the binary's layer is loaded onto it.
-	if err != nil || !strings.Contains(string(logData), "Successfully tagged "+s.Name+"-app:base") ||
-		!strings.Contains(string(logData), "Loaded image: "+first.Image) {
-		t.Errorf("build log %s does not show the base built and the image loaded: %v\n%s", first.LogPath, err, logData)
-	}
+	assert.NoError(t, err, "read the build log")
+	assert.Contains(t, string(logData), "Successfully tagged "+s.Name+"-app:base", "build log %s does not show the base built", first.LogPath)
+	assert.Contains(t, string(logData), "Loaded image: "+first.Image, "build log %s does not show the image loaded", first.LogPath)
 
 	s.Env["APP_IMAGE"] = first.Image
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
@@ -220,97 +197,73 @@ func TestStackLifecycle(t *testing.T) {
 			return resp.StatusCode == http.StatusOK
 		}},
 	})
-	if err != nil {
-		t.Fatalf("up: %v", err)
-	}
-	if !strings.Contains(strings.Join(progress, "\n"), "app ready") {
-		t.Errorf("progress lacks the app becoming ready:\n%s", strings.Join(progress, "\n"))
-	}
-	if code, body := dockertest.Get(t, base+"/"); code != 200 || !strings.Contains(body, "hello from tiny") {
-		t.Fatalf("GET / = %d %q", code, body)
-	}
-	if code, _ := dockertest.Get(t, base+"/notes?text=kept-across-down"); code != 200 {
-		t.Fatalf("GET /notes = %d", code)
-	}
+	require.NoError(t, err, "up")
+	assert.Contains(t, strings.Join(progress, "\n"), "app ready", "progress lacks the app becoming ready:\n%s", strings.Join(progress, "\n"))
+	code, body := dockertest.Get(t, base+"/")
+	require.Equal(t, 200, code, "GET / = %d %q", code, body)
+	require.Contains(t, body, "hello from tiny", "GET /")
+	code, _ = dockertest.Get(t, base+"/notes?text=kept-across-down")
+	require.Equal(t, 200, code, "GET /notes")
 	resp, err := http.Post(base+"/notes?text=kept-across-down", "text/plain", nil)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("POST /notes: %v %v", err, resp)
-	}
+	require.NoError(t, err, "POST /notes")
+	require.Equal(t, 200, resp.StatusCode, "POST /notes")
 	resp.Body.Close()
 
 	progress = nil
-	if err := e.Up(ctx, s, docker.UpOptions{Timeout: time.Minute, Progress: func(l string) { progress = append(progress, l) }}); err != nil {
-		t.Fatalf("up again: %v", err)
-	}
-	if !slices.Contains(progress, "containers up to date") {
-		t.Errorf("an up with nothing changed did not skip compose:\n%s", strings.Join(progress, "\n"))
-	}
+	require.NoError(t, e.Up(ctx, s, docker.UpOptions{Timeout: time.Minute, Progress: func(l string) { progress = append(progress, l) }}), "up again")
+	assert.Contains(t, progress, "containers up to date", "an up with nothing changed did not skip compose:\n%s", strings.Join(progress, "\n"))
 
 	services, err := e.Services(ctx, s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var app docker.Service
 	for _, svc := range services {
 		if svc.Service == "app" {
 			app = svc
 		}
-		if svc.Service == "migrate" && (svc.State != "exited" || svc.ExitCode != 0) {
-			t.Errorf("migrate: state %s exit %d, want exited 0", svc.State, svc.ExitCode)
+		if svc.Service == "migrate" {
+			assert.Equal(t, "exited", svc.State, "migrate's state")
+			assert.Equal(t, 0, svc.ExitCode, "migrate's exit code")
 		}
 	}
-	if app.State != "running" || len(app.Ports) != 1 || app.Ports[0].HostPort != port || app.Ports[0].HostIP != "127.0.0.1" {
-		t.Fatalf("app service = %+v, want running and published on 127.0.0.1:%d", app, port)
-	}
+	require.Equal(t, "running", app.State, "app service = %+v", app)
+	require.Len(t, app.Ports, 1, "app service = %+v, want it published on 127.0.0.1:%d", app, port)
+	require.Equal(t, port, app.Ports[0].HostPort, "app's published port")
+	require.Equal(t, "127.0.0.1", app.Ports[0].HostIP, "app's published address")
 
 	out.Reset()
-	code, err := e.Exec(ctx, s, docker.Command{Service: "app", Args: []string{"/app", "migrate", "status"}})
-	if err != nil || code != 0 || !strings.Contains(out.String(), "schema at version 1") {
-		t.Fatalf("exec migrate status = %d, %v; output %q", code, err, out.String())
-	}
+	code, err = e.Exec(ctx, s, docker.Command{Service: "app", Args: []string{"/app", "migrate", "status"}})
+	require.NoError(t, err, "exec migrate status")
+	require.Equal(t, 0, code, "exec migrate status; output %q", out.String())
+	require.Contains(t, out.String(), "schema at version 1", "exec migrate status")
 	code, err = e.Exec(ctx, s, docker.Command{Service: "app", Args: []string{"/app", "frobnicate"}})
-	if err != nil || code != 2 {
-		t.Fatalf("exec of an unknown subcommand = %d, %v; want the app's own exit code 2", code, err)
-	}
+	require.NoError(t, err, "exec of an unknown subcommand")
+	require.Equal(t, 2, code, "exec of an unknown subcommand: want the app's own exit code 2")
 
 	var logs sink
-	if err := e.Logs(ctx, s, docker.LogOptions{Services: []string{"app"}, Tail: "all"}, &logs); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(logs.String(), "app-1|request GET /") {
-		t.Errorf("logs lack the request:\n%s", logs.String())
-	}
+	require.NoError(t, e.Logs(ctx, s, docker.LogOptions{Services: []string{"app"}, Tail: "all"}, &logs))
+	assert.Contains(t, logs.String(), "app-1|request GET /", "logs lack the request:\n%s", logs.String())
 
-	if err := e.Down(ctx, s, docker.DownOptions{}); err != nil {
-		t.Fatalf("down: %v", err)
-	}
-	if left, _ := e.Services(ctx, s); len(left) != 0 {
-		t.Fatalf("containers left after down: %+v", left)
-	}
+	require.NoError(t, e.Down(ctx, s, docker.DownOptions{}), "down")
+	left, _ := e.Services(ctx, s)
+	require.Empty(t, left, "containers left after down")
 
 	// A one-off container runs with the stack down, on the same volume,
 	// without taking the app's port.
 	hold, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	out.Reset()
 	code, err = e.Run(ctx, s, docker.Command{Service: "app", Args: []string{"/app", "migrate", "status"}})
 	hold.Close()
-	if err != nil || code != 0 || !strings.Contains(out.String(), "schema at version 1") {
-		t.Fatalf("one-off migrate status = %d, %v; output %q", code, err, out.String())
-	}
+	require.NoError(t, err, "one-off migrate status")
+	require.Equal(t, 0, code, "one-off migrate status; output %q", out.String())
+	require.Contains(t, out.String(), "schema at version 1", "one-off migrate status")
 	code, err = e.Run(ctx, s, docker.Command{Service: "app", Args: []string{"/app", "frobnicate"}})
-	if err != nil || code != 2 {
-		t.Fatalf("one-off unknown subcommand = %d, %v; want 2", code, err)
-	}
+	require.NoError(t, err, "one-off unknown subcommand")
+	require.Equal(t, 2, code, "one-off unknown subcommand")
 
-	if err := e.Up(ctx, s, docker.UpOptions{Timeout: time.Minute}); err != nil {
-		t.Fatalf("second up: %v", err)
-	}
-	if _, body := dockertest.Get(t, base+"/notes"); !strings.Contains(body, "kept-across-down") {
-		t.Fatalf("data lost across down/up: notes = %q", body)
-	}
+	require.NoError(t, e.Up(ctx, s, docker.UpOptions{Timeout: time.Minute}), "second up")
+	_, body = dockertest.Get(t, base+"/notes")
+	require.Contains(t, body, "kept-across-down", "data lost across down/up")
 
 	// A new image replaces the running containers.
 	dockerfile := filepath.Join(s.Dir, "Dockerfile")
@@ -322,44 +275,32 @@ func TestStackLifecycle(t *testing.T) {
 	// build would be one, a container on every code change).
 	logData, _ = os.ReadFile(second.LogPath)
 	steps := regexp.MustCompile(`(?m)^Step \d+/\d+ : (.*)$`).FindAllStringSubmatch(string(logData), -1)
-	if len(steps) == 0 || steps[len(steps)-1][1] != "LABEL changed=yes" || !strings.Contains(string(logData), "Successfully tagged "+second.Image) {
-		t.Errorf("the whole build's last step is not the Dockerfile's last instruction:\n%s", logData)
+	if assert.NotEmpty(t, steps, "the whole build logged no steps:\n%s", logData) {
+		assert.Equal(t, "LABEL changed=yes", steps[len(steps)-1][1], "the whole build's last step is not the Dockerfile's last instruction:\n%s", logData)
 	}
+	assert.Contains(t, string(logData), "Successfully tagged "+second.Image)
 	s.Env["APP_IMAGE"] = second.Image
 	progress = nil
-	if err := e.Up(ctx, s, docker.UpOptions{Timeout: time.Minute, Progress: func(l string) { progress = append(progress, l) }}); err != nil {
-		t.Fatalf("up with a new image: %v", err)
-	}
-	if slices.Contains(progress, "containers up to date") {
-		t.Error("a new image was taken for nothing changed")
+	require.NoError(t, e.Up(ctx, s, docker.UpOptions{Timeout: time.Minute, Progress: func(l string) { progress = append(progress, l) }}), "up with a new image")
+	assert.NotContains(t, progress, "containers up to date", "a new image was taken for nothing changed")
+	services, _ = e.Services(ctx, s)
+	for _, svc := range services {
+		assert.Equal(t, second.Image, svc.Image, "%s runs %s after up with %s", svc.Service, svc.Image, second.Image)
 	}
 	services, _ = e.Services(ctx, s)
 	for _, svc := range services {
-		if svc.Image != second.Image {
-			t.Errorf("%s runs %s after up with %s", svc.Service, svc.Image, second.Image)
-		}
-	}
-	services, _ = e.Services(ctx, s)
-	for _, svc := range services {
-		if svc.Service == "app" && svc.Health != "healthy" {
-			t.Errorf("app health after waiting up = %q, want healthy", svc.Health)
+		if svc.Service == "app" {
+			assert.Equal(t, "healthy", svc.Health, "app health after waiting up")
 		}
 	}
 
-	if err := e.Down(ctx, s, docker.DownOptions{Volumes: true}); err != nil {
-		t.Fatalf("down --volumes: %v", err)
-	}
+	require.NoError(t, e.Down(ctx, s, docker.DownOptions{Volumes: true}), "down --volumes")
 	removed, err := e.Destroy(ctx, s.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(removed.Images) == 0 {
-		t.Errorf("destroy removed no image: %+v", removed)
-	}
+	require.NoError(t, err)
+	assert.NotEmpty(t, removed.Images, "destroy removed no image: %+v", removed)
 	for _, img := range []string{first.Image, s.Name + "-app:" + docker.BaseTag} {
-		if ok, _ := e.ImageExists(ctx, img); ok {
-			t.Errorf("image %s survived destroy", img)
-		}
+		ok, _ := e.ImageExists(ctx, img)
+		assert.False(t, ok, "image %s survived destroy", img)
 	}
 }
 
@@ -372,27 +313,22 @@ func TestBuildReusesTheBaseImage(t *testing.T) {
 	first := build(t, e, s, appbuild.Options{})
 	main := filepath.Join(s.Dir, "cmd", s.Name, "main.go")
 	src, err := os.ReadFile(main)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	os.WriteFile(main, append(src, "\nfunc init() { _ = os.Getenv(\"TINY_SECOND_BUILD\") }\n"...), 0o644)
 	second := build(t, e, s, appbuild.Options{})
-	if !second.Built || second.Image == first.Image {
-		t.Fatalf("a changed binary gave image %s (built %v), first was %s", second.Image, second.Built, first.Image)
-	}
+	require.True(t, second.Built, "a changed binary reused image %s", second.Image)
+	require.NotEqual(t, first.Image, second.Image, "a changed binary gave the first image")
 	logData, _ := os.ReadFile(second.LogPath)
-	if !strings.Contains(string(logData), "is up to date (") || strings.Contains(string(logData), "$ build base image") {
-		t.Errorf("the second build did not reuse the base image:\n%s", logData)
-	}
+	assert.Contains(t, string(logData), "is up to date (", "the second build did not reuse the base image")
+	assert.NotContains(t, string(logData), "$ build base image", "the second build did not reuse the base image")
 
-	if _, err := e.Destroy(context.Background(), s.Name); err != nil {
-		t.Fatal(err)
-	}
+	_, err = e.Destroy(context.Background(), s.Name)
+	require.NoError(t, err)
 	third := build(t, e, s, appbuild.Options{})
 	logData, _ = os.ReadFile(third.LogPath)
-	if !third.Built || !strings.Contains(string(logData), "$ build base image") || !strings.Contains(string(logData), "Loaded image: "+third.Image) {
-		t.Errorf("after destroy the build did not make the base image again:\n%s", logData)
-	}
+	assert.True(t, third.Built, "after destroy the build reused an image")
+	assert.Contains(t, string(logData), "$ build base image", "after destroy the build did not make the base image again")
+	assert.Contains(t, string(logData), "Loaded image: "+third.Image, "after destroy the build did not load the image")
 }
 
 // A project whose Dockerfile lost its LABEL line still has its images
@@ -403,22 +339,16 @@ func TestBuildLabelsImageWithoutDockerfileLabel(t *testing.T) {
 	destroyAtEnd(t, e, s.Name)
 	dockerfile := filepath.Join(s.Dir, "Dockerfile")
 	df, err := os.ReadFile(dockerfile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	stripped := regexp.MustCompile(`(?m)^LABEL .*\n`).ReplaceAll(df, nil)
-	if bytes.Equal(stripped, df) {
-		t.Fatal("the skeleton's Dockerfile has no LABEL line to take out")
-	}
+	require.False(t, bytes.Equal(stripped, df), "the skeleton's Dockerfile has no LABEL line to take out")
 	os.WriteFile(dockerfile, stripped, 0o644)
 	res := build(t, e, s, appbuild.Options{})
 	removed, err := e.Destroy(context.Background(), s.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ok, _ := e.ImageExists(context.Background(), res.Image); ok || len(removed.Images) == 0 {
-		t.Errorf("destroy did not find the image built without the Dockerfile's label (removed %+v)", removed)
-	}
+	require.NoError(t, err)
+	ok, _ := e.ImageExists(context.Background(), res.Image)
+	assert.False(t, ok, "destroy did not find the image built without the Dockerfile's label")
+	assert.NotEmpty(t, removed.Images, "destroy did not find the image built without the Dockerfile's label (removed %+v)", removed)
 }
 
 // With the stack down, a one-off run needs the image built; without it the
@@ -429,15 +359,11 @@ func TestRunWithoutImageSaysBuild(t *testing.T) {
 	destroyAtEnd(t, e, s.Name)
 	_, err := e.Run(context.Background(), s, docker.Command{Service: "app", Args: []string{"/app", "migrate", "status"}})
 	var missing *docker.ImageMissingError
-	if !errors.As(err, &missing) || missing.Image != s.Name+"-app:latest" {
-		t.Fatalf("run without an image = %v, want ImageMissingError for %s-app:latest", err, s.Name)
-	}
-	if !strings.Contains(err.Error(), "quickscale build") {
-		t.Errorf("error does not say how to build the image: %s", err)
-	}
-	if left, _ := e.Services(context.Background(), s); len(left) != 0 {
-		t.Errorf("a refused run left containers: %+v", left)
-	}
+	require.ErrorAs(t, err, &missing, "run without an image")
+	require.Equal(t, s.Name+"-app:latest", missing.Image, "run without an image")
+	assert.Contains(t, err.Error(), "quickscale build", "error does not say how to build the image: %s", err)
+	left, _ := e.Services(context.Background(), s)
+	assert.Empty(t, left, "a refused run left containers")
 }
 
 func TestUpNamesCrashingServiceWithItsLogs(t *testing.T) {
@@ -447,12 +373,9 @@ func TestUpNamesCrashingServiceWithItsLogs(t *testing.T) {
 	s.Env["APP_IMAGE"] = build(t, e, s, appbuild.Options{}).Image
 	err := e.Up(context.Background(), s, docker.UpOptions{Timeout: time.Minute})
 	var failed *docker.ServiceFailedError
-	if !errors.As(err, &failed) {
-		t.Fatalf("up = %v, want ServiceFailedError", err)
-	}
-	if failed.Service != "app" || !strings.Contains(err.Error(), "TINY_CRASH is set") {
-		t.Errorf("error names %q and reads:\n%s\nwant the app and its last log line", failed.Service, err)
-	}
+	require.ErrorAs(t, err, &failed, "up = %v, want ServiceFailedError", err)
+	assert.Equal(t, "app", failed.Service, "the error names another service")
+	assert.Contains(t, err.Error(), "TINY_CRASH is set", "the error lacks the app's last log line")
 }
 
 func TestUpReportsFailedMigration(t *testing.T) {
@@ -462,12 +385,9 @@ func TestUpReportsFailedMigration(t *testing.T) {
 	s.Env["APP_IMAGE"] = build(t, e, s, appbuild.Options{}).Image
 	err := e.Up(context.Background(), s, docker.UpOptions{Timeout: time.Minute})
 	var failed *docker.ServiceFailedError
-	if !errors.As(err, &failed) || failed.Service != "migrate" {
-		t.Fatalf("up = %v, want ServiceFailedError for migrate", err)
-	}
-	if !strings.Contains(err.Error(), "migration 0002 failed") {
-		t.Errorf("error lacks migrate's log line:\n%s", err)
-	}
+	require.ErrorAs(t, err, &failed, "up")
+	require.Equal(t, "migrate", failed.Service, "up = %v, want ServiceFailedError for migrate", err)
+	assert.Contains(t, err.Error(), "migration 0002 failed", "error lacks migrate's log line:\n%s", err)
 }
 
 func TestUpRefusesBusyPort(t *testing.T) {
@@ -476,21 +396,16 @@ func TestUpRefusesBusyPort(t *testing.T) {
 	destroyAtEnd(t, e, s.Name)
 	s.Env["APP_IMAGE"] = build(t, e, s, appbuild.Options{}).Image
 	hold, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer hold.Close()
 	err = e.Up(context.Background(), s, docker.UpOptions{Timeout: time.Minute})
 	var busy *docker.PortBusyError
-	if !errors.As(err, &busy) || busy.Port != port {
-		t.Fatalf("up = %v, want PortBusyError for %d", err, port)
-	}
-	if !strings.Contains(err.Error(), "--port") || !strings.Contains(err.Error(), "APP_PORT") {
-		t.Errorf("error does not say how to choose another port: %s", err)
-	}
-	if left, _ := e.Services(context.Background(), s); len(left) != 0 {
-		t.Errorf("a refused up left containers: %+v", left)
-	}
+	require.ErrorAs(t, err, &busy, "up")
+	require.Equal(t, port, busy.Port, "up = %v, want PortBusyError for %d", err, port)
+	assert.Contains(t, err.Error(), "--port", "error does not say how to choose another port")
+	assert.Contains(t, err.Error(), "APP_PORT", "error does not say how to choose another port")
+	left, _ := e.Services(context.Background(), s)
+	assert.Empty(t, left, "a refused up left containers")
 }
 
 func TestUpInterruptedLeavesNoContainers(t *testing.T) {
@@ -506,15 +421,10 @@ func TestUpInterruptedLeavesNoContainers(t *testing.T) {
 			cancel()
 		}
 	}})
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("interrupted up = %v, want context.Canceled", err)
-	}
-	if left, _ := e.Services(context.Background(), s); len(left) != 0 {
-		t.Fatalf("interrupted up left containers: %+v", left)
-	}
-	if err := e.Up(context.Background(), s, docker.UpOptions{Timeout: time.Minute}); err != nil {
-		t.Fatalf("up after an interrupted up: %v", err)
-	}
+	require.ErrorIs(t, err, context.Canceled, "interrupted up = %v, want context.Canceled", err)
+	left, _ := e.Services(context.Background(), s)
+	require.Empty(t, left, "interrupted up left containers")
+	require.NoError(t, e.Up(context.Background(), s, docker.UpOptions{Timeout: time.Minute}), "up after an interrupted up")
 }
 
 func TestBuildPrunesOldImages(t *testing.T) {
@@ -523,28 +433,21 @@ func TestBuildPrunesOldImages(t *testing.T) {
 	destroyAtEnd(t, e, s.Name)
 	dockerfile := filepath.Join(s.Dir, "Dockerfile")
 	orig, err := os.ReadFile(dockerfile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var images []string
 	for i := range appbuild.KeepImages + 2 {
 		// Each Dockerfile differs, so each build makes a new image.
 		os.WriteFile(dockerfile, fmt.Appendf(slices.Clone(orig), "LABEL build.number=%d\n", i), 0o644)
 		res := build(t, e, s, appbuild.Options{})
-		if !res.Built {
-			t.Fatalf("build %d reused an image", i)
-		}
+		require.True(t, res.Built, "build %d reused an image", i)
 		images = append(images, res.Image)
 		time.Sleep(time.Second) // image creation times have second resolution
 	}
 	for i, img := range images {
 		ok, err := e.ImageExists(context.Background(), img)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if kept := i >= len(images)-appbuild.KeepImages; ok != kept {
-			t.Errorf("image %d (%s) exists=%v, want %v: keep the newest %d", i, img, ok, kept, appbuild.KeepImages)
-		}
+		require.NoError(t, err)
+		kept := i >= len(images)-appbuild.KeepImages
+		assert.Equal(t, kept, ok, "image %d (%s) exists: keep the newest %d", i, img, appbuild.KeepImages)
 	}
 }
 
@@ -557,13 +460,10 @@ func TestBuildReportsCompileErrors(t *testing.T) {
 	b := &appbuild.Builder{Engine: e, Root: s.Dir, Name: s.Name}
 	_, err := b.Build(context.Background(), appbuild.Options{})
 	var ce *appbuild.CompileError
-	if !errors.As(err, &ce) {
-		t.Fatalf("build = %v, want CompileError", err)
-	}
-	if len(ce.First) == 0 || !strings.Contains(ce.First[0], "undefined: undefinedThing") || !strings.Contains(err.Error(), ce.LogPath) {
-		t.Fatalf("compile error lacks the compiler line or the log path:\n%s", err)
-	}
-	if ok, _ := e.ImageExists(context.Background(), appbuild.ImageRepository(s.Name)+":latest"); ok {
-		t.Error("a failed compile produced an image")
-	}
+	require.ErrorAs(t, err, &ce, "build = %v, want CompileError", err)
+	require.NotEmpty(t, ce.First, "compile error lacks the compiler line:\n%s", err)
+	assert.Contains(t, ce.First[0], "undefined: undefinedThing", "compile error lacks the compiler line")
+	assert.Contains(t, err.Error(), ce.LogPath, "compile error lacks the log path")
+	ok, _ := e.ImageExists(context.Background(), appbuild.ImageRepository(s.Name)+":latest")
+	assert.False(t, ok, "a failed compile produced an image")
 }

@@ -30,9 +30,9 @@ docs/*.tmp
 		{".env.local", false, true},
 		{".env.example", false, false},
 		{"data", true, true},
-		{"data", false, false},     // a file named data: the pattern names directories
-		{"cmd/data", true, false},  // anchored at the root
-		{"cmd/build", true, true},  // not anchored: any depth
+		{"data", false, false},    // a file named data: the pattern names directories
+		{"cmd/data", true, false}, // anchored at the root
+		{"cmd/build", true, true}, // not anchored: any depth
 		{"x/app.test", false, true},
 		{"docs/a.tmp", false, true},
 		{"x/docs/a.tmp", false, false}, // an inner slash anchors

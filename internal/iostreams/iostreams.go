@@ -1,6 +1,7 @@
 // Package iostreams holds the three standard streams of a command together
 // with what the command may do with them: whether each end is a terminal,
-// whether colour is wanted and whether the user can be asked questions.
+// whether colour is wanted, whether the user can be asked questions, and
+// the progress indicator shown on stderr while long work runs.
 package iostreams
 
 import (
@@ -25,6 +26,8 @@ type IOStreams struct {
 	colorDisabled bool // --no-color or the no_color setting
 	neverPrompt   bool // --no-input
 	verbose       bool // --verbose
+
+	progress progressIndicator
 
 	getenv func(string) string
 }

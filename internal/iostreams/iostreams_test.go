@@ -4,6 +4,9 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestColorEnabled(t *testing.T) {
@@ -27,16 +30,10 @@ func TestColorEnabled(t *testing.T) {
 			ios.SetStdoutTTY(tt.tty)
 			ios.SetStderrTTY(tt.tty)
 			ios.SetColorDisabled(tt.disabled)
-			if got := ios.ColorEnabled(); got != tt.want {
-				t.Errorf("ColorEnabled() = %v, want %v", got, tt.want)
-			}
-			if got := ios.ErrColorEnabled(); got != tt.want {
-				t.Errorf("ErrColorEnabled() = %v, want %v", got, tt.want)
-			}
+			assert.Equal(t, tt.want, ios.ColorEnabled(), "ColorEnabled()")
+			assert.Equal(t, tt.want, ios.ErrColorEnabled(), "ErrColorEnabled()")
 			bold := ios.ColorScheme().Bold("x")
-			if hasEscape := strings.Contains(bold, "\x1b["); hasEscape != tt.want {
-				t.Errorf("Bold(%q) = %q, escape codes: %v, want %v", "x", bold, hasEscape, tt.want)
-			}
+			assert.Equal(t, tt.want, strings.Contains(bold, "\x1b["), "Bold(%q) = %q: escape codes", "x", bold)
 		})
 	}
 }
@@ -59,9 +56,7 @@ func TestCanPrompt(t *testing.T) {
 			ios.SetStdinTTY(tt.stdin)
 			ios.SetStdoutTTY(tt.stdout)
 			ios.SetNeverPrompt(tt.noInput)
-			if got := ios.CanPrompt(); got != tt.want {
-				t.Errorf("CanPrompt() = %v, want %v", got, tt.want)
-			}
+			assert.Equal(t, tt.want, ios.CanPrompt(), "CanPrompt()")
 		})
 	}
 }
@@ -69,28 +64,68 @@ func TestCanPrompt(t *testing.T) {
 func TestDebugf(t *testing.T) {
 	ios, _, out, errOut := Test()
 	ios.Debugf("hidden %d", 1)
-	if errOut.Len() != 0 {
-		t.Fatalf("Debugf wrote %q without --verbose", errOut.String())
-	}
+	require.Zero(t, errOut.Len(), "Debugf wrote %q without --verbose", errOut)
 	ios.SetVerbose(true)
 	ios.Debugf("shown %d", 2)
-	if got := errOut.String(); got != "debug: shown 2\n" {
-		t.Errorf("stderr = %q", got)
-	}
-	if out.Len() != 0 {
-		t.Errorf("Debugf wrote to stdout: %q", out.String())
-	}
+	assert.Equal(t, "debug: shown 2\n", errOut.String())
+	assert.Zero(t, out.Len(), "Debugf wrote to stdout: %q", out)
 }
 
 // System must see through a pipe: go test runs with stdout redirected.
 func TestSystemDetectsPipes(t *testing.T) {
 	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer r.Close()
 	defer w.Close()
-	if isTerminal(r) || isTerminal(w) {
-		t.Error("a pipe was reported as a terminal")
-	}
+	assert.False(t, isTerminal(r) || isTerminal(w), "a pipe was reported as a terminal")
+}
+
+// Off a terminal every step is a line of its own: a log file or CI output
+// must not fill with spinner frames.
+func TestProgressIndicatorOffATerminalPrintsLines(t *testing.T) {
+	ios, _, out, errOut := Test()
+	ios.StartProgressIndicatorWithLabel("compiling")
+	ios.StartProgressIndicatorWithLabel("building the image")
+	ios.StopProgressIndicator()
+	assert.Equal(t, "compiling\nbuilding the image\n", errOut.String())
+	assert.Zero(t, out.Len(), "progress went to stdout: %q", out)
+}
+
+func TestProgressIndicatorOnATerminalSpinsAndClearsItsLine(t *testing.T) {
+	ios, _, out, errOut := Test()
+	ios.SetStderrTTY(true)
+	ios.StartProgressIndicatorWithLabel("compiling")
+	ios.StartProgressIndicatorWithLabel("building the image")
+	ios.StopProgressIndicator()
+
+	got := errOut.String()
+	assert.True(t, strings.HasPrefix(got, clearLine+spinnerFrames[0]+" "), "the spinner does not start with its first frame: %q", got)
+	assert.True(t, strings.HasSuffix(got, clearLine), "the spinner's line is not cleared at the end: %q", got)
+	assert.NotContains(t, got, "\n", "the spinner ended a line")
+	assert.Zero(t, out.Len(), "progress went to stdout: %q", out)
+
+	// Once stopped, nothing more is drawn, and stopping again is harmless.
+	written := errOut.Len()
+	ios.StopProgressIndicator()
+	assert.Equal(t, written, errOut.Len(), "a second stop wrote to stderr")
+}
+
+func TestProgressIndicatorRestartsAfterStop(t *testing.T) {
+	ios, _, _, errOut := Test()
+	ios.SetStderrTTY(true)
+	ios.StartProgressIndicatorWithLabel("stopping my-app")
+	ios.StopProgressIndicator()
+	errOut.Reset()
+	ios.StartProgressIndicatorWithLabel("starting my-app")
+	ios.StopProgressIndicator()
+	got := errOut.String()
+	assert.True(t, strings.HasPrefix(got, clearLine+spinnerFrames[0]+" starting my-app"), "the restarted spinner: %q", got)
+	assert.True(t, strings.HasSuffix(got, clearLine), "the restarted spinner's line is not cleared: %q", got)
+}
+
+func TestStopWithoutStartWritesNothing(t *testing.T) {
+	ios, _, _, errOut := Test()
+	ios.SetStderrTTY(true)
+	ios.StopProgressIndicator()
+	assert.Zero(t, errOut.Len())
 }

@@ -1,20 +1,19 @@
 package project
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 var sample = Marker{Name: "my-app", Module: "example.com/my-app", DB: "sqlite", TemplateVersion: 1, QuickscaleVersion: "v0.1.0"}
 
 func writeMarker(t *testing.T, dir string, data []byte) {
 	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, FileName), data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, FileName), data, 0o644))
 }
 
 func TestEncodeMatchesDocumentedFormat(t *testing.T) {
@@ -25,9 +24,7 @@ db: sqlite
 template_version: 1
 quickscale_version: v0.1.0
 `
-	if got := string(Encode(sample)); got != want {
-		t.Fatalf("Encode:\n%s\nwant:\n%s", got, want)
-	}
+	require.Equal(t, want, string(Encode(sample)), "Encode")
 }
 
 func TestEncodeQuotesValuesYAMLWouldMisread(t *testing.T) {
@@ -37,65 +34,45 @@ func TestEncodeQuotesValuesYAMLWouldMisread(t *testing.T) {
 	dir := t.TempDir()
 	writeMarker(t, dir, Encode(m))
 	got, err := Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != m {
-		t.Fatalf("round trip: got %+v, want %+v", got, m)
-	}
+	require.NoError(t, err)
+	require.Equal(t, m, got, "round trip: got %+v, want %+v", got, m)
 }
 
 func TestFindFromNestedSubdirectory(t *testing.T) {
 	root := t.TempDir()
 	writeMarker(t, root, Encode(sample))
 	nested := filepath.Join(root, "internal", "web", "static")
-	if err := os.MkdirAll(nested, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.MkdirAll(nested, 0o755))
 	for _, start := range []string{root, nested} {
 		gotRoot, m, err := Find(start)
-		if err != nil {
-			t.Fatalf("Find(%s): %v", start, err)
-		}
-		if gotRoot != root || m != sample {
-			t.Fatalf("Find(%s) = %s, %+v; want %s, %+v", start, gotRoot, m, root, sample)
-		}
+		require.NoError(t, err, "Find(%s)", start)
+		require.Equal(t, root, gotRoot, "Find(%s)'s root", start)
+		require.Equal(t, sample, m, "Find(%s)'s marker", start)
 	}
 }
 
 func TestFindRelativeStartDir(t *testing.T) {
 	root := t.TempDir()
 	writeMarker(t, root, Encode(sample))
-	if err := os.Mkdir(filepath.Join(root, "sub"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.Mkdir(filepath.Join(root, "sub"), 0o755))
 	t.Chdir(filepath.Join(root, "sub"))
 	gotRoot, _, err := Find(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if gotRoot != root {
-		t.Fatalf("Find(.) = %s, want %s", gotRoot, root)
-	}
+	require.NoError(t, err)
+	require.Equal(t, root, gotRoot, "Find(.) = %s, want %s", gotRoot, root)
 }
 
 func TestFindNearestMarkerWins(t *testing.T) {
 	outer := t.TempDir()
 	writeMarker(t, outer, Encode(sample))
 	inner := filepath.Join(outer, "other")
-	if err := os.Mkdir(inner, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.Mkdir(inner, 0o755))
 	other := sample
 	other.Name = "other"
 	writeMarker(t, inner, Encode(other))
 	gotRoot, m, err := Find(inner)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if gotRoot != inner || m.Name != "other" {
-		t.Fatalf("Find = %s, %q; want %s, other", gotRoot, m.Name, inner)
-	}
+	require.NoError(t, err)
+	require.Equal(t, inner, gotRoot, "Find's root")
+	require.Equal(t, "other", m.Name, "Find's marker")
 }
 
 func TestFindOutsideProject(t *testing.T) {
@@ -104,14 +81,10 @@ func TestFindOutsideProject(t *testing.T) {
 	start := t.TempDir()
 	_, _, err := Find(start)
 	var npe *NotProjectError
-	if !errors.As(err, &npe) {
-		t.Fatalf("Find outside a project: %v, want *NotProjectError", err)
-	}
+	require.ErrorAs(t, err, &npe, "Find outside a project: %v, want *NotProjectError", err)
 	msg := err.Error()
 	for _, want := range []string{start, "quickscale init <name>", "inside a project directory"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("message %q lacks %q", msg, want)
-		}
+		assert.Contains(t, msg, want, "message %q lacks %q", msg, want)
 	}
 }
 
@@ -119,20 +92,14 @@ func TestLoadAcceptsFieldsFromNewerVersions(t *testing.T) {
 	dir := t.TempDir()
 	writeMarker(t, dir, append(Encode(sample), "features: [billing]\n"...))
 	m, err := Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m != sample {
-		t.Fatalf("Load = %+v, want %+v", m, sample)
-	}
+	require.NoError(t, err)
+	require.Equal(t, sample, m, "Load = %+v, want %+v", m, sample)
 }
 
 func TestLoadMissingIsNotProject(t *testing.T) {
 	_, err := Load(t.TempDir())
 	var npe *NotProjectError
-	if !errors.As(err, &npe) {
-		t.Fatalf("Load: %v, want *NotProjectError", err)
-	}
+	require.ErrorAs(t, err, &npe, "Load: %v, want *NotProjectError", err)
 }
 
 func TestCorruptMarker(t *testing.T) {
@@ -152,29 +119,20 @@ func TestCorruptMarker(t *testing.T) {
 			root := t.TempDir()
 			writeMarker(t, root, []byte(content))
 			sub := filepath.Join(root, "sub")
-			if err := os.Mkdir(sub, 0o755); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, os.Mkdir(sub, 0o755))
 			_, _, err := Find(sub)
 			var ime *InvalidMarkerError
-			if !errors.As(err, &ime) {
-				t.Fatalf("Find with corrupt marker: %v, want *InvalidMarkerError", err)
-			}
-			if ime.Path != filepath.Join(root, FileName) || !strings.Contains(err.Error(), "fix the file") {
-				t.Fatalf("unhelpful error: %v", err)
-			}
+			require.ErrorAs(t, err, &ime, "Find with corrupt marker: %v, want *InvalidMarkerError", err)
+			require.Equal(t, filepath.Join(root, FileName), ime.Path, "unhelpful error: %v", err)
+			require.Contains(t, err.Error(), "fix the file", "unhelpful error")
 		})
 	}
 }
 
 func TestMarkerThatIsADirectory(t *testing.T) {
 	root := t.TempDir()
-	if err := os.Mkdir(filepath.Join(root, FileName), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.Mkdir(filepath.Join(root, FileName), 0o755))
 	_, _, err := Find(root)
 	var ime *InvalidMarkerError
-	if !errors.As(err, &ime) {
-		t.Fatalf("Find: %v, want *InvalidMarkerError", err)
-	}
+	require.ErrorAs(t, err, &ime, "Find: %v, want *InvalidMarkerError", err)
 }

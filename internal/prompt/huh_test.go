@@ -2,12 +2,13 @@ package prompt
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // These tests drive the real huh forms: bubbletea reads the keys from a
@@ -24,23 +25,15 @@ const (
 func TestHuhInput(t *testing.T) {
 	h := NewHuh(strings.NewReader("  my-app  "+enter), io.Discard, false)
 	got, err := h.Input(context.Background(), "Project name", "", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != "my-app" {
-		t.Errorf("Input() = %q, want %q", got, "my-app")
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "my-app", got, "Input() = %q, want %q", got, "my-app")
 }
 
 func TestHuhInputDefault(t *testing.T) {
 	h := NewHuh(strings.NewReader(enter), io.Discard, true)
 	got, err := h.Input(context.Background(), "Module", "", "example.com/my-app", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != "example.com/my-app" {
-		t.Errorf("Input() = %q, want the default", got)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "example.com/my-app", got, "Input() = %q, want the default", got)
 }
 
 func TestHuhInputValidatesUntilAccepted(t *testing.T) {
@@ -55,15 +48,13 @@ func TestHuhInputValidatesUntilAccepted(t *testing.T) {
 	keys := "no" + enter + backspace + backspace + "ok" + enter
 	h := NewHuh(strings.NewReader(keys), io.Discard, false)
 	got, err := h.Input(context.Background(), "Answer", "", "", validate)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != "ok" {
-		t.Errorf("Input() = %q, want %q", got, "ok")
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "ok", got, "Input() = %q, want %q", got, "ok")
 	// huh validates again when the form submits, so "ok" may be seen twice.
-	if len(seen) < 2 || seen[0] != "no" || slices.ContainsFunc(seen[1:], func(s string) bool { return s != "ok" }) {
-		t.Errorf("validate saw %q, want \"no\" then \"ok\"", seen)
+	require.GreaterOrEqual(t, len(seen), 2, "validate saw %q, want \"no\" then \"ok\"", seen)
+	assert.Equal(t, "no", seen[0], "validate saw %q first", seen)
+	for _, s := range seen[1:] {
+		assert.Equal(t, "ok", s, "validate saw %q after \"no\"", seen)
 	}
 }
 
@@ -80,12 +71,8 @@ func TestHuhSelect(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := NewHuh(strings.NewReader(tt.keys), io.Discard, false)
 			got, err := h.Select(context.Background(), "Database", "", options, tt.def)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tt.want {
-				t.Errorf("Select() = %q, want %q", got, tt.want)
-			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got, "Select() = %q, want %q", got, tt.want)
 		})
 	}
 }
@@ -105,12 +92,8 @@ func TestHuhConfirm(t *testing.T) {
 		t.Run(fmt.Sprintf("%q default %v", tt.keys, tt.def), func(t *testing.T) {
 			h := NewHuh(strings.NewReader(tt.keys), io.Discard, false)
 			got, err := h.Confirm(context.Background(), "Continue?", "", tt.def)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tt.want {
-				t.Errorf("Confirm() = %v, want %v", got, tt.want)
-			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got, "Confirm() = %v, want %v", got, tt.want)
 		})
 	}
 }
@@ -118,19 +101,13 @@ func TestHuhConfirm(t *testing.T) {
 func TestHuhAbort(t *testing.T) {
 	h := NewHuh(strings.NewReader("my-"+ctrlC), io.Discard, false)
 	_, err := h.Input(context.Background(), "Project name", "", "", nil)
-	if !errors.Is(err, ErrAborted) {
-		t.Errorf("Input() error = %v, want ErrAborted", err)
-	}
+	assert.ErrorIs(t, err, ErrAborted, "Input() error = %v, want ErrAborted", err)
 	h = NewHuh(strings.NewReader("my-"+esc), io.Discard, false)
 	_, err = h.Input(context.Background(), "Project name", "", "", nil)
-	if !errors.Is(err, ErrAborted) {
-		t.Errorf("Input() after Esc: error = %v, want ErrAborted", err)
-	}
+	assert.ErrorIs(t, err, ErrAborted, "Input() after Esc: error = %v, want ErrAborted", err)
 	h = NewHuh(strings.NewReader(ctrlC), io.Discard, false)
 	_, err = h.Select(context.Background(), "Database", "", []string{"a", "b"}, "")
-	if !errors.Is(err, ErrAborted) {
-		t.Errorf("Select() error = %v, want ErrAborted", err)
-	}
+	assert.ErrorIs(t, err, ErrAborted, "Select() error = %v, want ErrAborted", err)
 }
 
 func TestHuhContextCancelled(t *testing.T) {
@@ -141,14 +118,11 @@ func TestHuhContextCancelled(t *testing.T) {
 	cancel()
 	h := NewHuh(r, io.Discard, false)
 	_, err := h.Input(ctx, "Project name", "", "", nil)
-	if !errors.Is(err, context.Canceled) {
-		t.Errorf("Input() error = %v, want context.Canceled", err)
-	}
+	assert.ErrorIs(t, err, context.Canceled, "Input() error = %v, want context.Canceled", err)
 }
 
 func TestHuhSelectWithoutOptions(t *testing.T) {
 	h := NewHuh(strings.NewReader(enter), io.Discard, false)
-	if _, err := h.Select(context.Background(), "Database", "", nil, ""); err == nil {
-		t.Error("Select() with no options succeeded")
-	}
+	_, err := h.Select(context.Background(), "Database", "", nil, "")
+	assert.Error(t, err, "Select() with no options succeeded")
 }

@@ -19,12 +19,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quickscale/quickscale/internal/appcontract"
 	"github.com/quickscale/quickscale/internal/docker"
 )
-
-// Toolchain is the Go toolchain every build uses: go.mod asks for it and
-// older toolchains carry standard-library vulnerabilities.
-const Toolchain = "go1.27.3"
 
 // KeepImages is how many of a project's images survive a build: a few to
 // go back to, not every build ever made.
@@ -218,12 +215,12 @@ func (b *Builder) compile(ctx context.Context, binary string, opts Options, log 
 		"CGO_ENABLED=0",
 		"GOOS=linux",
 		"GOARCH="+b.Engine.Info().Arch,
-		"GOTOOLCHAIN="+Toolchain,
+		"GOTOOLCHAIN="+appcontract.GoToolchain,
 	)
 	var out bytes.Buffer
 	cmd.Stdout = io.MultiWriter(log, &out)
 	cmd.Stderr = cmd.Stdout
-	fmt.Fprintf(log, "$ GOOS=linux GOARCH=%s CGO_ENABLED=0 GOTOOLCHAIN=%s %s %s\n", b.Engine.Info().Arch, Toolchain, goCmd, strings.Join(args, " "))
+	fmt.Fprintf(log, "$ GOOS=linux GOARCH=%s CGO_ENABLED=0 GOTOOLCHAIN=%s %s %s\n", b.Engine.Info().Arch, appcontract.GoToolchain, goCmd, strings.Join(args, " "))
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("build interrupted: %w", ctx.Err())

@@ -13,33 +13,26 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestContentHashChangesWithEachInput(t *testing.T) {
 	bin, other := []byte{1, 2, 3}, []byte{1, 2, 4}
 	df := []byte("FROM scratch\n")
 	base := ContentHash(bin, df)
-	if base != ContentHash(bin, df) {
-		t.Fatal("ContentHash is not deterministic")
-	}
-	if base == ContentHash(other, df) {
-		t.Error("a different binary gave the same hash")
-	}
-	if base == ContentHash(bin, []byte("FROM scratch\nUSER 1\n")) {
-		t.Error("a different Dockerfile gave the same hash")
-	}
+	require.Equal(t, ContentHash(bin, df), base, "ContentHash is not deterministic")
+	assert.NotEqual(t, ContentHash(other, df), base, "a different binary gave the same hash")
+	assert.NotEqual(t, ContentHash(bin, []byte("FROM scratch\nUSER 1\n")), base, "a different Dockerfile gave the same hash")
 }
 
 func TestWriteContextLayout(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "app")
-	if err := os.WriteFile(bin, []byte("binary bytes"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(bin, []byte("binary bytes"), 0o755))
 	var buf bytes.Buffer
-	if err := WriteContext(&buf, []byte("FROM scratch\n"), bin); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, WriteContext(&buf, []byte("FROM scratch\n"), bin))
 	got := map[string]*tar.Header{}
 	contents := map[string]string{}
 	tr := tar.NewReader(&buf)
@@ -48,29 +41,25 @@ func TestWriteContextLayout(t *testing.T) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		got[h.Name] = h
 		b, _ := io.ReadAll(tr)
 		contents[h.Name] = string(b)
 	}
-	if contents["Dockerfile"] != "FROM scratch\n" || contents[ContextBinary] != "binary bytes" {
-		t.Errorf("context files: %q", contents)
+	assert.Equal(t, "FROM scratch\n", contents["Dockerfile"], "context's Dockerfile")
+	assert.Equal(t, "binary bytes", contents[ContextBinary], "context's binary")
+	if h := got[ContextBinary]; assert.NotNil(t, h, "no binary header") {
+		assert.Equal(t, int64(0o755), h.Mode, "binary header mode")
 	}
-	if h := got[ContextBinary]; h == nil || h.Mode != 0o755 {
-		t.Errorf("binary header %+v, want mode 0755", h)
+	if h := got[ContextRootFS+"/tmp/"]; assert.NotNil(t, h, "no tmp header") {
+		assert.Equal(t, int64(0o1777), h.Mode, "tmp header mode")
+		assert.Equal(t, byte(tar.TypeDir), h.Typeflag, "tmp is not a directory")
 	}
-	if h := got[ContextRootFS+"/tmp/"]; h == nil || h.Mode != 0o1777 || h.Typeflag != tar.TypeDir {
-		t.Errorf("tmp header %+v, want a directory with mode 1777", h)
-	}
-	if h := got[ContextRootFS+"/data/"]; h == nil || h.Typeflag != tar.TypeDir {
-		t.Errorf("data header %+v, want a directory", h)
+	if h := got[ContextRootFS+"/data/"]; assert.NotNil(t, h, "no data header") {
+		assert.Equal(t, byte(tar.TypeDir), h.Typeflag, "data is not a directory")
 	}
 	for name, h := range got {
-		if !h.ModTime.Equal(time.Unix(0, 0)) {
-			t.Errorf("%s has time %v: contexts must not differ by time stamps", name, h.ModTime)
-		}
+		assert.True(t, h.ModTime.Equal(time.Unix(0, 0)), "%s has time %v: contexts must not differ by time stamps", name, h.ModTime)
 	}
 }
 
@@ -82,22 +71,17 @@ note: module requires Go 1.27.3
 `
 	got := firstErrors(out, 10)
 	want := []string{"internal/web/handlers.go:12:2: undefined: frobnicate", "internal/web/handlers.go:20:9: cannot use x (variable of type int) as string value"}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("firstErrors = %q, want %q", got, want)
-	}
-	if got := firstErrors(out, 1); len(got) != 1 {
-		t.Errorf("firstErrors(max 1) returned %d lines", len(got))
-	}
+	assert.Equal(t, strings.Join(want, "\n"), strings.Join(got, "\n"), "firstErrors = %q, want %q", got, want)
+	assert.Len(t, firstErrors(out, 1), 1, "firstErrors(max 1)")
 	modErr := "go: example.com/app: missing go.sum entry\n"
-	if got := firstErrors(modErr, 10); len(got) != 1 || got[0] != strings.TrimSpace(modErr) {
-		t.Errorf("without compiler lines firstErrors = %q, want the output's last lines", got)
-	}
+	assert.Equal(t, []string{strings.TrimSpace(modErr)}, firstErrors(modErr, 10), "without compiler lines firstErrors must return the output's last lines")
 }
 
 func TestLatestLogPicksNewest(t *testing.T) {
 	root := t.TempDir()
-	if _, err := LatestLog(root); err == nil || !strings.Contains(err.Error(), "quickscale build") {
-		t.Errorf("LatestLog without logs = %v, want advice to build", err)
+	_, err := LatestLog(root)
+	if assert.Error(t, err, "LatestLog without logs") {
+		assert.Contains(t, err.Error(), "quickscale build", "LatestLog without logs must advise to build")
 	}
 	dir := LogDir(root)
 	os.MkdirAll(dir, 0o755)
@@ -105,13 +89,12 @@ func TestLatestLogPicksNewest(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, n), nil, 0o644)
 	}
 	got, err := LatestLog(root)
-	if err != nil || filepath.Base(got) != "build-20261125T120000.000Z.log" {
-		t.Errorf("LatestLog = %s, %v", got, err)
-	}
+	assert.NoError(t, err, "LatestLog")
+	assert.Equal(t, "build-20261125T120000.000Z.log", filepath.Base(got), "LatestLog")
 	pruneLogs(dir, 1)
 	left, _ := filepath.Glob(filepath.Join(dir, "*.log"))
-	if len(left) != 1 || filepath.Base(left[0]) != "build-20261125T120000.000Z.log" {
-		t.Errorf("pruneLogs kept %v, want only the newest", left)
+	if assert.Len(t, left, 1, "pruneLogs kept %v, want only the newest", left) {
+		assert.Equal(t, "build-20261125T120000.000Z.log", filepath.Base(left[0]), "pruneLogs kept the wrong log")
 	}
 }
 
@@ -132,12 +115,11 @@ func TestSplitDockerfileTakesOnlyAFinalBinaryCopy(t *testing.T) {
 		{"empty", "", false},
 	} {
 		got, ok := splitDockerfile([]byte(tt.dockerfile))
-		if ok != tt.ok {
-			t.Errorf("%s: ok = %v, want %v", tt.name, ok, tt.ok)
+		if !assert.Equal(t, tt.ok, ok, "%s: ok", tt.name) {
 			continue
 		}
-		if ok && string(got) != base {
-			t.Errorf("%s: base = %q, want %q", tt.name, got, base)
+		if ok {
+			assert.Equal(t, base, string(got), "%s: base", tt.name)
 		}
 	}
 }
@@ -161,23 +143,17 @@ func TestImageArchiveAddsTheLayerToTheBase(t *testing.T) {
 	layer := []byte("the binary's layer")
 	created := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	out, err := imageArchive(in.Bytes(), layer, []string{"p-app:0123456789ab", "p-app:latest"}, created)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	files, m, err := readArchive(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Join(m.RepoTags, " ") != "p-app:0123456789ab p-app:latest" || len(m.Layers) != 2 || m.Layers[0] != "l1/layer.tar" {
-		t.Fatalf("manifest %+v", m)
-	}
-	if !bytes.Equal(files[m.Layers[0]], baseLayer) || !bytes.Equal(files[m.Layers[1]], layer) {
-		t.Error("the layers are not the base's followed by the binary's")
-	}
+	require.NoError(t, err)
+	require.Equal(t, []string{"p-app:0123456789ab", "p-app:latest"}, m.RepoTags, "manifest %+v", m)
+	require.Len(t, m.Layers, 2, "manifest %+v", m)
+	require.Equal(t, "l1/layer.tar", m.Layers[0], "manifest %+v", m)
+	assert.Equal(t, baseLayer, files[m.Layers[0]], "the first layer is not the base's")
+	assert.Equal(t, layer, files[m.Layers[1]], "the second layer is not the binary's")
 	cfgJSON := files[m.Config]
-	if sum := sha256.Sum256(cfgJSON); m.Config != hex.EncodeToString(sum[:])+".json" {
-		t.Errorf("config file %s is not named by its digest", m.Config)
-	}
+	sum := sha256.Sum256(cfgJSON)
+	assert.Equal(t, hex.EncodeToString(sum[:])+".json", m.Config, "the config file is not named by its digest")
 	var cfg struct {
 		Config struct {
 			User   string
@@ -190,17 +166,16 @@ func TestImageArchiveAddsTheLayerToTheBase(t *testing.T) {
 		Created string           `json:"created"`
 		OS      string           `json:"os"`
 	}
-	if err := json.Unmarshal(cfgJSON, &cfg); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, json.Unmarshal(cfgJSON, &cfg))
 	layerSum := sha256.Sum256(layer)
-	if len(cfg.RootFS.DiffIDs) != 2 || cfg.RootFS.DiffIDs[1] != "sha256:"+hex.EncodeToString(layerSum[:]) {
-		t.Errorf("diff_ids %v, want the base's and the layer's digest", cfg.RootFS.DiffIDs)
+	if assert.Len(t, cfg.RootFS.DiffIDs, 2, "diff_ids, want the base's and the layer's digest") {
+		assert.Equal(t, "sha256:"+hex.EncodeToString(layerSum[:]), cfg.RootFS.DiffIDs[1], "the layer's diff_id")
 	}
-	if cfg.Config.User != "65532:65532" || cfg.Config.Labels["dev.quickscale.project"] != "p" || cfg.OS != "linux" {
-		t.Errorf("the base's settings were not kept: %s", cfgJSON)
+	assert.Equal(t, "65532:65532", cfg.Config.User, "the base's user was not kept: %s", cfgJSON)
+	assert.Equal(t, "p", cfg.Config.Labels["dev.quickscale.project"], "the base's label was not kept: %s", cfgJSON)
+	assert.Equal(t, "linux", cfg.OS, "the base's OS was not kept: %s", cfgJSON)
+	if assert.Len(t, cfg.History, 2, "history") {
+		assert.Equal(t, "COPY build/app /app", cfg.History[1]["created_by"], "the binary's history entry")
 	}
-	if len(cfg.History) != 2 || cfg.History[1]["created_by"] != "COPY build/app /app" || cfg.Created != "2026-11-25T12:00:00Z" {
-		t.Errorf("history %v created %s", cfg.History, cfg.Created)
-	}
+	assert.Equal(t, "2026-11-25T12:00:00Z", cfg.Created, "created")
 }

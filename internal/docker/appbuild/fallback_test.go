@@ -7,9 +7,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/quickscale/quickscale/internal/docker"
 )
@@ -40,26 +41,19 @@ func (e *failingExport) BuildImage(_ context.Context, req docker.ImageBuild) err
 // When the quick way fails, the build falls back to the whole Dockerfile
 // instead of failing: both make the same image.
 func TestBuildFallsBackToTheWholeDockerfile(t *testing.T) {
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Fatal("the go command is needed to compile the test app")
-	}
+	_, err := exec.LookPath("go")
+	require.NoError(t, err, "the go command is needed to compile the test app")
 	root := t.TempDir()
-	if err := os.CopyFS(root, os.DirFS("../testdata/tiny")); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.CopyFS(root, os.DirFS("../testdata/tiny")))
 	os.WriteFile(filepath.Join(root, "Dockerfile"), []byte("FROM scratch\nCOPY build/app /app\n"), 0o644)
 	e := &failingExport{}
 	b := &Builder{Engine: e, Root: root, Name: "tiny"}
 	res, err := b.Build(context.Background(), Options{})
-	if err != nil {
-		t.Fatalf("build: %v", err)
-	}
+	require.NoError(t, err, "build")
 	want := [][]string{{"tiny-app:base"}, {res.Image, "tiny-app:latest"}}
-	if !res.Built || !slices.EqualFunc(e.builds, want, slices.Equal) {
-		t.Fatalf("built=%v builds %v, want %v", res.Built, e.builds, want)
-	}
+	require.True(t, res.Built, "the fallback build reused an image")
+	require.Equal(t, want, e.builds, "builds")
 	log, _ := os.ReadFile(res.LogPath)
-	if !strings.Contains(string(log), "export refused") || !strings.Contains(string(log), "building the whole Dockerfile instead") {
-		t.Errorf("the build log does not say why the whole Dockerfile was built:\n%s", log)
-	}
+	assert.Contains(t, string(log), "export refused", "the build log does not say why the whole Dockerfile was built")
+	assert.Contains(t, string(log), "building the whole Dockerfile instead", "the build log does not say why the whole Dockerfile was built")
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quickscale/quickscale/internal/appcontract"
 	"github.com/quickscale/quickscale/internal/docker"
 )
 
@@ -28,7 +29,7 @@ import (
 // only unpacks the layer: the image is the same, in a third of the time.
 
 // binaryCopy is the last instruction that allows the fast path.
-var binaryCopy = []string{"COPY", ContextBinary, "/app"}
+var binaryCopy = []string{"COPY", ContextBinary, appcontract.ImageBinary}
 
 // maxBaseSize bounds the base image exported on every build: a FROM scratch
 // base is a few kilobytes; a large one is cheaper to leave to the builder.
