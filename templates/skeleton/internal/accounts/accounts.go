@@ -262,17 +262,7 @@ func (s *Users) SignUp(ctx context.Context, email, name, password, ip string) er
 	}
 	email, name = strings.TrimSpace(email), strings.TrimSpace(name)
 	password = NormalizePassword(password)
-	problems := Problems{}
-	if p := CheckEmail(email); p != "" {
-		problems["email"] = p
-	}
-	if p := CheckName(name); p != "" {
-		problems["name"] = p
-	}
-	if p := CheckPassword(password, email); p != "" {
-		problems["password"] = p
-	}
-	if len(problems) > 0 {
+	if problems := checkNewAccount(email, name, password); len(problems) > 0 {
 		return problems
 	}
 	hash, err := s.hasher.Hash(ctx, password)

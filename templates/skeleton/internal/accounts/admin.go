@@ -167,17 +167,7 @@ func (s *Users) ensure(ctx context.Context, email, name, password string, role R
 	if name == "" {
 		name, _, _ = strings.Cut(email, "@")
 	}
-	problems := Problems{}
-	if p := CheckEmail(email); p != "" {
-		problems["email"] = p
-	}
-	if p := CheckName(name); p != "" {
-		problems["name"] = p
-	}
-	if p := CheckPassword(password, email); p != "" {
-		problems["password"] = p
-	}
-	if len(problems) > 0 {
+	if problems := checkNewAccount(email, name, password); len(problems) > 0 {
 		var msgs []string
 		for _, field := range []string{"email", "name", "password"} {
 			if p, ok := problems[field]; ok {

@@ -3,12 +3,13 @@ package accounts
 import (
 	_ "embed"
 	"fmt"
-	"net/mail"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/mail"
 )
 
 // Password length limits, in Unicode code points. There are no composition
@@ -75,10 +76,26 @@ func CheckEmail(email string) string {
 		return "Enter an email address like name@example.com."
 	case len(email) > MaxEmailLength:
 		return fmt.Sprintf("Use at most %d characters.", MaxEmailLength)
-	case strings.IndexFunc(email, unicode.IsControl) >= 0 || !isAddress(email):
+	case strings.IndexFunc(email, unicode.IsControl) >= 0 || !mail.IsAddress(email):
 		return "Enter an email address like name@example.com."
 	}
 	return ""
+}
+
+// checkNewAccount returns what is wrong with the fields of a new account,
+// the same for a sign-up and for an account made by a command.
+func checkNewAccount(email, name, password string) Problems {
+	problems := Problems{}
+	if p := CheckEmail(email); p != "" {
+		problems["email"] = p
+	}
+	if p := CheckName(name); p != "" {
+		problems["name"] = p
+	}
+	if p := CheckPassword(password, email); p != "" {
+		problems["password"] = p
+	}
+	return problems
 }
 
 // CheckName returns what is wrong with a display name, or "".
@@ -94,13 +111,4 @@ func CheckName(name string) string {
 		return "Use a single line."
 	}
 	return ""
-}
-
-func isAddress(s string) bool {
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s {
-		return false
-	}
-	_, domain, _ := strings.Cut(a.Address, "@")
-	return strings.Contains(strings.Trim(domain, "."), ".")
 }

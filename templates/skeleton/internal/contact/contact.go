@@ -5,7 +5,6 @@ package contact
 import (
 	"context"
 	"fmt"
-	"net/mail"
 	"strings"
 	"time"
 	"unicode"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/mail"
 )
 
 // Field limits, in characters. MaxFormBytes bounds the whole submission so
@@ -91,7 +91,7 @@ func (m Message) Validate() Problems {
 		p[FieldEmail] = problemRequired
 	case len(m.Email) > MaxEmailLength:
 		p[FieldEmail] = fmt.Sprintf("Use at most %d characters.", MaxEmailLength)
-	case hasControl(m.Email) || !isAddress(m.Email):
+	case hasControl(m.Email) || !mail.IsAddress(m.Email):
 		p[FieldEmail] = "Enter an email address like name@example.com."
 	}
 	switch n := utf8.RuneCountInString(m.Body); {
@@ -103,17 +103,6 @@ func (m Message) Validate() Problems {
 		p[FieldMessage] = fmt.Sprintf("Use at most %d characters (this has %d).", MaxBodyLength, n)
 	}
 	return p
-}
-
-// isAddress accepts a bare address with a dot in its domain: the form asks
-// for where to reply, not a display name.
-func isAddress(s string) bool {
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s {
-		return false
-	}
-	_, domain, _ := strings.Cut(a.Address, "@")
-	return strings.Contains(strings.Trim(domain, "."), ".")
 }
 
 // hasControl reports control characters, which would let a value break a

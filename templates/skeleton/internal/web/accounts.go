@@ -485,12 +485,9 @@ func handleReauth(p *response.Pages, a *auth) http.Handler {
 			p.Fail(w, r, err)
 			return
 		}
-		token, err := a.Sessions.Renew(r.Context(), pr.session, true)
-		if err != nil {
-			p.Fail(w, r, err)
+		if !a.reauthenticated(w, r, p, pr) {
 			return
 		}
-		a.setCookie(w, token)
 		target := safeNext(next)
 		if target == "/" {
 			target = "/settings"

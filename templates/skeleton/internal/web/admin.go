@@ -104,13 +104,8 @@ type adminUser struct {
 
 func handleAdminUser(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, err := a.Users.ByID(r.Context(), r.PathValue("id"))
-		if errors.Is(err, accounts.ErrNotFound) {
-			p.Error(w, r, http.StatusNotFound)
-			return
-		}
-		if err != nil {
-			p.Fail(w, r, err)
+		u, ok := a.userFromPath(w, r, p)
+		if !ok {
 			return
 		}
 		entries, err := a.Audit.Recent(r.Context(), u.ID, 50)

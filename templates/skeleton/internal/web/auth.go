@@ -132,6 +132,34 @@ func (a *auth) setCookie(w http.ResponseWriter, token string) {
 	})
 }
 
+// reauthenticated gives the signed-in session a new token, marked as just
+// reauthenticated, and sends it; on failure it answers the error page and
+// reports false.
+func (a *auth) reauthenticated(w http.ResponseWriter, r *http.Request, p *response.Pages, pr *principal) bool {
+	token, err := a.Sessions.Renew(r.Context(), pr.session, true)
+	if err != nil {
+		p.Fail(w, r, err)
+		return false
+	}
+	a.setCookie(w, token)
+	return true
+}
+
+// userFromPath loads the account named by the route's {id}; a missing one
+// answers 404. On failure it has answered and reports false.
+func (a *auth) userFromPath(w http.ResponseWriter, r *http.Request, p *response.Pages) (accounts.User, bool) {
+	u, err := a.Users.ByID(r.Context(), r.PathValue("id"))
+	switch {
+	case errors.Is(err, accounts.ErrNotFound):
+		p.Error(w, r, http.StatusNotFound)
+		return accounts.User{}, false
+	case err != nil:
+		p.Fail(w, r, err)
+		return accounts.User{}, false
+	}
+	return u, true
+}
+
 func (a *auth) clearCookie(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{
 		Name: a.cookieName, Value: "", Path: "/", MaxAge: -1,

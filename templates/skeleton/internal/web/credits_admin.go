@@ -65,16 +65,12 @@ type adminUserCreditsPage struct {
 }
 
 func (c *Credits) renderAdminUser(w http.ResponseWriter, r *http.Request, p *response.Pages, a *auth, status int, data adminUserCreditsPage) {
-	u, err := a.Users.ByID(r.Context(), r.PathValue("id"))
-	if errors.Is(err, accounts.ErrNotFound) {
-		p.Error(w, r, http.StatusNotFound)
-		return
-	}
-	if err != nil {
-		p.Fail(w, r, err)
+	u, ok := a.userFromPath(w, r, p)
+	if !ok {
 		return
 	}
 	data.User = u
+	var err error
 	if data.Balance, err = c.Ledger.Balance(r.Context(), u.ID); err != nil {
 		p.Fail(w, r, err)
 		return

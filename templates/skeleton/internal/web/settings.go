@@ -184,12 +184,9 @@ func handlePasswordChange(p *response.Pages, a *auth) http.Handler {
 			p.Fail(w, r, err)
 			return
 		}
-		token, err := a.Sessions.Renew(r.Context(), pr.session, true)
-		if err != nil {
-			p.Fail(w, r, err)
+		if !a.reauthenticated(w, r, p, pr) {
 			return
 		}
-		a.setCookie(w, token)
 		settingsDone(w, r, p, "Your password is changed. Every other session is signed out.")
 	})
 }
