@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/logging/logtest"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
@@ -122,7 +122,7 @@ func TestServeAndGracefulShutdown(t *testing.T) {
 				"LOG_FORMAT":   "json",
 			}
 			getenv := environment(vars)
-			var stdout, logs syncBuffer
+			var stdout, logs logtest.Buffer
 			require.NoError(t, run(context.Background(), []string{appName, "migrate", "up"}, getenv, nil, &stdout, &logs), "migrate up")
 			require.Contains(t, stdout.String(), "applied", "migrate up")
 
@@ -255,22 +255,4 @@ func waitRefused(t *testing.T, addr string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	require.FailNow(t, "server still accepts connections after cancellation")
-}
-
-// syncBuffer collects output written from several goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -2,7 +2,6 @@ package apikeys_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"strings"
 	"sync"
@@ -20,25 +19,13 @@ import (
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
-func newUser(t *testing.T, db *database.DB) string {
-	t.Helper()
-	id := rand.Text()
-	now := time.Now().UTC()
-	_, err := db.ExecContext(context.Background(),
-		`INSERT INTO users (id, email, email_normalized, name, password_hash, role, active, password_changed_at, created_at)
-		 VALUES (?, ?, ?, 'Test', 'x', 'user', TRUE, ?, ?)`,
-		id, id+"@example.com", strings.ToLower(id)+"@example.com", now, now)
-	require.NoError(t, err, "insert user: %v", err)
-	return id
-}
-
 func TestKeys(t *testing.T) {
 	for _, d := range dbtest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			ctx := context.Background()
 			db := dbtest.Open(t, d)
 			s := apikeys.New(db, clock.System{})
-			alice, bob := newUser(t, db), newUser(t, db)
+			alice, bob := dbtest.NewUser(t, db), dbtest.NewUser(t, db)
 
 			key, token, err := s.Create(ctx, alice, " build server ")
 			require.NoError(t, err)
@@ -84,7 +71,7 @@ func TestActiveKeyLimit(t *testing.T) {
 	ctx := context.Background()
 	db := dbtest.Open(t, database.SQLite)
 	s := apikeys.New(db, clock.System{})
-	u := newUser(t, db)
+	u := dbtest.NewUser(t, db)
 	var first apikeys.Key
 	for i := range apikeys.MaxActive {
 		k, _, err := s.Create(ctx, u, "k")
@@ -116,7 +103,7 @@ func TestConcurrentLookups(t *testing.T) {
 			}
 			var clients []client
 			for range 6 {
-				u := newUser(t, db)
+				u := dbtest.NewUser(t, db)
 				k, token, err := s.Create(ctx, u, "k")
 				require.NoError(t, err)
 				clients = append(clients, client{u, token, k})

@@ -39,7 +39,7 @@ func benchConsume(b *testing.B, db *database.DB, accounts int) {
 	l := credits.New(db, clock.System{})
 	users := make([]string, accounts)
 	for i := range users {
-		users[i] = newUser(b, db)
+		users[i] = dbtest.NewUser(b, db)
 		_, err := l.Add(ctx, credits.Credit{UserID: users[i], Kind: credits.KindPurchase, Amount: credits.MaxAmount})
 		require.NoError(b, err)
 	}

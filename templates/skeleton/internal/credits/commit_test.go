@@ -14,6 +14,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/groupcommit"
 )
 
@@ -24,7 +25,7 @@ func TestBatchIsolatesFailures(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		l := credits.New(db, clock.System{})
-		users := []string{newUser(t, db), newUser(t, db), newUser(t, db)}
+		users := []string{dbtest.NewUser(t, db), dbtest.NewUser(t, db), dbtest.NewUser(t, db)}
 		for _, u := range users {
 			mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 1000})
 		}
@@ -84,7 +85,7 @@ func TestQueuedRowsIsolateFailures(t *testing.T) {
 		require.NoError(t, err)
 		rows := &groupcommit.Rows{What: "record the hook's row", Head: "INSERT INTO hook_rows (id, journal_id) VALUES ", Row: "(?, ?)"}
 		l := credits.New(db, clock.System{})
-		users := []string{newUser(t, db), newUser(t, db)}
+		users := []string{dbtest.NewUser(t, db), dbtest.NewUser(t, db)}
 		for _, u := range users {
 			mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 1000})
 		}
@@ -148,7 +149,7 @@ func TestQueueChecksItsValues(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		l := credits.New(db, clock.System{})
-		u := newUser(t, db)
+		u := dbtest.NewUser(t, db)
 		rows := &groupcommit.Rows{What: "record two values", Head: "INSERT INTO nowhere (a, b) VALUES ", Row: "(?, ?)"}
 		err := l.Write(ctx, u, func(ctx context.Context, tx *groupcommit.Tx) error { return tx.Queue(ctx, rows, "one") })
 		require.ErrorContains(t, err, "1 values for a row of 2", "Queue with one value for two")
@@ -162,7 +163,7 @@ func TestCancelledCaller(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		l := credits.New(db, clock.System{})
-		u := newUser(t, db)
+		u := dbtest.NewUser(t, db)
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 10})
 
 		// A holds its batch open in its hook until released; its caller gives
@@ -218,7 +219,7 @@ func TestMixedOperationsShareBatches(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		l := credits.New(db, clock.System{})
-		users := []string{newUser(t, db), newUser(t, db)}
+		users := []string{dbtest.NewUser(t, db), dbtest.NewUser(t, db)}
 		for _, u := range users {
 			mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 5})
 		}

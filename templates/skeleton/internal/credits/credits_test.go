@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,20 +21,6 @@ import (
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
-
-// newUser inserts a user straight into the accounts table: the ledger only
-// needs the row its foreign keys point at.
-func newUser(t testing.TB, db *database.DB) string {
-	t.Helper()
-	id := rand.Text()
-	now := time.Now().UTC()
-	_, err := db.ExecContext(context.Background(),
-		`INSERT INTO users (id, email, email_normalized, name, password_hash, role, active, password_changed_at, created_at)
-		 VALUES (?, ?, ?, 'Test', 'x', 'user', TRUE, ?, ?)`,
-		id, id+"@example.com", strings.ToLower(id)+"@example.com", now, now)
-	require.NoError(t, err, "insert user")
-	return id
-}
 
 func forEachDialect(t *testing.T, fn func(t *testing.T, db *database.DB)) {
 	for _, d := range dbtest.Dialects {
@@ -75,7 +60,7 @@ func TestConsumeDrainsExpiringThenOldest(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		l := credits.New(db, clock.System{})
-		u := newUser(t, db)
+		u := dbtest.NewUser(t, db)
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 10})                                        // permanent, oldest
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 10})                                        // permanent, newer
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindGrant, Amount: 5, ExpiresAt: time.Now().Add(48 * time.Hour)}) // expires later
@@ -97,7 +82,7 @@ func TestExpiry(t *testing.T) {
 		now := time.Now()
 		clk := clock.NewFake(now)
 		l := credits.New(db, clk)
-		u := newUser(t, db)
+		u := dbtest.NewUser(t, db)
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 4})
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindGrant, Amount: 6, ExpiresAt: now.Add(time.Hour)})
 		_, err := l.Consume(ctx, credits.Debit{UserID: u, Amount: 2, Service: "s"})
@@ -130,7 +115,7 @@ func TestConsumeExpiresDueLotsFirst(t *testing.T) {
 		now := time.Now()
 		clk := clock.NewFake(now)
 		l := credits.New(db, clk)
-		u := newUser(t, db)
+		u := dbtest.NewUser(t, db)
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindGrant, Amount: 10, ExpiresAt: now.Add(time.Minute)})
 		clk.Advance(time.Hour)
 		// No sweep has run: the consumption itself must not spend expired credits.
@@ -144,7 +129,7 @@ func TestIdempotentReplay(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		l := credits.New(db, clock.System{})
-		u := newUser(t, db)
+		u := dbtest.NewUser(t, db)
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 10})
 		first, err := l.Consume(ctx, credits.Debit{UserID: u, Amount: 3, Service: "s", IdempotencyKey: "k1"})
 		require.NoError(t, err)
@@ -164,7 +149,7 @@ func TestIdempotentReplay(t *testing.T) {
 		_, err = l.Add(ctx, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 3, IdempotencyKey: "k1"})
 		require.ErrorIs(t, err, credits.ErrKeyReused, "a purchase under a consumption's key")
 		// Keys are per user: another user may use the same one.
-		v := newUser(t, db)
+		v := dbtest.NewUser(t, db)
 		mustAdd(t, l, credits.Credit{UserID: v, Kind: credits.KindPurchase, Amount: 3, IdempotencyKey: "k1"})
 		b, _ := l.Balance(ctx, u)
 		require.EqualValues(t, 7, b, "balance")
@@ -176,7 +161,7 @@ func TestRefund(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		l := credits.New(db, clock.System{})
-		u, v := newUser(t, db), newUser(t, db)
+		u, v := dbtest.NewUser(t, db), dbtest.NewUser(t, db)
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindGrant, Amount: 3, ExpiresAt: time.Now().Add(time.Hour)})
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 10})
 		used, err := l.Consume(ctx, credits.Debit{UserID: u, Amount: 5, Service: "s"})
@@ -201,7 +186,7 @@ func TestAdjust(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		l := credits.New(db, clock.System{})
-		u, admin := newUser(t, db), newUser(t, db)
+		u, admin := dbtest.NewUser(t, db), dbtest.NewUser(t, db)
 		_, err := l.Adjust(ctx, credits.Adjustment{UserID: u, ActorID: admin, Amount: 5, Reason: " "})
 		require.Error(t, err, "an adjustment without a reason succeeded")
 		_, err = l.Adjust(ctx, credits.Adjustment{UserID: u, ActorID: admin, Amount: 5, Reason: "welcome"})
@@ -230,7 +215,7 @@ func TestReversePayment(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		l := credits.New(db, clock.System{})
-		u := newUser(t, db)
+		u := dbtest.NewUser(t, db)
 		bought := mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 10, Reference: "pi_1"})
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindGrant, Amount: 2})
 		_, err := l.Consume(ctx, credits.Debit{UserID: u, Amount: 4, Service: "s"})
@@ -251,7 +236,7 @@ func TestJournalFilters(t *testing.T) {
 		now := time.Now()
 		clk := clock.NewFake(now)
 		l := credits.New(db, clk)
-		u, v := newUser(t, db), newUser(t, db)
+		u, v := dbtest.NewUser(t, db), dbtest.NewUser(t, db)
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 100})
 		mustAdd(t, l, credits.Credit{UserID: v, Kind: credits.KindPurchase, Amount: 100})
 		for i := range 5 {
@@ -309,7 +294,7 @@ func TestOneCreditFiftySpenders(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		l := credits.New(db, clock.System{})
-		u := newUser(t, db)
+		u := dbtest.NewUser(t, db)
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 1})
 		var ok atomic.Int64
 		var wg sync.WaitGroup
@@ -417,7 +402,7 @@ func checkConcurrentSpendingCollect(t *testing.T, db *database.DB, l *credits.Le
 	ctx := context.Background()
 	users := make([]string, spendAccounts)
 	for i := range users {
-		users[i] = newUser(t, db)
+		users[i] = dbtest.NewUser(t, db)
 		for range lotsPerAccounts {
 			mustAdd(t, l, credits.Credit{UserID: users[i], Kind: credits.KindPurchase, Amount: spendGrant / lotsPerAccounts})
 		}
@@ -489,7 +474,7 @@ func TestLowBalanceNoticeOncePerCrossing(t *testing.T) {
 			notices = append(notices, balance)
 			return nil
 		})
-		u := newUser(t, db)
+		u := dbtest.NewUser(t, db)
 		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 10})
 		require.NoError(t, l.SaveSettings(ctx, u, credits.Settings{LowBalanceThreshold: 5, WeeklySummary: false}))
 		s, _ := l.Settings(ctx, u)

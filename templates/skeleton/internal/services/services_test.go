@@ -2,11 +2,9 @@ package services_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"io"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -24,18 +22,6 @@ import (
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
-func newUser(t *testing.T, db *database.DB) string {
-	t.Helper()
-	id := rand.Text()
-	now := time.Now().UTC()
-	_, err := db.ExecContext(context.Background(),
-		`INSERT INTO users (id, email, email_normalized, name, password_hash, role, active, password_changed_at, created_at)
-		 VALUES (?, ?, ?, 'Test', 'x', 'user', TRUE, ?, ?)`,
-		id, id+"@example.com", strings.ToLower(id)+"@example.com", now, now)
-	require.NoError(t, err, "insert user")
-	return id
-}
-
 type fixture struct {
 	db       *database.DB
 	clock    *clock.Fake
@@ -51,7 +37,7 @@ func setup(t *testing.T, dialect database.Dialect, credit int64) fixture {
 	l := credits.New(db, clk)
 	r := services.NewRegistry(db, l, slog.New(slog.NewTextHandler(io.Discard, nil)), clk)
 	require.NoError(t, services.RegisterAll(r))
-	u := newUser(t, db)
+	u := dbtest.NewUser(t, db)
 	if credit > 0 {
 		_, err := l.Add(context.Background(), credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: credit})
 		require.NoError(t, err)

@@ -16,7 +16,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +28,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/health"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/logging"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/logging/logtest"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/migrate"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/views"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/web/middleware"
@@ -44,7 +44,7 @@ type app struct {
 	handler http.Handler
 	db      *database.DB
 	checker *health.Checker
-	logs    *syncBuffer
+	logs    *logtest.Buffer
 	acct    Accounts
 	clock   *clock.Fake
 	deps    Deps
@@ -66,7 +66,7 @@ func newApp(t testing.TB, dialect database.Dialect, opts options) *app {
 	} else {
 		db = dbtest.OpenEmpty(t, dialect)
 	}
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	clk := clock.NewFake(time.Now().UTC().Truncate(time.Second))
 	logger := logging.New(logs, "json", slog.LevelDebug)
 	assets, err := static.New()
@@ -588,24 +588,6 @@ func TestRequestIDs(t *testing.T) {
 
 // routeTableForTest lists the routes of the real table.
 func routeTableForTest(a *app) []route { return newServer(a.deps).routes() }
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // BenchmarkHomePage measures one full request through the middleware,
 // router and template, compressed as browsers ask for it.
