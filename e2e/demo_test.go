@@ -82,7 +82,9 @@ func TestDemoScript(t *testing.T) {
 // `make test`, it installs the missing packages before anything needs them.
 func TestDemoTargetInstallsDepsFirst(t *testing.T) {
 	t.Parallel()
-	cmd := exec.Command("make", "-n", "demo")
+	// --no-print-directory: under `make test` this make is a sub-make,
+	// which would otherwise frame its output with "Entering directory".
+	cmd := exec.Command("make", "--no-print-directory", "-n", "demo")
 	cmd.Dir = moduleRoot
 	cmd.Env = goEnv()
 	out, err := cmd.CombinedOutput()
