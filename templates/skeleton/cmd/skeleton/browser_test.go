@@ -51,6 +51,9 @@ func findChromium(t *testing.T) string {
 	return ""
 }
 
+// The size of the browser window, a desktop's.
+const windowWidth, windowHeight = 1280, 900
+
 // browserApp is the app served in-process on a free port with a SQLite
 // database and the file mail backend, and a headless Chromium to drive it.
 type browserApp struct {
@@ -62,7 +65,7 @@ type browserApp struct {
 
 // startBrowserApp migrates a fresh database, runs each of commands (a
 // command line without the program name, such as "seed-demo"), serves the
-// app and starts Chromium with a window of 1280 × 900. Everything stops when
+// app and starts Chromium. Everything stops when
 // the test ends; the browser gives up after timeout.
 func startBrowserApp(t *testing.T, timeout time.Duration, commands ...string) *browserApp {
 	t.Helper()
@@ -100,7 +103,7 @@ func startBrowserApp(t *testing.T, timeout time.Duration, commands ...string) *b
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(filepath.Join(dir, "chromium")),
-		chromedp.WindowSize(1280, 900),
+		chromedp.WindowSize(windowWidth, windowHeight),
 	)
 	t.Cleanup(cancelAlloc)
 	browser, cancelBrowser := chromedp.NewContext(allocCtx)
