@@ -220,8 +220,8 @@ func TestBrowserPages(t *testing.T) {
 func axeCore(t *testing.T) (source, missing string) {
 	t.Helper()
 	const how = "the accessibility scan needs axe-core: set AXE_CORE_JS to its axe.min.js " +
-		"(npm install axe-core@4.14.1 puts it in node_modules/axe-core/axe.min.js; " +
-		"in a quickscale checkout `make assets` puts it in frontend/node_modules/axe-core/axe.min.js)"
+		"(npm install --prefix ~/.cache/axe-core axe-core@4.14.1 puts it in ~/.cache/axe-core/node_modules/axe-core/axe.min.js; " +
+		"in a quickscale checkout `make assets` puts it in frontend/node_modules/axe-core/axe.min.js); see SECURITY.md"
 	path := os.Getenv("AXE_CORE_JS")
 	if path == "" {
 		if os.Getenv("REQUIRE_BROWSER") == "1" {
