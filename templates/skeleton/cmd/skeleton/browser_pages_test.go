@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -100,6 +101,50 @@ var deniedVisits = map[string][]pageVisit{
 	user: {{"forbidden", "/admin"}},
 }
 
+// pageState is a state a page reaches only through the browser: act runs
+// once the page has loaded. A state with widths is checked at those only.
+type pageState struct {
+	role, name, path string
+	widths           []int64
+	act              []chromedp.Action[chromedp.Void]
+}
+
+// pageStates are the problems a form shows, a result htmx swaps in, a flash
+// message and the menu of a small screen, opened.
+var pageStates = []pageState{
+	{role: visitor, name: "signup-problems", path: "/signup", act: []chromedp.Action[chromedp.Void]{
+		chromedp.Click(`form[action="/signup"] button[type="submit"]`),
+		chromedp.WaitVisible(chromedp.CSS(`#field-email[aria-invalid="true"]`)),
+	}},
+	{role: visitor, name: "login-failed", path: "/login", act: []chromedp.Action[chromedp.Void]{
+		chromedp.SendKeys("#field-email", "nobody@example.com"),
+		chromedp.SendKeys("#field-password", "not the password at all"),
+		chromedp.Click(`form[action="/login"] button[type="submit"]`),
+		chromedp.WaitVisible(chromedp.CSS(".account-form .notification.is-danger")),
+	}},
+	{role: visitor, name: "contact-problems", path: "/contact", act: []chromedp.Action[chromedp.Void]{
+		chromedp.SendKeys("#contact-email", "not-an-address"+kb.Tab),
+		chromedp.WaitVisible(chromedp.CSS("#contact-email-feedback .is-danger")),
+	}},
+	{role: user, name: "dashboard-run-result", path: "/dashboard", act: []chromedp.Action[chromedp.Void]{
+		chromedp.SendKeys("#text-slugify", "Hello, small world"),
+		chromedp.Click(`form[action="/credits/services/slugify/runs"] button[type="submit"]`),
+		chromedp.WaitVisible(chromedp.CSS("#run-result-slugify .run-output")),
+	}},
+	{role: user, name: "settings-saved", path: "/settings", act: []chromedp.Action[chromedp.Void]{
+		chromedp.Click(`form[action="/settings/profile"] button[type="submit"]`),
+		chromedp.WaitVisible(chromedp.CSS(".flash-container")),
+	}},
+	{role: visitor, name: "menu-open", path: "/", widths: []int64{375}, act: openMenu},
+	{role: user, name: "menu-open", path: "/", widths: []int64{375}, act: openMenu},
+	{role: admin, name: "menu-open", path: "/", widths: []int64{375}, act: openMenu},
+}
+
+var openMenu = []chromedp.Action[chromedp.Void]{
+	chromedp.Click(chromedp.CSS(".navbar-burger")),
+	chromedp.WaitVisible(chromedp.CSS("#main-menu")),
+}
+
 // viewportWidths are a desktop (the window's own) and a small phone.
 var viewportWidths = []int64{windowWidth, 375}
 
@@ -170,41 +215,54 @@ func TestBrowserPages(t *testing.T) {
 			app.logOut(t)
 			app.logIn(t, demoAdminEmail, demoPassword)
 		}
-		visits := slices.Clone(deniedVisits[role])
+		var states []pageState
+		for _, v := range deniedVisits[role] {
+			states = append(states, pageState{role: role, name: v.name, path: v.path})
+		}
 		for pattern, access := range routes {
 			if !slices.Contains(rolesFor[access], role) {
 				continue
 			}
 			for _, v := range pageVisits[pattern] {
 				if role == visitor || !visitorsOnly[v.name] {
-					visits = append(visits, v)
+					states = append(states, pageState{role: role, name: v.name, path: v.path})
 				}
 			}
 		}
-		slices.SortFunc(visits, func(a, b pageVisit) int { return strings.Compare(a.name, b.name) })
-		for _, v := range visits {
-			t.Run(role+"/"+v.name, func(t *testing.T) {
-				path := placeholders.Replace(v.path)
-				app.step(t, "open "+path, chromedp.Navigate(app.base+path), chromedp.WaitVisible(chromedp.CSS("main")))
-				loc, err := chromedp.Run(app.browser, chromedp.Location())
-				require.NoError(t, err)
-				require.Equal(t, app.base+path, loc, "opening %s as %s was redirected", path, role)
-				if axe != "" {
-					app.step(t, "load axe-core", chromedp.Evaluate[chromedp.Void](axe))
-				}
+		slices.SortFunc(states, func(a, b pageState) int { return strings.Compare(a.name, b.name) })
+		for _, s := range pageStates {
+			if s.role == role {
+				states = append(states, s)
+			}
+		}
+		for _, s := range states {
+			t.Run(role+"/"+s.name, func(t *testing.T) {
 				// Back to the window's own size, where the navigation the
 				// next steps use is not folded behind the burger.
 				t.Cleanup(func() {
 					assert.NoError(t, chromedp.Do(app.browser, chromedp.EmulateViewport(windowWidth, windowHeight)))
 				})
-				for _, width := range viewportWidths {
-					app.step(t, "resize", chromedp.EmulateViewport(width, windowHeight))
-					where := fmt.Sprintf("%s as %s at %d px", path, role, width)
+				path := placeholders.Replace(s.path)
+				widths := s.widths
+				if widths == nil {
+					widths = viewportWidths
+				}
+				for _, width := range widths {
+					where := fmt.Sprintf("%s (%s) as %s at %d px", path, s.name, role, width)
+					// Loaded at each width, so that a state reached by
+					// clicking is reached at that width.
+					app.step(t, "open "+where, chromedp.EmulateViewport(width, windowHeight),
+						chromedp.Navigate(app.base+path), chromedp.WaitVisible(chromedp.CSS("main")))
+					loc, err := chromedp.Run(app.browser, chromedp.Location())
+					require.NoError(t, err)
+					require.Equal(t, app.base+path, loc, "opening %s was redirected", where)
+					app.step(t, "reach "+where, s.act...)
 					if axe != "" {
+						app.step(t, "load axe-core", chromedp.Evaluate[chromedp.Void](axe))
 						checkAccessibility(t, app, where)
 					}
 					checkLayout(t, app, where)
-					screenshot(t, app, filepath.Join(shots, fmt.Sprintf("%s-%s-%d.png", role, v.name, width)))
+					screenshot(t, app, filepath.Join(shots, fmt.Sprintf("%s-%s-%d.png", role, s.name, width)))
 				}
 			})
 		}
