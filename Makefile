@@ -50,6 +50,9 @@ SKELETON  := templates/skeleton
 ASSET_DIR := $(SKELETON)/internal/web/static/vendor
 ASSETS    := $(addprefix $(ASSET_DIR)/,htmx.min.js alpine-csp.min.js bulma.min.css LICENSE-htmx LICENSE-alpine LICENSE-bulma)
 NPM_DIR   := frontend/node_modules
+# axe-core is a test tool (a devDependency): the skeleton's browser suite
+# loads it into each page through AXE_CORE_JS; it is never served or packed.
+AXE_CORE  := $(NPM_DIR)/axe-core/axe.min.js
 # quickscale embeds the skeleton as one archive: go:embed skips a directory
 # that holds a go.mod, and the skeleton is a module of its own.
 PACKED    := templates/skeleton.zip
@@ -70,7 +73,7 @@ pack: $(ASSETS)
 # npm ci installs exactly package-lock.json and checks every integrity hash;
 # --ignore-scripts runs no package code. The dist files are rebuilt only when
 # the lock file (or this recipe's inputs) is newer than they are.
-$(ASSETS) &: frontend/package-lock.json frontend/package.json frontend/LICENSE-alpine
+$(ASSETS) $(AXE_CORE) &: frontend/package-lock.json frontend/package.json frontend/LICENSE-alpine
 	@command -v npm >/dev/null || { echo "make assets: npm is missing; install it with: apt-get install -y nodejs npm" >&2; exit 1; }
 	cd frontend && npm ci --ignore-scripts --no-audit --no-fund
 	mkdir -p $(ASSET_DIR)
@@ -185,10 +188,10 @@ deps:
 # Everything CI proves, in one command: Debian packages (installed when
 # root), assets, tools, then lint, the Docker Engine (started when root) and
 # every test with the race detector, PostgreSQL required: quickscale's, and
-# the skeleton's in place with its Chromium and Mailpit suites. See
-# scripts/test-all.
-test: deps assets tools
-	@scripts/test-all "$(MAKE)" $(TEST_TIMEOUT) $(TOOLS)/test.log $(SKELETON) $(TOOLS_BIN)/mailpit
+# the skeleton's in place with its Chromium (axe-core scan included) and
+# Mailpit suites. See scripts/test-all.
+test: deps assets tools $(AXE_CORE)
+	@scripts/test-all "$(MAKE)" $(TEST_TIMEOUT) $(TOOLS)/test.log $(SKELETON) $(TOOLS_BIN)/mailpit $(CURDIR)/$(AXE_CORE)
 
 ## Benchmarks ----------------------------------------------------------------
 

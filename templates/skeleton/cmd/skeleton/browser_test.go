@@ -29,6 +29,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 )
 
 func findChromium(t *testing.T) string {
@@ -49,30 +51,50 @@ func findChromium(t *testing.T) string {
 	return ""
 }
 
-func TestBrowserSignUpToLogout(t *testing.T) {
+// The size of the browser window, a desktop's.
+const windowWidth, windowHeight = 1280, 900
+
+// browserApp is the app served in-process on a free port with a SQLite
+// database and the file mail backend, and a headless Chromium to drive it.
+type browserApp struct {
+	base    string
+	mailDir string
+	env     func(string) string
+	browser context.Context
+}
+
+// startBrowserApp migrates a fresh database, runs each of commands (a
+// command line without the program name, such as "seed-demo"), serves the
+// app and starts Chromium. Everything stops when
+// the test ends; the browser gives up after timeout.
+func startBrowserApp(t *testing.T, timeout time.Duration, commands ...string) *browserApp {
+	t.Helper()
 	chromium := findChromium(t)
 	dir := t.TempDir()
 	addr := freeAddr(t)
-	base := "http://" + addr
-	mailDir := filepath.Join(dir, "mail")
-	env := environment(map[string]string{
-		"APP_ENV": "development", "HTTP_ADDR": addr, "BASE_URL": base, "SECRET_KEY": testSecret,
-		"DATABASE_URL": "sqlite:" + filepath.Join(dir, "app.db"), "EMAIL_BACKEND": "file", "EMAIL_FILE_DIR": mailDir,
+	app := &browserApp{base: "http://" + addr, mailDir: filepath.Join(dir, "mail")}
+	app.env = environment(map[string]string{
+		"APP_ENV": "development", "HTTP_ADDR": addr, "BASE_URL": app.base, "SECRET_KEY": testSecret,
+		"DATABASE_URL": "sqlite:" + filepath.Join(dir, "app.db"), "EMAIL_BACKEND": "file", "EMAIL_FILE_DIR": app.mailDir,
 		"LOG_LEVEL": "warn",
 	})
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := run(ctx, []string{appName, "migrate", "up"}, env, nil, io.Discard, io.Discard); err != nil {
-		t.Fatal(err)
+	for _, command := range append([]string{"migrate up"}, commands...) {
+		args := append([]string{appName}, strings.Fields(command)...)
+		if err := run(ctx, args, app.env, nil, io.Discard, io.Discard); err != nil {
+			cancel()
+			t.Fatalf("%s: %v", command, err)
+		}
 	}
 	served := make(chan error, 1)
-	go func() { served <- run(ctx, []string{appName, "serve"}, env, nil, io.Discard, io.Discard) }()
+	go func() { served <- run(ctx, []string{appName, "serve"}, app.env, nil, io.Discard, io.Discard) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-served; err != nil {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	waitReady(t, base, served)
+	waitReady(t, app.base, served)
 
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(chromium),
@@ -81,44 +103,96 @@ func TestBrowserSignUpToLogout(t *testing.T) {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(filepath.Join(dir, "chromium")),
-		chromedp.WindowSize(1280, 900),
+		chromedp.WindowSize(windowWidth, windowHeight),
 	)
-	defer cancelAlloc()
+	t.Cleanup(cancelAlloc)
 	browser, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	browser, cancelTimeout := context.WithTimeout(browser, 90*time.Second)
-	defer cancelTimeout()
+	t.Cleanup(cancelBrowser)
+	browser, cancelTimeout := context.WithTimeout(browser, timeout)
+	t.Cleanup(cancelTimeout)
+	app.browser = browser
+	return app
+}
 
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(browser, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
+// step runs actions in the browser and stops the test, naming what, if one
+// fails.
+func (app *browserApp) step(t *testing.T, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(app.browser, actions...); err != nil {
+		t.Fatalf("%s: %v", what, err)
 	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(browser, chromedp.Text(sel))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return s
-	}
+}
 
-	value := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(browser, chromedp.Value(sel))
-		if err != nil {
-			t.Fatalf("read the value of %s: %v", sel, err)
-		}
-		return s
+// text is the visible text of the first element matching sel.
+func (app *browserApp) text(t *testing.T, sel string) string {
+	t.Helper()
+	s, err := chromedp.Run(app.browser, chromedp.Text(sel))
+	if err != nil {
+		t.Fatalf("read %s: %v", sel, err)
 	}
+	return s
+}
+
+// value is the value of the form field matching sel.
+func (app *browserApp) value(t *testing.T, sel string) string {
+	t.Helper()
+	s, err := chromedp.Run(app.browser, chromedp.Value(sel))
+	if err != nil {
+		t.Fatalf("read the value of %s: %v", sel, err)
+	}
+	return s
+}
+
+// userID is the id of the account with the (normalised) address email.
+func (app *browserApp) userID(t *testing.T, email string) string {
+	t.Helper()
+	ctx := context.Background()
+	db, err := database.Open(ctx, app.env("DATABASE_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var id string
+	if err := db.QueryRowContext(ctx, "SELECT id FROM users WHERE email_normalized = ?", email).Scan(&id); err != nil {
+		t.Fatalf("the id of %s: %v", email, err)
+	}
+	return id
+}
+
+// logIn signs in through the login form and waits for the dashboard.
+func (app *browserApp) logIn(t *testing.T, email, password string) {
+	t.Helper()
+	app.step(t, "log in as "+email,
+		chromedp.Navigate(app.base+"/login"),
+		chromedp.WaitVisible("#field-email"),
+		chromedp.SendKeys("#field-email", email),
+		chromedp.SendKeys("#field-password", password),
+		chromedp.Click(`form[action="/login"] button[type="submit"]`),
+		chromedp.WaitVisible(".status-card"),
+	)
+}
+
+// logOut submits the logout form (its button sits in the hover menu, so
+// the form is submitted as the button would) and waits for the visitor's
+// navigation.
+func (app *browserApp) logOut(t *testing.T) {
+	t.Helper()
+	app.step(t, "log out",
+		chromedp.Submit(`form[action="/logout"]`, chromedp.NodeReady),
+		chromedp.WaitVisible(`a[href="/signup"]`),
+	)
+}
+
+func TestBrowserSignUpToLogout(t *testing.T) {
+	app := startBrowserApp(t, 90*time.Second)
+	base := app.base
 
 	// Leaving a field checks it (htmx). The check rewrites only the line
 	// under the input: were the input swapped, the password (never sent
 	// back) would be wiped, even between the press and the release of a
 	// click on the submit button.
 	const short = "too short"
-	step("sign up: a short password is flagged in place",
+	app.step(t, "sign up: a short password is flagged in place",
 		chromedp.Navigate(base+"/signup"),
 		chromedp.WaitVisible("#field-email"),
 		chromedp.SendKeys("#field-email", "ada@example.com"),
@@ -127,76 +201,71 @@ func TestBrowserSignUpToLogout(t *testing.T) {
 		chromedp.WaitVisible("#field-password-feedback .is-danger"),
 		chromedp.WaitReady(`#field-password.is-danger[aria-invalid="true"]`),
 	)
-	if got := value("#field-password"); got != short {
+	if got := app.value(t, "#field-password"); got != short {
 		t.Fatalf("after its check the password field holds %q, want what was typed", got)
 	}
 	const password = "a long browser passphrase"
-	step("sign up: a good password clears the problem",
+	app.step(t, "sign up: a good password clears the problem",
 		chromedp.SendKeys("#field-password", strings.Repeat(kb.Backspace, len(short))+password+kb.Tab),
 		chromedp.WaitNotPresent("#field-password-feedback .is-danger"),
 		chromedp.WaitNotPresent("#field-password[aria-invalid]"),
 	)
-	if got := value("#field-password"); got != password {
+	if got := app.value(t, "#field-password"); got != password {
 		t.Fatalf("after its check the password field holds %q, want what was typed", got)
 	}
-	step("sign up",
+	app.step(t, "sign up",
 		chromedp.Click(`form[action="/signup"] button[type="submit"]`),
 		chromedp.WaitVisible(".auth-outcome"),
 	)
-	if got := text(".auth-outcome"); !strings.Contains(got, "Check your inbox") {
+	if got := app.text(t, ".auth-outcome"); !strings.Contains(got, "Check your inbox") {
 		t.Fatalf("after sign-up the page says %q", got)
 	}
 
-	link := verificationLink(t, mailDir, base)
-	step("open the verification link",
+	link := mailedLink(t, app.mailDir, base, "/verify")
+	app.step(t, "open the verification link",
 		chromedp.Navigate(link),
 		chromedp.WaitVisible(`form[action="/verify"] button`),
 		chromedp.Click(`form[action="/verify"] button`),
 		chromedp.WaitVisible(`form[action="/login"]`),
 	)
-	if got := text(".flash-container"); !strings.Contains(got, "confirmed") {
+	if got := app.text(t, ".flash-container"); !strings.Contains(got, "confirmed") {
 		t.Fatalf("after verification the flash says %q", got)
 	}
 
-	step("log in",
+	app.step(t, "log in",
 		chromedp.SendKeys("#field-email", "ada@example.com"),
 		chromedp.SendKeys("#field-password", password),
 		chromedp.Click(`form[action="/login"] button[type="submit"]`),
 		chromedp.WaitVisible(".status-card"),
 	)
-	if got := text("h1"); !strings.Contains(got, "Hello, Ada Lovelace") {
+	if got := app.text(t, "h1"); !strings.Contains(got, "Hello, Ada Lovelace") {
 		t.Fatalf("dashboard heading = %q", got)
 	}
 
-	step("settings",
+	app.step(t, "settings",
 		chromedp.Navigate(base+"/settings"),
 		chromedp.WaitVisible("#sessions"),
 	)
-	if got := text("#sessions"); !strings.Contains(got, "this session") {
+	if got := app.text(t, "#sessions"); !strings.Contains(got, "this session") {
 		t.Fatalf("sessions section = %q", got)
 	}
 
-	// The logout button sits in the hover menu; the form is submitted as
-	// the button would.
-	step("log out",
-		chromedp.Submit(`form[action="/logout"]`, chromedp.NodeReady),
-		chromedp.WaitVisible(`a[href="/signup"]`),
-	)
-	if got := text(".flash-container"); !strings.Contains(got, "logged out") {
+	app.logOut(t)
+	if got := app.text(t, ".flash-container"); !strings.Contains(got, "logged out") {
 		t.Fatalf("after logout the flash says %q", got)
 	}
-	step("dashboard after logout", chromedp.Navigate(base+"/dashboard"), chromedp.WaitVisible(`form[action="/login"]`))
-	loc, err := chromedp.Run(browser, chromedp.Location())
+	app.step(t, "dashboard after logout", chromedp.Navigate(base+"/dashboard"), chromedp.WaitVisible(`form[action="/login"]`))
+	loc, err := chromedp.Run(app.browser, chromedp.Location())
 	if err != nil || !strings.Contains(loc, "/login?next=") {
 		t.Fatalf("dashboard after logout landed on %q, %v", loc, err)
 	}
 }
 
-// verificationLink waits for the file backend's .eml and returns the link
-// in its plain-text part.
-func verificationLink(t *testing.T, dir, base string) string {
+// mailedLink waits for a .eml of the file backend whose plain-text part
+// holds a link to path with a token, and returns that link.
+func mailedLink(t *testing.T, dir, base, path string) string {
 	t.Helper()
-	pattern := regexp.MustCompile(regexp.QuoteMeta(base) + `/verify\?token=[A-Za-z0-9_-]+`)
+	pattern := regexp.MustCompile(regexp.QuoteMeta(base+path) + `\?token=[A-Za-z0-9_-]+`)
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
@@ -207,7 +276,7 @@ func verificationLink(t *testing.T, dir, base string) string {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("no verification email in %s within 20s", dir)
+	t.Fatalf("no email with a link to %s in %s within 20s", path, dir)
 	return ""
 }
 
