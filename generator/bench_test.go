@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // cpuTime is the CPU time this process has used, user and system. Reported
@@ -14,9 +16,7 @@ import (
 // clock is shared with other work.
 func cpuTime(b *testing.B) time.Duration {
 	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
@@ -27,9 +27,8 @@ func reportCPU(b *testing.B, start time.Duration) {
 func BenchmarkRender(b *testing.B) {
 	start := cpuTime(b)
 	for b.Loop() {
-		if _, err := Render(goldenOptions("postgres")); err != nil {
-			b.Fatal(err)
-		}
+		_, err := Render(goldenOptions("postgres"))
+		require.NoError(b, err)
 	}
 	reportCPU(b, start)
 }
@@ -53,24 +52,16 @@ func TestMain(m *testing.M) {
 func BenchmarkRenderAndWrite(b *testing.B) {
 	if writeParent == "" {
 		dir, err := os.MkdirTemp("", "quickscale-bench-")
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		writeParent = dir
 	}
 	start := cpuTime(b)
 	for b.Loop() {
 		files, err := Render(goldenOptions("postgres"))
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		target, err := os.MkdirTemp(writeParent, "app-")
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := Write(b.Context(), files, target); err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
+		require.NoError(b, Write(b.Context(), files, target))
 	}
 	reportCPU(b, start)
 }

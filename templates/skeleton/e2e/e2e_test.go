@@ -18,6 +18,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 var client = &http.Client{
@@ -29,36 +32,27 @@ var client = &http.Client{
 func base(t *testing.T) *url.URL {
 	t.Helper()
 	raw := os.Getenv("E2E_BASE_URL")
-	if raw == "" {
-		t.Fatal("E2E_BASE_URL is not set: run E2E_BASE_URL=http://localhost:8000 go test -tags e2e ./e2e")
-	}
+	require.NotEmpty(t, raw, "E2E_BASE_URL is not set: run E2E_BASE_URL=http://localhost:8000 go test -tags e2e ./e2e")
 	u, err := url.Parse(strings.TrimSuffix(raw, "/"))
-	if err != nil || u.Host == "" {
-		t.Fatalf("E2E_BASE_URL is %q: use the site's address, e.g. http://localhost:8000", raw)
-	}
+	require.NoError(t, err, "E2E_BASE_URL is %q: use the site's address, e.g. http://localhost:8000", raw)
+	require.NotEmpty(t, u.Host, "E2E_BASE_URL is %q: use the site's address, e.g. http://localhost:8000", raw)
 	return u
 }
 
 func fetch(t *testing.T, r *http.Request) (*http.Response, string) {
 	t.Helper()
 	resp, err := client.Do(r)
-	if err != nil {
-		t.Fatalf("%s %s: %v", r.Method, r.URL, err)
-	}
+	require.NoError(t, err, "%s %s", r.Method, r.URL)
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: read body: %v", r.Method, r.URL, err)
-	}
+	require.NoError(t, err, "%s %s: read body", r.Method, r.URL)
 	return resp, string(body)
 }
 
 func get(t *testing.T, target string) (*http.Response, string) {
 	t.Helper()
 	r, err := http.NewRequest(http.MethodGet, target, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return fetch(t, r)
 }
 
@@ -66,9 +60,8 @@ func TestHealth(t *testing.T) {
 	b := base(t)
 	for _, path := range []string{"/livez", "/readyz"} {
 		resp, body := get(t, b.String()+path)
-		if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"status":"ok"`) {
-			t.Errorf("GET %s = %d %s, want 200 ok", path, resp.StatusCode, body)
-		}
+		assert.Equal(t, http.StatusOK, resp.StatusCode, "GET %s", path)
+		assert.Contains(t, body, `"status":"ok"`, "GET %s", path)
 	}
 }
 
@@ -76,18 +69,15 @@ func TestPublicPages(t *testing.T) {
 	b := base(t)
 	for _, path := range []string{"/", "/about", "/contact"} {
 		resp, body := get(t, b.String()+path)
-		if resp.StatusCode != http.StatusOK {
-			t.Errorf("GET %s = %d, want 200", path, resp.StatusCode)
+		if !assert.Equal(t, http.StatusOK, resp.StatusCode, "GET %s", path) {
 			continue
 		}
-		if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(body, "<main") {
-			t.Errorf("GET %s is not an HTML page", path)
-		}
+		assert.True(t, strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html"), "GET %s: Content-Type %q, want an HTML page", path, resp.Header.Get("Content-Type"))
+		assert.Contains(t, body, "<main", "GET %s is not a page", path)
 	}
 	resp, body := get(t, b.String()+"/e2e-no-such-page")
-	if resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "Page not found") {
-		t.Errorf("GET of a missing page = %d, want the styled 404", resp.StatusCode)
-	}
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "GET of a missing page")
+	assert.Contains(t, body, "Page not found", "GET of a missing page: want the styled 404")
 }
 
 var (
@@ -103,30 +93,25 @@ func TestAssetsAreSameOriginAndLoad(t *testing.T) {
 	_, page := get(t, b.String()+"/")
 	for _, m := range anyURL.FindAllStringSubmatch(page, -1) {
 		u, err := b.Parse(html.UnescapeString(m[1]))
-		if err != nil || u.Host != b.Host {
-			t.Errorf("home page links to another host: %s", m[1])
+		if assert.NoError(t, err, m[1]) {
+			assert.Equal(t, b.Host, u.Host, "home page links to another host: %s", m[1])
 		}
 	}
 	tags := assetTag.FindAllString(page, -1)
-	if len(tags) == 0 {
-		t.Fatal("home page has no assets")
-	}
+	require.NotEmpty(t, tags, "home page has no assets")
 	for _, tag := range tags {
 		m := assetURL.FindStringSubmatch(tag)
 		if m == nil {
 			continue
 		}
 		u, err := b.Parse(html.UnescapeString(m[1]))
-		if err != nil || u.Scheme != b.Scheme || u.Host != b.Host {
-			t.Errorf("asset %s is not same-origin", m[1])
+		if !assert.NoError(t, err, m[1]) || !assert.Equal(t, b.Scheme+"://"+b.Host, u.Scheme+"://"+u.Host, "asset %s is not same-origin", m[1]) {
 			continue
 		}
 		resp, _ := get(t, u.String())
-		if resp.StatusCode != http.StatusOK {
-			t.Errorf("GET %s = %d, want 200", u.Path, resp.StatusCode)
-		}
-		if strings.HasPrefix(u.Path, "/static/") && !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") {
-			t.Errorf("GET %s Cache-Control = %q, want immutable", u.Path, resp.Header.Get("Cache-Control"))
+		assert.Equal(t, http.StatusOK, resp.StatusCode, "GET %s", u.Path)
+		if strings.HasPrefix(u.Path, "/static/") {
+			assert.Contains(t, resp.Header.Get("Cache-Control"), "immutable", "GET %s Cache-Control", u.Path)
 		}
 	}
 }
@@ -142,27 +127,21 @@ func TestSecurityHeaders(t *testing.T) {
 		resp, _ := get(t, b.String()+path)
 		csp := resp.Header.Get("Content-Security-Policy")
 		for _, want := range []string{"default-src 'self'", "script-src 'self'", "frame-ancestors 'none'", "object-src 'none'"} {
-			if !strings.Contains(csp, want) {
-				t.Errorf("GET %s: CSP %q lacks %s", path, csp, want)
-			}
+			assert.Contains(t, csp, want, "GET %s: CSP", path)
 		}
-		if strings.Contains(csp, "unsafe-") || strings.Contains(csp, "http") {
-			t.Errorf("GET %s: CSP %q allows unsafe code or another origin", path, csp)
-		}
+		assert.NotContains(t, csp, "unsafe-", "GET %s: CSP allows unsafe code", path)
+		assert.NotContains(t, csp, "http", "GET %s: CSP allows another origin", path)
 		for name, want := range map[string]string{
 			"X-Content-Type-Options":       "nosniff",
 			"Cross-Origin-Opener-Policy":   "same-origin",
 			"Cross-Origin-Resource-Policy": "same-origin",
 		} {
-			if got := resp.Header.Get(name); got != want {
-				t.Errorf("GET %s: %s = %q, want %q", path, name, got, want)
-			}
+			assert.Equal(t, want, resp.Header.Get(name), "GET %s: %s", path, name)
 		}
-		if resp.Header.Get("Referrer-Policy") == "" || resp.Header.Get("Permissions-Policy") == "" {
-			t.Errorf("GET %s: Referrer-Policy or Permissions-Policy missing", path)
-		}
-		if b.Scheme == "https" && resp.Header.Get("Strict-Transport-Security") == "" {
-			t.Errorf("GET %s over HTTPS: no Strict-Transport-Security", path)
+		assert.NotEmpty(t, resp.Header.Get("Referrer-Policy"), "GET %s: Referrer-Policy missing", path)
+		assert.NotEmpty(t, resp.Header.Get("Permissions-Policy"), "GET %s: Permissions-Policy missing", path)
+		if b.Scheme == "https" {
+			assert.NotEmpty(t, resp.Header.Get("Strict-Transport-Security"), "GET %s over HTTPS: no Strict-Transport-Security", path)
 		}
 	}
 }
@@ -171,31 +150,25 @@ func TestCrossSitePostRefused(t *testing.T) {
 	b := base(t)
 	form := url.Values{"name": {"e2e"}, "email": {"e2e@example.com"}, "message": {"must never be stored"}}
 	r, err := http.NewRequest(http.MethodPost, b.String()+"/contact", strings.NewReader(form.Encode()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	r.Header.Set("Origin", "https://evil.example")
 	r.Header.Set("Sec-Fetch-Site", "cross-site")
-	if resp, _ := fetch(t, r); resp.StatusCode != http.StatusForbidden {
-		t.Fatalf("cross-site POST /contact = %d, want 403", resp.StatusCode)
-	}
+	resp, _ := fetch(t, r)
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode, "cross-site POST /contact")
 }
 
 // Inline validation answers without storing anything.
 func TestContactFieldValidation(t *testing.T) {
 	b := base(t)
 	r, err := http.NewRequest(http.MethodPost, b.String()+"/contact/validate", strings.NewReader("email=not-an-address"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	r.Header.Set("Origin", b.Scheme+"://"+b.Host)
 	r.Header.Set("Sec-Fetch-Site", "same-origin")
 	r.Header.Set("HX-Request", "true")
 	r.Header.Set("HX-Trigger-Name", "email")
 	resp, body := fetch(t, r)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Enter an email address") {
-		t.Fatalf("POST /contact/validate = %d:\n%s", resp.StatusCode, body)
-	}
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "POST /contact/validate:\n%s", body)
+	assert.Contains(t, body, "Enter an email address", "POST /contact/validate")
 }

@@ -3,11 +3,11 @@
 package main
 
 import (
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
 )
 
 // TestBrowserCredits: an admin grants a credit; the user runs the paid
@@ -27,38 +27,31 @@ func TestBrowserCredits(t *testing.T) {
 		chromedp.Click(`form[action$="/credits"] button[type="submit"]`),
 		chromedp.WaitVisible(".flash-container"),
 	)
-	if got := app.text(t, ".flash-container"); !strings.Contains(got, "balance is now 1") {
-		t.Fatalf("after the grant the flash says %q", got)
-	}
+	require.Contains(t, app.text(t, ".flash-container"), "balance is now 1", "after the grant the flash says")
 	app.logOut(t)
 
 	app.logIn(t, demoUserEmail, demoPassword)
-	if got := app.text(t, "#credit-balance"); !strings.Contains(got, "1") {
-		t.Fatalf("dashboard balance = %q, want 1", got)
-	}
+	require.Contains(t, app.text(t, "#credit-balance"), "1", "dashboard balance")
 	app.step(t, "run the paid service",
 		chromedp.SendKeys("#text-word-count", "three small words"),
 		chromedp.Click(`form[action="/credits/services/word-count/runs"] button[type="submit"]`),
 		chromedp.WaitVisible("#run-result-word-count .run-output"),
 	)
-	if got := app.text(t, "#credit-balance"); !strings.Contains(got, "0") {
-		t.Fatalf("balance after the run = %q, want 0 without a reload", got)
-	}
-	if got := app.text(t, "#run-result-word-count"); !strings.Contains(got, "words") || !strings.Contains(got, "3") {
-		t.Fatalf("run result = %q", got)
-	}
+	require.Contains(t, app.text(t, "#credit-balance"), "0", "balance after the run")
+	result := app.text(t, "#run-result-word-count")
+	require.Contains(t, result, "words", "run result")
+	require.Contains(t, result, "3", "run result")
 
 	app.step(t, "run again without credits",
 		chromedp.Click(`form[action="/credits/services/word-count/runs"] button[type="submit"]`),
 		chromedp.WaitVisible("#run-result-word-count .insufficient-credits"),
 		chromedp.WaitVisible(`#run-result-word-count .insufficient-credits a[href="/contact"]`),
 	)
-	if got := app.text(t, "#run-result-word-count"); !strings.Contains(got, "needs 1 credit and you have 0") {
-		t.Fatalf("insufficient state = %q", got)
-	}
+	require.Contains(t, app.text(t, "#run-result-word-count"), "needs 1 credit and you have 0", "insufficient state")
 
 	app.step(t, "history", chromedp.Navigate(base+"/credits/history"), chromedp.WaitVisible(".credit-history"))
-	if got := app.text(t, ".credit-history"); !strings.Contains(got, "consumption") || !strings.Contains(got, "word-count") || !strings.Contains(got, "welcome credit") {
-		t.Fatalf("history = %q", got)
+	history := app.text(t, ".credit-history")
+	for _, want := range []string{"consumption", "word-count", "welcome credit"} {
+		require.Contains(t, history, want, "history")
 	}
 }

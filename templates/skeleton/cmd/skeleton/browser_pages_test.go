@@ -285,7 +285,7 @@ func axeCore(t *testing.T) (source, missing string) {
 	path := os.Getenv("AXE_CORE_JS")
 	if path == "" {
 		if os.Getenv("REQUIRE_BROWSER") == "1" {
-			t.Fatal("REQUIRE_BROWSER=1: " + how)
+			require.FailNow(t, "REQUIRE_BROWSER=1: "+how)
 		}
 		t.Log("skipping the scan: " + how)
 		return "", how
@@ -326,7 +326,7 @@ func checkAccessibility(t *testing.T, app *browserApp, where string) {
 	for _, v := range result.Violations {
 		msg := fmt.Sprintf("%s: axe-core %s (%s): %s; %s; elements: %v", where, v.ID, v.Impact, v.Help, v.HelpURL, v.Targets)
 		if v.Impact == "serious" || v.Impact == "critical" {
-			t.Error(msg)
+			assert.Fail(t, msg)
 		} else {
 			t.Log(msg)
 		}

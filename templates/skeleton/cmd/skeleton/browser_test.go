@@ -29,6 +29,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 )
@@ -45,7 +47,7 @@ func findChromium(t *testing.T) string {
 	}
 	const msg = "no Chromium found (set CHROMIUM_BIN or install it: apt-get install chromium)"
 	if os.Getenv("REQUIRE_BROWSER") == "1" {
-		t.Fatal("REQUIRE_BROWSER=1: " + msg)
+		require.FailNow(t, "REQUIRE_BROWSER=1: "+msg)
 	}
 	t.Skip(msg)
 	return ""
@@ -83,16 +85,14 @@ func startBrowserApp(t *testing.T, timeout time.Duration, commands ...string) *b
 		args := append([]string{appName}, strings.Fields(command)...)
 		if err := run(ctx, args, app.env, nil, io.Discard, io.Discard); err != nil {
 			cancel()
-			t.Fatalf("%s: %v", command, err)
+			require.NoError(t, err, command)
 		}
 	}
 	served := make(chan error, 1)
 	go func() { served <- run(ctx, []string{appName, "serve"}, app.env, nil, io.Discard, io.Discard) }()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("serve: %v", err)
-		}
+		assert.NoError(t, <-served, "serve")
 	})
 	waitReady(t, app.base, served)
 
@@ -118,18 +118,14 @@ func startBrowserApp(t *testing.T, timeout time.Duration, commands ...string) *b
 // fails.
 func (app *browserApp) step(t *testing.T, what string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	if err := chromedp.Do(app.browser, actions...); err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
+	require.NoError(t, chromedp.Do(app.browser, actions...), what)
 }
 
 // text is the visible text of the first element matching sel.
 func (app *browserApp) text(t *testing.T, sel string) string {
 	t.Helper()
 	s, err := chromedp.Run(app.browser, chromedp.Text(sel))
-	if err != nil {
-		t.Fatalf("read %s: %v", sel, err)
-	}
+	require.NoError(t, err, "read %s", sel)
 	return s
 }
 
@@ -137,9 +133,7 @@ func (app *browserApp) text(t *testing.T, sel string) string {
 func (app *browserApp) value(t *testing.T, sel string) string {
 	t.Helper()
 	s, err := chromedp.Run(app.browser, chromedp.Value(sel))
-	if err != nil {
-		t.Fatalf("read the value of %s: %v", sel, err)
-	}
+	require.NoError(t, err, "read the value of %s", sel)
 	return s
 }
 
@@ -148,14 +142,10 @@ func (app *browserApp) userID(t *testing.T, email string) string {
 	t.Helper()
 	ctx := context.Background()
 	db, err := database.Open(ctx, app.env("DATABASE_URL"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer db.Close()
 	var id string
-	if err := db.QueryRowContext(ctx, "SELECT id FROM users WHERE email_normalized = ?", email).Scan(&id); err != nil {
-		t.Fatalf("the id of %s: %v", email, err)
-	}
+	require.NoError(t, db.QueryRowContext(ctx, "SELECT id FROM users WHERE email_normalized = ?", email).Scan(&id), "the id of %s", email)
 	return id
 }
 
@@ -201,25 +191,19 @@ func TestBrowserSignUpToLogout(t *testing.T) {
 		chromedp.WaitVisible("#field-password-feedback .is-danger"),
 		chromedp.WaitReady(`#field-password.is-danger[aria-invalid="true"]`),
 	)
-	if got := app.value(t, "#field-password"); got != short {
-		t.Fatalf("after its check the password field holds %q, want what was typed", got)
-	}
+	require.Equal(t, short, app.value(t, "#field-password"), "after its check the password field must hold what was typed")
 	const password = "a long browser passphrase"
 	app.step(t, "sign up: a good password clears the problem",
 		chromedp.SendKeys("#field-password", strings.Repeat(kb.Backspace, len(short))+password+kb.Tab),
 		chromedp.WaitNotPresent("#field-password-feedback .is-danger"),
 		chromedp.WaitNotPresent("#field-password[aria-invalid]"),
 	)
-	if got := app.value(t, "#field-password"); got != password {
-		t.Fatalf("after its check the password field holds %q, want what was typed", got)
-	}
+	require.Equal(t, password, app.value(t, "#field-password"), "after its check the password field must hold what was typed")
 	app.step(t, "sign up",
 		chromedp.Click(`form[action="/signup"] button[type="submit"]`),
 		chromedp.WaitVisible(".auth-outcome"),
 	)
-	if got := app.text(t, ".auth-outcome"); !strings.Contains(got, "Check your inbox") {
-		t.Fatalf("after sign-up the page says %q", got)
-	}
+	require.Contains(t, app.text(t, ".auth-outcome"), "Check your inbox", "after sign-up the page says")
 
 	link := mailedLink(t, app.mailDir, base, "/verify")
 	app.step(t, "open the verification link",
@@ -228,9 +212,7 @@ func TestBrowserSignUpToLogout(t *testing.T) {
 		chromedp.Click(`form[action="/verify"] button`),
 		chromedp.WaitVisible(`form[action="/login"]`),
 	)
-	if got := app.text(t, ".flash-container"); !strings.Contains(got, "confirmed") {
-		t.Fatalf("after verification the flash says %q", got)
-	}
+	require.Contains(t, app.text(t, ".flash-container"), "confirmed", "after verification the flash says")
 
 	app.step(t, "log in",
 		chromedp.SendKeys("#field-email", "ada@example.com"),
@@ -238,27 +220,20 @@ func TestBrowserSignUpToLogout(t *testing.T) {
 		chromedp.Click(`form[action="/login"] button[type="submit"]`),
 		chromedp.WaitVisible(".status-card"),
 	)
-	if got := app.text(t, "h1"); !strings.Contains(got, "Hello, Ada Lovelace") {
-		t.Fatalf("dashboard heading = %q", got)
-	}
+	require.Contains(t, app.text(t, "h1"), "Hello, Ada Lovelace", "dashboard heading")
 
 	app.step(t, "settings",
 		chromedp.Navigate(base+"/settings"),
 		chromedp.WaitVisible("#sessions"),
 	)
-	if got := app.text(t, "#sessions"); !strings.Contains(got, "this session") {
-		t.Fatalf("sessions section = %q", got)
-	}
+	require.Contains(t, app.text(t, "#sessions"), "this session", "sessions section")
 
 	app.logOut(t)
-	if got := app.text(t, ".flash-container"); !strings.Contains(got, "logged out") {
-		t.Fatalf("after logout the flash says %q", got)
-	}
+	require.Contains(t, app.text(t, ".flash-container"), "logged out", "after logout the flash says")
 	app.step(t, "dashboard after logout", chromedp.Navigate(base+"/dashboard"), chromedp.WaitVisible(`form[action="/login"]`))
 	loc, err := chromedp.Run(app.browser, chromedp.Location())
-	if err != nil || !strings.Contains(loc, "/login?next=") {
-		t.Fatalf("dashboard after logout landed on %q, %v", loc, err)
-	}
+	require.NoError(t, err)
+	assert.Contains(t, loc, "/login?next=", "dashboard after logout")
 }
 
 // mailedLink waits for a .eml of the file backend whose plain-text part
@@ -276,31 +251,24 @@ func mailedLink(t *testing.T, dir, base, path string) string {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("no email with a link to %s in %s within 20s", path, dir)
+	require.FailNow(t, "no email with a link to "+path+" in "+dir+" within 20s")
 	return ""
 }
 
 func plainText(t *testing.T, path string) string {
 	t.Helper()
 	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer f.Close()
 	msg, err := mail.ReadMessage(bufio.NewReader(f))
-	if err != nil {
-		t.Fatalf("parse %s: %v", path, err)
-	}
+	require.NoError(t, err, "parse %s", path)
 	mediaType, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	if err != nil || !strings.HasPrefix(mediaType, "multipart/") {
-		t.Fatalf("%s: Content-Type %q, want multipart", path, msg.Header.Get("Content-Type"))
-	}
+	require.NoError(t, err, "%s: Content-Type", path)
+	require.True(t, strings.HasPrefix(mediaType, "multipart/"), "%s: Content-Type %q, want multipart", path, mediaType)
 	parts := multipart.NewReader(msg.Body, params["boundary"])
 	for {
 		part, err := parts.NextPart()
-		if err != nil {
-			t.Fatalf("%s has no text/plain part: %v", path, err)
-		}
+		require.NoError(t, err, "%s has no text/plain part", path)
 		if !strings.HasPrefix(part.Header.Get("Content-Type"), "text/plain") {
 			continue
 		}
@@ -309,9 +277,7 @@ func plainText(t *testing.T, path string) string {
 			r = base64.NewDecoder(base64.StdEncoding, part)
 		}
 		b, err := io.ReadAll(r)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return string(b)
 	}
 }
