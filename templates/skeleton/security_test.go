@@ -41,7 +41,7 @@ var (
 	testsSegment   = regexp.MustCompile("^in `(\\./[^`]+)`(?: \\(tag `\\w+`\\))?: (.+)$")
 	testName       = regexp.MustCompile("`(Test\\w+)`")
 	// A test's doc comment cites controls as "Row 10", "Rows 3, 7 and 15"
-	// or "checklist row 11".
+	// or "SECURITY.md row 11".
 	rowCitation = regexp.MustCompile(`(?i)\brows?\s+(\d+(?:\s*(?:,|and)\s*\d+)*)`)
 	rowNumber   = regexp.MustCompile(`\d+`)
 )

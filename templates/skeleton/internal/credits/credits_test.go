@@ -289,7 +289,7 @@ func TestConcurrentConsumption(t *testing.T) {
 	})
 }
 
-// TestOneCreditFiftySpenders is SECURITY-CHECKLIST row 29 as written.
+// TestOneCreditFiftySpenders is SECURITY.md row 29 as written.
 func TestOneCreditFiftySpenders(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()

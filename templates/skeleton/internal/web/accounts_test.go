@@ -196,7 +196,7 @@ func forDialectsInTurn(t *testing.T, test func(t *testing.T, a *app)) {
 	}
 }
 
-// Rows 9, 11 and 13 of the security checklist: the whole way from sign-up
+// Rows 9, 11 and 13 of SECURITY.md: the whole way from sign-up
 // to logout, with production cookies.
 func TestSignUpVerifyLoginLogout(t *testing.T) {
 	forDialects(t, func(t *testing.T, a *app) {
@@ -993,7 +993,7 @@ func BenchmarkLoginPage(b *testing.B) {
 	}
 }
 
-// Checklist row 11 for the app's other cookie: over https the flash cookie
+// SECURITY.md row 11 for the app's other cookie: over https the flash cookie
 // is __Host- prefixed and Secure, like the session cookie.
 func TestFlashCookieOverHTTPS(t *testing.T) {
 	for _, dialect := range dbtest.Dialects {
