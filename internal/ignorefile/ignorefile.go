@@ -4,7 +4,9 @@
 //
 // What it reads: comments, "!" to re-include, a trailing "/" for
 // directories only, a leading "/" or any inner "/" to anchor a pattern at
-// the root, a leading "**/" for any depth, and path.Match globs. Any other
+// the root, a leading "**/" for any depth (also before a pattern with an
+// inner "/"), and path.Match globs. As in git, trailing spaces are dropped
+// and leading ones are part of the pattern. Any other
 // "**" and backslash escapes are refused instead of being read differently
 // from git.
 package ignorefile
@@ -33,7 +35,7 @@ func Parse(data []byte) (Rules, error) {
 	var rs Rules
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
+		line := strings.TrimRight(sc.Text(), " ")
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
@@ -67,13 +69,24 @@ func (rs Rules) Ignores(p string, isDir bool) bool {
 		if r.dirOnly && !isDir {
 			continue
 		}
-		name := path.Base(p)
-		if r.anchored {
-			name = p
-		}
-		if ok, _ := path.Match(r.pattern, name); ok {
+		if ok, _ := path.Match(r.pattern, r.subject(p)); ok {
 			ignored = !r.negate
 		}
 	}
 	return ignored
+}
+
+// subject is the part of p that r's pattern is matched against: all of p
+// for an anchored pattern, else its last segments, as many as the pattern
+// has (path.Match's "*" never crosses a "/").
+func (r rule) subject(p string) string {
+	if r.anchored {
+		return p
+	}
+	segments := strings.Count(r.pattern, "/") + 1
+	i := len(p)
+	for ; segments > 0 && i >= 0; segments-- {
+		i = strings.LastIndex(p[:i], "/")
+	}
+	return p[i+1:]
 }

@@ -18,6 +18,9 @@ build/
 *.test
 docs/*.tmp
 **/cache
+**/gen/*.pb.go
+ lead.txt
+trail.txt  
 `))
 	require.NoError(t, err)
 	cases := []struct {
@@ -38,6 +41,13 @@ docs/*.tmp
 		{"x/docs/a.tmp", false, false}, // an inner slash anchors
 		{"a/b/cache", false, true},
 		{"main.go", false, false},
+		{"gen/a.pb.go", false, true}, // **/ with an inner slash: any depth
+		{"x/y/gen/a.pb.go", false, true},
+		{"x/gen/sub/a.pb.go", false, false},
+		{"x/ygen/a.pb.go", false, false},
+		{" lead.txt", false, true}, // leading spaces are part of the name, as in git
+		{"lead.txt", false, false},
+		{"trail.txt", false, true}, // trailing spaces are not
 	}
 	for _, c := range cases {
 		assert.Equal(t, c.want, rules.Ignores(c.path, c.isDir), "Ignores(%q, dir=%v)", c.path, c.isDir)

@@ -26,7 +26,8 @@ import (
 const IgnoreFile = ".gitignore"
 
 // Files returns the paths, slash-separated and sorted, of the skeleton
-// files under dir that its IgnoreFile does not ignore.
+// files under dir that its IgnoreFile does not ignore, outside any .git
+// directory.
 func Files(dir string) ([]string, error) {
 	fsys := os.DirFS(dir)
 	var rules ignorefile.Rules
@@ -46,7 +47,9 @@ func Files(dir string) ([]string, error) {
 		if p == "." {
 			return nil
 		}
-		if rules.Ignores(p, d.IsDir()) {
+		// A skeleton someone ran `git init` in: git never tracks its own
+		// directory, so neither does the pack.
+		if rules.Ignores(p, d.IsDir()) || d.IsDir() && d.Name() == ".git" {
 			if d.IsDir() {
 				return fs.SkipDir
 			}

@@ -32,6 +32,7 @@ func TestFilesLeavesOutWhatTheSkeletonIgnores(t *testing.T) {
 		"cmd/skeleton/main.go":       "package main\n",
 		"cmd/skeleton/skeleton.test": "binary",
 		"cmd/skeleton/data/x":        "kept: only the root data/ is ignored",
+		".git/HEAD":                  "ref: refs/heads/main\n",
 	})
 	files, err := Files(dir)
 	require.NoError(t, err)
