@@ -75,7 +75,12 @@ func checkRendered(files []File, s Secrets, db string) error {
 		if ignore == ".gitignore" && !ok {
 			return fmt.Errorf("rendered project has %s but no .gitignore to keep its secrets out of git", envFile)
 		}
-		if ok && !ignores(data, envFile) {
+		if !ok {
+			continue
+		}
+		if ignored, err := ignores(data, envFile); err != nil {
+			return fmt.Errorf("read %s: %w", ignore, err)
+		} else if !ignored {
 			return fmt.Errorf("rendered %s does not list %s, which holds the project's secrets", ignore, envFile)
 		}
 	}
@@ -84,9 +89,11 @@ func checkRendered(files []File, s Secrets, db string) error {
 
 // ignores reports whether an ignore file (.gitignore or .dockerignore)
 // excludes the file name at the project root. For a file at the root both
-// formats agree: the last matching pattern wins and "!" re-includes. A file
-// that cannot be read ignores nothing, so the check fails safe.
-func ignores(data []byte, name string) bool {
+// formats agree: the last matching pattern wins and "!" re-includes.
+func ignores(data []byte, name string) (bool, error) {
 	rules, err := ignorefile.Parse(data)
-	return err == nil && rules.Ignores(name, false)
+	if err != nil {
+		return false, err
+	}
+	return rules.Ignores(name, false), nil
 }

@@ -214,6 +214,7 @@ func TestRenderChecksTheResult(t *testing.T) {
 		".env without .gitignore":       {map[string]string{"dot-env.tmpl": env}, "no .gitignore"},
 		".gitignore misses .env":        {map[string]string{"dot-env.tmpl": env, ".gitignore": ".env.*\n"}, ".gitignore does not list .env"},
 		".dockerignore misses .env":     {map[string]string{"dot-env.tmpl": env, ".gitignore": "/.env\n", ".dockerignore": "bin/\n"}, ".dockerignore does not list .env"},
+		"unreadable .gitignore":         {map[string]string{"dot-env.tmpl": env, ".gitignore": ".env\na/**/b\n"}, `read .gitignore: line 2: "a/**/b"`},
 		".env without the secret":       {map[string]string{"dot-env.tmpl": "SECRET_KEY=changeme\n", ".gitignore": ".env\n"}, "does not contain the generated secret key"},
 		"no .env":                       {map[string]string{".gitignore": ".env\n"}, "lacks .env"},
 		"no go.mod":                     {map[string]string{goModFile: ""}, "no go.mod"},
@@ -264,7 +265,9 @@ func TestIgnores(t *testing.T) {
 		{"bin/\n", false},
 	}
 	for _, c := range cases {
-		assert.Equal(t, c.want, ignores([]byte(c.file), ".env"), "ignores(%q, .env)", c.file)
+		got, err := ignores([]byte(c.file), ".env")
+		require.NoError(t, err, c.file)
+		assert.Equal(t, c.want, got, "ignores(%q, .env)", c.file)
 	}
 }
 
