@@ -3,7 +3,9 @@ package iostreams
 import (
 	"os"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -121,6 +123,32 @@ func TestProgressIndicatorRestartsAfterStop(t *testing.T) {
 	got := errOut.String()
 	assert.True(t, strings.HasPrefix(got, clearLine+spinnerFrames[0]+" starting my-app"), "the restarted spinner: %q", got)
 	assert.True(t, strings.HasSuffix(got, clearLine), "the restarted spinner's line is not cleared: %q", got)
+}
+
+// TestProgressIndicatorStartsAndStopsFromManyGoroutines: a stop racing a
+// start must stop the spinner it saw, never close another's channel or
+// leave one spinning (run with -race).
+func TestProgressIndicatorStartsAndStopsFromManyGoroutines(t *testing.T) {
+	ios, _, _, errOut := Test()
+	ios.SetStderrTTY(true)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 50 {
+				ios.StartProgressIndicatorWithLabel("working")
+				ios.StopProgressIndicator()
+			}
+		})
+	}
+	wg.Wait()
+	ios.StopProgressIndicator()
+	ios.progress.mu.Lock()
+	written := errOut.Len()
+	ios.progress.mu.Unlock()
+	time.Sleep(3 * spinnerInterval)
+	ios.progress.mu.Lock()
+	defer ios.progress.mu.Unlock()
+	assert.Equal(t, written, errOut.Len(), "a spinner still draws after the last stop")
 }
 
 func TestStopWithoutStartWritesNothing(t *testing.T) {

@@ -52,15 +52,22 @@ func (s *IOStreams) StartProgressIndicatorWithLabel(label string) {
 func (s *IOStreams) StopProgressIndicator() {
 	p := &s.progress
 	p.mu.Lock()
-	running := p.running
+	// The channels are read under the lock: once it is released, a start
+	// from another goroutine may replace them with its own spinner's.
+	running, stop, finished := p.running, p.stop, p.finished
 	p.running = false
 	p.mu.Unlock()
 	if !running {
 		return
 	}
-	close(p.stop)
-	<-p.finished
-	fmt.Fprint(s.ErrOut, clearLine)
+	close(stop)
+	<-finished
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	// A spinner started meanwhile clears the line itself at every frame.
+	if !p.running {
+		fmt.Fprint(s.ErrOut, clearLine)
+	}
 }
 
 func (s *IOStreams) spin(stop <-chan struct{}, finished chan<- struct{}) {
