@@ -72,9 +72,11 @@ func (a *app) build() error {
 		return err
 	}
 	a.contacts = contact.NewStore(a.db, a.clock)
+	ledger := credits.New(a.db, a.clock)
 	users := accounts.New(accounts.Options{
 		DB: a.db, Hasher: accounts.NewHasher(accounts.DefaultParams), Outbox: a.outbox, Composer: a.composer,
 		Limiter: ratelimit.New(a.db, a.clock), Logger: a.logger, BaseURL: a.cfg.BaseURL.String(), Clock: a.clock,
+		Keep: ledger.Statement,
 	})
 	a.accounts = web.Accounts{
 		Users:    users,
@@ -83,7 +85,6 @@ func (a *app) build() error {
 		Outbox:   a.outbox,
 		Messages: a.contacts,
 	}
-	ledger := credits.New(a.db, a.clock)
 	registry := services.NewRegistry(a.db, ledger, a.logger, a.clock)
 	if err := services.RegisterAll(registry); err != nil {
 		return err

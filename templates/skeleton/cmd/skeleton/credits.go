@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/accounts"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/apikeys"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 )
 
 // cliActor is the actor the audit log names for changes made from the
@@ -182,7 +184,9 @@ func apikeyCreate(fs *flag.FlagSet) func(context.Context, invocation) error {
 			return inv.usageError("apikey create needs --email ADDRESS and --name NAME")
 		}
 		return withAccount(ctx, inv, *email, func(a *app, u accounts.User) error {
-			key, token, err := a.credits.Keys.Create(ctx, u.ID, *name)
+			key, token, err := a.credits.Keys.Create(ctx, u.ID, *name, func(ctx context.Context, tx *database.Tx, k apikeys.Key) error {
+				return a.accounts.Users.NotifyAPIKeyCreated(ctx, tx, u, k.Name, k.Prefix, k.CreatedAt)
+			})
 			if err != nil {
 				return fmt.Errorf("apikey create: %w", err)
 			}

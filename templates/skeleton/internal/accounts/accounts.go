@@ -53,6 +53,22 @@ type User struct {
 // Verified reports whether the user has confirmed their address.
 func (u User) Verified() bool { return u.EmailVerifiedAt.Valid }
 
+// State fingerprints what a credential of the account is issued for: the
+// password hash and the address. Every link and session stores the state
+// of its issue and is refused once the account's state differs, as
+// Django's session auth hash and reset tokens are, so any change of the
+// password or the address ends the credentials issued before it, whatever
+// code path made the change (a change, a reset, a command, a future
+// feature). A rehash with new parameters changes it too: the sessions on
+// other devices end once, after a parameter upgrade.
+func (u User) State() string {
+	h := sha256.New()
+	for _, part := range []string{u.PasswordHash, u.Email} {
+		fmt.Fprintf(h, "%d:%s;", len(part), part)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
 // IsAdmin reports whether the user has the admin role.
 func (u User) IsAdmin() bool { return u.Role == RoleAdmin }
 
@@ -99,6 +115,11 @@ type Options struct {
 	BaseURL string
 	// Clock dates accounts and links and runs their expiries.
 	Clock clock.Clock
+	// Keep returns, in a deletion's transaction, what the audit log keeps
+	// of the account's records that the deletion removes with it (the
+	// credit ledger's Statement, for the financial records); nil keeps
+	// nothing.
+	Keep func(ctx context.Context, tx *database.Tx, userID string) (string, error)
 }
 
 // Users is the accounts logic over the database, the outbox and the rate
@@ -112,12 +133,13 @@ type Users struct {
 	logger   *slog.Logger
 	baseURL  string
 	clock    clock.Clock
+	keep     func(ctx context.Context, tx *database.Tx, userID string) (string, error)
 }
 
 // New returns the accounts built from o.
 func New(o Options) *Users {
 	return &Users{db: o.DB, hasher: o.Hasher, outbox: o.Outbox, composer: o.Composer, limiter: o.Limiter, logger: o.Logger,
-		baseURL: strings.TrimSuffix(o.BaseURL, "/"), clock: o.Clock}
+		baseURL: strings.TrimSuffix(o.BaseURL, "/"), clock: o.Clock, keep: o.Keep}
 }
 
 // SetHasher replaces the password hasher, for tests of rehashing.
@@ -188,6 +210,15 @@ func (s *Users) queue(ctx context.Context, q mail.Execer, template, to string, d
 	return s.outbox.Enqueue(ctx, q, m)
 }
 
+// NotifyAPIKeyCreated queues, through q, the email that tells u an API key
+// named name, whose visible part is prefix, was created at: a key made by
+// someone else (a stolen session, an operator) does not go unseen.
+func (s *Users) NotifyAPIKeyCreated(ctx context.Context, q mail.Execer, u User, name, prefix string, at time.Time) error {
+	return s.queue(ctx, q, "api_key_created", u.Email, mail.Data{Name: u.Name, Link: s.link("/settings/api-keys", ""), Lines: []string{
+		"Name: " + name, "Key: " + prefix + "…", "Created: " + at.UTC().Format("2 January 2006, 15:04 MST"),
+	}})
+}
+
 func (s *Users) link(path, token string) string {
 	if token == "" {
 		return s.baseURL + path
@@ -196,8 +227,14 @@ func (s *Users) link(path, token string) string {
 }
 
 // issueToken voids the user's unused tokens of the purpose, then stores a
-// new one: only the latest link works.
+// new one bound to the account's current state: only the latest link
+// works, and only while the password and address are those it was sent
+// for.
 func (s *Users) issueToken(ctx context.Context, tx *database.Tx, userID, purpose, newEmail string, ttl time.Duration) (string, error) {
+	u, err := s.userBy(ctx, tx, "id", userID)
+	if err != nil {
+		return "", err
+	}
 	now := s.clock.Now().UTC()
 	if _, err := tx.ExecContext(ctx, "UPDATE email_tokens SET used_at = ? WHERE user_id = ? AND purpose = ? AND used_at IS NULL",
 		now, userID, purpose); err != nil {
@@ -209,45 +246,85 @@ func (s *Users) issueToken(ctx context.Context, tx *database.Tx, userID, purpose
 		ne = newEmail
 	}
 	if _, err := tx.ExecContext(ctx,
-		"INSERT INTO email_tokens (token_hash, user_id, purpose, new_email, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-		hash, userID, purpose, ne, now, now.Add(ttl)); err != nil {
+		"INSERT INTO email_tokens (token_hash, user_id, purpose, new_email, user_state, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		hash, userID, purpose, ne, u.State(), now, now.Add(ttl)); err != nil {
 		return "", fmt.Errorf("store link: %w", err)
 	}
 	return plain, nil
 }
 
-// consumeToken marks a live token of the purpose used and returns its user
-// id and new email. A token is used once: the UPDATE matches only while
-// used_at is empty, so two concurrent uses cannot both succeed.
-func (s *Users) consumeToken(ctx context.Context, tx *database.Tx, plain, purpose string) (userID, newEmail string, err error) {
-	now := s.clock.Now().UTC()
+// liveToken returns the account of a live token of the purpose and the
+// new address the token carries. Live: unused, unexpired, its account
+// active and still in the state the token was issued for.
+func (s *Users) liveToken(ctx context.Context, q queryRower, plain, purpose string) (User, string, error) {
+	var userID, state string
 	var ne sql.NullString
-	err = tx.QueryRowContext(ctx, `UPDATE email_tokens SET used_at = ?
-		WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?
-		RETURNING user_id, new_email`, now, hashToken(plain), purpose, now).Scan(&userID, &ne)
+	err := q.QueryRowContext(ctx, `SELECT user_id, new_email, user_state FROM email_tokens
+		WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?`,
+		hashToken(plain), purpose, s.clock.Now().UTC()).Scan(&userID, &ne, &state)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", "", ErrInvalidToken
+		return User{}, "", ErrInvalidToken
 	}
 	if err != nil {
-		return "", "", fmt.Errorf("use link: %w", err)
+		return User{}, "", fmt.Errorf("read link: %w", err)
 	}
-	return userID, ne.String, nil
+	u, err := s.userBy(ctx, q, "id", userID)
+	if errors.Is(err, ErrNotFound) {
+		return User{}, "", ErrInvalidToken
+	}
+	if err != nil {
+		return User{}, "", err
+	}
+	if !u.Active || u.State() != state {
+		return User{}, "", ErrInvalidToken
+	}
+	return u, ne.String, nil
+}
+
+// consumeToken marks a live token of the purpose used and returns its
+// account and new address. A token is used once: the UPDATE matches only
+// while used_at is empty, so two concurrent uses cannot both succeed.
+func (s *Users) consumeToken(ctx context.Context, tx *database.Tx, plain, purpose string) (User, string, error) {
+	u, newEmail, err := s.liveToken(ctx, tx, plain, purpose)
+	if err != nil {
+		return User{}, "", err
+	}
+	res, err := tx.ExecContext(ctx, "UPDATE email_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL",
+		s.clock.Now().UTC(), hashToken(plain))
+	if err != nil {
+		return User{}, "", fmt.Errorf("use link: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return User{}, "", fmt.Errorf("use link: %w", err)
+	} else if n == 0 {
+		return User{}, "", ErrInvalidToken
+	}
+	return u, newEmail, nil
+}
+
+// updateChecked applies set to u's row only while the row still has the
+// password and address a token was checked against: a password or address
+// changed by a concurrent transaction makes the link fail instead of being
+// overwritten by it.
+func updateChecked(ctx context.Context, tx *database.Tx, u User, set string, args ...any) error {
+	res, err := tx.ExecContext(ctx, "UPDATE users SET "+set+" WHERE id = ? AND password_hash = ? AND email = ?",
+		append(args, u.ID, u.PasswordHash, u.Email)...)
+	if err != nil {
+		return fmt.Errorf("update account: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("update account: %w", err)
+	} else if n == 0 {
+		return ErrInvalidToken
+	}
+	return nil
 }
 
 // peekToken returns the user of a live token without using it, so a page
 // can say whether its link still works before the form is sent.
 func (s *Users) peekToken(ctx context.Context, plain, purpose string) (User, error) {
-	var userID string
-	err := s.db.QueryRowContext(ctx,
-		"SELECT user_id FROM email_tokens WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?",
-		hashToken(plain), purpose, s.clock.Now().UTC()).Scan(&userID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, ErrInvalidToken
-	}
-	if err != nil {
-		return User{}, fmt.Errorf("read link: %w", err)
-	}
-	return s.ByID(ctx, userID)
+	u, _, err := s.liveToken(ctx, s.db, plain, purpose)
+	return u, err
 }
 
 // SignUp creates an unverified account and emails a verification link.
@@ -346,19 +423,16 @@ func (s *Users) CheckVerifyToken(ctx context.Context, token string) error {
 func (s *Users) Verify(ctx context.Context, token string) (User, error) {
 	var u User
 	err := s.db.InTx(ctx, func(tx *database.Tx) error {
-		userID, _, err := s.consumeToken(ctx, tx, token, purposeVerify)
-		if err != nil {
-			return err
-		}
-		if u, err = s.userBy(ctx, tx, "id", userID); err != nil {
+		var err error
+		if u, _, err = s.consumeToken(ctx, tx, token, purposeVerify); err != nil {
 			return err
 		}
 		if u.Verified() {
 			return nil
 		}
 		u.EmailVerifiedAt = sql.NullTime{Time: s.clock.Now().UTC(), Valid: true}
-		if _, err := tx.ExecContext(ctx, "UPDATE users SET email_verified_at = ? WHERE id = ?", u.EmailVerifiedAt.Time, u.ID); err != nil {
-			return fmt.Errorf("confirm address: %w", err)
+		if err := updateChecked(ctx, tx, u, "email_verified_at = ?", u.EmailVerifiedAt.Time); err != nil {
+			return err
 		}
 		return s.queue(ctx, tx, "welcome", u.Email, mail.Data{Name: u.Name, Link: s.link("/dashboard", "")})
 	})
@@ -515,10 +589,12 @@ func (s *Users) CheckResetToken(ctx context.Context, token string) error {
 	return err
 }
 
-// ResetPassword uses a reset link to set a new password. The address is
-// proven by the link, so it counts as verified too. The caller ends the
-// user's sessions.
-func (s *Users) ResetPassword(ctx context.Context, token, password string) (User, error) {
+// ResetPassword uses a reset link to set a new password and returns the
+// account as it is now. The address is proven by the link, so it counts as
+// verified too. Every session and link of the account ends with the old
+// password (User.State). also, when set, runs in the reset's transaction
+// once the password is set, for what the reset must take with it.
+func (s *Users) ResetPassword(ctx context.Context, token, password string, also func(ctx context.Context, tx *database.Tx, u User) error) (User, error) {
 	password = NormalizePassword(password)
 	u, err := s.peekToken(ctx, token, purposeReset)
 	if err != nil {
@@ -532,14 +608,20 @@ func (s *Users) ResetPassword(ctx context.Context, token, password string) (User
 		return User{}, err
 	}
 	err = s.db.InTx(ctx, func(tx *database.Tx) error {
-		userID, _, err := s.consumeToken(ctx, tx, token, purposeReset)
-		if err != nil {
+		var err error
+		if u, _, err = s.consumeToken(ctx, tx, token, purposeReset); err != nil {
 			return err
 		}
 		now := s.clock.Now().UTC()
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, password_changed_at = ?,
-			email_verified_at = COALESCE(email_verified_at, ?) WHERE id = ?`, hash, now, now, userID); err != nil {
-			return fmt.Errorf("set password: %w", err)
+		if err := updateChecked(ctx, tx, u, "password_hash = ?, password_changed_at = ?, email_verified_at = COALESCE(email_verified_at, ?)",
+			hash, now, now); err != nil {
+			return err
+		}
+		u.PasswordHash = hash
+		if also != nil {
+			if err := also(ctx, tx, u); err != nil {
+				return err
+			}
 		}
 		return s.queue(ctx, tx, "password_changed", u.Email, mail.Data{Name: u.Name, Link: s.link("/password/reset", "")})
 	})
@@ -647,21 +729,21 @@ func (s *Users) CheckEmailChangeToken(ctx context.Context, token string) error {
 func (s *Users) ConfirmEmailChange(ctx context.Context, token string) (User, error) {
 	var u User
 	err := s.db.InTx(ctx, func(tx *database.Tx) error {
-		userID, newEmail, err := s.consumeToken(ctx, tx, token, purposeEmailChange)
-		if err != nil {
+		var newEmail string
+		var err error
+		if u, newEmail, err = s.consumeToken(ctx, tx, token, purposeEmailChange); err != nil {
 			return err
 		}
-		if u, err = s.userBy(ctx, tx, "id", userID); err != nil {
-			return err
-		}
-		if _, err := s.userBy(ctx, tx, "email_normalized", NormalizeEmail(newEmail)); err == nil {
+		switch _, err := s.userBy(ctx, tx, "email_normalized", NormalizeEmail(newEmail)); {
+		case err == nil:
 			return ErrInvalidToken // taken since the link was sent
+		case !errors.Is(err, ErrNotFound):
+			return err
 		}
 		old := u.Email
-		now := s.clock.Now().UTC()
-		if _, err := tx.ExecContext(ctx, "UPDATE users SET email = ?, email_normalized = ?, email_verified_at = ? WHERE id = ?",
-			newEmail, NormalizeEmail(newEmail), now, u.ID); err != nil {
-			return fmt.Errorf("change address: %w", err)
+		if err := updateChecked(ctx, tx, u, "email = ?, email_normalized = ?, email_verified_at = ?",
+			newEmail, NormalizeEmail(newEmail), s.clock.Now().UTC()); err != nil {
+			return err
 		}
 		u.Email = newEmail
 		return s.queue(ctx, tx, "email_changed", old, mail.Data{Name: u.Name, Email: newEmail})
@@ -672,24 +754,61 @@ func (s *Users) ConfirmEmailChange(ctx context.Context, token string) (User, err
 	return u, err
 }
 
-// Delete removes the user's account, sessions and links. What is kept:
-// the outbox's goodbye email and audit log rows naming the account's id.
+// Delete removes the user's own account, as they asked, and tells them.
 func (s *Users) Delete(ctx context.Context, userID string) error {
-	err := s.db.InTx(ctx, func(tx *database.Tx) error {
+	return s.db.InTx(ctx, func(tx *database.Tx) error {
 		u, err := s.userBy(ctx, tx, "id", userID)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM users WHERE id = ?", u.ID); err != nil {
-			return fmt.Errorf("delete account: %w", err)
-		}
-		if err := audit.Record(ctx, tx, audit.Entry{At: s.clock.Now(), ActorID: u.ID, TargetID: u.ID, Action: "account.deleted"}); err != nil {
-			return err
-		}
-		return s.queue(ctx, tx, "account_deleted", u.Email, mail.Data{Name: u.Name})
+		_, err = s.remove(ctx, tx, u, removal{actorID: u.ID, action: "account.deleted", email: "account_deleted"})
+		return err
 	})
-	if err == nil {
-		s.logger.InfoContext(ctx, "account deleted", "user_id", userID)
+}
+
+// removal is how an account goes: who removes it (the audit entry's
+// actor), the audit action and the email that tells the owner ("" for
+// none).
+type removal struct {
+	actorID, action, email string
+	// unverifiedOnly spares an account whose address was confirmed since
+	// it was chosen for removal.
+	unverifiedOnly bool
+}
+
+// remove deletes u in tx, and with it everything that references the
+// account (sessions, links, API keys, credits and runs: ON DELETE
+// CASCADE), and writes the audit entry, whose detail is what Keep keeps
+// of those records. What is kept: the audit log's rows naming the
+// account's id (never its address or name) and the goodbye email in the
+// outbox. It reports whether the account was removed.
+func (s *Users) remove(ctx context.Context, tx *database.Tx, u User, r removal) (bool, error) {
+	var kept string
+	if s.keep != nil {
+		var err error
+		if kept, err = s.keep(ctx, tx, u.ID); err != nil {
+			return false, err
+		}
 	}
-	return err
+	query := "DELETE FROM users WHERE id = ?"
+	if r.unverifiedOnly {
+		query += " AND email_verified_at IS NULL"
+	}
+	res, err := tx.ExecContext(ctx, query, u.ID)
+	if err != nil {
+		return false, fmt.Errorf("delete account: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return false, fmt.Errorf("delete account: %w", err)
+	} else if n == 0 {
+		return false, nil
+	}
+	if err := audit.Record(ctx, tx, audit.Entry{At: s.clock.Now(), ActorID: r.actorID, TargetID: u.ID, Action: r.action, Detail: kept}); err != nil {
+		return false, err
+	}
+	s.logger.InfoContext(ctx, "account deleted", "user_id", u.ID, "action", r.action, "actor_id", r.actorID)
+	if r.email == "" {
+		return true, nil
+	}
+	return true, s.queue(ctx, tx, r.email, u.Email, mail.Data{Name: u.Name})
 }

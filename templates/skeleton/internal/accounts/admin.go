@@ -148,6 +148,28 @@ func (s *Users) adminUpdate(ctx context.Context, actorID, targetID, action, deta
 	})
 }
 
+// AdminDelete deletes target's account for the administrator actorID,
+// once confirm is the account's address: typing it makes deleting the
+// wrong account, or deleting by a stray click, unlikely. An administrator
+// cannot delete their own account here (ErrSelf): they delete it from
+// their settings, as any user. The owner is told by email.
+func (s *Users) AdminDelete(ctx context.Context, actorID, targetID, confirm string) error {
+	if actorID == targetID {
+		return ErrSelf
+	}
+	return s.db.InTx(ctx, func(tx *database.Tx) error {
+		u, err := s.userBy(ctx, tx, "id", targetID)
+		if err != nil {
+			return err
+		}
+		if NormalizeEmail(confirm) != NormalizeEmail(u.Email) {
+			return Problems{"confirm": "Type the account's address, " + u.Email + ", to confirm the deletion."}
+		}
+		_, err = s.remove(ctx, tx, u, removal{actorID: actorID, action: "user.deleted", email: "account_removed"})
+		return err
+	})
+}
+
 // EnsureAdmin creates a verified, active admin with the address, or, when
 // the address has an account, makes it one and sets its password. It is
 // what the createadmin command runs; created reports which happened, and
@@ -191,12 +213,10 @@ func (s *Users) ensure(ctx context.Context, email, name, password string, role R
 			_, err = tx.ExecContext(ctx, `INSERT INTO users (id, email, email_normalized, name, password_hash, role, active, email_verified_at, password_changed_at, created_at)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, u.ID, email, NormalizeEmail(email), name, hash, string(role), true, now, now, now)
 		case err == nil:
+			// The new password ends the sessions and links the old one
+			// was issued with (User.State).
 			_, err = tx.ExecContext(ctx, `UPDATE users SET role = ?, active = ?, password_hash = ?, password_changed_at = ?,
 				email_verified_at = COALESCE(email_verified_at, ?) WHERE id = ?`, string(role), true, hash, now, now, u.ID)
-			if err == nil {
-				// A new password ends the sessions the old one opened.
-				_, err = tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", u.ID)
-			}
 		}
 		if err != nil {
 			return fmt.Errorf("save account: %w", err)

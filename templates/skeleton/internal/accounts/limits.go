@@ -81,10 +81,15 @@ func (s *Users) recordFailure(ctx context.Context, limits ...limited) error {
 }
 
 // RegisterJobs puts the accounts' background work on q: every ten
-// minutes, the rate-limit counts no rule looks at any more are deleted.
+// minutes, the rate-limit counts no rule looks at any more are deleted;
+// every hour, the accounts never verified within UnverifiedTTL.
 func (s *Users) RegisterJobs(q *jobs.Queue) {
 	q.Every(jobs.Periodic{Kind: "ratelimit.prune", Every: 10 * time.Minute}, func(ctx context.Context, _ time.Time) error {
 		return s.PruneRateLimits(ctx)
+	})
+	q.Every(jobs.Periodic{Kind: "accounts.expire_unverified", Every: time.Hour}, func(ctx context.Context, _ time.Time) error {
+		_, err := s.ExpireUnverified(ctx)
+		return err
 	})
 }
 

@@ -72,8 +72,10 @@ func hash(token string) string {
 }
 
 // Create makes a key for the user and returns it with its secret token,
-// which is never available again.
-func (s *Store) Create(ctx context.Context, userID, name string) (Key, string, error) {
+// which is never available again. notice, when set, runs in the key's
+// transaction, so that the email telling the user is queued exactly when
+// the key exists.
+func (s *Store) Create(ctx context.Context, userID, name string, notice func(ctx context.Context, tx *database.Tx, k Key) error) (Key, string, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || len([]rune(name)) > MaxNameLength || strings.ContainsAny(name, "\r\n") {
 		return Key{}, "", fmt.Errorf("give the key a name of 1 to %d characters on one line, e.g. \"build server\"", MaxNameLength)
@@ -96,7 +98,10 @@ func (s *Store) Create(ctx context.Context, userID, name string) (Key, string, e
 		if err != nil {
 			return fmt.Errorf("store the API key: %w", err)
 		}
-		return nil
+		if notice == nil {
+			return nil
+		}
+		return notice(ctx, tx, k)
 	})
 	if err != nil {
 		return Key{}, "", err
@@ -149,6 +154,22 @@ func (s *Store) Revoke(ctx context.Context, userID, id string) error {
 		return ErrNotFound
 	}
 	return nil
+}
+
+// RevokeAll ends every active key of the user through tx, the
+// transaction of the change that calls for it (a password reset), and
+// returns how many it ended.
+func (s *Store) RevokeAll(ctx context.Context, tx *database.Tx, userID string) (int64, error) {
+	r, err := tx.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+		s.clock.Now().UTC(), userID)
+	if err != nil {
+		return 0, fmt.Errorf("revoke the API keys: %w", err)
+	}
+	n, err := r.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("revoke the API keys: %w", err)
+	}
+	return n, nil
 }
 
 const (

@@ -27,7 +27,7 @@ func TestKeys(t *testing.T) {
 			s := apikeys.New(db, clock.System{})
 			alice, bob := dbtest.NewUser(t, db), dbtest.NewUser(t, db)
 
-			key, token, err := s.Create(ctx, alice, " build server ")
+			key, token, err := s.Create(ctx, alice, " build server ", nil)
 			require.NoError(t, err)
 			require.Equal(t, "build server", key.Name, "key = %+v, token = %q", key, token)
 			require.True(t, strings.HasPrefix(token, key.Prefix+"_"), "key = %+v, token = %q", key, token)
@@ -60,7 +60,7 @@ func TestKeys(t *testing.T) {
 			require.Len(t, keys, 1, "alice's keys = %+v, want one revoked", keys)
 			require.False(t, keys[0].Active(), "alice's keys = %+v, want one revoked", keys)
 			for _, bad := range []string{"", "  ", "two\nlines", strings.Repeat("n", apikeys.MaxNameLength+1)} {
-				_, _, err := s.Create(ctx, alice, bad)
+				_, _, err := s.Create(ctx, alice, bad, nil)
 				assert.Error(t, err, "Create(%q) accepted", bad)
 			}
 		})
@@ -74,22 +74,23 @@ func TestActiveKeyLimit(t *testing.T) {
 	u := dbtest.NewUser(t, db)
 	var first apikeys.Key
 	for i := range apikeys.MaxActive {
-		k, _, err := s.Create(ctx, u, "k")
+		k, _, err := s.Create(ctx, u, "k", nil)
 		require.NoError(t, err)
 		if i == 0 {
 			first = k
 		}
 	}
-	_, _, err := s.Create(ctx, u, "one more")
+	_, _, err := s.Create(ctx, u, "one more", nil)
 	require.ErrorIs(t, err, apikeys.ErrTooMany, "key %d = %v, want ErrTooMany", apikeys.MaxActive+1, err)
 	require.NoError(t, s.Revoke(ctx, u, first.ID))
-	_, _, err = s.Create(ctx, u, "after revoking")
+	_, _, err = s.Create(ctx, u, "after revoking", nil)
 	require.NoError(t, err, "create after revoking one = %v", err)
 }
 
 // TestConcurrentLookups: lookups made at once, which share queries, each
 // get their own key's answer, and the use of each key is noted at most
-// once per minute.
+// once per minute. Row 34: the shared query also refuses the key of a
+// deactivated account.
 func TestConcurrentLookups(t *testing.T) {
 	for _, d := range dbtest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
@@ -104,12 +105,14 @@ func TestConcurrentLookups(t *testing.T) {
 			var clients []client
 			for range 6 {
 				u := dbtest.NewUser(t, db)
-				k, token, err := s.Create(ctx, u, "k")
+				k, token, err := s.Create(ctx, u, "k", nil)
 				require.NoError(t, err)
 				clients = append(clients, client{u, token, k})
 			}
-			revoked := clients[5]
+			revoked, deactivated := clients[5], clients[4]
 			require.NoError(t, s.Revoke(ctx, revoked.user, revoked.key.ID))
+			_, err := db.ExecContext(ctx, "UPDATE users SET active = ? WHERE id = ?", false, deactivated.user)
+			require.NoError(t, err)
 			unknown := "sk_" + strings.Repeat("A", 26)
 
 			lookAll := func() {
@@ -122,8 +125,8 @@ func TestConcurrentLookups(t *testing.T) {
 						}
 						got, err := s.Authenticate(ctx, c.token)
 						switch {
-						case c.token == unknown || c.user == revoked.user:
-							assert.ErrorIs(t, err, apikeys.ErrInvalid, "lookup %d of a revoked or unknown key = %+v, %v; want ErrInvalid", i, got, err)
+						case c.token == unknown || c.user == revoked.user || c.user == deactivated.user:
+							assert.ErrorIs(t, err, apikeys.ErrInvalid, "lookup %d of a revoked, deactivated or unknown key = %+v, %v; want ErrInvalid", i, got, err)
 						case assert.NoError(t, err, "lookup %d", i):
 							assert.Equal(t, c.key.ID, got.ID, "lookup %d = %+v; want %s's key", i, got, c.user)
 							assert.Equal(t, c.user, got.UserID, "lookup %d = %+v; want %s's key", i, got, c.user)
@@ -143,18 +146,20 @@ func TestConcurrentLookups(t *testing.T) {
 			first := clk.Now()
 			clk.Advance(30 * time.Second)
 			lookAll()
-			for _, c := range clients[:5] {
+			for _, c := range clients[:4] {
 				got := lastUsed(c.key.ID)
 				assert.True(t, got.Equal(first), "%s's key last used at %v, want %v: noted once a minute", c.user, got, first)
 			}
 			clk.Advance(time.Minute)
 			lookAll()
-			for _, c := range clients[:5] {
+			for _, c := range clients[:4] {
 				got := lastUsed(c.key.ID)
 				assert.True(t, got.Equal(clk.Now()), "%s's key last used at %v, want %v", c.user, got, clk.Now())
 			}
-			got := lastUsed(revoked.key.ID)
-			assert.True(t, got.IsZero(), "the revoked key's use was noted: %v", got)
+			for _, c := range []client{revoked, deactivated} {
+				got := lastUsed(c.key.ID)
+				assert.True(t, got.IsZero(), "the use of a refused key was noted: %v", got)
+			}
 		})
 	}
 }

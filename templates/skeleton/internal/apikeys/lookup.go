@@ -14,8 +14,10 @@ import (
 // grouped: the requests that arrive while one query runs share the next,
 // one statement for all their keys, and the keys due a new last_used_at
 // share one UPDATE. A lone request still runs its query at once. Nothing
-// is cached: a revoked key is refused from the moment the revocation
-// commits, on every instance of the application.
+// is cached: a revoked key, or the key of a deactivated account, is
+// refused from the moment the revocation or deactivation commits, on every
+// instance of the application, because the one query checks the account
+// too.
 
 // maxLookups bounds the keys of one query, well under both databases'
 // limits on bound parameters.
@@ -95,13 +97,17 @@ func (s *Store) answer(ctx context.Context, group []*lookup) {
 	}
 }
 
-// byHashes reads the keys of the group's hashes and notes their use.
+// byHashes reads the keys of the group's hashes whose accounts are active
+// and verified, and notes their use. A key of another account is missing
+// from the answer, as an unknown key is.
 func (s *Store) byHashes(ctx context.Context, group []*lookup) (map[string]Key, error) {
-	args := make([]any, len(group))
-	for i, l := range group {
-		args[i] = l.hash
+	args := make([]any, 0, len(group)+1)
+	for _, l := range group {
+		args = append(args, l.hash)
 	}
-	rows, err := s.db.QueryContext(ctx, "SELECT "+keyColumns+", secret_hash FROM api_keys WHERE secret_hash IN ("+database.Marks(len(args), "?")+")", args...)
+	args = append(args, true)
+	rows, err := s.db.QueryContext(ctx, "SELECT "+keyColumns+", secret_hash FROM api_keys WHERE secret_hash IN ("+database.Marks(len(group), "?")+`)
+		AND EXISTS (SELECT 1 FROM users WHERE users.id = api_keys.user_id AND users.active = ? AND users.email_verified_at IS NOT NULL)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("look up API keys: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -28,12 +29,15 @@ type Execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-// Record writes e through q. Callers date e with their clock; a zero At
-// is stamped with the system time only because the credit ledger does not
-// date its entries yet, and goes once it does.
+// ErrUndated refuses an entry without a time: the caller dates it with its
+// own clock, the one the action it records ran on, so that tests with a
+// fake clock and the entry's neighbours in the log agree.
+var ErrUndated = errors.New("write audit log: the entry has no time: set Entry.At from the caller's clock")
+
+// Record writes e through q.
 func Record(ctx context.Context, q Execer, e Entry) error {
 	if e.At.IsZero() {
-		e.At = time.Now()
+		return ErrUndated
 	}
 	_, err := q.ExecContext(ctx,
 		"INSERT INTO audit_log (id, at, actor_id, target_id, action, detail) VALUES (?, ?, ?, ?, ?, ?)",

@@ -237,7 +237,7 @@ func (l *Ledger) Adjust(ctx context.Context, a Adjustment) (Result, error) {
 	}
 	record := func(ctx context.Context, tx *groupcommit.Tx, e Entry) error {
 		return audit.Record(ctx, tx.Tx, audit.Entry{
-			ActorID: a.ActorID, TargetID: a.UserID, Action: "credits." + string(e.Kind),
+			At: e.CreatedAt, ActorID: a.ActorID, TargetID: a.UserID, Action: "credits." + string(e.Kind),
 			Detail: fmt.Sprintf("%+d credits (before %d, after %d): %s", e.Amount, e.BalanceAfter-e.Amount, e.BalanceAfter, a.Reason),
 		})
 	}

@@ -207,12 +207,12 @@ func TestEveryTemplateComposesEscaped(t *testing.T) {
 	c, err := NewComposer("Acme", "https://acme.example/")
 	require.NoError(t, err)
 	names := c.Names()
-	for _, want := range []string{"verify", "welcome", "reset", "password_changed", "email_change_confirm", "email_change_notice", "email_changed", "account_deleted", "signup_existing"} {
+	for _, want := range []string{"verify", "welcome", "reset", "password_changed", "email_change_confirm", "email_change_notice", "email_changed", "account_deleted", "account_removed", "api_key_created", "signup_existing"} {
 		assert.Contains(t, names, want, "email templates")
 	}
 	hostile := `<script>alert(1)</script>`
 	for _, name := range names {
-		m, err := c.Compose(name, "ada@example.com", Data{Name: hostile + "\r\nBcc: x@evil.example", Link: "https://acme.example/x?token=t", Email: hostile, Expires: "1 hour"})
+		m, err := c.Compose(name, "ada@example.com", Data{Name: hostile + "\r\nBcc: x@evil.example", Link: "https://acme.example/x?token=t", Email: hostile, Expires: "1 hour", Lines: []string{hostile}})
 		require.NoError(t, err, name)
 		assert.NotContains(t, m.HTML, "<script>", "%s: HTML part holds an unescaped value", name)
 		assert.False(t, strings.ContainsAny(m.Subject, "\r\n"), "%s: subject %q is not one line", name, m.Subject)

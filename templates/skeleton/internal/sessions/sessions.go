@@ -3,6 +3,11 @@
 // database copy signs nobody in. Ending a session is deleting its row, so
 // logout and "sign out other sessions" take effect at once, on every
 // instance.
+//
+// A session also records the state of its account when it was signed in
+// (the caller's fingerprint of the password and address): the caller
+// refuses a session whose account is no longer in that state, so a
+// password or address change ends it whatever code made the change.
 package sessions
 
 import (
@@ -26,6 +31,9 @@ import (
 type Session struct {
 	ID     string // public id, for listing and ending; never the token
 	UserID string
+	// UserState is the account's state when the session was signed in or
+	// last renewed; the session is valid only while the account has it.
+	UserState string
 	// AuthenticatedAt is when the password was last entered in this
 	// session: sensitive changes need it to be recent.
 	AuthenticatedAt time.Time
@@ -69,17 +77,17 @@ func hashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Create starts a session for userID and returns its token, the cookie's
-// value: 256 random bits.
-func (s *Store) Create(ctx context.Context, userID, userAgent, ip string) (string, Session, error) {
+// Create starts a session for userID, whose account is in userState, and
+// returns its token, the cookie's value: 256 random bits.
+func (s *Store) Create(ctx context.Context, userID, userState, userAgent, ip string) (string, Session, error) {
 	now := s.clock.Now().UTC()
-	sess := Session{ID: rand.Text(), UserID: userID, AuthenticatedAt: now, CreatedAt: now, LastSeenAt: now,
+	sess := Session{ID: rand.Text(), UserID: userID, UserState: userState, AuthenticatedAt: now, CreatedAt: now, LastSeenAt: now,
 		ExpiresAt: now.Add(s.timeouts.Absolute), UserAgent: truncate(userAgent, 300), IP: truncate(ip, 64)}
 	token := newToken()
 	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions
-		(id, token_hash, user_id, created_at, authenticated_at, last_seen_at, expires_at, user_agent, ip)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		sess.ID, hashToken(token), sess.UserID, sess.CreatedAt, sess.AuthenticatedAt, sess.LastSeenAt, sess.ExpiresAt, sess.UserAgent, sess.IP)
+		(id, token_hash, user_id, user_state, created_at, authenticated_at, last_seen_at, expires_at, user_agent, ip)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		sess.ID, hashToken(token), sess.UserID, sess.UserState, sess.CreatedAt, sess.AuthenticatedAt, sess.LastSeenAt, sess.ExpiresAt, sess.UserAgent, sess.IP)
 	if err != nil {
 		return "", Session{}, fmt.Errorf("start session: %w", err)
 	}
@@ -92,10 +100,7 @@ func (s *Store) Lookup(ctx context.Context, token string) (*Session, error) {
 	if token == "" {
 		return nil, nil
 	}
-	var sess Session
-	err := s.db.QueryRowContext(ctx, `SELECT id, user_id, created_at, authenticated_at, last_seen_at, expires_at, user_agent, ip
-		FROM sessions WHERE token_hash = ?`, hashToken(token)).
-		Scan(&sess.ID, &sess.UserID, &sess.CreatedAt, &sess.AuthenticatedAt, &sess.LastSeenAt, &sess.ExpiresAt, &sess.UserAgent, &sess.IP)
+	sess, err := scan(s.db.QueryRowContext(ctx, selectSession+" WHERE token_hash = ?", hashToken(token)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -119,16 +124,19 @@ func (s *Store) Lookup(ctx context.Context, token string) (*Session, error) {
 }
 
 // Renew replaces sess's token with a new one, so that a token seen before
-// a privilege change (sign-in, reauthentication) is worthless after it.
+// a privilege change (sign-in, reauthentication) is worthless after it,
+// and binds the session to userState, the account's state now: the
+// session that changed the password or address lives on with the new one.
 // With reauthenticated, the session counts as freshly authenticated.
-func (s *Store) Renew(ctx context.Context, sess *Session, reauthenticated bool) (string, error) {
+func (s *Store) Renew(ctx context.Context, sess *Session, userState string, reauthenticated bool) (string, error) {
 	token := newToken()
 	now := s.clock.Now().UTC()
 	if reauthenticated {
 		sess.AuthenticatedAt = now
 	}
-	_, err := s.db.ExecContext(ctx, "UPDATE sessions SET token_hash = ?, authenticated_at = ?, last_seen_at = ? WHERE id = ?",
-		hashToken(token), sess.AuthenticatedAt, now, sess.ID)
+	sess.UserState = userState
+	_, err := s.db.ExecContext(ctx, "UPDATE sessions SET token_hash = ?, user_state = ?, authenticated_at = ?, last_seen_at = ? WHERE id = ?",
+		hashToken(token), sess.UserState, sess.AuthenticatedAt, now, sess.ID)
 	if err != nil {
 		return "", fmt.Errorf("renew session: %w", err)
 	}
@@ -173,20 +181,20 @@ func (s *Store) EndAll(ctx context.Context, userID string) error {
 	return nil
 }
 
-// List returns userID's live sessions, most recently used first.
-func (s *Store) List(ctx context.Context, userID string) ([]Session, error) {
+// List returns userID's live sessions, those bound to userState, the
+// account's state now, most recently used first.
+func (s *Store) List(ctx context.Context, userID, userState string) ([]Session, error) {
 	now := s.clock.Now().UTC()
-	rows, err := s.db.QueryContext(ctx, `SELECT id, user_id, created_at, authenticated_at, last_seen_at, expires_at, user_agent, ip
-		FROM sessions WHERE user_id = ? AND expires_at > ? AND last_seen_at > ? ORDER BY last_seen_at DESC, id`,
-		userID, now, now.Add(-s.timeouts.Idle))
+	rows, err := s.db.QueryContext(ctx, selectSession+` WHERE user_id = ? AND user_state = ? AND expires_at > ? AND last_seen_at > ?
+		ORDER BY last_seen_at DESC, id`, userID, userState, now, now.Add(-s.timeouts.Idle))
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
 	defer rows.Close()
 	var out []Session
 	for rows.Next() {
-		var sess Session
-		if err := rows.Scan(&sess.ID, &sess.UserID, &sess.CreatedAt, &sess.AuthenticatedAt, &sess.LastSeenAt, &sess.ExpiresAt, &sess.UserAgent, &sess.IP); err != nil {
+		sess, err := scan(rows)
+		if err != nil {
 			return nil, fmt.Errorf("list sessions: %w", err)
 		}
 		out = append(out, sess)
@@ -213,6 +221,15 @@ func (s *Store) Prune(ctx context.Context) error {
 		return fmt.Errorf("prune sessions: %w", err)
 	}
 	return nil
+}
+
+const selectSession = `SELECT id, user_id, user_state, created_at, authenticated_at, last_seen_at, expires_at, user_agent, ip FROM sessions`
+
+// scan reads a row of selectSession.
+func scan(row interface{ Scan(...any) error }) (Session, error) {
+	var sess Session
+	err := row.Scan(&sess.ID, &sess.UserID, &sess.UserState, &sess.CreatedAt, &sess.AuthenticatedAt, &sess.LastSeenAt, &sess.ExpiresAt, &sess.UserAgent, &sess.IP)
+	return sess, err
 }
 
 func newToken() string {

@@ -1,10 +1,13 @@
 package web
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/accounts"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/views"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/web/form"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/web/htmx"
@@ -351,12 +354,20 @@ func handleReset(p *response.Pages, a *auth) http.Handler {
 	})
 }
 
-func resetConfirmPage(token string, problem string) authPage {
+// resetConfirmPage offers to keep the API keys, unticked: a reset is what
+// someone does who lost the password, or lost control of the account, and
+// keys made by whoever had it must not outlive it. A user who only forgot
+// the password ticks the box, and their programs keep running. Revoking
+// unless asked also makes a form sent without the field (an old page, a
+// script) the safe case.
+func resetConfirmPage(token, problem string, keepKeys bool) authPage {
 	return authPage{
 		Heading: "Choose a new password",
-		Lead:    "Every session of your account is signed out once the password is changed.",
+		Lead:    "Every session of your account is signed out once the password is changed, and its API keys are revoked unless you keep them.",
 		Form: form.Form{Action: "/password/reset/confirm", Submit: "Set new password", Hidden: map[string]string{"token": token},
-			Fields: []form.Field{newPasswordField("password", "New password", problem)}},
+			Fields: []form.Field{newPasswordField("password", "New password", problem)},
+			Checks: []form.Check{{Name: "keep_keys", Label: "Keep my API keys working", Checked: keepKeys,
+				Help: "Leave this unticked if someone else may have used your account: programs using its keys are cut off."}}},
 	}
 }
 
@@ -372,21 +383,30 @@ func handleResetConfirmForm(p *response.Pages, a *auth) http.Handler {
 			p.Page(w, r, http.StatusBadRequest, "accounts/message", views.Page{Title: "Link not valid", Data: invalidLink("/password/reset")})
 			return
 		}
-		p.Page(w, r, http.StatusOK, "accounts/form", views.Page{Title: "New password", Data: resetConfirmPage(token, "")})
+		p.Page(w, r, http.StatusOK, "accounts/form", views.Page{Title: "New password", Data: resetConfirmPage(token, "", false)})
 	})
 }
 
-func handleResetConfirm(p *response.Pages, a *auth) http.Handler {
+func handleResetConfirm(p *response.Pages, a *auth, c *Credits) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !parseForm(w, r, p, form.MaxBytes) {
 			return
 		}
 		token := r.PostForm.Get("token")
-		u, err := a.Users.ResetPassword(r.Context(), token, r.PostForm.Get("password"))
+		keepKeys := r.PostForm.Get("keep_keys") != ""
+		var revoked int64
+		u, err := a.Users.ResetPassword(r.Context(), token, r.PostForm.Get("password"), func(ctx context.Context, tx *database.Tx, u accounts.User) error {
+			if keepKeys {
+				return nil
+			}
+			var err error
+			revoked, err = c.Keys.RevokeAll(ctx, tx, u.ID)
+			return err
+		})
 		var problems accounts.Problems
 		switch {
 		case errors.As(err, &problems):
-			p.Page(w, r, http.StatusUnprocessableEntity, "accounts/form", views.Page{Title: "New password", Data: resetConfirmPage(token, problems["password"])})
+			p.Page(w, r, http.StatusUnprocessableEntity, "accounts/form", views.Page{Title: "New password", Data: resetConfirmPage(token, problems["password"], keepKeys)})
 			return
 		case errors.Is(err, accounts.ErrInvalidToken):
 			p.Page(w, r, http.StatusBadRequest, "accounts/message", views.Page{Title: "Link not valid", Data: invalidLink("/password/reset")})
@@ -400,7 +420,14 @@ func handleResetConfirm(p *response.Pages, a *auth) http.Handler {
 			return
 		}
 		a.clearCookie(w)
-		p.Flash(w, views.Flash{Kind: "success", Message: "Your password is changed and every session is signed out. Log in with the new password."})
+		message := "Your password is changed and every session is signed out. Log in with the new password."
+		switch {
+		case revoked == 1:
+			message = "Your password is changed, every session is signed out and your API key is revoked. Log in with the new password."
+		case revoked > 1:
+			message = fmt.Sprintf("Your password is changed, every session is signed out and your %d API keys are revoked. Log in with the new password.", revoked)
+		}
+		p.Flash(w, views.Flash{Kind: "success", Message: message})
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 	})
 }
@@ -431,20 +458,27 @@ func handleEmailConfirm(p *response.Pages, a *auth) http.Handler {
 		if !parseForm(w, r, p, form.MaxBytes) {
 			return
 		}
-		_, err := a.Users.ConfirmEmailChange(r.Context(), r.PostForm.Get("token"))
+		u, err := a.Users.ConfirmEmailChange(r.Context(), r.PostForm.Get("token"))
 		switch {
 		case errors.Is(err, accounts.ErrInvalidToken):
 			p.Page(w, r, http.StatusBadRequest, "accounts/message", views.Page{Title: "Link not valid", Data: invalidLink("/settings")})
+			return
 		case err != nil:
 			p.Fail(w, r, err)
-		default:
-			p.Flash(w, views.Flash{Kind: "success", Message: "Your new email address is confirmed."})
-			target := "/login"
-			if currentUser(r) != nil {
-				target = "/settings"
-			}
-			http.Redirect(w, r, target, http.StatusSeeOther)
+			return
 		}
+		// The new address ends the account's sessions (User.State), except
+		// this one when it is the account's own: the owner stays signed in
+		// where the change was confirmed.
+		target := "/login"
+		if pr := principalFrom(r.Context()); pr != nil && pr.user.ID == u.ID {
+			if !a.renewed(w, r, p, pr, u, false) {
+				return
+			}
+			target = "/settings"
+		}
+		p.Flash(w, views.Flash{Kind: "success", Message: "Your new email address is confirmed."})
+		http.Redirect(w, r, target, http.StatusSeeOther)
 	})
 }
 
@@ -485,7 +519,7 @@ func handleReauth(p *response.Pages, a *auth) http.Handler {
 			p.Fail(w, r, err)
 			return
 		}
-		if !a.reauthenticated(w, r, p, pr) {
+		if !a.renewed(w, r, p, pr, pr.user, true) {
 			return
 		}
 		target := safeNext(next)

@@ -22,6 +22,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/audit"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/mail"
@@ -40,7 +41,7 @@ func testAccounts(t testing.TB, db *database.DB, logger *slog.Logger, baseURL st
 	require.NoError(t, err)
 	outbox := mail.NewOutbox(db, clk)
 	users := accounts.New(accounts.Options{DB: db, Hasher: accounts.NewHasher(fastParams), Outbox: outbox, Composer: composer,
-		Limiter: ratelimit.New(db, clk), Logger: logger, BaseURL: baseURL, Clock: clk})
+		Limiter: ratelimit.New(db, clk), Logger: logger, BaseURL: baseURL, Clock: clk, Keep: credits.New(db, clk).Statement})
 	return Accounts{Users: users, Sessions: sessions.New(db, sessions.DefaultTimeouts, clk), Audit: audit.NewLog(db), Outbox: outbox,
 		Messages: contact.NewStore(db, clk)}
 }
@@ -783,7 +784,7 @@ func TestAdminActions(t *testing.T) {
 
 		// Another user's session id: 404, and nothing ends.
 		otherUser, _ := a.acct.Users.ByEmail(ctx, "other@example.com")
-		list, _ := a.acct.Sessions.List(ctx, otherUser.ID)
+		list, _ := a.acct.Sessions.List(ctx, otherUser.ID, otherUser.State())
 		resp, _ = deputy.post("/settings/sessions", url.Values{"session": {list[0].ID}})
 		require.Equal(t, http.StatusNotFound, resp.StatusCode, "ending another user's session = %d, want 404", resp.StatusCode)
 		require.True(t, signedInAs(t, other, "Other"), "another user's session was ended")

@@ -100,22 +100,55 @@ type adminUser struct {
 	User  accounts.User
 	Audit []audit.Entry
 	Self  bool
+	// DeleteProblem says why the deletion form was refused.
+	DeleteProblem string
+}
+
+func (a *auth) renderAdminUser(w http.ResponseWriter, r *http.Request, p *response.Pages, status int, u accounts.User, deleteProblem string) {
+	entries, err := a.Audit.Recent(r.Context(), u.ID, 50)
+	if err != nil {
+		p.Fail(w, r, err)
+		return
+	}
+	p.Page(w, r, status, "admin/user", views.Page{Title: u.Email, Data: adminUser{
+		User: u, Audit: entries, Self: u.ID == currentUser(r).ID, DeleteProblem: deleteProblem,
+	}})
 }
 
 func handleAdminUser(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, ok := a.userFromPath(w, r, p); ok {
+			a.renderAdminUser(w, r, p, http.StatusOK, u, "")
+		}
+	})
+}
+
+// handleAdminDelete deletes the account named in the path once its address
+// is typed, and returns to the list of users.
+func handleAdminDelete(p *response.Pages, a *auth) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !parseForm(w, r, p, form.MaxBytes) {
+			return
+		}
 		u, ok := a.userFromPath(w, r, p)
 		if !ok {
 			return
 		}
-		entries, err := a.Audit.Recent(r.Context(), u.ID, 50)
-		if err != nil {
+		err := a.Users.AdminDelete(r.Context(), currentUser(r).ID, u.ID, r.PostForm.Get("confirm"))
+		var problems accounts.Problems
+		switch {
+		case errors.Is(err, accounts.ErrNotFound):
+			p.Error(w, r, http.StatusNotFound)
+		case errors.Is(err, accounts.ErrSelf):
+			p.ErrorText(w, r, http.StatusConflict, "Not on your own account", "Delete your own account from your settings, or ask another administrator.")
+		case errors.As(err, &problems):
+			a.renderAdminUser(w, r, p, http.StatusUnprocessableEntity, u, problems["confirm"])
+		case err != nil:
 			p.Fail(w, r, err)
-			return
+		default:
+			p.Flash(w, views.Flash{Kind: "success", Message: "The account " + u.Email + " is deleted; its owner is told by email."})
+			http.Redirect(w, r, "/admin/users", http.StatusSeeOther)
 		}
-		p.Page(w, r, http.StatusOK, "admin/user", views.Page{Title: u.Email, Data: adminUser{
-			User: u, Audit: entries, Self: u.ID == currentUser(r).ID,
-		}})
 	})
 }
 

@@ -1,11 +1,13 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/apikeys"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/views"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/web/form"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/web/response"
@@ -39,12 +41,18 @@ func handleAPIKeys(p *response.Pages, c *Credits) http.Handler {
 	})
 }
 
-func handleAPIKeyCreate(p *response.Pages, c *Credits) http.Handler {
+// handleAPIKeyCreate makes a key after a recent password entry, as an
+// email or password change needs (a key is a lasting credential), and
+// tells the user by email in the key's own transaction.
+func handleAPIKeyCreate(p *response.Pages, a *auth, c *Credits) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !parseForm(w, r, p, form.MaxBytes) {
+		if !parseForm(w, r, p, form.MaxBytes) || !a.requireFresh(w, r, "/settings/api-keys") {
 			return
 		}
-		key, token, err := c.Keys.Create(r.Context(), currentUser(r).ID, r.PostForm.Get("name"))
+		u := *currentUser(r)
+		key, token, err := c.Keys.Create(r.Context(), u.ID, r.PostForm.Get("name"), func(ctx context.Context, tx *database.Tx, k apikeys.Key) error {
+			return a.Users.NotifyAPIKeyCreated(ctx, tx, u, k.Name, k.Prefix, k.CreatedAt)
+		})
 		if err != nil {
 			if errors.Is(err, apikeys.ErrTooMany) || strings.HasPrefix(err.Error(), "give the key a name") {
 				c.renderKeys(w, r, p, http.StatusUnprocessableEntity, keysPage{Problem: err.Error()})

@@ -41,7 +41,7 @@ func apiClientFor(t testing.TB, a *app, email string) (userID, token string) {
 	require.NoError(t, a.acct.Users.SignUp(ctx, email, "API user", goodPassword, "client of "+email))
 	u, err := a.acct.Users.Verify(ctx, a.lastLink(t, email, "/verify"))
 	require.NoError(t, err)
-	_, token, err = apikeys.New(a.db, a.clock).Create(ctx, u.ID, "test")
+	_, token, err = apikeys.New(a.db, a.clock).Create(ctx, u.ID, "test", nil)
 	require.NoError(t, err)
 	return u.ID, token
 }

@@ -87,7 +87,10 @@ func viewAccount(r *http.Request) *views.Account {
 
 // loadSession finds the request's session and user. The user is read
 // from the database on every request, so a deactivation or a role change
-// applies at once. A cookie that names no live session is cleared.
+// applies at once, and a session signed in before the password or address
+// changed (User.State) is ended. A cookie that names no live session is
+// cleared; a database error ends nothing and answers as signed out, so the
+// user is back once the database is.
 func (a *auth) loadSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie(a.cookieName)
@@ -107,11 +110,14 @@ func (a *auth) loadSession(next http.Handler) http.Handler {
 			return
 		}
 		u, err := a.Users.ByID(r.Context(), sess.UserID)
-		if err != nil || !u.Active || !u.Verified() {
-			if err != nil && !errors.Is(err, accounts.ErrNotFound) {
-				a.logger.ErrorContext(r.Context(), "load session user", "err", err)
-			} else if endErr := a.Sessions.End(r.Context(), sess.ID); endErr != nil {
-				a.logger.ErrorContext(r.Context(), "end session of an unusable account", "err", endErr)
+		if err != nil && !errors.Is(err, accounts.ErrNotFound) {
+			a.logger.ErrorContext(r.Context(), "load session user", "err", err)
+			next.ServeHTTP(w, r)
+			return
+		}
+		if err != nil || !u.Active || !u.Verified() || sess.UserState != u.State() {
+			if err := a.Sessions.End(r.Context(), sess.ID); err != nil {
+				a.logger.ErrorContext(r.Context(), "end session of an unusable account", "err", err)
 			}
 			a.clearCookie(w)
 			next.ServeHTTP(w, r)
@@ -132,11 +138,12 @@ func (a *auth) setCookie(w http.ResponseWriter, token string) {
 	})
 }
 
-// reauthenticated gives the signed-in session a new token, marked as just
-// reauthenticated, and sends it; on failure it answers the error page and
-// reports false.
-func (a *auth) reauthenticated(w http.ResponseWriter, r *http.Request, p *response.Pages, pr *principal) bool {
-	token, err := a.Sessions.Renew(r.Context(), pr.session, true)
+// renewed gives the signed-in session a new token, bound to the state of
+// u, the account as it is now (after a password or address change, the
+// new one), and sends it; with reauthenticated the session counts as just
+// reauthenticated. On failure it answers the error page and reports false.
+func (a *auth) renewed(w http.ResponseWriter, r *http.Request, p *response.Pages, pr *principal, u accounts.User, reauthenticated bool) bool {
+	token, err := a.Sessions.Renew(r.Context(), pr.session, u.State(), reauthenticated)
 	if err != nil {
 		p.Fail(w, r, err)
 		return false
@@ -181,7 +188,7 @@ func (a *auth) signIn(w http.ResponseWriter, r *http.Request, u accounts.User) e
 			}
 		}
 	}
-	token, _, err := a.Sessions.Create(r.Context(), u.ID, r.UserAgent(), clientIP(r, a.trustProxy))
+	token, _, err := a.Sessions.Create(r.Context(), u.ID, u.State(), r.UserAgent(), clientIP(r, a.trustProxy))
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -176,5 +177,24 @@ func TestCreditNoticeSettingsAndBanner(t *testing.T) {
 		user.post("/credits/notices", url.Values{"threshold": {"-1"}})
 		s, _ := credits.New(a.db, a.clock).Settings(context.Background(), u.ID)
 		require.Equal(t, int64(5), s.LowBalanceThreshold, "a negative level was saved: %+v", s)
+	})
+}
+
+// Audit entries are dated by the application's clock, not the system's.
+func TestAuditEntriesUseTheInjectedClock(t *testing.T) {
+	forDialects(t, func(t *testing.T, a *app) {
+		ctx := context.Background()
+		signUp(t, a, "dated@example.com", "Dated")
+		u, _ := a.acct.Users.ByEmail(ctx, "dated@example.com")
+		a.clock.Advance(100 * time.Hour)
+		admin := makeAdmin(t, a, "boss-a@example.com")
+		resp, _ := admin.post("/admin/users/"+u.ID+"/credits", url.Values{"amount": {"+3"}, "reason": {"welcome"}})
+		require.Equal(t, http.StatusSeeOther, resp.StatusCode, "grant = %d", resp.StatusCode)
+		entries, err := a.acct.Audit.Recent(ctx, u.ID, 10)
+		require.NoError(t, err)
+		require.NotEmpty(t, entries)
+		for _, e := range entries {
+			assert.True(t, e.At.Equal(a.clock.Now()), "audit entry %s dated %s, want the clock's %s", e.Action, e.At, a.clock.Now())
+		}
 	})
 }

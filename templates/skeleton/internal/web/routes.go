@@ -63,7 +63,7 @@ func (s *server) routes() []route {
 		{"GET /password/reset", public, handleResetForm(p)},
 		{"POST /password/reset", public, handleReset(p, a)},
 		{"GET /password/reset/confirm", public, handleResetConfirmForm(p, a)},
-		{"POST /password/reset/confirm", public, handleResetConfirm(p, a)},
+		{"POST /password/reset/confirm", public, handleResetConfirm(p, a, c)},
 		{"GET /email/confirm", public, handleEmailConfirmLink(p, a)},
 		{"POST /email/confirm", public, handleEmailConfirm(p, a)},
 
@@ -77,7 +77,7 @@ func (s *server) routes() []route {
 		{"POST /settings/sessions", signedIn, handleEndSessions(p, a)},
 		{"POST /settings/delete", signedIn, handleDeleteAccount(p, a)},
 		{"GET /settings/api-keys", signedIn, handleAPIKeys(p, c)},
-		{"POST /settings/api-keys", signedIn, handleAPIKeyCreate(p, c)},
+		{"POST /settings/api-keys", signedIn, handleAPIKeyCreate(p, a, c)},
 		{"POST /settings/api-keys/{id}/revoke", signedIn, handleAPIKeyRevoke(p, c)},
 
 		{"GET /credits", signedIn, handleCredits(p, c, s.Clock)},
@@ -91,6 +91,7 @@ func (s *server) routes() []route {
 		{"GET /admin/users/{id}", adminOnly, handleAdminUser(p, a)},
 		{"POST /admin/users/{id}/active", adminOnly, handleAdminSetActive(p, a)},
 		{"POST /admin/users/{id}/role", adminOnly, handleAdminSetRole(p, a)},
+		{"POST /admin/users/{id}/delete", adminOnly, handleAdminDelete(p, a)},
 		{"GET /admin/messages", adminOnly, handleAdminMessages(p, a)},
 		{"GET /admin/outbox", adminOnly, handleAdminOutbox(p, a)},
 		{"GET /admin/credits", adminOnly, handleAdminCredits(p, c, s.Clock)},

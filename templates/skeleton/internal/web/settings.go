@@ -22,7 +22,7 @@ type dashboardPage struct {
 func handleDashboard(p *response.Pages, a *auth, c *Credits) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pr := principalFrom(r.Context())
-		list, err := a.Sessions.List(r.Context(), pr.user.ID)
+		list, err := a.Sessions.List(r.Context(), pr.user.ID, pr.user.State())
 		if err != nil {
 			p.Fail(w, r, err)
 			return
@@ -56,7 +56,7 @@ type settingsPage struct {
 }
 
 func (a *auth) settingsPage(r *http.Request, pr *principal, problems accounts.Problems) (settingsPage, error) {
-	list, err := a.Sessions.List(r.Context(), pr.session.UserID)
+	list, err := a.Sessions.List(r.Context(), pr.user.ID, pr.user.State())
 	if err != nil {
 		return settingsPage{}, err
 	}
@@ -128,19 +128,19 @@ func handleProfile(p *response.Pages, a *auth) http.Handler {
 }
 
 // requireFresh sends a session whose password entry is older than the
-// reauthentication window to enter it again, and reports whether the
-// caller may go on.
-func (a *auth) requireFresh(w http.ResponseWriter, r *http.Request) bool {
+// reauthentication window to enter it again, then come back to the page
+// back, and reports whether the caller may go on.
+func (a *auth) requireFresh(w http.ResponseWriter, r *http.Request, back string) bool {
 	if a.recentlyAuthenticated(principalFrom(r.Context())) {
 		return true
 	}
-	http.Redirect(w, r, "/reauthenticate?next="+url.QueryEscape("/settings"), http.StatusSeeOther)
+	http.Redirect(w, r, "/reauthenticate?next="+url.QueryEscape(back), http.StatusSeeOther)
 	return false
 }
 
 func handleEmailChange(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !parseForm(w, r, p, form.MaxBytes) || !a.requireFresh(w, r) {
+		if !parseForm(w, r, p, form.MaxBytes) || !a.requireFresh(w, r, "/settings") {
 			return
 		}
 		pr := principalFrom(r.Context())
@@ -165,7 +165,7 @@ func handleEmailChange(p *response.Pages, a *auth) http.Handler {
 // renews this one's token.
 func handlePasswordChange(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !parseForm(w, r, p, form.MaxBytes) || !a.requireFresh(w, r) {
+		if !parseForm(w, r, p, form.MaxBytes) || !a.requireFresh(w, r, "/settings") {
 			return
 		}
 		pr := principalFrom(r.Context())
@@ -184,7 +184,12 @@ func handlePasswordChange(p *response.Pages, a *auth) http.Handler {
 			p.Fail(w, r, err)
 			return
 		}
-		if !a.reauthenticated(w, r, p, pr) {
+		u, err := a.Users.ByID(r.Context(), pr.user.ID)
+		if err != nil {
+			p.Fail(w, r, err)
+			return
+		}
+		if !a.renewed(w, r, p, pr, u, true) {
 			return
 		}
 		settingsDone(w, r, p, "Your password is changed. Every other session is signed out.")
@@ -226,7 +231,7 @@ func handleEndSessions(p *response.Pages, a *auth) http.Handler {
 
 func handleDeleteAccount(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !parseForm(w, r, p, form.MaxBytes) || !a.requireFresh(w, r) {
+		if !parseForm(w, r, p, form.MaxBytes) || !a.requireFresh(w, r, "/settings") {
 			return
 		}
 		pr := principalFrom(r.Context())

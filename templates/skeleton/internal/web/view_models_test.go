@@ -38,7 +38,8 @@ func viewModels() (pages map[string]any, partials map[string]any) {
 	unverified := accounts.User{ID: "u2", Email: "bob@example.com", Name: "Bob", Role: accounts.RoleUser, CreatedAt: at}
 	f := form.Form{Action: "/x", Submit: "Go", Error: "wrong", Notice: "note", Hidden: map[string]string{"next": "/y"},
 		Fields: []form.Field{emailField("a@example.com", "bad"), newPasswordField("password", "Password", "short"),
-			{Name: "message", Label: "Message", Multiline: true, Value: "hi", Help: "help", MaxLength: 10}}}
+			{Name: "message", Label: "Message", Multiline: true, Value: "hi", Help: "help", MaxLength: 10}},
+		Checks: []form.Check{{Name: "keep_keys", Label: "Keep", Help: "help", Checked: true}, {Name: "other", Label: "Other"}}}
 	links := []link{{"/a", "A"}}
 	entries := []audit.Entry{{ID: "a1", At: at, ActorID: "u1", TargetID: "u2", Action: "user.promoted", Detail: "role=admin"}}
 	journal := []credits.Entry{{ID: "j1", Kind: credits.Kinds[0], Amount: -2, BalanceAfter: 3, Service: "word-count", Reference: "r", Reason: "why", CreatedAt: at}}
@@ -68,7 +69,7 @@ func viewModels() (pages map[string]any, partials map[string]any) {
 			Audit: entries, Messages: messages, DevMode: true},
 		"admin/users": adminUsers{List: accounts.UserList{Users: []accounts.User{user, unverified}, Total: 60, Page: 2, PerPage: 25},
 			Search: "ada", RoleFilter: "admin", State: "active", Prev: "/admin/users?page=1", Next: "/admin/users?page=3"},
-		"admin/user":     adminUser{User: unverified, Audit: entries, Self: false},
+		"admin/user":     adminUser{User: unverified, Audit: entries, Self: false, DeleteProblem: "type the address"},
 		"admin/messages": adminMessages{Messages: messages},
 		"admin/outbox": adminOutbox{Emails: []mail.Queued{
 			{ID: 1, Message: mail.Message{To: "ada@example.com", Subject: "Hi", Text: "Body"}, CreatedAt: at, Attempts: 1, NextAttemptAt: at, SentAt: when},

@@ -30,11 +30,20 @@ type Field struct {
 	Validate string
 }
 
+// Check is one checkbox, shown after a form's fields.
+type Check struct {
+	Name    string
+	Label   string
+	Help    string
+	Checked bool
+}
+
 // Form is one form: its fields, hidden values and what went wrong.
 type Form struct {
 	Action string
 	Submit string
 	Fields []Field
+	Checks []Check
 	Hidden map[string]string
 	// Error is a problem with the whole form (wrong password, too many
 	// attempts), shown above the fields.
