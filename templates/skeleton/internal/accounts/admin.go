@@ -9,6 +9,7 @@ import (
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/audit"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/paging"
 )
 
 // Query selects users for the admin list.
@@ -29,7 +30,7 @@ type UserList struct {
 }
 
 // Pages is the number of pages.
-func (l UserList) Pages() int { return max(1, (l.Total+l.PerPage-1)/l.PerPage) }
+func (l UserList) Pages() int { return paging.Pages(l.Total, l.PerPage) }
 
 // likePattern escapes LIKE wildcards so a search for "a_b" matches only that.
 func likePattern(s string) string {
@@ -37,10 +38,10 @@ func likePattern(s string) string {
 	return "%" + r.Replace(strings.ToLower(s)) + "%"
 }
 
-// List returns the users matching q, newest first.
+// List returns the users matching q, newest first; a page past the end
+// gives the last page.
 func (s *Users) List(ctx context.Context, q Query) (UserList, error) {
 	q.PerPage = min(max(q.PerPage, 1), 100)
-	q.Page = max(q.Page, 1)
 	where := []string{"1 = 1"}
 	var args []any
 	if q.Search != "" {
@@ -62,12 +63,14 @@ func (s *Users) List(ctx context.Context, q Query) (UserList, error) {
 		where = append(where, "email_verified_at IS NULL")
 	}
 	cond := strings.Join(where, " AND ")
-	list := UserList{Page: q.Page, PerPage: q.PerPage}
+	list := UserList{PerPage: q.PerPage}
 	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM users WHERE "+cond, args...).Scan(&list.Total); err != nil {
 		return UserList{}, fmt.Errorf("count accounts: %w", err)
 	}
+	var offset int
+	list.Page, offset = paging.Clamp(q.Page, q.PerPage, list.Total)
 	rows, err := s.db.QueryContext(ctx, "SELECT "+userColumns+" FROM users WHERE "+cond+" ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
-		append(args, q.PerPage, (q.Page-1)*q.PerPage)...)
+		append(args, q.PerPage, offset)...)
 	if err != nil {
 		return UserList{}, fmt.Errorf("list accounts: %w", err)
 	}

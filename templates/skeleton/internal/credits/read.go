@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/paging"
 )
 
 // Balance returns the user's balance; a user who never had credits has 0.
@@ -48,7 +50,7 @@ type Page struct {
 }
 
 // Pages is the number of pages, at least 1.
-func (p Page) Pages() int { return max(1, (p.Total+p.PerPage-1)/p.PerPage) }
+func (p Page) Pages() int { return paging.Pages(p.Total, p.PerPage) }
 
 // Validate checks the filter's fields and fills in defaults.
 func (f *Filter) Validate() error {
@@ -122,18 +124,21 @@ func (f Filter) orderBy() string {
 	return " ORDER BY seq DESC"
 }
 
-// Journal returns one page of entries matching f.
+// Journal returns one page of entries matching f; a page past the end
+// gives the last page.
 func (l *Ledger) Journal(ctx context.Context, f Filter) (Page, error) {
 	if err := f.Validate(); err != nil {
 		return Page{}, err
 	}
 	where, args := f.where()
-	page := Page{Page: f.Page, PerPage: f.PerPage}
+	page := Page{PerPage: f.PerPage}
 	if err := l.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM credit_journal"+where, args...).Scan(&page.Total); err != nil {
 		return Page{}, fmt.Errorf("count journal entries: %w", err)
 	}
+	var offset int
+	page.Page, offset = paging.Clamp(f.Page, f.PerPage, page.Total)
 	query := selectEntry + where + f.orderBy() + " LIMIT ? OFFSET ?"
-	entries, err := l.entries(ctx, query, append(args, f.PerPage, (f.Page-1)*f.PerPage)...)
+	entries, err := l.entries(ctx, query, append(args, f.PerPage, offset)...)
 	if err != nil {
 		return Page{}, err
 	}

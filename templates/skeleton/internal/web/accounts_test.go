@@ -791,27 +791,6 @@ func TestAdminActions(t *testing.T) {
 	})
 }
 
-// Bytes that are not UTF-8 get a form problem or a failed login, never a
-// database error: PostgreSQL refuses them.
-func TestInvalidUTF8IsRefusedCleanly(t *testing.T) {
-	forDialects(t, func(t *testing.T, a *app) {
-		c := a.client()
-		for _, tc := range []struct {
-			path string
-			form url.Values
-			want int
-		}{
-			{"/signup", url.Values{"email": {"ok@example.com"}, "name": {"bad \xff name"}, "password": {goodPassword}}, http.StatusUnprocessableEntity},
-			{"/signup", url.Values{"email": {"b\xffd@example.com"}, "name": {"N"}, "password": {goodPassword}}, http.StatusUnprocessableEntity},
-			{"/login", url.Values{"email": {"b\xffd@example.com"}, "password": {goodPassword}}, http.StatusUnauthorized},
-			{"/password/reset", url.Values{"email": {"b\xffd@example.com"}}, http.StatusUnprocessableEntity},
-		} {
-			resp, _ := c.post(tc.path, tc.form)
-			assert.Equal(t, tc.want, resp.StatusCode, "%s with invalid UTF-8 = %d, want %d", tc.path, resp.StatusCode, tc.want)
-		}
-	})
-}
-
 // Row 22: the profile form changes the name and nothing else.
 func TestNoMassAssignment(t *testing.T) {
 	forDialects(t, func(t *testing.T, a *app) {

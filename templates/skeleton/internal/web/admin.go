@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -64,10 +65,25 @@ type adminUsers struct {
 
 const usersPerPage = 25
 
+// pageNumber reads a page parameter: absent is the first page, and any
+// whole number is a page, the list clamping it into range.
+func pageNumber(v string) (int, bool) {
+	if v == "" {
+		return 1, true
+	}
+	n, err := strconv.Atoi(v)
+	return n, err == nil || errors.Is(err, strconv.ErrRange)
+}
+
 func handleAdminUsers(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		page, _ := strconv.Atoi(q.Get("page"))
+		page, ok := pageNumber(q.Get("page"))
+		if !ok {
+			p.ErrorText(w, r, http.StatusBadRequest, "That page does not exist",
+				fmt.Sprintf("The page number %q is not a whole number: use page=1 for the first page.", q.Get("page")))
+			return
+		}
 		query := accounts.Query{Search: q.Get("q"), Role: accounts.Role(q.Get("role")), Status: q.Get("status"), Page: page, PerPage: usersPerPage}
 		list, err := a.Users.List(r.Context(), query)
 		if err != nil {

@@ -107,9 +107,11 @@ func handleAdminAdjustCredits(p *response.Pages, a *auth, c *Credits) http.Handl
 			return
 		}
 		data := adminUserCreditsPage{Amount: r.PostForm.Get("amount"), Reason: strings.TrimSpace(r.PostForm.Get("reason"))}
-		amount, err := strconv.ParseInt(strings.TrimPrefix(strings.TrimSpace(data.Amount), "+"), 10, 64)
+		// Read as written, one optional sign and digits: a lenient reading
+		// once took "+-5" for a deduction of 5.
+		amount, err := strconv.ParseInt(data.Amount, 10, 64)
 		if err != nil || amount == 0 || amount > credits.MaxAmount || amount < -credits.MaxAmount {
-			data.Problem = "Enter a whole number of credits other than 0: positive adds, negative deducts."
+			data.Problem = fmt.Sprintf("Amount: enter a whole number of credits other than 0 and at most %d either way, with no spaces: 5 or +5 adds, -5 deducts.", credits.MaxAmount)
 			c.renderAdminUser(w, r, p, a, http.StatusUnprocessableEntity, data)
 			return
 		}

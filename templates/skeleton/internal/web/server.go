@@ -10,6 +10,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -84,9 +85,9 @@ func NewServer(d Deps) (http.Handler, error) {
 	for _, rt := range s.routes() {
 		mux.Handle(rt.pattern, s.guard(rt.access, rt.handler))
 	}
-	// Sessions load after cross-origin protection: a refused request
-	// never touches the sessions table.
-	return middleware.Wrap(s.auth.loadSession(mux), middleware.Options{
+	// Sessions load after cross-origin protection and the text checks: a
+	// refused request never touches the sessions table.
+	return middleware.Wrap(refuseUnstorable(s.pages, s.auth.loadSession(mux)), middleware.Options{
 		Logger:            d.Logger,
 		Clock:             d.Clock,
 		BaseURL:           d.Config.BaseURL,
@@ -98,14 +99,24 @@ func NewServer(d Deps) (http.Handler, error) {
 // parseForm reads a form of at most limit bytes. On failure it has
 // answered with the error page.
 func parseForm(w http.ResponseWriter, r *http.Request, p *response.Pages, limit int64) bool {
-	if err := form.Parse(w, r, limit); err != nil {
-		status := http.StatusBadRequest
-		var parse *form.ParseError
-		if errors.As(err, &parse) {
-			status = parse.Status
-		}
-		p.Error(w, r, status)
-		return false
+	err := form.Parse(w, r, limit)
+	if err == nil {
+		return true
 	}
-	return true
+	var parse *form.ParseError
+	switch {
+	case errors.As(err, &parse) && parse.Field != "":
+		p.ErrorText(w, r, parse.Status, "That text could not be read", unstorableMessage("field", parse.Field))
+	case errors.As(err, &parse):
+		p.Error(w, r, parse.Status)
+	default:
+		p.Error(w, r, http.StatusBadRequest)
+	}
+	return false
+}
+
+// unstorableMessage tells a visitor which field or query parameter holds
+// text that cannot be kept.
+func unstorableMessage(kind, name string) string {
+	return fmt.Sprintf("The %s %q holds a character this site cannot accept (a NUL byte, or bytes that are not UTF-8 text). Go back, retype it and send it again.", kind, name)
 }

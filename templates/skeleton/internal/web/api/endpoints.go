@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -122,13 +121,8 @@ func (a *API) Run() http.Handler {
 			return
 		}
 		var req runRequest
-		if r.ContentLength != 0 {
-			dec := json.NewDecoder(r.Body)
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&req); err != nil {
-				writeError(w, http.StatusBadRequest, "invalid_json", `the body must be a JSON object like {"input": {"text": "..."}}`)
-				return
-			}
+		if r.ContentLength != 0 && !decode(w, r, &req, `{"input": {"text": "..."}}`) {
+			return
 		}
 		run, err := a.services.Run(r.Context(), caller(r), r.PathValue("name"), key, req.Input)
 		code, status := runs.Classify(run, err)

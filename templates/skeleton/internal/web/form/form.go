@@ -4,7 +4,10 @@ package form
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/text"
 )
 
 // MaxBytes bounds an ordinary form: a few fields, one of them perhaps a
@@ -56,7 +59,10 @@ type Form struct {
 // calls for.
 type ParseError struct {
 	Status int
-	Err    error
+	// Field names the field whose text cannot be stored, if that is what
+	// is wrong.
+	Field string
+	Err   error
 }
 
 func (e *ParseError) Error() string { return "read form: " + e.Err.Error() }
@@ -64,7 +70,9 @@ func (e *ParseError) Error() string { return "read form: " + e.Err.Error() }
 func (e *ParseError) Unwrap() error { return e.Err }
 
 // Parse reads r's form, refusing a body over limit bytes: a larger one
-// gives a ParseError with status 413, an unreadable one 400.
+// gives a ParseError with status 413, an unreadable one 400, and one with
+// a field that no database can store (a NUL byte, bytes that are not
+// UTF-8) 400 naming the field, before any handler passes it to SQL.
 func Parse(w http.ResponseWriter, r *http.Request, limit int64) error {
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	if err := r.ParseForm(); err != nil {
@@ -73,6 +81,9 @@ func Parse(w http.ResponseWriter, r *http.Request, limit int64) error {
 			return &ParseError{Status: http.StatusRequestEntityTooLarge, Err: err}
 		}
 		return &ParseError{Status: http.StatusBadRequest, Err: err}
+	}
+	if name := text.Unstorable(r.PostForm); name != "" {
+		return &ParseError{Status: http.StatusBadRequest, Field: name, Err: fmt.Errorf("field %q holds a NUL byte or bytes that are not UTF-8", name)}
 	}
 	return nil
 }
