@@ -195,7 +195,7 @@ func badInputProbes() []probe {
 	return probes
 }
 
-// Row 45 and 46: bad input gets the same answer on SQLite and PostgreSQL,
+// Rows 41 and 42: bad input gets the same answer on SQLite and PostgreSQL,
 // a 4xx naming the problem, never a database error.
 func TestBadInputAnswersAlikeOnBothDatabases(t *testing.T) {
 	apps := map[database.Dialect]*probeApp{}
@@ -230,7 +230,7 @@ func TestBadInputAnswersAlikeOnBothDatabases(t *testing.T) {
 	t.Logf("%d probes; answers of 500: %v", len(probes), failures)
 }
 
-// Row 47: the API reads exactly one JSON object: anything after it is
+// Row 43: the API reads exactly one JSON object: anything after it is
 // refused and nothing runs.
 func TestAPIRefusesDataAfterTheJSONBody(t *testing.T) {
 	forDialects(t, func(t *testing.T, a *app) {
@@ -256,7 +256,7 @@ func TestAPIRefusesDataAfterTheJSONBody(t *testing.T) {
 	})
 }
 
-// Row 47: an administrator's adjustment is a plain whole number, read as
+// Row 43: an administrator's adjustment is a plain whole number, read as
 // written: "+-5" is not a deduction of 5.
 func TestAdminCreditAmountIsReadStrictly(t *testing.T) {
 	forDialects(t, func(t *testing.T, a *app) {
