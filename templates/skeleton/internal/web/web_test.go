@@ -56,14 +56,18 @@ type options struct {
 	migrated   bool
 	// baseURL defaults to http://example.com; https gives production cookies.
 	baseURL string
+	// db, when set, is the database as the test prepared it; migrated is
+	// then ignored.
+	db *database.DB
 }
 
 func newApp(t testing.TB, dialect database.Dialect, opts options) *app {
 	t.Helper()
-	var db *database.DB
-	if opts.migrated {
+	db := opts.db
+	switch {
+	case db == nil && opts.migrated:
 		db = dbtest.Open(t, dialect)
-	} else {
+	case db == nil:
 		db = dbtest.OpenEmpty(t, dialect)
 	}
 	logs := &logtest.Buffer{}
