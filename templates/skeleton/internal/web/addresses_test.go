@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -126,4 +127,132 @@ func TestLookAlikeKeysAreRekeyedByTheMigration(t *testing.T) {
 			assert.Empty(t, a.mails(t, "l\u0130sa@example.com"), "the look-alike account got the real owner's mail")
 		})
 	}
+}
+
+// Row 50: a reset request, and a request for a new confirmation link, take
+// the same time for an address with an account (an unverified one, for the
+// link) as for one without. Requests for the two addresses run in pairs,
+// back to back in alternating order, so a change of load on the machine
+// hits both sides of a pair, and the median of the paired differences
+// ignores outliers; it must stay under a fifth of a typical request, or
+// half a millisecond, whichever is more. Under the race detector, whose
+// overhead swamps the difference, fewer pairs run and the times are only
+// logged; that each request queued exactly one job, for either address,
+// is checked either way.
+func TestResetAndResendTimingDoNotRevealAccounts(t *testing.T) {
+	forDialectsInTurn(t, func(t *testing.T, a *app) {
+		ctx := context.Background()
+		_, err := a.acct.Users.EnsureUser(ctx, "known1@example.com", "Known", goodPassword, "test")
+		require.NoError(t, err)
+		require.NoError(t, a.acct.Users.SignUp(ctx, "known2@example.com", "Unverified", goodPassword, "192.0.2.9"))
+		rounds := 150
+		if raceEnabled {
+			rounds = 20
+		}
+		for _, tc := range []struct {
+			path, known, missing string
+			status               int
+		}{
+			{"/password/reset", "known1@example.com", "ghost1@example.com", http.StatusOK},
+			{"/verify/resend", "known2@example.com", "ghost2@example.com", http.StatusSeeOther},
+		} {
+			jobsBefore := tableCounts(t, a.db)["jobs"]
+			var diffs, all []time.Duration
+			measure := func(round int, email string) time.Duration {
+				c := a.client()
+				c.ip = fmt.Sprintf("10.2.%d.%d", round/250, round%250)
+				start := time.Now()
+				resp, body := c.post(tc.path, url.Values{"email": {email}})
+				d := time.Since(start)
+				require.Equal(t, tc.status, resp.StatusCode, "%s for %s = %d:\n%s", tc.path, email, resp.StatusCode, body)
+				return d
+			}
+			for round := range rounds {
+				var k, m time.Duration
+				if round%2 == 0 {
+					k, m = measure(round, tc.known), measure(round, tc.missing)
+				} else {
+					m, k = measure(round, tc.missing), measure(round, tc.known)
+				}
+				diffs, all = append(diffs, k-m), append(all, k, m)
+				// Past the per-address limits, which are the same for both.
+				a.clock.Advance(accounts.ResendPerAddress.Window + time.Second)
+			}
+			diff, typical := median(diffs), median(all)
+			limit := max(500*time.Microsecond, typical/5)
+			t.Logf("%s: %d pairs, typical request %s, median difference with and without an account %s (limit %s)", tc.path, rounds, typical, diff, limit)
+			if !raceEnabled {
+				assert.Less(t, diff.Abs(), limit, "%s: the median difference between an address with an account and one without", tc.path)
+			}
+			queued := tableCounts(t, a.db)["jobs"] - jobsBefore
+			assert.Equal(t, 2*rounds, queued, "%s: %d requests queued %d jobs, want one each", tc.path, 2*rounds, queued)
+		}
+	})
+}
+
+// Row 49: a reset or resend request only queues a job holding the address:
+// no link is made and no mail written in the request, for an address with
+// an account or without. The job makes the link and writes the mail for
+// an account that should get one (an active account for a reset, an
+// unverified one for a new confirmation link), nothing otherwise, and its
+// payload is blank once it has run.
+func TestLinkJobsSendThenForgetTheAddress(t *testing.T) {
+	forDialects(t, func(t *testing.T, a *app) {
+		ctx := context.Background()
+		signUp(t, a, "verified@example.com", "Verified")
+		require.NoError(t, a.acct.Users.SignUp(ctx, "pending@example.com", "Pending", goodPassword, "192.0.2.9"))
+		mailed := map[string]int{}
+		for _, email := range []string{"verified@example.com", "pending@example.com"} {
+			mailed[email] = len(a.mails(t, email))
+		}
+		before := tableCounts(t, a.db)
+		requests := []struct{ path, email string }{
+			{"/password/reset", "verified@example.com"},
+			{"/password/reset", "missing@example.com"},
+			{"/verify/resend", "pending@example.com"},
+			{"/verify/resend", "verified@example.com"},
+			{"/verify/resend", "absent@example.com"},
+		}
+		var addresses []string
+		for _, r := range requests {
+			resp, body := a.client().post(r.path, url.Values{"email": {r.email}})
+			require.Less(t, resp.StatusCode, 400, "%s for %s = %d:\n%s", r.path, r.email, resp.StatusCode, body)
+			addresses = append(addresses, r.email)
+		}
+		after := tableCounts(t, a.db)
+		assert.Equal(t, before["jobs"]+len(requests), after["jobs"], "jobs queued by %d requests", len(requests))
+		assert.Equal(t, before["email_tokens"], after["email_tokens"], "a request made a link itself")
+		assert.Equal(t, before["outbox"], after["outbox"], "a request wrote a mail itself")
+		assert.Equal(t, addresses, jobPayloads(t, a, "done_at IS NULL"), "the payloads of the queued jobs")
+
+		a.runDueJobs(t)
+		assert.Empty(t, jobPayloads(t, a, "done_at IS NULL"), "jobs left undone")
+		assert.Empty(t, jobPayloads(t, a, "payload <> ''"), "a job kept its address after it ran")
+		for _, email := range []string{"missing@example.com", "absent@example.com"} {
+			assert.Empty(t, a.mails(t, email), "an address without an account got mail")
+		}
+		for email, link := range map[string]string{"verified@example.com": "/password/reset/confirm", "pending@example.com": "/verify"} {
+			got := len(a.mails(t, email)) - mailed[email]
+			assert.Equal(t, 1, got, "%s got %d new mails, want the one with its %s link", email, got, link)
+			resp, _ := a.client().get(link + "?token=" + a.lastLink(t, email, link))
+			assert.Equal(t, http.StatusOK, resp.StatusCode, "the %s link the job mailed to %s = %d, want its page", link, email, resp.StatusCode)
+		}
+	})
+}
+
+// jobPayloads returns the payloads of the jobs matching where, in the
+// order they were queued.
+func jobPayloads(t testing.TB, a *app, where string) []string {
+	t.Helper()
+	rows, err := a.db.QueryContext(context.Background(), "SELECT payload FROM jobs WHERE "+where+" ORDER BY seq")
+	require.NoError(t, err)
+	defer rows.Close()
+	var payloads []string
+	for rows.Next() {
+		var p string
+		require.NoError(t, rows.Scan(&p))
+		payloads = append(payloads, p)
+	}
+	require.NoError(t, rows.Err())
+	return payloads
 }
