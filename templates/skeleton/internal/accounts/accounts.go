@@ -24,6 +24,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/audit"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/jobs"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/mail"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/ratelimit"
 )
@@ -134,6 +135,9 @@ type Users struct {
 	baseURL  string
 	clock    clock.Clock
 	keep     func(ctx context.Context, tx *database.Tx, userID string) (string, error)
+	// jobs is the queue RegisterJobs was given, whose jobs make and mail
+	// the reset and confirmation links.
+	jobs *jobs.Queue
 }
 
 // New returns the accounts built from o.
@@ -361,12 +365,8 @@ func (s *Users) SignUp(ctx context.Context, email, name, password, ip string) er
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, email, NormalizeEmail(email), name, hash, string(RoleUser), true, now, now); err != nil {
 			return fmt.Errorf("create account: %w", err)
 		}
-		token, err := s.issueToken(ctx, tx, id, purposeVerify, "", VerifyTokenTTL)
-		if err != nil {
-			return err
-		}
 		s.logger.InfoContext(ctx, "account created", "user_id", id)
-		return s.queue(ctx, tx, "verify", email, mail.Data{Name: name, Link: s.link("/verify", token), Expires: "24 hours"})
+		return s.sendLink(ctx, tx, User{ID: id, Email: email, Name: name}, verifyLink)
 	})
 	if err != nil {
 		// Two sign-ups for one address at once: the unique index refused
@@ -380,10 +380,11 @@ func (s *Users) SignUp(ctx context.Context, email, name, password, ip string) er
 	return err
 }
 
-// ResendVerification emails a new verification link if the address has an
-// unverified account; otherwise it does nothing, silently. A malformed
-// address gives Problems; a client (ip) or an address asking too often, a
-// LimitedError.
+// ResendVerification queues the job that emails a new verification link
+// if the address has an unverified account and otherwise does nothing,
+// silently: the request does the same work either way (links.go). A
+// malformed address gives Problems; a client (ip) or an address asking
+// too often, a LimitedError.
 func (s *Users) ResendVerification(ctx context.Context, email, ip string) error {
 	if p := CheckEmail(email); p != "" {
 		return Problems{"email": p}
@@ -391,25 +392,7 @@ func (s *Users) ResendVerification(ctx context.Context, email, ip string) error 
 	if err := s.take(ctx, limited{SignupPerIP, ip}, limited{ResendPerAddress, NormalizeEmail(email)}); err != nil {
 		return err
 	}
-	return s.resendVerification(ctx, email)
-}
-
-// resendVerification is ResendVerification once the limits have let it through.
-func (s *Users) resendVerification(ctx context.Context, email string) error {
-	return s.db.InTx(ctx, func(tx *database.Tx) error {
-		u, err := s.userBy(ctx, tx, "email_normalized", NormalizeEmail(email))
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		}
-		if err != nil || u.Verified() || !u.Active {
-			return err
-		}
-		token, err := s.issueToken(ctx, tx, u.ID, purposeVerify, "", VerifyTokenTTL)
-		if err != nil {
-			return err
-		}
-		return s.queue(ctx, tx, "verify", u.Email, mail.Data{Name: u.Name, Link: s.link("/verify", token), Expires: "24 hours"})
-	})
+	return s.queueLink(ctx, jobVerifyLink, email)
 }
 
 // CheckVerifyToken reports whether a verification link still works.
@@ -479,7 +462,7 @@ func (s *Users) Login(ctx context.Context, email, password, ip string) (User, er
 		case resend != nil:
 			return User{}, resend
 		default:
-			if resend = s.resendVerification(ctx, email); resend != nil {
+			if resend = s.queueLink(ctx, jobVerifyLink, email); resend != nil {
 				return User{}, resend
 			}
 		}
@@ -555,10 +538,12 @@ func (s *Users) Reauthenticate(ctx context.Context, u User, password string) err
 	return nil
 }
 
-// RequestReset emails a reset link if the address has an active account;
-// any older reset link stops working. Unknown addresses get nothing, and
-// the caller cannot tell. A malformed address gives Problems; a client (ip)
-// or an address asking too often, a LimitedError.
+// RequestReset queues the job that emails a reset link if the address has
+// an active account, and with it stops any older reset link working.
+// Unknown addresses get nothing, and the caller cannot tell, by answer or
+// by time: the request does the same work either way (links.go). A
+// malformed address gives Problems; a client (ip) or an address asking
+// too often, a LimitedError.
 func (s *Users) RequestReset(ctx context.Context, email, ip string) error {
 	if p := CheckEmail(email); p != "" {
 		return Problems{"email": p}
@@ -566,21 +551,7 @@ func (s *Users) RequestReset(ctx context.Context, email, ip string) error {
 	if err := s.take(ctx, limited{ResetPerIP, ip}, limited{ResetPerAddress, NormalizeEmail(email)}); err != nil {
 		return err
 	}
-	return s.db.InTx(ctx, func(tx *database.Tx) error {
-		u, err := s.userBy(ctx, tx, "email_normalized", NormalizeEmail(email))
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		}
-		if err != nil || !u.Active {
-			return err
-		}
-		token, err := s.issueToken(ctx, tx, u.ID, purposeReset, "", ResetTokenTTL)
-		if err != nil {
-			return err
-		}
-		s.logger.InfoContext(ctx, "password reset requested", "user_id", u.ID)
-		return s.queue(ctx, tx, "reset", u.Email, mail.Data{Name: u.Name, Link: s.link("/password/reset/confirm", token), Expires: "one hour"})
-	})
+	return s.queueLink(ctx, jobResetLink, email)
 }
 
 // CheckResetToken reports whether a reset link still works.

@@ -80,10 +80,13 @@ func (s *Users) recordFailure(ctx context.Context, limits ...limited) error {
 	return nil
 }
 
-// RegisterJobs puts the accounts' background work on q: every ten
-// minutes, the rate-limit counts no rule looks at any more are deleted;
-// every hour, the accounts never verified within UnverifiedTTL.
+// RegisterJobs puts the accounts' background work on q: the jobs that
+// make and mail the reset and confirmation links, which the requests for
+// them queue on q; every ten minutes, the rate-limit counts no rule looks
+// at any more are deleted; every hour, the accounts never verified within
+// UnverifiedTTL. Call it before serving requests.
 func (s *Users) RegisterJobs(q *jobs.Queue) {
+	s.registerLinkJobs(q)
 	q.Every(jobs.Periodic{Kind: "ratelimit.prune", Every: 10 * time.Minute}, func(ctx context.Context, _ time.Time) error {
 		return s.PruneRateLimits(ctx)
 	})

@@ -63,11 +63,33 @@ func CheckPassword(password, email string) string {
 }
 
 // NormalizeEmail returns the form of an address that identifies an
-// account: trimmed and lower-cased, so Ada@Example.com and ada@example.com
-// are one account.
-func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+// account, its uniqueness key: trimmed, with the ASCII letters A to Z
+// lower-cased, so Ada@Example.com and ada@example.com are one account.
+// Nothing else is changed. strings.ToLower would fold other scripts into
+// ASCII (the dotted capital İ and the Kelvin sign K become i and k), and
+// lisa@ would then be the account of whoever first signed up as lİsa@.
+// CheckEmail keeps new addresses to ASCII; an address stored before that
+// rule keeps its other characters in its key, where no ASCII address can
+// equal it.
+func NormalizeEmail(email string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + ('a' - 'A')
+		}
+		return r
+	}, strings.TrimSpace(email))
+}
 
-// CheckEmail returns what is wrong with an address, or "".
+// asciiOnly is what CheckEmail says of an address with other characters.
+const asciiOnly = "Write the email address in ASCII characters only: enter an international domain in its xn-- form " +
+	"(such as name@xn--mnchen-3ya.de for name@münchen.de); an address with other letters before the @ cannot be used."
+
+// CheckEmail returns what is wrong with an address, or "". An address must
+// be ASCII, as the WHATWG's valid email address is (a browser sends an
+// international domain in its xn-- form) and as Django's validator, which
+// allauth uses, wants the part before the @: refused rather than mapped,
+// since mapping one character onto another is how a look-alike takes over
+// an account.
 func CheckEmail(email string) string {
 	switch {
 	case email == "":
@@ -76,6 +98,8 @@ func CheckEmail(email string) string {
 		return "Enter an email address like name@example.com."
 	case len(email) > MaxEmailLength:
 		return fmt.Sprintf("Use at most %d characters.", MaxEmailLength)
+	case strings.IndexFunc(email, func(r rune) bool { return r > unicode.MaxASCII }) >= 0:
+		return asciiOnly
 	case strings.IndexFunc(email, unicode.IsControl) >= 0 || !mail.IsAddress(email):
 		return "Enter an email address like name@example.com."
 	}

@@ -9,7 +9,9 @@
 //   - HandleTx: the handler's writes commit in the same transaction that
 //     marks the job done, so its effect happens exactly once even if the
 //     process dies mid-way (it is rolled back and retried). Use it to write
-//     rows, such as an email into the outbox.
+//     rows, such as an email into the outbox. HandleTxErasingPayload is
+//     the same for a payload that is personal data (an address): it is
+//     blanked once the job is done or given up.
 //   - Handle: the handler runs outside a transaction under a lease; if the
 //     process dies, the lease lapses and another worker runs it again. Use
 //     it only for idempotent work, such as a sweep.
@@ -82,6 +84,17 @@ const lease = 5 * time.Minute
 type handler struct {
 	tx    func(ctx context.Context, tx *database.Tx, j Job) error
 	plain func(ctx context.Context, j Job) error
+	// erase blanks the payload once the job is finished.
+	erase bool
+}
+
+// finished is what marking a job done or given up sets besides: for a
+// handler that erases, the payload too.
+func (h handler) finished() string {
+	if h.erase {
+		return ", payload = ''"
+	}
+	return ""
 }
 
 // Queue runs the jobs of one database.
@@ -113,6 +126,17 @@ func (q *Queue) HandleTx(kind string, fn func(ctx context.Context, tx *database.
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.handlers[kind] = handler{tx: fn}
+}
+
+// HandleTxErasingPayload registers an exactly-once handler (as HandleTx)
+// for jobs whose payload is personal data, such as an address: the payload
+// is blanked in the transaction that marks the job done, and when the job
+// is given up, so it is kept only while the job may still run, not for
+// the weeks a finished job stays.
+func (q *Queue) HandleTxErasingPayload(kind string, fn func(ctx context.Context, tx *database.Tx, j Job) error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.handlers[kind] = handler{tx: fn, erase: true}
 }
 
 // Handle registers an idempotent handler run under a lease.
@@ -160,7 +184,7 @@ func (q *Queue) RunOnce(ctx context.Context) (bool, error) {
 			if workErr = h.tx(ctx, tx, *job); workErr != nil {
 				return workErr
 			}
-			return markDone(ctx, tx, job.Seq, now)
+			return markDone(ctx, tx, job.Seq, now, h)
 		case h.plain != nil:
 			_, err := tx.ExecContext(ctx, "UPDATE jobs SET claimed_until = ?, attempts = attempts + 1 WHERE seq = ?", now.Add(lease), job.Seq)
 			return err
@@ -174,17 +198,17 @@ func (q *Queue) RunOnce(ctx context.Context) (bool, error) {
 	}
 	if workErr == nil && err == nil && h.plain != nil {
 		if workErr = h.plain(ctx, *job); workErr == nil {
-			err = markDone(ctx, q.db, job.Seq, q.clock.Now().UTC())
+			err = markDone(ctx, q.db, job.Seq, q.clock.Now().UTC(), h)
 		}
 	}
 	if workErr != nil {
-		return true, q.retry(ctx, *job, workErr, h.plain != nil)
+		return true, q.retry(ctx, *job, workErr, h)
 	}
 	return true, err
 }
 
-func markDone(ctx context.Context, q Execer, seq int64, now time.Time) error {
-	if _, err := q.ExecContext(ctx, "UPDATE jobs SET done_at = ?, attempts = attempts + 1, claimed_until = NULL WHERE seq = ?", now, seq); err != nil {
+func markDone(ctx context.Context, q Execer, seq int64, now time.Time, h handler) error {
+	if _, err := q.ExecContext(ctx, "UPDATE jobs SET done_at = ?, attempts = attempts + 1, claimed_until = NULL"+h.finished()+" WHERE seq = ?", now, seq); err != nil {
 		return fmt.Errorf("mark a job done: %w", err)
 	}
 	return nil
@@ -192,24 +216,26 @@ func markDone(ctx context.Context, q Execer, seq int64, now time.Time) error {
 
 // retry records a failure and schedules the next attempt with exponential
 // backoff, or gives the job up after MaxAttempts.
-func (q *Queue) retry(ctx context.Context, j Job, cause error, counted bool) error {
+func (q *Queue) retry(ctx context.Context, j Job, cause error, h handler) error {
 	attempts := j.Attempts + 1
 	now := q.clock.Now().UTC()
 	next := now.Add(min(time.Hour, time.Duration(1<<min(attempts, 12))*time.Second))
 	var failed any
+	set := ""
 	if attempts >= MaxAttempts {
 		failed = now
+		set = h.finished()
 	}
 	q.logger.WarnContext(ctx, "job failed", "kind", j.Kind, "attempt", attempts, "err", cause)
 	inc := "attempts + 1"
-	if counted {
+	if h.plain != nil {
 		inc = "attempts" // the lease claim counted it already
 	}
 	msg := cause.Error()
 	if len(msg) > 1000 {
 		msg = msg[:1000]
 	}
-	_, err := q.db.ExecContext(ctx, "UPDATE jobs SET attempts = "+inc+", run_at = ?, failed_at = ?, claimed_until = NULL, last_error = ? WHERE seq = ?",
+	_, err := q.db.ExecContext(ctx, "UPDATE jobs SET attempts = "+inc+", run_at = ?, failed_at = ?, claimed_until = NULL, last_error = ?"+set+" WHERE seq = ?",
 		next, failed, msg, j.Seq)
 	if err != nil {
 		return fmt.Errorf("record a job failure: %w", err)

@@ -192,3 +192,59 @@ func TestPeriodicJobsRunOncePerPeriod(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []time.Time{monday, monday.AddDate(0, 0, 7)}, weeks)
 }
+
+// Row 45: a job registered with HandleTxErasingPayload carries personal
+// data (an address) only while it may still run: its payload is blank once
+// it is done and once it is given up, but kept between the attempts that
+// need it. An ordinary job keeps its payload, for looking into what ran.
+func TestPersonalPayloadsAreErased(t *testing.T) {
+	for _, d := range dbtest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			ctx := context.Background()
+			db := dbtest.Open(t, d)
+			clk := clock.NewFake(time.Now())
+			q := jobs.New(db, quiet, clk)
+			var seen []string
+			q.HandleTxErasingPayload("personal", func(ctx context.Context, tx *database.Tx, j jobs.Job) error {
+				seen = append(seen, j.Payload)
+				return nil
+			})
+			q.HandleTxErasingPayload("personal-failing", func(ctx context.Context, tx *database.Tx, j jobs.Job) error {
+				seen = append(seen, j.Payload)
+				return errors.New("the mail server is down")
+			})
+			q.HandleTx("ordinary", func(ctx context.Context, tx *database.Tx, j jobs.Job) error { return nil })
+			payloadOf := func(kind string) string {
+				t.Helper()
+				var p string
+				require.NoError(t, db.QueryRowContext(ctx, "SELECT payload FROM jobs WHERE kind = ?", kind).Scan(&p))
+				return p
+			}
+			for _, kind := range []string{"personal", "personal-failing", "ordinary"} {
+				_, err := q.Enqueue(ctx, db, kind, "", kind+"@example.com", clk.Now())
+				require.NoError(t, err)
+			}
+			for range 3 {
+				_, err := q.RunOnce(ctx)
+				require.NoError(t, err)
+			}
+			assert.Empty(t, payloadOf("personal"), "a done job kept its personal payload")
+			assert.Equal(t, "personal-failing@example.com", payloadOf("personal-failing"), "a job to be retried lost its payload")
+			assert.Equal(t, "ordinary@example.com", payloadOf("ordinary"), "an ordinary job lost its payload")
+			for range jobs.MaxAttempts {
+				clk.Advance(2 * time.Hour)
+				_, err := q.RunOnce(ctx)
+				require.NoError(t, err)
+			}
+			s, err := q.Stats(ctx)
+			require.NoError(t, err)
+			require.Equal(t, 1, s.Failed, "the failing job is given up: %+v", s)
+			assert.Empty(t, payloadOf("personal-failing"), "a job given up kept its personal payload")
+			assert.Equal(t, "personal@example.com", seen[0], "the handler did not get the payload")
+			assert.Len(t, seen, 1+jobs.MaxAttempts, "handler runs: %q", seen)
+			for _, p := range seen[1:] {
+				assert.Equal(t, "personal-failing@example.com", p, "a retry did not get the payload")
+			}
+		})
+	}
+}

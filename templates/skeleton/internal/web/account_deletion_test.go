@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/accounts"
-	"github.com/quickscale/quickscale/templates/skeleton/internal/jobs"
 )
 
 // Row 39: an admin deletes an account after typing its address; not their
@@ -75,18 +74,10 @@ func TestAdminDeletesAccount(t *testing.T) {
 func TestUnverifiedAccountsExpire(t *testing.T) {
 	forDialects(t, func(t *testing.T, a *app) {
 		ctx := context.Background()
-		q := jobs.New(a.db, a.deps.Logger, a.clock)
-		a.acct.Users.RegisterJobs(q)
 		runJobs := func() {
 			t.Helper()
-			require.NoError(t, q.Schedule(ctx))
-			for {
-				ran, err := q.RunOnce(ctx)
-				require.NoError(t, err)
-				if !ran {
-					return
-				}
-			}
+			require.NoError(t, a.jobs.Schedule(ctx))
+			a.runDueJobs(t)
 		}
 		signup := url.Values{"email": {"late@example.com"}, "name": {"Late"}, "password": {goodPassword}}
 		resp, _ := a.client().post("/signup", signup)

@@ -25,6 +25,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/jobs"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/mail"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/ratelimit"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/sessions"
@@ -34,14 +35,16 @@ import (
 // the timing test use the real ones.
 var fastParams = accounts.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
 
-// testAccounts wires the accounts parts over db, all on clk.
-func testAccounts(t testing.TB, db *database.DB, logger *slog.Logger, baseURL string, clk *clock.Fake) Accounts {
+// testAccounts wires the accounts parts over db, all on clk, with their
+// jobs on q.
+func testAccounts(t testing.TB, db *database.DB, q *jobs.Queue, logger *slog.Logger, baseURL string, clk *clock.Fake) Accounts {
 	t.Helper()
 	composer, err := mail.NewComposer(testAppName, baseURL)
 	require.NoError(t, err)
 	outbox := mail.NewOutbox(db, clk)
 	users := accounts.New(accounts.Options{DB: db, Hasher: accounts.NewHasher(fastParams), Outbox: outbox, Composer: composer,
 		Limiter: ratelimit.New(db, clk), Logger: logger, BaseURL: baseURL, Clock: clk, Keep: credits.New(db, clk).Statement})
+	users.RegisterJobs(q)
 	return Accounts{Users: users, Sessions: sessions.New(db, sessions.DefaultTimeouts, clk), Audit: audit.NewLog(db), Outbox: outbox,
 		Messages: contact.NewStore(db, clk)}
 }
@@ -98,9 +101,24 @@ type sentMail struct {
 	To, Subject, Text string
 }
 
-// mails returns the outbox's messages to addr, oldest first.
+// runDueJobs runs the job queue's due jobs, as the background worker
+// would, until none is left.
+func (a *app) runDueJobs(t testing.TB) {
+	t.Helper()
+	for {
+		ran, err := a.jobs.RunOnce(context.Background())
+		require.NoError(t, err)
+		if !ran {
+			return
+		}
+	}
+}
+
+// mails returns the outbox's messages to addr, oldest first, once the due
+// jobs, which write some of them, have run.
 func (a *app) mails(t testing.TB, addr string) []sentMail {
 	t.Helper()
+	a.runDueJobs(t)
 	rows, err := a.db.QueryContext(context.Background(),
 		"SELECT to_addr, subject, text_body FROM outbox WHERE to_addr = ? ORDER BY id", addr)
 	require.NoError(t, err)
@@ -842,7 +860,7 @@ func TestDeleteAccount(t *testing.T) {
 func tableCounts(t testing.TB, db *database.DB) map[string]int {
 	t.Helper()
 	counts := map[string]int{}
-	for _, table := range []string{"users", "email_tokens", "sessions", "rate_events", "outbox", "audit_log", "contact_messages"} {
+	for _, table := range []string{"users", "email_tokens", "sessions", "rate_events", "outbox", "audit_log", "contact_messages", "jobs"} {
 		var n int
 		require.NoError(t, db.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM "+table).Scan(&n))
 		counts[table] = n

@@ -27,6 +27,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/health"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/jobs"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/logging"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/logging/logtest"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/migrate"
@@ -47,7 +48,10 @@ type app struct {
 	logs    *logtest.Buffer
 	acct    Accounts
 	clock   *clock.Fake
-	deps    Deps
+	// jobs is the queue the features register their jobs on; nothing runs
+	// it but the tests (runDueJobs).
+	jobs *jobs.Queue
+	deps Deps
 }
 
 type options struct {
@@ -56,14 +60,18 @@ type options struct {
 	migrated   bool
 	// baseURL defaults to http://example.com; https gives production cookies.
 	baseURL string
+	// db, when set, is the database as the test prepared it; migrated is
+	// then ignored.
+	db *database.DB
 }
 
 func newApp(t testing.TB, dialect database.Dialect, opts options) *app {
 	t.Helper()
-	var db *database.DB
-	if opts.migrated {
+	db := opts.db
+	switch {
+	case db == nil && opts.migrated:
 		db = dbtest.Open(t, dialect)
-	} else {
+	case db == nil:
 		db = dbtest.OpenEmpty(t, dialect)
 	}
 	logs := &logtest.Buffer{}
@@ -86,6 +94,7 @@ func newApp(t testing.TB, dialect database.Dialect, opts options) *app {
 		opts.baseURL = "http://example.com"
 	}
 	base, _ := url.Parse(opts.baseURL)
+	queue := jobs.New(db, logger, clk)
 	deps := Deps{
 		Logger: logger,
 		Clock:  clk,
@@ -99,12 +108,12 @@ func newApp(t testing.TB, dialect database.Dialect, opts options) *app {
 		Assets:   assets,
 		Health:   checker,
 		Contacts: contacts,
-		Accounts: testAccounts(t, db, logger, opts.baseURL, clk),
+		Accounts: testAccounts(t, db, queue, logger, opts.baseURL, clk),
 		Credits:  testCredits(t, db, logger, clk),
 	}
 	h, err := NewServer(deps)
 	require.NoError(t, err)
-	return &app{handler: h, db: db, checker: checker, logs: logs, acct: deps.Accounts, clock: clk, deps: deps}
+	return &app{handler: h, db: db, checker: checker, logs: logs, acct: deps.Accounts, clock: clk, jobs: queue, deps: deps}
 }
 
 func migratedApp(t testing.TB, dialect database.Dialect) *app {
