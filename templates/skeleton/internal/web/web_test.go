@@ -56,14 +56,20 @@ type options struct {
 	migrated   bool
 	// baseURL defaults to http://example.com; https gives production cookies.
 	baseURL string
+	// databaseURL, when set, is the (migrated) database to serve: a second
+	// app on one database is a second instance of the application.
+	databaseURL string
 }
 
 func newApp(t testing.TB, dialect database.Dialect, opts options) *app {
 	t.Helper()
 	var db *database.DB
-	if opts.migrated {
+	switch {
+	case opts.databaseURL != "":
+		db = dbtest.OpenURL(t, opts.databaseURL)
+	case opts.migrated:
 		db = dbtest.Open(t, dialect)
-	} else {
+	default:
 		db = dbtest.OpenEmpty(t, dialect)
 	}
 	logs := &logtest.Buffer{}
