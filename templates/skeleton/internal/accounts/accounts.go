@@ -201,6 +201,17 @@ func (s *Users) ByEmail(ctx context.Context, email string) (User, error) {
 	return s.userBy(ctx, s.db, "email_normalized", NormalizeEmail(email))
 }
 
+// addressee is the name a mail to u's address greets: none while the
+// address is unproven, since until then the name is text anyone could have
+// typed, to be sent to anyone's address. A mail to an address that is not
+// the account's yet (a new address to confirm) never names the account.
+func addressee(u User) string {
+	if u.Verified() {
+		return u.Name
+	}
+	return ""
+}
+
 // queue composes an email and stores it through q.
 func (s *Users) queue(ctx context.Context, q mail.Execer, template, to string, d mail.Data) error {
 	m, err := s.composer.Compose(template, to, d)
@@ -351,7 +362,7 @@ func (s *Users) SignUp(ctx context.Context, email, name, password, ip string) er
 		switch {
 		case err == nil:
 			s.logger.InfoContext(ctx, "sign-up for an existing account", "user_id", existing.ID)
-			return s.queue(ctx, tx, "signup_existing", existing.Email, mail.Data{Name: existing.Name, Link: s.link("/password/reset", "")})
+			return s.queue(ctx, tx, "signup_existing", existing.Email, mail.Data{Name: addressee(existing), Link: s.link("/password/reset", "")})
 		case !errors.Is(err, ErrNotFound):
 			return err
 		}
@@ -366,7 +377,7 @@ func (s *Users) SignUp(ctx context.Context, email, name, password, ip string) er
 			return err
 		}
 		s.logger.InfoContext(ctx, "account created", "user_id", id)
-		return s.queue(ctx, tx, "verify", email, mail.Data{Name: name, Link: s.link("/verify", token), Expires: "24 hours"})
+		return s.queue(ctx, tx, "verify", email, mail.Data{Link: s.link("/verify", token), Expires: "24 hours"})
 	})
 	if err != nil {
 		// Two sign-ups for one address at once: the unique index refused
@@ -408,7 +419,7 @@ func (s *Users) resendVerification(ctx context.Context, email string) error {
 		if err != nil {
 			return err
 		}
-		return s.queue(ctx, tx, "verify", u.Email, mail.Data{Name: u.Name, Link: s.link("/verify", token), Expires: "24 hours"})
+		return s.queue(ctx, tx, "verify", u.Email, mail.Data{Link: s.link("/verify", token), Expires: "24 hours"})
 	})
 }
 
@@ -579,7 +590,7 @@ func (s *Users) RequestReset(ctx context.Context, email, ip string) error {
 			return err
 		}
 		s.logger.InfoContext(ctx, "password reset requested", "user_id", u.ID)
-		return s.queue(ctx, tx, "reset", u.Email, mail.Data{Name: u.Name, Link: s.link("/password/reset/confirm", token), Expires: "one hour"})
+		return s.queue(ctx, tx, "reset", u.Email, mail.Data{Name: addressee(u), Link: s.link("/password/reset/confirm", token), Expires: "one hour"})
 	})
 }
 
@@ -712,7 +723,7 @@ func (s *Users) RequestEmailChange(ctx context.Context, userID, newEmail string)
 		if err != nil {
 			return err
 		}
-		if err := s.queue(ctx, tx, "email_change_confirm", newEmail, mail.Data{Name: u.Name, Link: s.link("/email/confirm", token), Expires: "24 hours"}); err != nil {
+		if err := s.queue(ctx, tx, "email_change_confirm", newEmail, mail.Data{Link: s.link("/email/confirm", token), Expires: "24 hours"}); err != nil {
 			return err
 		}
 		return s.queue(ctx, tx, "email_change_notice", u.Email, mail.Data{Name: u.Name, Email: newEmail, Link: s.link("/login", "")})
