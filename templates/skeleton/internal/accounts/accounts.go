@@ -342,7 +342,8 @@ func (s *Users) peekToken(ctx context.Context, plain, purpose string) (User, err
 // When the address already has an account nothing is created and its
 // owner is told instead; the caller cannot tell the two apart, by answer
 // or by time (the password is hashed either way). ip is the client's
-// address, which SignupPerIP bounds.
+// address, which SignupPerIP bounds; SignupPerAddress bounds the sign-ups,
+// and so the emails, for one address.
 func (s *Users) SignUp(ctx context.Context, email, name, password, ip string) error {
 	if err := s.take(ctx, ratelimit.Limit{Rule: SignupPerIP, Key: ip}); err != nil {
 		s.logger.WarnContext(ctx, "sign-up rate limited", "ip", ip)
@@ -352,6 +353,10 @@ func (s *Users) SignUp(ctx context.Context, email, name, password, ip string) er
 	password = NormalizePassword(password)
 	if problems := checkNewAccount(email, name, password); len(problems) > 0 {
 		return problems
+	}
+	if err := s.take(ctx, ratelimit.Limit{Rule: SignupPerAddress, Key: NormalizeEmail(email)}); err != nil {
+		s.logger.WarnContext(ctx, "sign-up rate limited", "rule", SignupPerAddress.Name, "ip", ip)
+		return err
 	}
 	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {

@@ -15,11 +15,15 @@ var (
 	LoginFailuresPerIP      = ratelimit.Rule{Name: "login-ip", Limit: 10, Window: time.Minute}
 	LoginFailuresPerAccount = ratelimit.Rule{Name: "login-account", Limit: 5, Window: 5 * time.Minute}
 	SignupPerIP             = ratelimit.Rule{Name: "signup-ip", Limit: 20, Window: time.Minute}
-	ResetPerIP              = ratelimit.Rule{Name: "reset-ip", Limit: 20, Window: time.Minute}
-	ResetPerAddress         = ratelimit.Rule{Name: "reset-address", Limit: 5, Window: time.Minute}
-	ResendPerAddress        = ratelimit.Rule{Name: "resend-address", Limit: 1, Window: 3 * time.Minute}
-	EmailChangePerUser      = ratelimit.Rule{Name: "email-change-user", Limit: 3, Window: 10 * time.Minute}
-	ReauthFailuresPerUser   = ratelimit.Rule{Name: "reauth-user", Limit: 5, Window: 5 * time.Minute}
+	// Beyond allauth: a person signs up once, maybe again after a
+	// refused password; more sign-ups for one address are someone
+	// making the application mail it.
+	SignupPerAddress      = ratelimit.Rule{Name: "signup-address", Limit: 3, Window: 10 * time.Minute}
+	ResetPerIP            = ratelimit.Rule{Name: "reset-ip", Limit: 20, Window: time.Minute}
+	ResetPerAddress       = ratelimit.Rule{Name: "reset-address", Limit: 5, Window: time.Minute}
+	ResendPerAddress      = ratelimit.Rule{Name: "resend-address", Limit: 1, Window: 3 * time.Minute}
+	EmailChangePerUser    = ratelimit.Rule{Name: "email-change-user", Limit: 3, Window: 10 * time.Minute}
+	ReauthFailuresPerUser = ratelimit.Rule{Name: "reauth-user", Limit: 5, Window: 5 * time.Minute}
 )
 
 // LimitedError refuses a request because a rate limit is reached: the same
