@@ -41,6 +41,8 @@ type app struct {
 	outbox   *mail.Outbox
 	composer *mail.Composer
 	contacts *contact.Store
+	// limiter counts every rate limit, in the database.
+	limiter  *ratelimit.Limiter
 	accounts web.Accounts
 	credits  web.Credits
 }
@@ -73,9 +75,10 @@ func (a *app) build() error {
 	}
 	a.contacts = contact.NewStore(a.db, a.clock)
 	ledger := credits.New(a.db, a.clock)
+	a.limiter = ratelimit.New(a.db, a.clock)
 	users := accounts.New(accounts.Options{
 		DB: a.db, Hasher: accounts.NewHasher(accounts.DefaultParams), Outbox: a.outbox, Composer: a.composer,
-		Limiter: ratelimit.New(a.db, a.clock), Logger: a.logger, BaseURL: a.cfg.BaseURL.String(), Clock: a.clock,
+		Limiter: a.limiter, Logger: a.logger, BaseURL: a.cfg.BaseURL.String(), Clock: a.clock,
 		Keep: ledger.Statement,
 	})
 	a.accounts = web.Accounts{

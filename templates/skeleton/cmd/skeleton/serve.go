@@ -85,6 +85,7 @@ func serve(ctx context.Context, inv invocation) error {
 		Assets:   assets,
 		Health:   checker,
 		Contacts: a.contacts,
+		Limiter:  a.limiter,
 		Accounts: a.accounts,
 		Credits:  a.credits,
 	})

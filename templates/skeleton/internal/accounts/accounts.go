@@ -205,6 +205,17 @@ func (s *Users) ByEmail(ctx context.Context, email string) (User, error) {
 	return s.userBy(ctx, s.db, "email_normalized", NormalizeEmail(email))
 }
 
+// addressee is the name a mail to u's address greets: none while the
+// address is unproven, since until then the name is text anyone could have
+// typed, to be sent to anyone's address. A mail to an address that is not
+// the account's yet (a new address to confirm) never names the account.
+func addressee(u User) string {
+	if u.Verified() {
+		return u.Name
+	}
+	return ""
+}
+
 // queue composes an email and stores it through q.
 func (s *Users) queue(ctx context.Context, q mail.Execer, template, to string, d mail.Data) error {
 	m, err := s.composer.Compose(template, to, d)
@@ -335,9 +346,10 @@ func (s *Users) peekToken(ctx context.Context, plain, purpose string) (User, err
 // When the address already has an account nothing is created and its
 // owner is told instead; the caller cannot tell the two apart, by answer
 // or by time (the password is hashed either way). ip is the client's
-// address, which SignupPerIP bounds.
+// address, which SignupPerIP bounds; SignupPerAddress bounds the sign-ups,
+// and so the emails, for one address.
 func (s *Users) SignUp(ctx context.Context, email, name, password, ip string) error {
-	if err := s.take(ctx, limited{SignupPerIP, ip}); err != nil {
+	if err := s.take(ctx, ratelimit.Limit{Rule: SignupPerIP, Key: ip}); err != nil {
 		s.logger.WarnContext(ctx, "sign-up rate limited", "ip", ip)
 		return err
 	}
@@ -345,6 +357,10 @@ func (s *Users) SignUp(ctx context.Context, email, name, password, ip string) er
 	password = NormalizePassword(password)
 	if problems := checkNewAccount(email, name, password); len(problems) > 0 {
 		return problems
+	}
+	if err := s.take(ctx, ratelimit.Limit{Rule: SignupPerAddress, Key: NormalizeEmail(email)}); err != nil {
+		s.logger.WarnContext(ctx, "sign-up rate limited", "rule", SignupPerAddress.Name, "ip", ip)
+		return err
 	}
 	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {
@@ -355,7 +371,7 @@ func (s *Users) SignUp(ctx context.Context, email, name, password, ip string) er
 		switch {
 		case err == nil:
 			s.logger.InfoContext(ctx, "sign-up for an existing account", "user_id", existing.ID)
-			return s.queue(ctx, tx, "signup_existing", existing.Email, mail.Data{Name: existing.Name, Link: s.link("/password/reset", "")})
+			return s.queue(ctx, tx, "signup_existing", existing.Email, mail.Data{Name: addressee(existing), Link: s.link("/password/reset", "")})
 		case !errors.Is(err, ErrNotFound):
 			return err
 		}
@@ -389,7 +405,7 @@ func (s *Users) ResendVerification(ctx context.Context, email, ip string) error 
 	if p := CheckEmail(email); p != "" {
 		return Problems{"email": p}
 	}
-	if err := s.take(ctx, limited{SignupPerIP, ip}, limited{ResendPerAddress, NormalizeEmail(email)}); err != nil {
+	if err := s.take(ctx, ratelimit.Limit{Rule: SignupPerIP, Key: ip}, ratelimit.Limit{Rule: ResendPerAddress, Key: NormalizeEmail(email)}); err != nil {
 		return err
 	}
 	return s.queueLink(ctx, jobVerifyLink, email)
@@ -428,32 +444,30 @@ func (s *Users) Verify(ctx context.Context, token string) (User, error) {
 // Login checks an address and password for a client at ip. Failures count
 // against the client's address and against the account (whether or not it
 // exists, so the limit says nothing either); while either is over its limit
-// even the right password is refused with a LimitedError. A correct
+// even the right password is refused with a LimitedError, before any hash
+// is computed (see attempt). A correct
 // password for an unverified account sends a new link, at most one per
 // ResendPerAddress, and gives ErrNotVerified.
 func (s *Users) Login(ctx context.Context, email, password, ip string) (User, error) {
-	limits := []limited{{LoginFailuresPerIP, ip}, {LoginFailuresPerAccount, NormalizeEmail(email)}}
-	if err := s.checkFailures(ctx, limits...); err != nil {
-		var limit *LimitedError
-		if errors.As(err, &limit) {
-			s.logger.WarnContext(ctx, "login rate limited", "rule", limit.Rule, "ip", ip)
-		}
-		return User{}, err
-	}
-	u, err := s.authenticate(ctx, email, password)
+	var u User
+	err := s.attempt(ctx, func() error {
+		var err error
+		u, err = s.authenticate(ctx, email, password)
+		return err
+	}, ratelimit.Limit{Rule: LoginFailuresPerIP, Key: ip}, ratelimit.Limit{Rule: LoginFailuresPerAccount, Key: NormalizeEmail(email)})
+	var limit *LimitedError
 	switch {
+	case errors.As(err, &limit):
+		s.logger.WarnContext(ctx, "login rate limited", "rule", limit.Rule, "ip", ip)
 	case errors.Is(err, ErrInvalidCredentials):
 		// The address stays out of the log: it is personal data, and a
 		// failed login's address may not even be the person's own.
 		s.logger.WarnContext(ctx, "login failed", "ip", ip)
-		if err := s.recordFailure(ctx, limits...); err != nil {
-			return User{}, err
-		}
 	case errors.Is(err, ErrInactive):
 		s.logger.WarnContext(ctx, "login to a deactivated account", "user_id", u.ID)
 	case errors.Is(err, ErrNotVerified):
 		s.logger.InfoContext(ctx, "login before verification", "user_id", u.ID)
-		resend := s.take(ctx, limited{ResendPerAddress, NormalizeEmail(email)})
+		resend := s.take(ctx, ratelimit.Limit{Rule: ResendPerAddress, Key: NormalizeEmail(email)})
 		var limit *LimitedError
 		switch {
 		case errors.As(resend, &limit):
@@ -520,22 +534,24 @@ func (s *Users) authenticate(ctx context.Context, email, password string) (User,
 // against ReauthFailuresPerUser; past that limit every attempt gives a
 // LimitedError.
 func (s *Users) Reauthenticate(ctx context.Context, u User, password string) error {
-	limit := limited{ReauthFailuresPerUser, u.ID}
-	if err := s.checkFailures(ctx, limit); err != nil {
-		return err
-	}
-	ok, _, err := s.hasher.Verify(ctx, NormalizePassword(password), u.PasswordHash)
-	if err != nil {
-		return err
-	}
-	if !ok {
+	err := s.checkOwnPassword(ctx, u, password)
+	if errors.Is(err, ErrInvalidCredentials) {
 		s.logger.WarnContext(ctx, "reauthentication failed", "user_id", u.ID)
-		if err := s.recordFailure(ctx, limit); err != nil {
-			return err
-		}
-		return ErrInvalidCredentials
 	}
-	return nil
+	return err
+}
+
+// checkOwnPassword checks that password is the signed-in user u's own,
+// under ReauthFailuresPerUser: a wrong one gives ErrInvalidCredentials and
+// counts; past the limit every attempt gives a LimitedError unchecked.
+func (s *Users) checkOwnPassword(ctx context.Context, u User, password string) error {
+	return s.attempt(ctx, func() error {
+		ok, _, err := s.hasher.Verify(ctx, NormalizePassword(password), u.PasswordHash)
+		if err == nil && !ok {
+			err = ErrInvalidCredentials
+		}
+		return err
+	}, ratelimit.Limit{Rule: ReauthFailuresPerUser, Key: u.ID})
 }
 
 // RequestReset queues the job that emails a reset link if the address has
@@ -548,7 +564,7 @@ func (s *Users) RequestReset(ctx context.Context, email, ip string) error {
 	if p := CheckEmail(email); p != "" {
 		return Problems{"email": p}
 	}
-	if err := s.take(ctx, limited{ResetPerIP, ip}, limited{ResetPerAddress, NormalizeEmail(email)}); err != nil {
+	if err := s.take(ctx, ratelimit.Limit{Rule: ResetPerIP, Key: ip}, ratelimit.Limit{Rule: ResetPerAddress, Key: NormalizeEmail(email)}); err != nil {
 		return err
 	}
 	return s.queueLink(ctx, jobResetLink, email)
@@ -603,19 +619,20 @@ func (s *Users) ResetPassword(ctx context.Context, token, password string, also 
 }
 
 // ChangePassword sets a new password after checking the current one. A
-// wrong current password changes nothing. The user is told by email; the
+// wrong current password changes nothing and counts against
+// ReauthFailuresPerUser, as a failed reauthentication does: past the limit
+// every attempt gives a LimitedError. The user is told by email; the
 // caller ends their other sessions.
 func (s *Users) ChangePassword(ctx context.Context, userID, current, password string) error {
 	u, err := s.ByID(ctx, userID)
 	if err != nil {
 		return err
 	}
-	ok, _, err := s.hasher.Verify(ctx, NormalizePassword(current), u.PasswordHash)
-	if err != nil {
-		return err
-	}
-	if !ok {
+	switch err := s.checkOwnPassword(ctx, u, current); {
+	case errors.Is(err, ErrInvalidCredentials):
 		return Problems{"current_password": "This is not your current password."}
+	case err != nil:
+		return err
 	}
 	password = NormalizePassword(password)
 	if p := CheckPassword(password, u.Email); p != "" {
@@ -657,7 +674,7 @@ func (s *Users) UpdateProfile(ctx context.Context, userID, name string) error {
 // caller cannot tell. More than EmailChangePerUser requests give a
 // LimitedError.
 func (s *Users) RequestEmailChange(ctx context.Context, userID, newEmail string) error {
-	if err := s.take(ctx, limited{EmailChangePerUser, userID}); err != nil {
+	if err := s.take(ctx, ratelimit.Limit{Rule: EmailChangePerUser, Key: userID}); err != nil {
 		return err
 	}
 	newEmail = strings.TrimSpace(newEmail)
@@ -682,7 +699,7 @@ func (s *Users) RequestEmailChange(ctx context.Context, userID, newEmail string)
 		if err != nil {
 			return err
 		}
-		if err := s.queue(ctx, tx, "email_change_confirm", newEmail, mail.Data{Name: u.Name, Link: s.link("/email/confirm", token), Expires: "24 hours"}); err != nil {
+		if err := s.queue(ctx, tx, "email_change_confirm", newEmail, mail.Data{Link: s.link("/email/confirm", token), Expires: "24 hours"}); err != nil {
 			return err
 		}
 		return s.queue(ctx, tx, "email_change_notice", u.Email, mail.Data{Name: u.Name, Email: newEmail, Link: s.link("/login", "")})

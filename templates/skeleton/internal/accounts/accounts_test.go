@@ -115,11 +115,11 @@ func TestConcurrentSignUpsMakeOneAccount(t *testing.T) {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()
 			s, db := newUsers(t, dialect, Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16})
-			errs := make(chan error, 8)
-			for range 8 {
+			errs := make(chan error, SignupPerAddress.Limit)
+			for range SignupPerAddress.Limit {
 				go func() { errs <- s.SignUp(ctx, "race@example.com", "Racer", "a long enough passphrase", "192.0.2.1") }()
 			}
-			for range 8 {
+			for range SignupPerAddress.Limit {
 				err := <-errs
 				assert.NoError(t, err, "sign-up: %v", err)
 			}

@@ -2,7 +2,7 @@ package accounts
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"time"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/jobs"
@@ -15,69 +15,47 @@ var (
 	LoginFailuresPerIP      = ratelimit.Rule{Name: "login-ip", Limit: 10, Window: time.Minute}
 	LoginFailuresPerAccount = ratelimit.Rule{Name: "login-account", Limit: 5, Window: 5 * time.Minute}
 	SignupPerIP             = ratelimit.Rule{Name: "signup-ip", Limit: 20, Window: time.Minute}
-	ResetPerIP              = ratelimit.Rule{Name: "reset-ip", Limit: 20, Window: time.Minute}
-	ResetPerAddress         = ratelimit.Rule{Name: "reset-address", Limit: 5, Window: time.Minute}
-	ResendPerAddress        = ratelimit.Rule{Name: "resend-address", Limit: 1, Window: 3 * time.Minute}
-	EmailChangePerUser      = ratelimit.Rule{Name: "email-change-user", Limit: 3, Window: 10 * time.Minute}
-	ReauthFailuresPerUser   = ratelimit.Rule{Name: "reauth-user", Limit: 5, Window: 5 * time.Minute}
+	// Beyond allauth: a person signs up once, maybe again after a
+	// refused password; more sign-ups for one address are someone
+	// making the application mail it.
+	SignupPerAddress      = ratelimit.Rule{Name: "signup-address", Limit: 3, Window: 10 * time.Minute}
+	ResetPerIP            = ratelimit.Rule{Name: "reset-ip", Limit: 20, Window: time.Minute}
+	ResetPerAddress       = ratelimit.Rule{Name: "reset-address", Limit: 5, Window: time.Minute}
+	ResendPerAddress      = ratelimit.Rule{Name: "resend-address", Limit: 1, Window: 3 * time.Minute}
+	EmailChangePerUser    = ratelimit.Rule{Name: "email-change-user", Limit: 3, Window: 10 * time.Minute}
+	ReauthFailuresPerUser = ratelimit.Rule{Name: "reauth-user", Limit: 5, Window: 5 * time.Minute}
 )
 
 // LimitedError refuses a request because a rate limit is reached: the same
 // request may succeed after RetryAfter.
-type LimitedError struct {
-	Rule       string
-	RetryAfter time.Duration
+type LimitedError = ratelimit.ExceededError
+
+// take counts one request against each limit, and refuses with a
+// LimitedError, counting none, when one of them is used up.
+func (s *Users) take(ctx context.Context, limits ...ratelimit.Limit) error {
+	_, err := s.limiter.Take(ctx, limits...)
+	return err
 }
 
-func (e *LimitedError) Error() string {
-	return fmt.Sprintf("too many attempts (%s): try again in %s", e.Rule, e.RetryAfter.Round(time.Second))
-}
-
-// limited is one rule applied to one key: an address, an account or a user id.
-type limited struct {
-	rule ratelimit.Rule
-	key  string
-}
-
-// take counts one request against each limit, in order, and refuses with a
-// LimitedError at the first that is used up.
-func (s *Users) take(ctx context.Context, limits ...limited) error {
-	for _, l := range limits {
-		ok, wait, err := s.limiter.Allow(ctx, l.rule, l.key)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return &LimitedError{Rule: l.rule.Name, RetryAfter: wait}
-		}
+// attempt runs check, a password check, under failure limits. A slot of
+// each limit is taken before check runs, so that concurrent guesses cannot
+// all pass the limit before any of them is counted, and a refused guess
+// costs no hash. A wrong password (ErrInvalidCredentials) keeps its slots;
+// any other outcome gives them back, as it was no failure.
+func (s *Users) attempt(ctx context.Context, check func() error, limits ...ratelimit.Limit) error {
+	slots, err := s.limiter.Take(ctx, limits...)
+	if err != nil {
+		return err
 	}
-	return nil
-}
-
-// checkFailures refuses with a LimitedError while any of the limits has
-// used up its failures. It counts nothing: recordFailure does, after a
-// failure.
-func (s *Users) checkFailures(ctx context.Context, limits ...limited) error {
-	for _, l := range limits {
-		exceeded, wait, err := s.limiter.Exceeded(ctx, l.rule, l.key)
-		if err != nil {
-			return err
-		}
-		if exceeded {
-			return &LimitedError{Rule: l.rule.Name, RetryAfter: wait}
-		}
+	err = check()
+	if errors.Is(err, ErrInvalidCredentials) {
+		return err
 	}
-	return nil
-}
-
-// recordFailure counts one failure against each of the limits.
-func (s *Users) recordFailure(ctx context.Context, limits ...limited) error {
-	for _, l := range limits {
-		if err := s.limiter.Record(ctx, l.rule, l.key); err != nil {
-			return err
-		}
+	if rerr := s.limiter.Release(ctx, slots); rerr != nil {
+		// The attempt stands: a slot kept only counts a failure too many.
+		s.logger.ErrorContext(ctx, "give back rate limit slots", "err", rerr)
 	}
-	return nil
+	return err
 }
 
 // RegisterJobs puts the accounts' background work on q: the jobs that

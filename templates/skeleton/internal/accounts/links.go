@@ -61,7 +61,7 @@ func (s *Users) sendLink(ctx context.Context, tx *database.Tx, u User, l emailLi
 	if err != nil {
 		return err
 	}
-	return s.queue(ctx, tx, l.template, u.Email, mail.Data{Name: u.Name, Link: s.link(l.path, token), Expires: l.expires})
+	return s.queue(ctx, tx, l.template, u.Email, mail.Data{Name: addressee(u), Link: s.link(l.path, token), Expires: l.expires})
 }
 
 // registerLinkJobs handles the link jobs on q, which queueLink then uses.

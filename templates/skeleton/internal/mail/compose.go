@@ -25,7 +25,7 @@ func Templates() fs.FS {
 type Data struct {
 	AppName string // set by the composer
 	BaseURL string // set by the composer
-	Name    string // the recipient's display name
+	Name    string // the recipient's display name; empty greets no one by name
 	Link    string // the action the email offers, if any
 	Email   string // the address the email is about, when not the recipient's
 	Expires string // how long Link works, in words

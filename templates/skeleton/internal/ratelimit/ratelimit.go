@@ -5,9 +5,9 @@ package ratelimit
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
@@ -38,71 +38,101 @@ func bucket(rule Rule, key string) string {
 	return rule.Name + ":" + hex.EncodeToString(sum[:16])
 }
 
-type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+// Limit is a rule applied to one key: an address, an account, a user id.
+type Limit struct {
+	Rule Rule
+	Key  string
 }
 
-// state returns how many events the key has in the window and, when that
-// reaches the limit, how long until the oldest one leaves it.
-func (l *Limiter) state(ctx context.Context, q querier, rule Rule, b string, now time.Time) (bool, time.Duration, error) {
-	var n int
-	since := now.Add(-rule.Window)
-	if err := q.QueryRowContext(ctx, "SELECT COUNT(*) FROM rate_events WHERE bucket = ? AND at > ?", b, since).Scan(&n); err != nil {
-		return false, 0, fmt.Errorf("read rate limit %s: %w", rule.Name, err)
-	}
-	if n < rule.Limit {
-		return false, 0, nil
-	}
-	// The key may try again when its oldest counted event leaves the window.
-	var oldest time.Time
-	if err := q.QueryRowContext(ctx, "SELECT at FROM rate_events WHERE bucket = ? AND at > ? ORDER BY at LIMIT 1", b, since).Scan(&oldest); err != nil {
-		return false, 0, fmt.Errorf("read rate limit %s: %w", rule.Name, err)
-	}
-	return true, max(oldest.Add(rule.Window).Sub(now), time.Second), nil
+// ExceededError refuses a request because a limit is used up: the same
+// request may succeed after RetryAfter.
+type ExceededError struct {
+	Rule       string
+	RetryAfter time.Duration
 }
 
-// Exceeded reports whether key has used up its events in the window, and
-// how long until it may try again. It records nothing.
-func (l *Limiter) Exceeded(ctx context.Context, rule Rule, key string) (bool, time.Duration, error) {
-	return l.state(ctx, l.db, rule, bucket(rule, key), l.clock.Now().UTC())
+func (e *ExceededError) Error() string {
+	return fmt.Sprintf("too many attempts (%s): try again in %s", e.Rule, e.RetryAfter.Round(time.Second))
 }
 
-// Record counts one event for key.
-func (l *Limiter) Record(ctx context.Context, rule Rule, key string) error {
-	_, err := l.db.ExecContext(ctx, "INSERT INTO rate_events (bucket, at) VALUES (?, ?)", bucket(rule, key), l.clock.Now().UTC())
-	if err != nil {
-		return fmt.Errorf("record rate limit %s: %w", rule.Name, err)
+// Slots are the events one Take counted, for Release to give back.
+type Slots []int64
+
+// Take counts one event against each of limits, unless one of them is
+// used up: then it counts none and returns an *ExceededError for the first
+// used-up limit, with how long until its oldest event leaves the window.
+// Check and count are one transaction, serialised per key on every
+// instance sharing the database: on PostgreSQL by an advisory lock per
+// bucket, taken in sorted order so that two takes never wait on each
+// other; on SQLite by the write lock its transactions hold from BEGIN.
+func (l *Limiter) Take(ctx context.Context, limits ...Limit) (Slots, error) {
+	buckets := make([]string, len(limits))
+	for i, lim := range limits {
+		buckets[i] = bucket(lim.Rule, lim.Key)
 	}
-	return nil
-}
-
-// Allow counts one event for key unless that would exceed the rule, in
-// which case it reports how long to wait. Check and count are one
-// transaction, serialised per key, so concurrent requests cannot overshoot.
-func (l *Limiter) Allow(ctx context.Context, rule Rule, key string) (bool, time.Duration, error) {
-	b := bucket(rule, key)
-	var allowed bool
-	var wait time.Duration
+	var slots Slots
 	err := l.db.InTx(ctx, func(tx *database.Tx) error {
 		if l.db.Dialect() == database.Postgres {
-			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext(?))", b); err != nil {
-				return fmt.Errorf("lock rate limit %s: %w", rule.Name, err)
+			for _, b := range slices.Sorted(slices.Values(buckets)) {
+				if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext(?))", b); err != nil {
+					return fmt.Errorf("lock rate limit %s: %w", b, err)
+				}
 			}
 		}
 		now := l.clock.Now().UTC()
-		exceeded, w, err := l.state(ctx, tx, rule, b, now)
-		if err != nil || exceeded {
-			wait = w
-			return err
+		for i, lim := range limits {
+			if err := usedUp(ctx, tx, lim.Rule, buckets[i], now); err != nil {
+				return err
+			}
 		}
-		allowed = true
-		if _, err := tx.ExecContext(ctx, "INSERT INTO rate_events (bucket, at) VALUES (?, ?)", b, now); err != nil {
-			return fmt.Errorf("record rate limit %s: %w", rule.Name, err)
+		slots = make(Slots, len(limits))
+		for i, lim := range limits {
+			if err := tx.QueryRowContext(ctx, "INSERT INTO rate_events (bucket, at) VALUES (?, ?) RETURNING id", buckets[i], now).Scan(&slots[i]); err != nil {
+				return fmt.Errorf("record rate limit %s: %w", lim.Rule.Name, err)
+			}
 		}
 		return nil
 	})
-	return allowed, wait, err
+	if err != nil {
+		return nil, err
+	}
+	return slots, nil
+}
+
+// usedUp returns an *ExceededError when bucket b has the rule's limit of
+// events in the window.
+func usedUp(ctx context.Context, tx *database.Tx, rule Rule, b string, now time.Time) error {
+	var n int
+	since := now.Add(-rule.Window)
+	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM rate_events WHERE bucket = ? AND at > ?", b, since).Scan(&n); err != nil {
+		return fmt.Errorf("read rate limit %s: %w", rule.Name, err)
+	}
+	if n < rule.Limit {
+		return nil
+	}
+	// The key may try again when its oldest counted event leaves the window.
+	var oldest time.Time
+	if err := tx.QueryRowContext(ctx, "SELECT at FROM rate_events WHERE bucket = ? AND at > ? ORDER BY at LIMIT 1", b, since).Scan(&oldest); err != nil {
+		return fmt.Errorf("read rate limit %s: %w", rule.Name, err)
+	}
+	return &ExceededError{Rule: rule.Name, RetryAfter: max(oldest.Add(rule.Window).Sub(now), time.Second)}
+}
+
+// Release gives back the events of slots, for a request the rules turned
+// out not to count: a failure limit takes its slot before the password is
+// checked, and a right password gives it back.
+func (l *Limiter) Release(ctx context.Context, slots Slots) error {
+	if len(slots) == 0 {
+		return nil
+	}
+	args := make([]any, len(slots))
+	for i, id := range slots {
+		args[i] = id
+	}
+	if _, err := l.db.ExecContext(ctx, "DELETE FROM rate_events WHERE id IN ("+database.Marks(len(slots), "?")+")", args...); err != nil {
+		return fmt.Errorf("release rate limit slots: %w", err)
+	}
+	return nil
 }
 
 // MaxWindow is the longest window a rule may have: Prune forgets older events.

@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,7 +19,7 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 
 // Fifty concurrent requests against a limit of five: exactly five pass,
 // on both databases (the count holds across instances sharing one).
-func TestAllowIsExactUnderConcurrency(t *testing.T) {
+func TestTakeIsExactUnderConcurrency(t *testing.T) {
 	for _, dialect := range dbtest.Dialects {
 		t.Run(string(dialect), func(t *testing.T) {
 			db := dbtest.Open(t, dialect)
@@ -28,9 +29,10 @@ func TestAllowIsExactUnderConcurrency(t *testing.T) {
 			for range 50 {
 				l := New(db, clock.System{}) // one limiter per "instance"
 				wg.Go(func() {
-					ok, _, err := l.Allow(context.Background(), rule, "198.51.100.7")
-					assert.NoError(t, err)
-					if ok {
+					_, err := l.Take(context.Background(), Limit{rule, "198.51.100.7"})
+					var exceeded *ExceededError
+					if !errors.As(err, &exceeded) {
+						assert.NoError(t, err)
 						allowed.Add(1)
 					}
 				})
@@ -50,25 +52,59 @@ func TestWindowSlidesAndKeysAreSeparate(t *testing.T) {
 			clk := clock.NewFake(time.Now().UTC().Truncate(time.Second))
 			l := New(db, clk)
 			rule := Rule{Name: "login-account", Limit: 5, Window: 5 * time.Minute}
+			var last Slots
 			for range rule.Limit {
-				require.NoError(t, l.Record(ctx, rule, "a@example.com"))
+				var err error
+				last, err = l.Take(ctx, Limit{rule, "a@example.com"})
+				require.NoError(t, err)
 				clk.Advance(10 * time.Second)
 			}
-			exceeded, wait, err := l.Exceeded(ctx, rule, "a@example.com")
-			require.NoError(t, err, "after %d failures: exceeded %v, wait %s, %v", rule.Limit, exceeded, wait, err)
-			require.True(t, exceeded, "after %d failures: exceeded %v, wait %s, %v", rule.Limit, exceeded, wait, err)
-			require.Greater(t, wait, time.Duration(0), "after %d failures: exceeded %v, wait %s, %v", rule.Limit, exceeded, wait, err)
-			require.LessOrEqual(t, wait, rule.Window, "after %d failures: exceeded %v, wait %s, %v", rule.Limit, exceeded, wait, err)
-			exceeded, _, _ = l.Exceeded(ctx, rule, "b@example.com")
-			require.False(t, exceeded, "another key is limited too")
+			var exceeded *ExceededError
+			_, err := l.Take(ctx, Limit{rule, "a@example.com"})
+			require.ErrorAs(t, err, &exceeded, "take %d within the window", rule.Limit+1)
+			wait := exceeded.RetryAfter
+			require.Greater(t, wait, time.Duration(0), "after %d events: wait %s", rule.Limit, wait)
+			require.LessOrEqual(t, wait, rule.Window, "after %d events: wait %s", rule.Limit, wait)
+			_, err = l.Take(ctx, Limit{rule, "b@example.com"})
+			require.NoError(t, err, "another key is limited too")
+
+			// Giving back the last event frees exactly one slot.
+			require.NoError(t, l.Release(ctx, last))
+			_, err = l.Take(ctx, Limit{rule, "a@example.com"})
+			require.NoError(t, err, "no slot after a release")
+			_, err = l.Take(ctx, Limit{rule, "a@example.com"})
+			require.ErrorAs(t, err, &exceeded, "a release freed more than one slot")
+
 			clk.Advance(wait)
-			exceeded, _, _ = l.Exceeded(ctx, rule, "a@example.com")
-			require.False(t, exceeded, "still limited after the announced wait of %s", wait)
+			_, err = l.Take(ctx, Limit{rule, "a@example.com"})
+			require.NoError(t, err, "still limited after the announced wait of %s", wait)
 			require.NoError(t, l.Prune(ctx))
 			var stored string
 			require.NoError(t, db.QueryRowContext(ctx, "SELECT bucket FROM rate_events LIMIT 1").Scan(&stored))
 			require.NotEqual(t, "login-account:a@example.com", stored, "bucket %q stores the key itself", stored)
 			require.GreaterOrEqual(t, len(stored), 20, "bucket %q stores the key itself", stored)
+		})
+	}
+}
+
+// A take under two limits counts against both, or against neither when one
+// is used up.
+func TestTakeCountsAllOrNone(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(string(dialect), func(t *testing.T) {
+			ctx := context.Background()
+			l := New(dbtest.Open(t, dialect), clock.System{})
+			tight, loose := Rule{Name: "tight", Limit: 1, Window: time.Minute}, Rule{Name: "loose", Limit: 2, Window: time.Minute}
+			_, err := l.Take(ctx, Limit{tight, "k"})
+			require.NoError(t, err)
+			var exceeded *ExceededError
+			for range 3 {
+				_, err = l.Take(ctx, Limit{loose, "k"}, Limit{tight, "k"})
+				require.ErrorAs(t, err, &exceeded)
+				require.Equal(t, "tight", exceeded.Rule, "the refusal names the used-up rule")
+			}
+			_, err = l.Take(ctx, Limit{loose, "k"})
+			require.NoError(t, err, "refused takes counted against the loose rule")
 		})
 	}
 }

@@ -67,8 +67,13 @@ type link struct {
 // try again.
 func rateLimited(w http.ResponseWriter, r *http.Request, p *response.Pages, title string, ap authPage, limit *accounts.LimitedError) {
 	retryAfter(w, limit.RetryAfter)
-	ap.Form.Error = "Too many attempts. Wait " + humanWait(limit.RetryAfter) + " and try again."
+	ap.Form.Error = waitMessage(limit)
 	p.Page(w, r, http.StatusTooManyRequests, "accounts/form", views.Page{Title: title, Data: ap})
+}
+
+// waitMessage tells a limited user how long to wait.
+func waitMessage(limit *accounts.LimitedError) string {
+	return "Too many attempts. Wait " + humanWait(limit.RetryAfter) + " and try again."
 }
 
 // retryAfter sets Retry-After in whole seconds, rounded up.

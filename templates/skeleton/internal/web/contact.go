@@ -1,22 +1,33 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/ratelimit"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/views"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/web/form"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/web/htmx"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/web/response"
 )
 
+// contactPerIP bounds the messages one client address stores: a person
+// writes once, perhaps again to add something; a flood from one address
+// is stopped at 5 in 10 minutes, 30 an hour, while an office or a school
+// behind one address keeps room for several people.
+var contactPerIP = ratelimit.Rule{Name: "contact-ip", Limit: 5, Window: 10 * time.Minute}
+
 // contactForm is what templates/partials/contact_form.html shows.
 type contactForm struct {
 	Fields   []form.Field
 	Problems contact.Problems
+	// Error is a problem with the whole form: a rate limit.
+	Error string
 }
 
 func newContactField(name string, m contact.Message, problems contact.Problems) form.Field {
@@ -55,22 +66,42 @@ func handleContactForm(p *response.Pages) http.Handler {
 	})
 }
 
-// handleContactSubmit stores a valid message. htmx gets the form back with
-// its problems, or a thank-you fragment; a browser without JavaScript gets
-// the whole page with problems (422), or a redirect with a flash.
-func handleContactSubmit(logger *slog.Logger, p *response.Pages, contacts ContactStore) http.Handler {
+// handleContactSubmit stores a valid message, at most contactPerIP per
+// client address. htmx gets the form back with its problems, or a
+// thank-you fragment; a browser without JavaScript gets the whole page
+// with problems (422), or a redirect with a flash. A limited message is
+// answered 429 with the form saying how long to wait.
+func handleContactSubmit(logger *slog.Logger, p *response.Pages, contacts ContactStore, limiter *ratelimit.Limiter, trustProxy bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !parseForm(w, r, p, contact.MaxFormBytes) {
 			return
 		}
 		msg := contact.FromForm(r.PostForm.Get)
-		if problems := msg.Validate(); len(problems) > 0 {
+		problems := msg.Validate()
+		if len(problems) > 0 {
 			cf := newContactForm(msg, problems)
 			if htmx.IsRequest(r) {
 				p.Partial(w, r, http.StatusOK, "contact_form", cf)
 				return
 			}
 			p.Page(w, r, http.StatusUnprocessableEntity, "contact", contactPage(cf))
+			return
+		}
+		_, err := limiter.Take(r.Context(), ratelimit.Limit{Rule: contactPerIP, Key: clientIP(r, trustProxy)})
+		var limit *ratelimit.ExceededError
+		switch {
+		case errors.As(err, &limit):
+			retryAfter(w, limit.RetryAfter)
+			cf := newContactForm(msg, nil)
+			cf.Error = waitMessage(limit)
+			if htmx.IsRequest(r) {
+				p.Partial(w, r, http.StatusTooManyRequests, "contact_form", cf)
+				return
+			}
+			p.Page(w, r, http.StatusTooManyRequests, "contact", contactPage(cf))
+			return
+		case err != nil:
+			p.Fail(w, r, err)
 			return
 		}
 		if err := contacts.Create(r.Context(), &msg); err != nil {

@@ -46,7 +46,7 @@ func (s *server) routes() []route {
 		{"GET /{$}", public, handleHome(p)},
 		{"GET /about", public, handleAbout(p)},
 		{"GET /contact", public, handleContactForm(p)},
-		{"POST /contact", public, handleContactSubmit(s.Logger, p, s.Contacts)},
+		{"POST /contact", public, handleContactSubmit(s.Logger, p, s.Contacts, s.Limiter, s.Config.TrustProxyHeaders)},
 		{"POST /contact/validate", public, handleContactValidate(p)},
 
 		{"GET /signup", public, handleSignupForm(p)},

@@ -18,6 +18,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/health"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/ratelimit"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/views"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/web/api"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/web/form"
@@ -55,6 +56,8 @@ type Deps struct {
 	Assets   *static.Assets
 	Health   *health.Checker
 	Contacts ContactStore
+	// Limiter counts what the web layer's own rules bound (contactPerIP).
+	Limiter  *ratelimit.Limiter
 	Accounts Accounts
 	Credits  Credits
 }

@@ -95,6 +95,13 @@ func (a *auth) renderSettings(w http.ResponseWriter, r *http.Request, p *respons
 	p.Page(w, r, status, "settings/index", views.Page{Title: "Settings", Data: sp})
 }
 
+// renderLimited answers a settings form refused by a rate limit: 429, with
+// Retry-After and the wait under field.
+func (a *auth) renderLimited(w http.ResponseWriter, r *http.Request, p *response.Pages, field string, limit *accounts.LimitedError) {
+	retryAfter(w, limit.RetryAfter)
+	a.renderSettings(w, r, p, http.StatusTooManyRequests, accounts.Problems{field: waitMessage(limit)})
+}
+
 func handleSettings(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.renderSettings(w, r, p, http.StatusOK, nil)
@@ -149,8 +156,7 @@ func handleEmailChange(p *response.Pages, a *auth) http.Handler {
 		var limit *accounts.LimitedError
 		switch {
 		case errors.As(err, &limit):
-			retryAfter(w, limit.RetryAfter)
-			a.renderSettings(w, r, p, http.StatusTooManyRequests, accounts.Problems{"email": "Too many requests. Wait " + humanWait(limit.RetryAfter) + " and try again."})
+			a.renderLimited(w, r, p, "email", limit)
 		case errors.As(err, &problems):
 			a.renderSettings(w, r, p, http.StatusUnprocessableEntity, problems)
 		case err != nil:
@@ -171,7 +177,11 @@ func handlePasswordChange(p *response.Pages, a *auth) http.Handler {
 		pr := principalFrom(r.Context())
 		err := a.Users.ChangePassword(r.Context(), pr.user.ID, r.PostForm.Get("current_password"), r.PostForm.Get("new_password"))
 		var problems accounts.Problems
+		var limit *accounts.LimitedError
 		switch {
+		case errors.As(err, &limit):
+			a.renderLimited(w, r, p, "current_password", limit)
+			return
 		case errors.As(err, &problems):
 			a.logger.WarnContext(r.Context(), "password change refused", "user_id", pr.user.ID)
 			a.renderSettings(w, r, p, http.StatusUnprocessableEntity, problems)

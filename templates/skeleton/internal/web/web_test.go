@@ -31,6 +31,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/logging"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/logging/logtest"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/migrate"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/ratelimit"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/views"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/web/middleware"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/web/static"
@@ -108,6 +109,7 @@ func newApp(t testing.TB, dialect database.Dialect, opts options) *app {
 		Assets:   assets,
 		Health:   checker,
 		Contacts: contacts,
+		Limiter:  ratelimit.New(db, clk),
 		Accounts: testAccounts(t, db, queue, logger, opts.baseURL, clk),
 		Credits:  testCredits(t, db, logger, clk),
 	}

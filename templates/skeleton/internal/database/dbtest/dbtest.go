@@ -51,7 +51,15 @@ func Main(m *testing.M) {
 // applied. It is closed and removed when the test ends.
 func Open(t testing.TB, dialect database.Dialect) *database.DB {
 	t.Helper()
-	db := OpenEmpty(t, dialect)
+	return OpenURL(t, URL(t, dialect))
+}
+
+// OpenURL opens the database at databaseURL, a URL from URL, and applies
+// every migration: a second pool on one database is a second instance of
+// the application. It is closed when the test ends.
+func OpenURL(t testing.TB, databaseURL string) *database.DB {
+	t.Helper()
+	db := openPool(t, databaseURL)
 	m, err := migrate.New(db, clock.System{})
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +73,13 @@ func Open(t testing.TB, dialect database.Dialect) *database.DB {
 // OpenEmpty returns a fresh database of the dialect with no tables.
 func OpenEmpty(t testing.TB, dialect database.Dialect) *database.DB {
 	t.Helper()
-	db, err := database.Open(context.Background(), URL(t, dialect))
+	return openPool(t, URL(t, dialect))
+}
+
+// openPool connects to databaseURL until the test ends.
+func openPool(t testing.TB, databaseURL string) *database.DB {
+	t.Helper()
+	db, err := database.Open(context.Background(), databaseURL)
 	if err != nil {
 		t.Fatal(err)
 	}
