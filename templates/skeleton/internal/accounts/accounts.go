@@ -217,7 +217,7 @@ func addressee(u User) string {
 }
 
 // queue composes an email and stores it through q.
-func (s *Users) queue(ctx context.Context, q mail.Execer, template, to string, d mail.Data) error {
+func (s *Users) queue(ctx context.Context, q database.Execer, template, to string, d mail.Data) error {
 	m, err := s.composer.Compose(template, to, d)
 	if err != nil {
 		return err
@@ -228,7 +228,7 @@ func (s *Users) queue(ctx context.Context, q mail.Execer, template, to string, d
 // NotifyAPIKeyCreated queues, through q, the email that tells u an API key
 // named name, whose visible part is prefix, was created at: a key made by
 // someone else (a stolen session, an operator) does not go unseen.
-func (s *Users) NotifyAPIKeyCreated(ctx context.Context, q mail.Execer, u User, name, prefix string, at time.Time) error {
+func (s *Users) NotifyAPIKeyCreated(ctx context.Context, q database.Execer, u User, name, prefix string, at time.Time) error {
 	return s.queue(ctx, q, "api_key_created", u.Email, mail.Data{Name: u.Name, Link: s.link("/settings/api-keys", ""), Lines: []string{
 		"Name: " + name, "Key: " + prefix + "…", "Created: " + at.UTC().Format("2 January 2006, 15:04 MST"),
 	}})

@@ -6,7 +6,6 @@ package audit
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -24,18 +23,13 @@ type Entry struct {
 	Detail   string
 }
 
-// Execer is a database or a transaction.
-type Execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
 // ErrUndated refuses an entry without a time: the caller dates it with its
 // own clock, the one the action it records ran on, so that tests with a
 // fake clock and the entry's neighbours in the log agree.
 var ErrUndated = errors.New("write audit log: the entry has no time: set Entry.At from the caller's clock")
 
 // Record writes e through q.
-func Record(ctx context.Context, q Execer, e Entry) error {
+func Record(ctx context.Context, q database.Execer, e Entry) error {
 	if e.At.IsZero() {
 		return ErrUndated
 	}

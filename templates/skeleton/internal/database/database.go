@@ -224,6 +224,12 @@ func (db *DB) InTx(ctx context.Context, fn func(*Tx) error) error {
 	return nil
 }
 
+// Execer is a DB or a Tx: a write that takes one joins the caller's
+// transaction when there is one.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
 // Tx is a transaction that rebinds ? placeholders for its dialect.
 type Tx struct {
 	tx      *sql.Tx

@@ -47,15 +47,10 @@ type Job struct {
 	RunAt     time.Time
 }
 
-// Execer is a database or a transaction.
-type Execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
 // Enqueue adds a job through ex, which may be the transaction of the change
 // that calls for it. A job whose uniqueKey is already queued (or was run) is
 // not added again: it reports false.
-func (q *Queue) Enqueue(ctx context.Context, ex Execer, kind, uniqueKey, payload string, runAt time.Time) (bool, error) {
+func (q *Queue) Enqueue(ctx context.Context, ex database.Execer, kind, uniqueKey, payload string, runAt time.Time) (bool, error) {
 	var key any
 	if uniqueKey != "" {
 		key = uniqueKey
@@ -207,7 +202,7 @@ func (q *Queue) RunOnce(ctx context.Context) (bool, error) {
 	return true, err
 }
 
-func markDone(ctx context.Context, q Execer, seq int64, now time.Time, h handler) error {
+func markDone(ctx context.Context, q database.Execer, seq int64, now time.Time, h handler) error {
 	if _, err := q.ExecContext(ctx, "UPDATE jobs SET done_at = ?, attempts = attempts + 1, claimed_until = NULL"+h.finished()+" WHERE seq = ?", now, seq); err != nil {
 		return fmt.Errorf("mark a job done: %w", err)
 	}

@@ -26,12 +26,6 @@ type Message struct {
 	HTML    string
 }
 
-// Execer is a database or a transaction: Enqueue joins the caller's
-// transaction when there is one.
-type Execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
 // Outbox is the outbox table.
 type Outbox struct {
 	db    *database.DB
@@ -46,7 +40,7 @@ func NewOutbox(db *database.DB, clk clock.Clock) *Outbox {
 
 // Enqueue stores m for delivery, through q (the outbox's database or a
 // transaction on it). The worker is woken once q commits.
-func (o *Outbox) Enqueue(ctx context.Context, q Execer, m Message) error {
+func (o *Outbox) Enqueue(ctx context.Context, q database.Execer, m Message) error {
 	now := o.clock.Now().UTC()
 	_, err := q.ExecContext(ctx,
 		"INSERT INTO outbox (to_addr, subject, text_body, html_body, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)",
