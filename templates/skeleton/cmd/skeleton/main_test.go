@@ -24,7 +24,8 @@ import (
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
-const testSecret = "c0ffee0123456789c0ffee0123456789c0ffee0123456789c0ffee0123456789"
+// testSecret is the output of `openssl rand -hex 32`.
+const testSecret = "0fa765d7de5f89097d71e1f394fbe2716e7a693d1d38dd54deb94cd1687075a7"
 
 func environment(vars map[string]string) func(string) string {
 	return func(name string) string { return vars[name] }

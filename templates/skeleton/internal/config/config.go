@@ -132,6 +132,8 @@ func Load(getenv func(string) string) (Config, error) {
 		cfg.SecretKey, cfg.SecretKeyGenerated = randomKey(), true
 	case len(key) < minSecretKeyLength && !placeholderSecretKeys[strings.ToLower(key)]:
 		problem("SECRET_KEY is %d characters long: use at least %d random characters, e.g. the output of `openssl rand -hex 32`", len(key), minSecretKeyLength)
+	case cfg.Env == Production && estimatedBits(key) < minSecretKeyBits:
+		problem("SECRET_KEY looks made by hand (about %.0f bits of entropy, production needs %d): replace it with a random key, e.g. the output of `openssl rand -hex 32`", estimatedBits(key), minSecretKeyBits)
 	}
 
 	if err := cfg.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL", "info"))); err != nil {
