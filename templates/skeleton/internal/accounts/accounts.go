@@ -366,7 +366,7 @@ func (s *Users) SignUp(ctx context.Context, email, name, password, ip string) er
 	if err != nil {
 		return err
 	}
-	err = s.db.InTx(ctx, func(tx *database.Tx) error {
+	return s.db.InTx(ctx, func(tx *database.Tx) error {
 		existing, err := s.userBy(ctx, tx, "email_normalized", NormalizeEmail(email))
 		switch {
 		case err == nil:
@@ -377,23 +377,24 @@ func (s *Users) SignUp(ctx context.Context, email, name, password, ip string) er
 		}
 		now := s.clock.Now().UTC()
 		id := rand.Text()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, email_normalized, name, password_hash, role, active, password_changed_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, email, NormalizeEmail(email), name, hash, string(RoleUser), true, now, now); err != nil {
+		res, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, email_normalized, name, password_hash, role, active, password_changed_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (email_normalized) DO NOTHING`,
+			id, email, NormalizeEmail(email), name, hash, string(RoleUser), true, now, now)
+		if err != nil {
 			return fmt.Errorf("create account: %w", err)
+		}
+		switch n, err := res.RowsAffected(); {
+		case err != nil:
+			return fmt.Errorf("create account: %w", err)
+		case n == 0:
+			// Another sign-up for the address committed since the lookup:
+			// the first one mails the link, and this one answers like it.
+			s.logger.InfoContext(ctx, "concurrent sign-up for one address")
+			return nil
 		}
 		s.logger.InfoContext(ctx, "account created", "user_id", id)
 		return s.sendLink(ctx, tx, User{ID: id, Email: email, Name: name}, verifyLink)
 	})
-	if err != nil {
-		// Two sign-ups for one address at once: the unique index refused
-		// the second, which then answers like any sign-up for a taken
-		// address.
-		if _, lookupErr := s.ByEmail(ctx, email); lookupErr == nil {
-			s.logger.InfoContext(ctx, "concurrent sign-up for one address")
-			return nil
-		}
-	}
-	return err
 }
 
 // ResendVerification queues the job that emails a new verification link
@@ -441,20 +442,37 @@ func (s *Users) Verify(ctx context.Context, token string) (User, error) {
 	return u, err
 }
 
-// Login checks an address and password for a client at ip. Failures count
-// against the client's address and against the account (whether or not it
-// exists, so the limit says nothing either); while either is over its limit
-// even the right password is refused with a LimitedError, before any hash
-// is computed (see attempt). A correct
+// SignIn is what a successful login starts, a session, written in the
+// transaction that records the login.
+type SignIn func(ctx context.Context, tx *database.Tx, u User) error
+
+// Login checks an address and password for a client at ip, and on success
+// records the sign-in and runs signIn (nil for none) in one transaction.
+// Failures count against the client's address and against the account
+// (whether or not it exists, so the limit says nothing either); while
+// either is over its limit even the right password is refused with a
+// LimitedError, before any hash is computed (see attempt). A correct
 // password for an unverified account sends a new link, at most one per
 // ResendPerAddress, and gives ErrNotVerified.
-func (s *Users) Login(ctx context.Context, email, password, ip string) (User, error) {
-	var u User
-	err := s.attempt(ctx, func() error {
+func (s *Users) Login(ctx context.Context, email, password, ip string, signIn SignIn) (User, error) {
+	var (
+		u       User
+		newHash string
+	)
+	limits := []ratelimit.Limit{{Rule: LoginFailuresPerIP, Key: ip}, {Rule: LoginFailuresPerAccount, Key: NormalizeEmail(email)}}
+	err := s.attempt(ctx, limits, func() error {
 		var err error
-		u, err = s.authenticate(ctx, email, password)
+		u, newHash, err = s.authenticate(ctx, email, password)
 		return err
-	}, ratelimit.Limit{Rule: LoginFailuresPerIP, Key: ip}, ratelimit.Limit{Rule: LoginFailuresPerAccount, Key: NormalizeEmail(email)})
+	}, func(tx *database.Tx) error {
+		if err := s.recordLogin(ctx, tx, &u, newHash); err != nil {
+			return err
+		}
+		if signIn == nil {
+			return nil
+		}
+		return signIn(ctx, tx, u)
+	})
 	var limit *LimitedError
 	switch {
 	case errors.As(err, &limit):
@@ -486,47 +504,56 @@ func (s *Users) Login(ctx context.Context, email, password, ip string) (User, er
 	return u, err
 }
 
-// authenticate checks an address and password. Unknown addresses cost the
-// same time as known ones (a dummy hash is checked). A correct password
-// for an unverified or deactivated account gives ErrNotVerified or
-// ErrInactive: only someone who knows the password learns that. Hashes
-// with outdated parameters are replaced.
-func (s *Users) authenticate(ctx context.Context, email, password string) (User, error) {
+// authenticate checks an address and password, and writes nothing.
+// Unknown addresses cost the same time as known ones (a dummy hash is
+// checked). A correct password for an unverified or deactivated account
+// gives ErrNotVerified or ErrInactive: only someone who knows the password
+// learns that. A hash with outdated parameters comes with its replacement,
+// newHash, hashed here so that recordLogin's transaction never waits on a
+// hash.
+func (s *Users) authenticate(ctx context.Context, email, password string) (u User, newHash string, err error) {
 	password = NormalizePassword(password)
-	u, err := s.ByEmail(ctx, email)
+	u, err = s.ByEmail(ctx, email)
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return User{}, err
+		return User{}, "", err
 	}
 	ok, rehash, verr := s.hasher.Verify(ctx, password, u.PasswordHash)
 	if verr != nil {
-		return User{}, fmt.Errorf("check password of account %s: %w", u.ID, verr)
+		return User{}, "", fmt.Errorf("check password of account %s: %w", u.ID, verr)
 	}
 	if !ok {
-		return User{}, ErrInvalidCredentials
+		return User{}, "", ErrInvalidCredentials
 	}
 	if !u.Active {
-		return u, ErrInactive
+		return u, "", ErrInactive
 	}
 	if !u.Verified() {
-		return u, ErrNotVerified
+		return u, "", ErrNotVerified
 	}
-	now := s.clock.Now().UTC()
 	if rehash {
-		hash, err := s.hasher.Hash(ctx, password)
-		if err != nil {
-			return User{}, err
+		if newHash, err = s.hasher.Hash(ctx, password); err != nil {
+			return User{}, "", err
 		}
-		if _, err := s.db.ExecContext(ctx, "UPDATE users SET password_hash = ? WHERE id = ?", hash, u.ID); err != nil {
-			return User{}, fmt.Errorf("update password hash: %w", err)
+	}
+	return u, newHash, nil
+}
+
+// recordLogin records u's sign-in through tx, and replaces its password
+// hash with newHash unless that is empty.
+func (s *Users) recordLogin(ctx context.Context, tx *database.Tx, u *User, newHash string) error {
+	now := s.clock.Now().UTC()
+	if newHash != "" {
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET password_hash = ? WHERE id = ?", newHash, u.ID); err != nil {
+			return fmt.Errorf("update password hash: %w", err)
 		}
-		u.PasswordHash = hash
+		u.PasswordHash = newHash
 		s.logger.InfoContext(ctx, "password rehashed with current parameters", "user_id", u.ID)
 	}
-	if _, err := s.db.ExecContext(ctx, "UPDATE users SET last_login_at = ? WHERE id = ?", now, u.ID); err != nil {
-		return User{}, fmt.Errorf("record sign-in: %w", err)
+	if _, err := tx.ExecContext(ctx, "UPDATE users SET last_login_at = ? WHERE id = ?", now, u.ID); err != nil {
+		return fmt.Errorf("record sign-in: %w", err)
 	}
 	u.LastLoginAt = sql.NullTime{Time: now, Valid: true}
-	return u, nil
+	return nil
 }
 
 // Reauthenticate checks that password is the signed-in user's own, before
@@ -545,13 +572,13 @@ func (s *Users) Reauthenticate(ctx context.Context, u User, password string) err
 // under ReauthFailuresPerUser: a wrong one gives ErrInvalidCredentials and
 // counts; past the limit every attempt gives a LimitedError unchecked.
 func (s *Users) checkOwnPassword(ctx context.Context, u User, password string) error {
-	return s.attempt(ctx, func() error {
+	return s.attempt(ctx, []ratelimit.Limit{{Rule: ReauthFailuresPerUser, Key: u.ID}}, func() error {
 		ok, _, err := s.hasher.Verify(ctx, NormalizePassword(password), u.PasswordHash)
 		if err == nil && !ok {
 			err = ErrInvalidCredentials
 		}
 		return err
-	}, ratelimit.Limit{Rule: ReauthFailuresPerUser, Key: u.ID})
+	}, nil)
 }
 
 // RequestReset queues the job that emails a reset link if the address has

@@ -48,11 +48,11 @@ func TestStoredHashUsesCurrentParametersAndRehashes(t *testing.T) {
 			require.Equal(t, uint32(8192), p.Memory, "hash %q parses as %+v, %v", u.PasswordHash, p, err)
 
 			s.SetHasher(NewHasher(DefaultParams))
-			_, err = s.Login(ctx, "ada@example.com", "wrong passphrase here", "192.0.2.1")
+			_, err = s.Login(ctx, "ada@example.com", "wrong passphrase here", "192.0.2.1", nil)
 			require.Error(t, err, "a wrong password authenticated")
 			after, _ := s.ByEmail(ctx, "ada@example.com")
 			require.Equal(t, u.PasswordHash, after.PasswordHash, "a failed login rehashed the password")
-			_, err = s.Login(ctx, "ada@example.com", "a long enough passphrase", "192.0.2.1")
+			_, err = s.Login(ctx, "ada@example.com", "a long enough passphrase", "192.0.2.1", nil)
 			require.NoError(t, err)
 			after, _ = s.ByEmail(ctx, "ada@example.com")
 			p, err = ParseHash(after.PasswordHash)
@@ -63,7 +63,7 @@ func TestStoredHashUsesCurrentParametersAndRehashes(t *testing.T) {
 			require.Equal(t, uint8(1), p.Threads, "parameters %+v are below OWASP's argon2id minimum", p)
 			require.GreaterOrEqual(t, p.SaltLen, uint32(16), "parameters %+v are below OWASP's argon2id minimum", p)
 			require.GreaterOrEqual(t, p.KeyLen, uint32(32), "parameters %+v are below OWASP's argon2id minimum", p)
-			_, err = s.Login(ctx, "ada@example.com", "a long enough passphrase", "192.0.2.1")
+			_, err = s.Login(ctx, "ada@example.com", "a long enough passphrase", "192.0.2.1", nil)
 			require.NoError(t, err, "login after the rehash: %v", err)
 		})
 	}
@@ -130,6 +130,23 @@ func TestConcurrentSignUpsMakeOneAccount(t *testing.T) {
 	}
 }
 
+// A sign-up for a taken address that fails, here because its owner's
+// notice cannot be queued, reports the failure: only the unique index
+// refusing a concurrent sign-up is answered like any sign-up.
+func TestSignUpReportsFailuresForTakenAddresses(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(string(dialect), func(t *testing.T) {
+			ctx := context.Background()
+			s, db := newUsers(t, dialect, Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16})
+			require.NoError(t, s.SignUp(ctx, "taken@example.com", "Owner", "a long enough passphrase", "192.0.2.1"))
+			_, err := db.ExecContext(ctx, "ALTER TABLE outbox RENAME TO outbox_gone")
+			require.NoError(t, err)
+			err = s.SignUp(ctx, "taken@example.com", "Again", "another long passphrase", "192.0.2.2")
+			require.ErrorContains(t, err, "outbox", "a sign-up whose notice was never queued answered as if it was")
+		})
+	}
+}
+
 // Login throttles itself: failures count per account, and past the limit
 // even the right password gets a LimitedError saying when to retry.
 func TestLoginIsLimitedPerAccount(t *testing.T) {
@@ -138,10 +155,10 @@ func TestLoginIsLimitedPerAccount(t *testing.T) {
 	_, err := s.EnsureUser(ctx, "ada@example.com", "Ada", "a long enough passphrase", "test")
 	require.NoError(t, err)
 	for i := range LoginFailuresPerAccount.Limit {
-		_, err := s.Login(ctx, "ada@example.com", "wrong passphrase here", fmt.Sprintf("192.0.2.%d", i))
+		_, err := s.Login(ctx, "ada@example.com", "wrong passphrase here", fmt.Sprintf("192.0.2.%d", i), nil)
 		require.ErrorIs(t, err, ErrInvalidCredentials, "failure %d", i+1)
 	}
-	_, err = s.Login(ctx, "ADA@example.com", "a long enough passphrase", "198.51.100.1")
+	_, err = s.Login(ctx, "ADA@example.com", "a long enough passphrase", "198.51.100.1", nil)
 	var limit *LimitedError
 	require.ErrorAs(t, err, &limit)
 	assert.Equal(t, LoginFailuresPerAccount.Name, limit.Rule)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/jobs"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/ratelimit"
 )
@@ -41,17 +42,28 @@ func (s *Users) take(ctx context.Context, limits ...ratelimit.Limit) error {
 // each limit is taken before check runs, so that concurrent guesses cannot
 // all pass the limit before any of them is counted, and a refused guess
 // costs no hash. A wrong password (ErrInvalidCredentials) keeps its slots;
-// any other outcome gives them back, as it was no failure.
-func (s *Users) attempt(ctx context.Context, check func() error, limits ...ratelimit.Limit) error {
+// any other outcome gives them back, as it was no failure. A success gives
+// them back in one transaction with record, the writes the success makes
+// (nil for none): a right password then costs one write besides the take,
+// as many as when the limit was only read.
+func (s *Users) attempt(ctx context.Context, limits []ratelimit.Limit, check func() error, record func(*database.Tx) error) error {
 	slots, err := s.limiter.Take(ctx, limits...)
 	if err != nil {
 		return err
 	}
 	err = check()
-	if errors.Is(err, ErrInvalidCredentials) {
+	switch {
+	case errors.Is(err, ErrInvalidCredentials):
 		return err
+	case err == nil && record != nil:
+		return s.db.InTx(ctx, func(tx *database.Tx) error {
+			if err := s.limiter.Release(ctx, tx, slots); err != nil {
+				return err
+			}
+			return record(tx)
+		})
 	}
-	if rerr := s.limiter.Release(ctx, slots); rerr != nil {
+	if rerr := s.limiter.Release(ctx, s.db, slots); rerr != nil {
 		// The attempt stands: a slot kept only counts a failure too many.
 		s.logger.ErrorContext(ctx, "give back rate limit slots", "err", rerr)
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
@@ -65,33 +66,66 @@ type Slots []int64
 // instance sharing the database: on PostgreSQL by an advisory lock per
 // bucket, taken in sorted order so that two takes never wait on each
 // other; on SQLite by the write lock its transactions hold from BEGIN.
+// Whatever the number of limits, it is one statement to lock (PostgreSQL),
+// one to count and one to record: a take sits on the path of every login.
 func (l *Limiter) Take(ctx context.Context, limits ...Limit) (Slots, error) {
+	if len(limits) == 0 {
+		return nil, nil
+	}
+	now := l.clock.Now().UTC()
 	buckets := make([]string, len(limits))
+	counts := make([]string, len(limits))
+	countArgs := make([]any, 0, 2*len(limits))
+	events := make([]any, 0, 2*len(limits))
 	for i, lim := range limits {
 		buckets[i] = bucket(lim.Rule, lim.Key)
+		counts[i] = "(SELECT COUNT(*) FROM rate_events WHERE bucket = ? AND at > ?)"
+		countArgs = append(countArgs, buckets[i], now.Add(-lim.Rule.Window))
+		events = append(events, buckets[i], now)
 	}
 	var slots Slots
 	err := l.db.InTx(ctx, func(tx *database.Tx) error {
 		if l.db.Dialect() == database.Postgres {
-			for _, b := range slices.Sorted(slices.Values(buckets)) {
-				if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext(?))", b); err != nil {
-					return fmt.Errorf("lock rate limit %s: %w", b, err)
-				}
+			// The select list is evaluated left to right: the locks are
+			// taken in the sorted order of their buckets.
+			sorted := slices.Sorted(slices.Values(buckets))
+			locks := make([]any, len(sorted))
+			for i, b := range sorted {
+				locks[i] = b
+			}
+			if _, err := tx.ExecContext(ctx, "SELECT "+strings.TrimSuffix(strings.Repeat("pg_advisory_xact_lock(hashtext(?)), ", len(sorted)), ", "), locks...); err != nil {
+				return fmt.Errorf("lock rate limits: %w", err)
 			}
 		}
-		now := l.clock.Now().UTC()
+		n := make([]int, len(limits))
+		dest := make([]any, len(limits))
+		for i := range n {
+			dest[i] = &n[i]
+		}
+		if err := tx.QueryRowContext(ctx, "SELECT "+strings.Join(counts, ", "), countArgs...).Scan(dest...); err != nil {
+			return fmt.Errorf("read rate limits: %w", err)
+		}
 		for i, lim := range limits {
-			if err := usedUp(ctx, tx, lim.Rule, buckets[i], now); err != nil {
-				return err
+			if n[i] >= lim.Rule.Limit {
+				return exceeded(ctx, tx, lim.Rule, buckets[i], now)
 			}
 		}
-		slots = make(Slots, len(limits))
-		for i, lim := range limits {
-			if err := tx.QueryRowContext(ctx, "INSERT INTO rate_events (bucket, at) VALUES (?, ?) RETURNING id", buckets[i], now).Scan(&slots[i]); err != nil {
-				return fmt.Errorf("record rate limit %s: %w", lim.Rule.Name, err)
-			}
+		rows, err := tx.QueryContext(ctx, "INSERT INTO rate_events (bucket, at) VALUES "+database.Marks(len(limits), "(?, ?)")+" RETURNING id", events...)
+		if err != nil {
+			return fmt.Errorf("record rate limits: %w", err)
 		}
-		return nil
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return fmt.Errorf("record rate limits: %w", err)
+			}
+			slots = append(slots, id)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("record rate limits: %w", err)
+		}
+		return rows.Close()
 	})
 	if err != nil {
 		return nil, err
@@ -99,29 +133,22 @@ func (l *Limiter) Take(ctx context.Context, limits ...Limit) (Slots, error) {
 	return slots, nil
 }
 
-// usedUp returns an *ExceededError when bucket b has the rule's limit of
-// events in the window.
-func usedUp(ctx context.Context, tx *database.Tx, rule Rule, b string, now time.Time) error {
-	var n int
-	since := now.Add(-rule.Window)
-	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM rate_events WHERE bucket = ? AND at > ?", b, since).Scan(&n); err != nil {
-		return fmt.Errorf("read rate limit %s: %w", rule.Name, err)
-	}
-	if n < rule.Limit {
-		return nil
-	}
-	// The key may try again when its oldest counted event leaves the window.
+// exceeded is the *ExceededError of bucket b, which has the rule's limit
+// of events in the window: the key may try again when its oldest counted
+// event leaves the window.
+func exceeded(ctx context.Context, tx *database.Tx, rule Rule, b string, now time.Time) error {
 	var oldest time.Time
-	if err := tx.QueryRowContext(ctx, "SELECT at FROM rate_events WHERE bucket = ? AND at > ? ORDER BY at LIMIT 1", b, since).Scan(&oldest); err != nil {
+	if err := tx.QueryRowContext(ctx, "SELECT at FROM rate_events WHERE bucket = ? AND at > ? ORDER BY at LIMIT 1", b, now.Add(-rule.Window)).Scan(&oldest); err != nil {
 		return fmt.Errorf("read rate limit %s: %w", rule.Name, err)
 	}
 	return &ExceededError{Rule: rule.Name, RetryAfter: max(oldest.Add(rule.Window).Sub(now), time.Second)}
 }
 
-// Release gives back the events of slots, for a request the rules turned
-// out not to count: a failure limit takes its slot before the password is
-// checked, and a right password gives it back.
-func (l *Limiter) Release(ctx context.Context, slots Slots) error {
+// Release gives back the events of slots through ex, for a request the
+// rules turned out not to count: a failure limit takes its slot before the
+// password is checked, and a right password gives it back, in the
+// transaction that records the success when there is one.
+func (l *Limiter) Release(ctx context.Context, ex database.Execer, slots Slots) error {
 	if len(slots) == 0 {
 		return nil
 	}
@@ -129,7 +156,7 @@ func (l *Limiter) Release(ctx context.Context, slots Slots) error {
 	for i, id := range slots {
 		args[i] = id
 	}
-	if _, err := l.db.ExecContext(ctx, "DELETE FROM rate_events WHERE id IN ("+database.Marks(len(slots), "?")+")", args...); err != nil {
+	if _, err := ex.ExecContext(ctx, "DELETE FROM rate_events WHERE id IN ("+database.Marks(len(slots), "?")+")", args...); err != nil {
 		return fmt.Errorf("release rate limit slots: %w", err)
 	}
 	return nil

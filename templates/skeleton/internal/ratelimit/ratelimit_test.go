@@ -69,7 +69,7 @@ func TestWindowSlidesAndKeysAreSeparate(t *testing.T) {
 			require.NoError(t, err, "another key is limited too")
 
 			// Giving back the last event frees exactly one slot.
-			require.NoError(t, l.Release(ctx, last))
+			require.NoError(t, l.Release(ctx, db, last))
 			_, err = l.Take(ctx, Limit{rule, "a@example.com"})
 			require.NoError(t, err, "no slot after a release")
 			_, err = l.Take(ctx, Limit{rule, "a@example.com"})

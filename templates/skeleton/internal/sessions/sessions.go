@@ -77,14 +77,32 @@ func hashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Create starts a session for userID, whose account is in userState, and
-// returns its token, the cookie's value: 256 random bits.
-func (s *Store) Create(ctx context.Context, userID, userState, userAgent, ip string) (string, Session, error) {
+// Start is a sign-in for Create to start a session for.
+type Start struct {
+	UserID    string
+	UserState string // the account's state, see Session.UserState
+	UserAgent string
+	IP        string
+	// Replaces is the id of the client's session before the sign-in, if
+	// it had one: it ends as the new one starts, so that the token before
+	// a sign-in is never the token after (no fixation).
+	Replaces string
+}
+
+// Create starts the session of st through ex, which may be the transaction
+// that records the sign-in, and returns its token, the cookie's value: 256
+// random bits.
+func (s *Store) Create(ctx context.Context, ex database.Execer, st Start) (string, Session, error) {
 	now := s.clock.Now().UTC()
-	sess := Session{ID: rand.Text(), UserID: userID, UserState: userState, AuthenticatedAt: now, CreatedAt: now, LastSeenAt: now,
-		ExpiresAt: now.Add(s.timeouts.Absolute), UserAgent: truncate(userAgent, 300), IP: truncate(ip, 64)}
+	sess := Session{ID: rand.Text(), UserID: st.UserID, UserState: st.UserState, AuthenticatedAt: now, CreatedAt: now, LastSeenAt: now,
+		ExpiresAt: now.Add(s.timeouts.Absolute), UserAgent: truncate(st.UserAgent, 300), IP: truncate(st.IP, 64)}
+	if st.Replaces != "" {
+		if _, err := ex.ExecContext(ctx, "DELETE FROM sessions WHERE id = ?", st.Replaces); err != nil {
+			return "", Session{}, fmt.Errorf("end the session before sign-in: %w", err)
+		}
+	}
 	token := newToken()
-	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions
+	_, err := ex.ExecContext(ctx, `INSERT INTO sessions
 		(id, token_hash, user_id, user_state, created_at, authenticated_at, last_seen_at, expires_at, user_agent, ip)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		sess.ID, hashToken(token), sess.UserID, sess.UserState, sess.CreatedAt, sess.AuthenticatedAt, sess.LastSeenAt, sess.ExpiresAt, sess.UserAgent, sess.IP)

@@ -32,7 +32,7 @@ func TestLifecycle(t *testing.T) {
 			clk := clock.NewFake(time.Now().UTC().Truncate(time.Second))
 			s := New(db, Timeouts{Idle: time.Hour, Absolute: 24 * time.Hour}, clk)
 
-			token, sess, err := s.Create(ctx, "ada", "state-1", "Firefox \xff broken utf-8", "192.0.2.1")
+			token, sess, err := s.Create(ctx, db, Start{UserID: "ada", UserState: "state-1", UserAgent: "Firefox \xff broken utf-8", IP: "192.0.2.1"})
 			require.NoError(t, err)
 			var stored string
 			db.QueryRowContext(ctx, "SELECT token_hash FROM sessions WHERE id = ?", sess.ID).Scan(&stored)
@@ -54,11 +54,11 @@ func TestLifecycle(t *testing.T) {
 			got, _ = s.Lookup(ctx, renewed)
 			require.Equal(t, "state-2", got.UserState, "Renew did not bind the session to the new state")
 
-			second, other, _ := s.Create(ctx, "ada", "state-2", "phone", "192.0.2.2")
-			bobToken, bobSess, _ := s.Create(ctx, "bob", "state-b", "laptop", "192.0.2.3")
+			second, other, _ := s.Create(ctx, db, Start{UserID: "ada", UserState: "state-2", UserAgent: "phone", IP: "192.0.2.2"})
+			bobToken, bobSess, _ := s.Create(ctx, db, Start{UserID: "bob", UserState: "state-b", UserAgent: "laptop", IP: "192.0.2.3"})
 			ended, _ := s.EndForUser(ctx, "ada", bobSess.ID)
 			require.False(t, ended, "ada ended bob's session")
-			_, _, _ = s.Create(ctx, "ada", "state-1", "old tablet", "192.0.2.4")
+			_, _, _ = s.Create(ctx, db, Start{UserID: "ada", UserState: "state-1", UserAgent: "old tablet", IP: "192.0.2.4"})
 			list, _ := s.List(ctx, "ada", "state-2")
 			require.Len(t, list, 2, "ada has %d sessions listed, want the 2 of her current state", len(list))
 			n, err := s.EndOthers(ctx, "ada", sess.ID)
@@ -68,6 +68,14 @@ func TestLifecycle(t *testing.T) {
 			require.Nil(t, got, "session %s survived EndOthers", other.ID)
 			got, _ = s.Lookup(ctx, bobToken)
 			require.NotNil(t, got, "EndOthers ended another user's session")
+
+			// A sign-in from a client with a session replaces it.
+			bobAgain, _, err := s.Create(ctx, db, Start{UserID: "bob", UserState: "state-b", UserAgent: "laptop", IP: "192.0.2.3", Replaces: bobSess.ID})
+			require.NoError(t, err)
+			got, _ = s.Lookup(ctx, bobToken)
+			require.Nil(t, got, "the session a sign-in replaced still works")
+			got, _ = s.Lookup(ctx, bobAgain)
+			require.NotNil(t, got, "the replacing session does not work")
 
 			// Idle: each lookup within the hour keeps it alive; an hour
 			// without one ends it.

@@ -255,7 +255,8 @@ func handleLogin(p *response.Pages, a *auth) http.Handler {
 			return
 		}
 		email, password, next := r.PostForm.Get("email"), r.PostForm.Get("password"), r.PostForm.Get("next")
-		u, err := a.Users.Login(r.Context(), email, password, clientIP(r, a.trustProxy))
+		var token string
+		_, err := a.Users.Login(r.Context(), email, password, clientIP(r, a.trustProxy), a.signIn(r, &token))
 		var limit *accounts.LimitedError
 		switch {
 		case errors.As(err, &limit):
@@ -277,10 +278,7 @@ func handleLogin(p *response.Pages, a *auth) http.Handler {
 		case err != nil:
 			p.Fail(w, r, err)
 		default:
-			if err := a.signIn(w, r, u); err != nil {
-				p.Fail(w, r, err)
-				return
-			}
+			a.setCookie(w, token)
 			http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
 		}
 	})

@@ -13,6 +13,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/accounts"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/audit"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/mail"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/sessions"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/views"
@@ -174,26 +175,26 @@ func (a *auth) clearCookie(w http.ResponseWriter) {
 	})
 }
 
-// signIn starts a new session for u, ending the request's current one:
-// the token before sign-in is never the token after (no fixation).
-func (a *auth) signIn(w http.ResponseWriter, r *http.Request, u accounts.User) error {
+// signIn is the accounts.SignIn of a login request: it starts the user's
+// session in the login's transaction, ending the request's current one, so
+// the token before sign-in is never the token after (no fixation). The new
+// token is put in *token, for the cookie once the login has committed.
+func (a *auth) signIn(r *http.Request, token *string) accounts.SignIn {
+	var replaces string
 	if p := principalFrom(r.Context()); p != nil {
-		if err := a.Sessions.End(r.Context(), p.session.ID); err != nil {
-			return err
-		}
+		replaces = p.session.ID
 	} else if c, err := r.Cookie(a.cookieName); err == nil {
 		if old, err := a.Sessions.Lookup(r.Context(), c.Value); err == nil && old != nil {
-			if err := a.Sessions.End(r.Context(), old.ID); err != nil {
-				return err
-			}
+			replaces = old.ID
 		}
 	}
-	token, _, err := a.Sessions.Create(r.Context(), u.ID, u.State(), r.UserAgent(), clientIP(r, a.trustProxy))
-	if err != nil {
+	return func(ctx context.Context, tx *database.Tx, u accounts.User) error {
+		var err error
+		*token, _, err = a.Sessions.Create(ctx, tx, sessions.Start{
+			UserID: u.ID, UserState: u.State(), UserAgent: r.UserAgent(), IP: clientIP(r, a.trustProxy), Replaces: replaces,
+		})
 		return err
 	}
-	a.setCookie(w, token)
-	return nil
 }
 
 // recentlyAuthenticated reports whether the password was entered in this
@@ -261,15 +262,14 @@ func safeNext(next string) string {
 }
 
 // clientIP is the address rate limits count by: the peer, or with a
-// trusted proxy the address it reports (the last X-Forwarded-For entry,
-// the one the proxy itself added).
+// trusted proxy the address it reports, the last entry of the last
+// X-Forwarded-For line. The proxy adds that entry itself; anything before
+// it, in its line or in lines of their own, the client may have written.
 func clientIP(r *http.Request, trustProxy bool) string {
-	if trustProxy {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			parts := strings.Split(xff, ",")
-			if ip := net.ParseIP(strings.TrimSpace(parts[len(parts)-1])); ip != nil {
-				return ip.String()
-			}
+	if lines := r.Header.Values("X-Forwarded-For"); trustProxy && len(lines) > 0 {
+		last := lines[len(lines)-1]
+		if ip := net.ParseIP(strings.TrimSpace(last[strings.LastIndexByte(last, ',')+1:])); ip != nil {
+			return ip.String()
 		}
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)

@@ -95,7 +95,9 @@ func handleContactSubmit(logger *slog.Logger, p *response.Pages, contacts Contac
 			cf := newContactForm(msg, nil)
 			cf.Error = waitMessage(limit)
 			if htmx.IsRequest(r) {
-				p.Partial(w, r, http.StatusTooManyRequests, "contact_form", cf)
+				// htmx swaps only 2xx answers: a 429 would leave the
+				// visitor with a button that seems to do nothing.
+				p.Partial(w, r, http.StatusOK, "contact_form", cf)
 				return
 			}
 			p.Page(w, r, http.StatusTooManyRequests, "contact", contactPage(cf))

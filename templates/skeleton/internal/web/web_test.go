@@ -7,6 +7,7 @@ import (
 	"crypto/sha512"
 	"crypto/tls"
 	"encoding/base64"
+	"fmt"
 	"html"
 	"io"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,6 +24,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/accounts"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
@@ -595,6 +598,38 @@ func TestRequestIDs(t *testing.T) {
 	forged.Header.Set("X-Request-Id", "a\" injected=1")
 	resp, _ = trusted.do(forged)
 	assert.NotContains(t, resp.Header.Get("X-Request-Id"), "injected", "a malformed request id was kept")
+}
+
+// Row 52: behind a trusted proxy the client's address is the last entry of
+// the last X-Forwarded-For line, the one the proxy wrote. Whatever a client
+// puts before it, in the same line or in lines of its own, it is counted
+// under its real address: here, the login failures per address.
+func TestForgedForwardedForChangesNothing(t *testing.T) {
+	for _, forge := range []struct {
+		name  string
+		lines func(i int) []string
+	}{
+		{"entries before the proxy's", func(i int) []string { return []string{fmt.Sprintf("198.51.100.%d, 192.0.2.7", i)} }},
+		{"lines before the proxy's", func(i int) []string { return []string{fmt.Sprintf("198.51.100.%d", i), "192.0.2.7"} }},
+	} {
+		for _, dialect := range dbtest.Dialects {
+			t.Run(forge.name+"/"+string(dialect), func(t *testing.T) {
+				a := newApp(t, dialect, options{migrated: true, trustProxy: true})
+				var codes []int
+				for i := range accounts.LoginFailuresPerIP.Limit + 1 {
+					// A new address each time, so the per-account limit never counts.
+					r := post("/login", url.Values{"email": {fmt.Sprintf("guess%d@example.com", i)}, "password": {"wrong password"}})
+					for _, line := range forge.lines(i) {
+						r.Header.Add("X-Forwarded-For", line)
+					}
+					resp, _ := a.do(r)
+					codes = append(codes, resp.StatusCode)
+				}
+				want := slices.Repeat([]int{http.StatusUnauthorized}, accounts.LoginFailuresPerIP.Limit)
+				require.Equal(t, append(want, http.StatusTooManyRequests), codes, "failed logins from 192.0.2.7 forging other addresses")
+			})
+		}
+	}
 }
 
 // routeTableForTest lists the routes of the real table.
