@@ -44,8 +44,8 @@ func (s *Users) take(ctx context.Context, limits ...ratelimit.Limit) error {
 // costs no hash. A wrong password (ErrInvalidCredentials) keeps its slots;
 // any other outcome gives them back, as it was no failure. A success gives
 // them back in one transaction with record, the writes the success makes
-// (nil for none): a right password then costs one write besides the take,
-// as many as when the limit was only read.
+// (nil for none), so that a sign-in costs two commits, the take and that
+// transaction, no more than the sign-in and its session cost on their own.
 func (s *Users) attempt(ctx context.Context, limits []ratelimit.Limit, check func() error, record func(*database.Tx) error) error {
 	slots, err := s.limiter.Take(ctx, limits...)
 	if err != nil {
