@@ -29,6 +29,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/jobs"
 )
 
 // Billing is the application's sale of credits.
@@ -38,6 +39,8 @@ type Billing struct {
 	stripe Stripe
 	clock  clock.Clock
 	logger *slog.Logger
+	// jobs runs the work of Stripe's events.
+	jobs *jobs.Queue
 	// webhookSecret signs Stripe's deliveries (whsec_...).
 	webhookSecret string
 }
@@ -49,13 +52,16 @@ type Options struct {
 	Stripe Stripe
 	Clock  clock.Clock
 	Logger *slog.Logger
+	// Jobs is the queue the work of Stripe's events goes through.
+	Jobs *jobs.Queue
 	// WebhookSecret is the signing secret of the webhook endpoint.
 	WebhookSecret string
 }
 
 // New returns the billing of o.DB.
 func New(o Options) *Billing {
-	return &Billing{db: o.DB, ledger: o.Ledger, stripe: o.Stripe, clock: o.Clock, logger: o.Logger, webhookSecret: o.WebhookSecret}
+	return &Billing{db: o.DB, ledger: o.Ledger, stripe: o.Stripe, clock: o.Clock, logger: o.Logger, jobs: o.Jobs,
+		webhookSecret: o.WebhookSecret}
 }
 
 func (b *Billing) now() time.Time { return b.clock.Now().UTC() }

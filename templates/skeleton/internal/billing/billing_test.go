@@ -44,7 +44,7 @@ func newShop(t testing.TB, db *database.DB, stripe *billingtest.Stripe) *shop {
 	ledger := credits.New(db, clk)
 	s := &shop{db: db, ledger: ledger, stripe: stripe, logs: logs,
 		billing: billing.New(billing.Options{DB: db, Ledger: ledger, Stripe: stripe, Clock: clk,
-			Logger: logging.New(logs, "json", slog.LevelDebug)})}
+			Logger: logging.New(logs, "json", slog.LevelDebug), WebhookSecret: billingtest.WebhookSecret})}
 	return s
 }
 
@@ -88,6 +88,8 @@ func assertGrantedOnce(t testing.TB, db *database.DB, ledger *credits.Ledger, us
 	assert.Empty(t, problems, "ledger invariants")
 }
 
+// TestFulfillGrantsOnceAcrossInstances: row 30. Fifty concurrent
+// fulfillments of one paid session, on two instances, grant once.
 func TestFulfillGrantsOnceAcrossInstances(t *testing.T) {
 	for _, d := range dbtest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
@@ -158,6 +160,7 @@ func TestFulfillFindsPurchaseByClientReference(t *testing.T) {
 	assertGrantedOnce(t, s.db, s.ledger, user, 100)
 }
 
+// TestFulfillRefusesWhatOurCatalogueDidNotSell: row 51.
 func TestFulfillRefusesWhatOurCatalogueDidNotSell(t *testing.T) {
 	for _, d := range dbtest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
@@ -235,7 +238,7 @@ func TestCheckoutRefusesWhatIsNotForSale(t *testing.T) {
 	assert.Zero(t, purchases, "a refused checkout records no purchase")
 }
 
-// One customer per user, however many purchases.
+// One customer per user, however many purchases: row 55.
 func TestCustomerCreatedOnceAtFirstPurchase(t *testing.T) {
 	ctx := context.Background()
 	s := newShop(t, dbtest.Open(t, database.SQLite), billingtest.New())

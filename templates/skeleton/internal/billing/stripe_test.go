@@ -19,7 +19,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/logging/logtest"
 )
 
-// TestStripeRequestShapes: the requests StripeAPI sends, through a
+// TestStripeRequestShapes: row 55. The requests StripeAPI sends, through a
 // checkout as billing starts one, are ones Stripe's API description
 // accepts (stripe-mock answers 400 to an unknown or malformed parameter),
 // and carry what billing relies on: the pinned API version, the secret key

@@ -129,6 +129,7 @@ func TestLoadStripe(t *testing.T) {
 	assert.False(t, live.Stripe.TestMode())
 }
 
+// TestLoadRefusesBadStripeSettings: row 54.
 func TestLoadRefusesBadStripeSettings(t *testing.T) {
 	tests := []struct {
 		name string
@@ -164,6 +165,7 @@ func TestLoadRefusesBadStripeSettings(t *testing.T) {
 	}
 }
 
+// TestStripeSecretsNeverPrint: row 54.
 func TestStripeSecretsNeverPrint(t *testing.T) {
 	vars := stripeOn(nil)
 	cfg, err := Load(env(vars))
