@@ -33,6 +33,9 @@ STATICCHECK_VERSION := v0.8.2
 GOVULNCHECK_VERSION := v1.9.0
 # Mailpit is the real SMTP server the generated app's mail tests deliver to.
 MAILPIT_VERSION     := v1.33.1
+# stripe-mock answers Stripe API requests from Stripe's API description: the
+# generated app's billing tests prove the shape of their requests with it.
+STRIPE_MOCK_VERSION := v0.203.0
 # benchstat ships in golang.org/x/perf, which has no tagged releases.
 BENCHSTAT_VERSION   := v0.0.0-20260908200009-22c9c6c9d4da
 
@@ -121,7 +124,7 @@ dist: assets
 STAMPS := $(TOOLS)/stamps
 
 tools: $(STAMPS)/staticcheck-$(STATICCHECK_VERSION) $(STAMPS)/govulncheck-$(GOVULNCHECK_VERSION) \
-       $(STAMPS)/mailpit-$(MAILPIT_VERSION) $(VULNDB)/index/db.json
+       $(STAMPS)/mailpit-$(MAILPIT_VERSION) $(STAMPS)/stripe-mock-$(STRIPE_MOCK_VERSION) $(VULNDB)/index/db.json
 
 # Each tool is installed by version: the stamp makes a version bump in this
 # file reinstall it and leaves it alone otherwise.
@@ -135,6 +138,10 @@ $(STAMPS)/govulncheck-%:
 
 $(STAMPS)/mailpit-%:
 	GOBIN=$(TOOLS_BIN) go install github.com/axllent/mailpit@$*
+	mkdir -p $(@D) && touch $@
+
+$(STAMPS)/stripe-mock-%:
+	GOBIN=$(TOOLS_BIN) go install github.com/stripe/stripe-mock@$*
 	mkdir -p $(@D) && touch $@
 
 $(STAMPS)/benchstat-%:
@@ -188,10 +195,10 @@ deps:
 # Everything CI proves, in one command: Debian packages (installed when
 # root), assets, tools, then lint, the Docker Engine (started when root) and
 # every test with the race detector, PostgreSQL required: quickscale's, and
-# the skeleton's in place with its Chromium (axe-core scan included) and
-# Mailpit suites. See scripts/test-all.
+# the skeleton's in place with its Chromium (axe-core scan included),
+# Mailpit and stripe-mock suites. See scripts/test-all.
 test: deps assets tools $(AXE_CORE)
-	@scripts/test-all "$(MAKE)" $(TEST_TIMEOUT) $(TOOLS)/test.log $(SKELETON) $(TOOLS_BIN)/mailpit $(CURDIR)/$(AXE_CORE)
+	@scripts/test-all "$(MAKE)" $(TEST_TIMEOUT) $(TOOLS)/test.log $(SKELETON) $(TOOLS_BIN)/mailpit $(CURDIR)/$(AXE_CORE) $(TOOLS_BIN)/stripe-mock
 
 ## Benchmarks ----------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/accounts"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/apikeys"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/audit"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/billing"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/config"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
@@ -45,6 +46,8 @@ type app struct {
 	limiter  *ratelimit.Limiter
 	accounts web.Accounts
 	credits  web.Credits
+	// billing sells credits through Stripe; nil when STRIPE_ENABLED is off.
+	billing *billing.Billing
 }
 
 // newApp loads the configuration, opens the database and builds every
@@ -93,6 +96,11 @@ func (a *app) build() error {
 		return err
 	}
 	a.credits = web.Credits{Ledger: ledger, Services: registry, Keys: apikeys.New(a.db, a.clock)}
+	if s := a.cfg.Stripe; s.Enabled {
+		a.billing = billing.New(billing.Options{DB: a.db, Ledger: ledger, Stripe: billing.NewStripeAPI(s.SecretKey.Reveal(), ""),
+			Clock: a.clock, Logger: a.logger, Jobs: a.jobs, WebhookSecret: s.WebhookSecret.Reveal()})
+		a.billing.RegisterJobs()
+	}
 
 	ledger.RegisterJobs(a.jobs, credits.Notices{
 		Composer:  a.composer,

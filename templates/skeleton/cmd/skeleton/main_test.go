@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/billing/billingtest"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/logging/logtest"
@@ -256,4 +257,42 @@ func waitRefused(t *testing.T, addr string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	require.FailNow(t, "server still accepts connections after cancellation")
+}
+
+// With STRIPE_ENABLED=true, serve takes Stripe's signed deliveries at
+// /stripe/webhook and refuses unsigned ones; the keys stay out of the log.
+func TestServeWithStripe(t *testing.T) {
+	addr := freeAddr(t)
+	vars := map[string]string{
+		"HTTP_ADDR": addr, "DATABASE_URL": dbtest.URL(t, database.SQLite), "SECRET_KEY": testSecret, "LOG_FORMAT": "json",
+		"STRIPE_ENABLED": "true", "STRIPE_SECRET_KEY": "sk_test_serve_secret", "STRIPE_PUBLISHABLE_KEY": "pk_test_serve",
+		"STRIPE_WEBHOOK_SECRET": billingtest.WebhookSecret,
+	}
+	getenv := environment(vars)
+	var stdout, logs logtest.Buffer
+	require.NoError(t, run(context.Background(), []string{appName, "migrate", "up"}, getenv, nil, &stdout, &logs), "migrate up")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{appName, "serve"}, getenv, nil, &stdout, &logs) }()
+	base := "http://" + addr
+	waitReady(t, base, done)
+
+	payload := billingtest.Event("evt_serve", "customer.created", "cus_test_1")
+	send := func(signature string) int {
+		req, err := http.NewRequest(http.MethodPost, base+"/stripe/webhook", bytes.NewReader(payload))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Stripe-Signature", signature)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	assert.Equal(t, http.StatusOK, send(billingtest.Sign(payload, billingtest.WebhookSecret, time.Now())), "a signed delivery")
+	assert.Equal(t, http.StatusBadRequest, send("t=1,v1=00"), "an unsigned delivery")
+	cancel()
+	require.NoError(t, <-done)
+	assert.Contains(t, logs.String(), `"stripe_enabled":true`)
+	assert.NotContains(t, logs.String(), "sk_test_serve_secret", "the Stripe key reached the log")
+	assert.NotContains(t, logs.String(), billingtest.WebhookSecret, "the webhook secret reached the log")
 }

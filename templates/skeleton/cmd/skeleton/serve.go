@@ -88,6 +88,7 @@ func serve(ctx context.Context, inv invocation) error {
 		Limiter:  a.limiter,
 		Accounts: a.accounts,
 		Credits:  a.credits,
+		Billing:  a.billing,
 	})
 	if err != nil {
 		return err

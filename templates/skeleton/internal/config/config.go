@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -48,6 +49,7 @@ type Config struct {
 	LogFormat         string
 	TrustProxyHeaders bool
 	Email             Email
+	Stripe            Stripe
 	// SecretKeyGenerated is true when SECRET_KEY was unset in development
 	// and a random key was made for this run: signed cookies will not
 	// survive a restart.
@@ -68,6 +70,24 @@ type Email struct {
 	// SMTPTLS is starttls (required), implicit (TLS from the start, port
 	// 465), opportunistic or none (a local mail catcher only).
 	SMTPTLS string
+}
+
+// Stripe says whether and how the application takes payments through
+// Stripe. With Enabled false it takes none: credits come only from
+// administrators, and nothing else here is used.
+type Stripe struct {
+	Enabled        bool
+	SecretKey      Secret
+	PublishableKey string
+	WebhookSecret  Secret
+	// Currency is the ISO 4217 code, lower-case, of new credit packages.
+	Currency string
+}
+
+// TestMode reports whether the keys are Stripe's test-mode keys, which
+// move no real money.
+func (s Stripe) TestMode() bool {
+	return keyMode(s.SecretKey.Reveal()) == "test"
 }
 
 // Secret is a setting that must never reach a log line or an error.
@@ -155,6 +175,7 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 
 	cfg.Email, problems = loadEmail(get, cfg.Env, problems)
+	cfg.Stripe, problems = loadStripe(get, cfg.Env, problems)
 
 	if len(problems) > 0 {
 		return Config{}, fmt.Errorf("invalid configuration: %w", errors.Join(problems...))
@@ -172,6 +193,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_format", c.LogFormat),
 		slog.Bool("trust_proxy_headers", c.TrustProxyHeaders),
 		slog.String("email_backend", c.Email.Backend),
+		slog.Bool("stripe_enabled", c.Stripe.Enabled),
+		slog.Bool("stripe_test_mode", c.Stripe.Enabled && c.Stripe.TestMode()),
 	)
 }
 
@@ -230,6 +253,86 @@ func loadEmail(get func(name, fallback string) string, env Env, problems []error
 		problem("EMAIL_BACKEND is %q: use smtp or file", e.Backend)
 	}
 	return e, problems
+}
+
+// currencyCode is an ISO 4217 code as Stripe writes it.
+var currencyCode = regexp.MustCompile(`^[a-z]{3}$`)
+
+func loadStripe(get func(name, fallback string) string, env Env, problems []error) (Stripe, []error) {
+	problem := func(format string, args ...any) {
+		problems = append(problems, fmt.Errorf(format, args...))
+	}
+	s := Stripe{
+		SecretKey:      Secret(get("STRIPE_SECRET_KEY", "")),
+		PublishableKey: get("STRIPE_PUBLISHABLE_KEY", ""),
+		WebhookSecret:  Secret(get("STRIPE_WEBHOOK_SECRET", "")),
+		Currency:       strings.ToLower(get("STRIPE_CURRENCY", "usd")),
+	}
+	enabled := get("STRIPE_ENABLED", "false")
+	var err error
+	if s.Enabled, err = strconv.ParseBool(enabled); err != nil {
+		problem("STRIPE_ENABLED is %q: use true (take payments through Stripe) or false", enabled)
+	}
+	secret := s.SecretKey.Reveal()
+	// A live key moves real money: a development machine or a test run
+	// must never hold one, even with Stripe off.
+	if env != Production && (keyMode(secret) == "live" || keyMode(s.PublishableKey) == "live") {
+		problem("a live Stripe key (sk_live_, rk_live_ or pk_live_) is set while APP_ENV is %s: use your test-mode keys (sk_test_..., pk_test_...) outside production", env)
+	}
+	if !s.Enabled {
+		return s, problems
+	}
+	const dashboard = "the Stripe Dashboard, Developers > API keys"
+	switch {
+	case secret == "":
+		problem("STRIPE_SECRET_KEY is not set: STRIPE_ENABLED=true needs your secret key (sk_test_... or sk_live_...) from %s, or set STRIPE_ENABLED=false", dashboard)
+	case keyKind(secret) != "sk" && keyKind(secret) != "rk":
+		problem("STRIPE_SECRET_KEY does not look like a Stripe secret key: it starts with sk_test_, sk_live_, rk_test_ or rk_live_ (%s)", dashboard)
+	}
+	switch {
+	case s.PublishableKey == "":
+		problem("STRIPE_PUBLISHABLE_KEY is not set: STRIPE_ENABLED=true needs your publishable key (pk_test_... or pk_live_...) from %s", dashboard)
+	case keyKind(s.PublishableKey) != "pk":
+		problem("STRIPE_PUBLISHABLE_KEY is %q: a publishable key starts with pk_test_ or pk_live_ (%s)", s.PublishableKey, dashboard)
+	case keyMode(secret) != "" && keyMode(s.PublishableKey) != keyMode(secret):
+		problem("STRIPE_PUBLISHABLE_KEY is a %s-mode key but STRIPE_SECRET_KEY a %s-mode one: use the two keys of one mode", keyMode(s.PublishableKey), keyMode(secret))
+	}
+	switch webhook := s.WebhookSecret.Reveal(); {
+	case webhook == "":
+		problem("STRIPE_WEBHOOK_SECRET is not set: STRIPE_ENABLED=true needs the signing secret (whsec_...) of your webhook endpoint, shown when the endpoint is created (or by `stripe listen` in development)")
+	case !strings.HasPrefix(webhook, "whsec_"):
+		problem("STRIPE_WEBHOOK_SECRET does not look like a webhook signing secret: it starts with whsec_")
+	}
+	if !currencyCode.MatchString(s.Currency) {
+		problem("STRIPE_CURRENCY is %q: use a three-letter ISO 4217 code, e.g. usd, eur or jpy", s.Currency)
+	}
+	return s, problems
+}
+
+// keyKind is the kind of a Stripe key, from its prefix: sk (secret), rk
+// (restricted), pk (publishable), or "" for anything else.
+func keyKind(key string) string {
+	kind, rest, ok := strings.Cut(key, "_")
+	if !ok || keyMode(key) == "" || rest == "" {
+		return ""
+	}
+	switch kind {
+	case "sk", "rk", "pk":
+		return kind
+	}
+	return ""
+}
+
+// keyMode is "test" or "live" for a key of that mode, else "".
+func keyMode(key string) string {
+	_, rest, _ := strings.Cut(key, "_")
+	switch {
+	case strings.HasPrefix(rest, "test_") && len(rest) > len("test_"):
+		return "test"
+	case strings.HasPrefix(rest, "live_") && len(rest) > len("live_"):
+		return "live"
+	}
+	return ""
 }
 
 func randomKey() Secret {

@@ -139,3 +139,95 @@ func randomBytes(n int) []byte {
 	_, _ = rand.Read(b)
 	return b
 }
+
+// stripeOn is a complete test-mode Stripe configuration.
+func stripeOn(extra map[string]string) map[string]string {
+	vars := map[string]string{
+		"STRIPE_ENABLED":         "true",
+		"STRIPE_SECRET_KEY":      "sk_test_51AbCdEf",
+		"STRIPE_PUBLISHABLE_KEY": "pk_test_51AbCdEf",
+		"STRIPE_WEBHOOK_SECRET":  "whsec_0123456789",
+	}
+	for k, v := range extra {
+		vars[k] = v
+	}
+	return vars
+}
+
+func TestLoadStripe(t *testing.T) {
+	off, err := Load(env(nil))
+	require.NoError(t, err)
+	assert.False(t, off.Stripe.Enabled, "Stripe is off by default")
+	assert.Equal(t, "usd", off.Stripe.Currency, "the default currency")
+
+	on, err := Load(env(stripeOn(map[string]string{"STRIPE_CURRENCY": "EUR"})))
+	require.NoError(t, err)
+	assert.True(t, on.Stripe.Enabled)
+	assert.True(t, on.Stripe.TestMode(), "sk_test_ is test mode")
+	assert.Equal(t, "eur", on.Stripe.Currency, "the currency is lower-cased, as Stripe writes it")
+	assert.Equal(t, "sk_test_51AbCdEf", on.Stripe.SecretKey.Reveal())
+
+	restricted, err := Load(env(stripeOn(map[string]string{"STRIPE_SECRET_KEY": "rk_test_51AbCdEf"})))
+	require.NoError(t, err, "a restricted key is a secret key")
+	assert.True(t, restricted.Stripe.TestMode())
+
+	live, err := Load(env(stripeOn(map[string]string{
+		"APP_ENV": "production", "SECRET_KEY": goodKey, "EMAIL_FROM": "hello@example.com", "SMTP_HOST": "smtp.example.com",
+		"STRIPE_SECRET_KEY": "sk_live_51AbCdEf", "STRIPE_PUBLISHABLE_KEY": "pk_live_51AbCdEf",
+	})))
+	require.NoError(t, err, "production takes live keys")
+	assert.False(t, live.Stripe.TestMode())
+}
+
+// TestLoadRefusesBadStripeSettings: row 56.
+func TestLoadRefusesBadStripeSettings(t *testing.T) {
+	tests := []struct {
+		name string
+		vars map[string]string
+		want []string
+	}{
+		{"bad switch", map[string]string{"STRIPE_ENABLED": "yes please"}, []string{"STRIPE_ENABLED", "true"}},
+		{"enabled without keys", map[string]string{"STRIPE_ENABLED": "true"},
+			[]string{"STRIPE_SECRET_KEY is not set", "STRIPE_PUBLISHABLE_KEY is not set", "STRIPE_WEBHOOK_SECRET is not set", "STRIPE_ENABLED=false"}},
+		{"live key in development", stripeOn(map[string]string{"STRIPE_SECRET_KEY": "sk_live_51AbCdEf", "STRIPE_PUBLISHABLE_KEY": "pk_live_51AbCdEf"}),
+			[]string{"live Stripe key", "APP_ENV is development", "sk_test_"}},
+		{"live key in development with Stripe off", map[string]string{"STRIPE_SECRET_KEY": "sk_live_51AbCdEf"},
+			[]string{"live Stripe key"}},
+		{"publishable key as secret", stripeOn(map[string]string{"STRIPE_SECRET_KEY": "pk_test_51AbCdEf"}),
+			[]string{"STRIPE_SECRET_KEY does not look like", "sk_test_"}},
+		{"secret key as publishable", stripeOn(map[string]string{"STRIPE_PUBLISHABLE_KEY": "sk_test_51AbCdEf"}),
+			[]string{"STRIPE_PUBLISHABLE_KEY", "pk_test_"}},
+		{"mixed modes", stripeOn(map[string]string{
+			"APP_ENV": "production", "SECRET_KEY": goodKey, "EMAIL_FROM": "hello@example.com", "SMTP_HOST": "smtp.example.com",
+			"STRIPE_SECRET_KEY": "sk_live_51AbCdEf"}),
+			[]string{"STRIPE_PUBLISHABLE_KEY is a test-mode key", "live-mode"}},
+		{"bad webhook secret", stripeOn(map[string]string{"STRIPE_WEBHOOK_SECRET": "0123456789"}), []string{"STRIPE_WEBHOOK_SECRET", "whsec_"}},
+		{"bad currency", stripeOn(map[string]string{"STRIPE_CURRENCY": "dollars"}), []string{"STRIPE_CURRENCY", "usd"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(env(tt.vars))
+			require.Error(t, err)
+			for _, want := range tt.want {
+				assert.ErrorContains(t, err, want)
+			}
+		})
+	}
+}
+
+// TestStripeSecretsNeverPrint: row 56.
+func TestStripeSecretsNeverPrint(t *testing.T) {
+	vars := stripeOn(nil)
+	cfg, err := Load(env(vars))
+	require.NoError(t, err)
+	var logged strings.Builder
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("start", "config", cfg)
+	printed := logged.String() + fmt.Sprintf("%v %+v %#v", cfg, cfg, cfg)
+	for _, secret := range []string{vars["STRIPE_SECRET_KEY"], vars["STRIPE_WEBHOOK_SECRET"]} {
+		require.NotContains(t, printed, secret, "a Stripe secret was printed")
+	}
+	assert.Contains(t, logged.String(), "stripe_enabled=true", "the start-up line says whether payments are on")
+	_, err = Load(env(stripeOn(map[string]string{"STRIPE_WEBHOOK_SECRET": "not-a-whsec-secret"})))
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "not-a-whsec-secret", "the configuration error leaks the webhook secret")
+}

@@ -69,6 +69,27 @@ func (q *Queue) Enqueue(ctx context.Context, ex database.Execer, kind, uniqueKey
 	return n == 1, nil
 }
 
+// Requeue makes the job of uniqueKey due now, through ex, if it is not
+// done and no worker holds it: a job waiting for its next attempt runs at
+// once, and a job given up is tried again from its first attempt. It
+// reports whether there was such a job. Use it when the cause of the
+// failures may be gone: the sender of an event delivers it again.
+func (q *Queue) Requeue(ctx context.Context, ex database.Execer, uniqueKey string) (bool, error) {
+	now := q.clock.Now().UTC()
+	r, err := ex.ExecContext(ctx,
+		`UPDATE jobs SET run_at = ?, attempts = CASE WHEN failed_at IS NULL THEN attempts ELSE 0 END, failed_at = NULL
+		 WHERE unique_key = ? AND done_at IS NULL AND (claimed_until IS NULL OR claimed_until < ?)`,
+		now, uniqueKey, now)
+	if err != nil {
+		return false, fmt.Errorf("requeue job %s: %w", uniqueKey, err)
+	}
+	n, err := r.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("requeue job %s: %w", uniqueKey, err)
+	}
+	return n == 1, nil
+}
+
 // MaxAttempts is how often a failing job is tried before it is given up.
 const MaxAttempts = 8
 

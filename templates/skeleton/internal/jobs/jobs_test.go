@@ -248,3 +248,71 @@ func TestPersonalPayloadsAreErased(t *testing.T) {
 		})
 	}
 }
+
+// TestRequeue: row 54. A job waiting for its next attempt runs at once, a job
+// given up is tried again from its first attempt, and a done job stays
+// done.
+func TestRequeue(t *testing.T) {
+	for _, d := range dbtest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			ctx := context.Background()
+			db := dbtest.Open(t, d)
+			clk := clock.NewFake(time.Now())
+			q := jobs.New(db, quiet, clk)
+			var fail atomic.Bool
+			var runs atomic.Int64
+			fail.Store(true)
+			q.Handle("flaky", func(ctx context.Context, j jobs.Job) error {
+				runs.Add(1)
+				if fail.Load() {
+					return errors.New("not yet")
+				}
+				return nil
+			})
+			_, err := q.Enqueue(ctx, db, "flaky", "flaky-1", "", clk.Now())
+			require.NoError(t, err)
+			ran, err := q.RunOnce(ctx)
+			require.NoError(t, err)
+			require.True(t, ran)
+			ran, err = q.RunOnce(ctx)
+			require.NoError(t, err)
+			require.False(t, ran, "the failed job waits for its backoff")
+
+			requeued, err := q.Requeue(ctx, db, "flaky-1")
+			require.NoError(t, err)
+			require.True(t, requeued)
+			ran, err = q.RunOnce(ctx)
+			require.NoError(t, err)
+			require.True(t, ran, "a requeued job runs without waiting for its backoff")
+
+			for range jobs.MaxAttempts {
+				clk.Advance(2 * time.Hour)
+				_, err := q.RunOnce(ctx)
+				require.NoError(t, err)
+			}
+			s, err := q.Stats(ctx)
+			require.NoError(t, err)
+			require.Equal(t, 1, s.Failed, "the job is given up after MaxAttempts")
+
+			fail.Store(false)
+			requeued, err = q.Requeue(ctx, db, "flaky-1")
+			require.NoError(t, err)
+			require.True(t, requeued, "a given-up job is requeued")
+			before := runs.Load()
+			ran, err = q.RunOnce(ctx)
+			require.NoError(t, err)
+			require.True(t, ran)
+			assert.Equal(t, before+1, runs.Load())
+			s, err = q.Stats(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, jobs.Stats{Done: 1}, s, "the requeued job succeeded")
+
+			requeued, err = q.Requeue(ctx, db, "flaky-1")
+			require.NoError(t, err)
+			assert.False(t, requeued, "a done job is not run again")
+			requeued, err = q.Requeue(ctx, db, "no-such-job")
+			require.NoError(t, err)
+			assert.False(t, requeued)
+		})
+	}
+}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/accounts"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/audit"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/billing/billingtest"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
@@ -50,7 +51,7 @@ func testAccounts(t testing.TB, db *database.DB, q *jobs.Queue, logger *slog.Log
 }
 
 func httpsApp(t testing.TB, dialect database.Dialect) *app {
-	return newApp(t, dialect, options{migrated: true, baseURL: "https://example.com"})
+	return newApp(t, dialect, options{migrated: true, baseURL: "https://example.com", stripe: billingtest.New()})
 }
 
 // client is one browser: it keeps the cookies the app sets.
@@ -741,6 +742,11 @@ func TestAccessMatrix(t *testing.T) {
 				for who, r := range map[string]*http.Response{"anonymous": anon, "user": asUser, "admin": asAdmin} {
 					assert.Equal(t, http.StatusUnauthorized, r.StatusCode, "%s (apikey) as %s without a key = %d, want 401", rt.pattern, who, r.StatusCode)
 				}
+			case stripeSigned:
+				// Nor is a session a Stripe signature.
+				for who, r := range map[string]*http.Response{"anonymous": anon, "user": asUser, "admin": asAdmin} {
+					assert.Equal(t, http.StatusBadRequest, r.StatusCode, "%s (stripe-signature) as %s without a signature = %d, want 400", rt.pattern, who, r.StatusCode)
+				}
 			default:
 				assert.Failf(t, "unknown access class", "route %s has access class %q, which this matrix does not know: classify it here", rt.pattern, rt.access)
 			}
@@ -860,7 +866,8 @@ func TestDeleteAccount(t *testing.T) {
 func tableCounts(t testing.TB, db *database.DB) map[string]int {
 	t.Helper()
 	counts := map[string]int{}
-	for _, table := range []string{"users", "email_tokens", "sessions", "rate_events", "outbox", "audit_log", "contact_messages", "jobs"} {
+	for _, table := range []string{"users", "email_tokens", "sessions", "rate_events", "outbox", "audit_log", "contact_messages", "jobs",
+		"stripe_events", "purchases", "credit_journal"} {
 		var n int
 		require.NoError(t, db.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM "+table).Scan(&n))
 		counts[table] = n

@@ -16,6 +16,11 @@ const (
 	signedIn  access = "user"   // a signed-in user; others are sent to log in
 	adminOnly access = "admin"  // an admin; other users get 403
 	apiClient access = "apikey" // a program with an API key; others get a JSON 401
+	// Stripe, proven by the Stripe-Signature header over the raw body,
+	// which the handler verifies before reading anything; others get 400.
+	// Such a route is exempt from cross-origin protection, as the
+	// signature, not a browser's cookies, is what authenticates it.
+	stripeSigned access = "stripe-signature"
 )
 
 // guard wraps h in the check its access class requires.
@@ -29,6 +34,8 @@ func (s *server) guard(a access, h http.Handler) http.Handler {
 		return requireAdmin(s.pages, h)
 	case apiClient:
 		return s.api.RequireKey(h)
+	case stripeSigned:
+		return h
 	}
 	panic("web: route with unknown access class " + string(a))
 }
@@ -36,6 +43,7 @@ func (s *server) guard(a access, h http.Handler) http.Handler {
 type route struct {
 	pattern string
 	access  access
+	// handler is nil for a route whose feature is off: it is not served.
 	handler http.Handler
 }
 
@@ -97,6 +105,11 @@ func (s *server) routes() []route {
 		{"GET /admin/credits", adminOnly, handleAdminCredits(p, c, s.Clock)},
 		{"GET /admin/users/{id}/credits", adminOnly, handleAdminUserCredits(p, a, c)},
 		{"POST /admin/users/{id}/credits", adminOnly, handleAdminAdjustCredits(p, a, c)},
+
+		// Served only when payments are on (STRIPE_ENABLED=true). Exempt
+		// from cross-origin protection only because the signature over
+		// the body authenticates every delivery.
+		{"POST /stripe/webhook", stripeSigned, s.stripeWebhook()},
 
 		{"GET /api/v1/openapi.json", public, api.OpenAPI()},
 		{"GET /api/v1/balance", apiClient, s.api.Balance()},

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/billing"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/health"
@@ -60,6 +61,8 @@ type Deps struct {
 	Limiter  *ratelimit.Limiter
 	Accounts Accounts
 	Credits  Credits
+	// Billing sells credits through Stripe; nil when payments are off.
+	Billing *billing.Billing
 }
 
 // server is what the handlers are made from.
@@ -85,8 +88,15 @@ func newServer(d Deps) *server {
 func NewServer(d Deps) (http.Handler, error) {
 	s := newServer(d)
 	mux := http.NewServeMux()
+	var signed []string
 	for _, rt := range s.routes() {
+		if rt.handler == nil {
+			continue
+		}
 		mux.Handle(rt.pattern, s.guard(rt.access, rt.handler))
+		if rt.access == stripeSigned {
+			signed = append(signed, rt.pattern)
+		}
 	}
 	// Sessions load after cross-origin protection and the text checks: a
 	// refused request never touches the sessions table.
@@ -96,6 +106,7 @@ func NewServer(d Deps) (http.Handler, error) {
 		BaseURL:           d.Config.BaseURL,
 		TrustProxyHeaders: d.Config.TrustProxyHeaders,
 		ErrorPage:         s.pages.Error,
+		SignedRoutes:      signed,
 	})
 }
 

@@ -25,6 +25,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/accounts"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/billing"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/billing/billingtest"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
@@ -56,6 +58,8 @@ type app struct {
 	// it but the tests (runDueJobs).
 	jobs *jobs.Queue
 	deps Deps
+	// billing is nil unless options.stripe turned payments on.
+	billing *billing.Billing
 }
 
 type options struct {
@@ -67,6 +71,8 @@ type options struct {
 	// db, when set, is the database as the test prepared it; migrated is
 	// then ignored.
 	db *database.DB
+	// stripe, when set, turns payments on, with this Stripe.
+	stripe *billingtest.Stripe
 }
 
 func newApp(t testing.TB, dialect database.Dialect, opts options) *app {
@@ -116,9 +122,15 @@ func newApp(t testing.TB, dialect database.Dialect, opts options) *app {
 		Accounts: testAccounts(t, db, queue, logger, opts.baseURL, clk),
 		Credits:  testCredits(t, db, logger, clk),
 	}
+	if opts.stripe != nil {
+		deps.Billing = billing.New(billing.Options{DB: db, Ledger: deps.Credits.Ledger, Stripe: opts.stripe, Clock: clk,
+			Logger: logger, Jobs: queue, WebhookSecret: billingtest.WebhookSecret})
+		deps.Billing.RegisterJobs()
+	}
 	h, err := NewServer(deps)
 	require.NoError(t, err)
-	return &app{handler: h, db: db, checker: checker, logs: logs, acct: deps.Accounts, clock: clk, jobs: queue, deps: deps}
+	return &app{handler: h, db: db, checker: checker, logs: logs, acct: deps.Accounts, clock: clk, jobs: queue, deps: deps,
+		billing: deps.Billing}
 }
 
 func migratedApp(t testing.TB, dialect database.Dialect) *app {
@@ -325,25 +337,35 @@ func concretePath(pattern string) (method, path string) {
 }
 
 // Every route refuses unsafe cross-site requests, and none of those
-// requests changes a row.
+// requests changes a row. The Stripe webhook, exempt because its
+// signature authenticates it, refuses them for want of one.
 func TestCrossSiteUnsafeRequestsRefused(t *testing.T) {
 	for _, dialect := range dbtest.Dialects {
 		t.Run(string(dialect), func(t *testing.T) {
-			a := migratedApp(t, dialect)
+			a := newApp(t, dialect, options{migrated: true, stripe: billingtest.New()})
+			before := tableCounts(t, a.db)
 			for _, rt := range routeTableForTest(a) {
-				_, path := concretePath(rt.pattern)
-				for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+				method, path := concretePath(rt.pattern)
+				for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+					want := http.StatusForbidden
+					if rt.access == stripeSigned {
+						if m != method {
+							continue // another method is the 405 of a route that is not reached
+						}
+						want = http.StatusBadRequest
+					}
 					for header, value := range map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"} {
-						r := httptest.NewRequest(method, path, strings.NewReader(validForm().Encode()))
+						r := httptest.NewRequest(m, path, strings.NewReader(validForm().Encode()))
 						r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 						r.Header.Set(header, value)
 						resp, _ := a.do(r)
-						assert.Equal(t, http.StatusForbidden, resp.StatusCode, "%s %s with %s: %s = %d, want 403", method, path, header, value, resp.StatusCode)
+						assert.Equal(t, want, resp.StatusCode, "%s %s with %s: %s = %d, want %d", m, path, header, value, resp.StatusCode, want)
 					}
 				}
 			}
 			n := countMessages(t, a.db)
 			require.Equal(t, 0, n, "cross-site requests stored %d messages", n)
+			require.Equal(t, fmt.Sprint(before), fmt.Sprint(tableCounts(t, a.db)), "cross-site requests changed row counts")
 		})
 	}
 }
@@ -367,9 +389,9 @@ func TestGETChangesNothing(t *testing.T) {
 }
 
 func TestEveryRouteHasAKnownAccessClass(t *testing.T) {
-	a := migratedApp(t, database.SQLite)
+	a := newApp(t, database.SQLite, options{migrated: true, stripe: billingtest.New()})
 	for _, rt := range routeTableForTest(a) {
-		assert.Contains(t, []access{public, signedIn, adminOnly, apiClient}, rt.access, "route %q has unknown access class %q", rt.pattern, rt.access)
+		assert.Contains(t, []access{public, signedIn, adminOnly, apiClient, stripeSigned}, rt.access, "route %q has unknown access class %q", rt.pattern, rt.access)
 	}
 }
 
@@ -632,8 +654,17 @@ func TestForgedForwardedForChangesNothing(t *testing.T) {
 	}
 }
 
-// routeTableForTest lists the routes of the real table.
-func routeTableForTest(a *app) []route { return newServer(a.deps).routes() }
+// routeTableForTest lists the routes of the real table that a's
+// configuration serves.
+func routeTableForTest(a *app) []route {
+	var served []route
+	for _, rt := range newServer(a.deps).routes() {
+		if rt.handler != nil {
+			served = append(served, rt)
+		}
+	}
+	return served
+}
 
 // BenchmarkHomePage measures one full request through the middleware,
 // router and template, compressed as browsers ask for it.

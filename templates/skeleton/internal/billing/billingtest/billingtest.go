@@ -1,0 +1,132 @@
+// Package billingtest gives tests a Stripe they control: it keeps the
+// checkout sessions it creates, in memory, and says of them what the test
+// decides (paid or not, for what price), as stripe-mock, which keeps
+// nothing, cannot.
+package billingtest
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/billing"
+)
+
+// Stripe is a billing.Stripe held in memory.
+type Stripe struct {
+	mu        sync.Mutex
+	prices    map[string]price
+	sessions  map[string]billing.CheckoutSession
+	customers map[string]string // by idempotency key
+	failures  int
+	retrieved int
+}
+
+type price struct {
+	amount   int64
+	currency string
+}
+
+// New returns a Stripe with no prices, customers or sessions.
+func New() *Stripe {
+	return &Stripe{prices: map[string]price{}, sessions: map[string]billing.CheckoutSession{}, customers: map[string]string{}}
+}
+
+// ErrUnavailable is what a retrieval fails with after FailRetrievals.
+var ErrUnavailable = errors.New("billingtest: Stripe is unavailable (as the test asked)")
+
+// AddPrice makes priceID cost amount (minor units) in currency.
+func (s *Stripe) AddPrice(priceID string, amount int64, currency string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.prices[priceID] = price{amount, currency}
+}
+
+// CreateCustomer implements billing.Stripe; one idempotency key gives one
+// customer, as at Stripe.
+func (s *Stripe) CreateCustomer(_ context.Context, c billing.NewCustomer) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id, ok := s.customers[c.IdempotencyKey]; ok {
+		return id, nil
+	}
+	id := "cus_test_" + rand.Text()
+	s.customers[c.IdempotencyKey] = id
+	return id, nil
+}
+
+// CreateCheckoutSession implements billing.Stripe: an open, unpaid
+// session for the price.
+func (s *Stripe) CreateCheckoutSession(_ context.Context, c billing.NewCheckout) (billing.CheckoutSession, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.prices[c.PriceID]
+	if !ok {
+		return billing.CheckoutSession{}, fmt.Errorf("billingtest: no such price %q", c.PriceID)
+	}
+	id := "cs_test_" + rand.Text()
+	sess := billing.CheckoutSession{
+		ID: id, URL: "https://checkout.stripe.test/" + id, PaymentStatus: billing.PaymentUnpaid,
+		ClientReferenceID: c.ClientReferenceID, CustomerID: c.CustomerID, AmountTotal: p.amount, Currency: p.currency,
+		LineItems: []billing.LineItem{{PriceID: c.PriceID, Quantity: 1, AmountTotal: p.amount, Currency: p.currency}},
+	}
+	if !strings.Contains(c.SuccessURL, "{CHECKOUT_SESSION_ID}") {
+		return billing.CheckoutSession{}, errors.New("billingtest: the success URL lacks {CHECKOUT_SESSION_ID}")
+	}
+	s.sessions[id] = sess
+	return sess, nil
+}
+
+// CheckoutSession implements billing.Stripe.
+func (s *Stripe) CheckoutSession(_ context.Context, id string) (billing.CheckoutSession, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.retrieved++
+	if s.failures > 0 {
+		s.failures--
+		return billing.CheckoutSession{}, ErrUnavailable
+	}
+	sess, ok := s.sessions[id]
+	if !ok {
+		return billing.CheckoutSession{}, fmt.Errorf("billingtest: no such checkout session %q", id)
+	}
+	return sess, nil
+}
+
+// Pay marks the session paid, as Stripe does once the money is in.
+func (s *Stripe) Pay(sessionID string) {
+	s.Change(sessionID, func(c *billing.CheckoutSession) {
+		c.PaymentStatus = billing.PaymentPaid
+		c.PaymentIntentID = "pi_test_" + rand.Text()
+	})
+}
+
+// Change edits what Stripe says of the session.
+func (s *Stripe) Change(sessionID string, edit func(*billing.CheckoutSession)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, ok := s.sessions[sessionID]
+	if !ok {
+		panic("billingtest: no such checkout session " + sessionID)
+	}
+	edit(&sess)
+	s.sessions[sessionID] = sess
+}
+
+// FailRetrievals makes the next n CheckoutSession calls fail with
+// ErrUnavailable.
+func (s *Stripe) FailRetrievals(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures = n
+}
+
+// Retrievals is how many CheckoutSession calls there were.
+func (s *Stripe) Retrievals() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.retrieved
+}

@@ -1,0 +1,106 @@
+package billing
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Buyer is the user who buys.
+type Buyer struct {
+	UserID string
+	Email  string
+	Name   string
+}
+
+// CheckoutRequest asks for a checkout of one package.
+type CheckoutRequest struct {
+	Buyer     Buyer
+	PackageID string
+	// SuccessURL must contain {CHECKOUT_SESSION_ID}; Stripe sends the
+	// buyer there with the session's id in its place.
+	SuccessURL string
+	CancelURL  string
+}
+
+// sessionPlaceholder is what Stripe replaces with the session's id.
+const sessionPlaceholder = "{CHECKOUT_SESSION_ID}"
+
+// Checkout records a pending purchase of the package, creating the
+// buyer's Stripe customer on their first purchase, and starts its Stripe
+// checkout session, whose URL the buyer is sent to.
+func (b *Billing) Checkout(ctx context.Context, r CheckoutRequest) (Purchase, CheckoutSession, error) {
+	if !strings.Contains(r.SuccessURL, sessionPlaceholder) {
+		return Purchase{}, CheckoutSession{}, fmt.Errorf("the success URL must contain %s, for the success page to find the session", sessionPlaceholder)
+	}
+	pkg, err := b.Package(ctx, r.PackageID)
+	if err != nil {
+		return Purchase{}, CheckoutSession{}, err
+	}
+	if !pkg.Active || pkg.StripePriceID == "" {
+		return Purchase{}, CheckoutSession{}, ErrNotForSale
+	}
+	customer, err := b.customer(ctx, r.Buyer)
+	if err != nil {
+		return Purchase{}, CheckoutSession{}, err
+	}
+	now := b.now()
+	p := Purchase{ID: rand.Text(), UserID: r.Buyer.UserID, PackageID: pkg.ID, Status: StatusPending,
+		Credits: pkg.Credits, Amount: pkg.UnitAmount, Currency: pkg.Currency, CreatedAt: now}
+	if _, err := b.db.ExecContext(ctx,
+		`INSERT INTO purchases (id, user_id, package_id, status, credits, amount, currency, created_at, updated_at)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.ID, p.UserID, p.PackageID, p.Status, p.Credits, p.Amount, p.Currency, now, now); err != nil {
+		return Purchase{}, CheckoutSession{}, fmt.Errorf("record the purchase: %w", err)
+	}
+	// Should this process stop before the session's id is stored, the
+	// session still names the purchase (client_reference_id), and
+	// fulfillment finds it by that.
+	sess, err := b.stripe.CreateCheckoutSession(ctx, NewCheckout{
+		CustomerID: customer, PriceID: pkg.StripePriceID, ClientReferenceID: p.ID,
+		SuccessURL: r.SuccessURL, CancelURL: r.CancelURL, IdempotencyKey: "checkout-" + p.ID,
+	})
+	if err != nil {
+		return Purchase{}, CheckoutSession{}, err
+	}
+	if _, err := b.db.ExecContext(ctx,
+		"UPDATE purchases SET checkout_session_id = ?, updated_at = ? WHERE id = ? AND checkout_session_id IS NULL",
+		sess.ID, b.now(), p.ID); err != nil {
+		return Purchase{}, CheckoutSession{}, fmt.Errorf("record the checkout session: %w", err)
+	}
+	p.CheckoutSessionID = sess.ID
+	return p, sess, nil
+}
+
+// customer returns the buyer's Stripe customer, creating it on first use.
+// Two first purchases at once may both ask Stripe; the idempotency key
+// makes that one customer, and the row keeps the first answer.
+func (b *Billing) customer(ctx context.Context, buyer Buyer) (string, error) {
+	id, err := b.customerOf(ctx, buyer.UserID)
+	if err == nil || !errors.Is(err, sql.ErrNoRows) {
+		return id, err
+	}
+	id, err = b.stripe.CreateCustomer(ctx, NewCustomer{UserID: buyer.UserID, Email: buyer.Email, Name: buyer.Name,
+		IdempotencyKey: "customer-" + buyer.UserID})
+	if err != nil {
+		return "", err
+	}
+	if _, err := b.db.ExecContext(ctx,
+		"INSERT INTO stripe_customers (user_id, customer_id, created_at) VALUES (?, ?, ?) ON CONFLICT (user_id) DO NOTHING",
+		buyer.UserID, id, b.now()); err != nil {
+		return "", fmt.Errorf("record the Stripe customer: %w", err)
+	}
+	return b.customerOf(ctx, buyer.UserID)
+}
+
+func (b *Billing) customerOf(ctx context.Context, userID string) (string, error) {
+	var id string
+	err := b.db.QueryRowContext(ctx, "SELECT customer_id FROM stripe_customers WHERE user_id = ?", userID).Scan(&id)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("read the Stripe customer: %w", err)
+	}
+	return id, err
+}
