@@ -2,7 +2,8 @@
 #
 #   make test     every check CI runs: packages, assets, tools, lint, all tests
 #   make demo     build quickscale, generate a project and serve it locally
-#   make build    bin/quickscale        make install   into $(go env GOBIN)
+#   make build    bin/quickscale and bin/quickscale-docker (it runs the Docker
+#                 commands)             make install   both into $(go env GOBIN)
 #   make dist     release archives and checksums in dist/
 #   make bench    Go benchmarks, medians through benchstat
 #   make lint     gofmt, go vet, staticcheck, govulncheck (offline database)
@@ -88,26 +89,31 @@ $(ASSETS) $(AXE_CORE) &: frontend/package-lock.json frontend/package.json fronte
 
 ## Build and release ---------------------------------------------------------
 
+# quickscale runs its Docker commands in quickscale-docker, found beside it
+# (see cmd/quickscale): the two are always built and installed together.
+PROGRAMS := ./cmd/quickscale ./cmd/quickscale-docker
+
 build: assets
-	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/quickscale ./cmd/quickscale
-	@echo "built bin/quickscale $(VERSION)"
+	mkdir -p bin
+	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/ $(PROGRAMS)
+	@echo "built bin/quickscale and bin/quickscale-docker $(VERSION)"
 
 install: assets
-	go install -trimpath -ldflags '$(LDFLAGS)' ./cmd/quickscale
-	@echo "installed quickscale $(VERSION) into $$(go env GOBIN | grep . || echo "$$(go env GOPATH)/bin")"
+	go install -trimpath -ldflags '$(LDFLAGS)' $(PROGRAMS)
+	@echo "installed quickscale and quickscale-docker $(VERSION) into $$(go env GOBIN | grep . || echo "$$(go env GOPATH)/bin")"
 
-# Release archives: static binaries for each platform, with checksums.
+# Release archives: static binaries for each platform (go build names them
+# quickscale.exe and quickscale-docker.exe on Windows), with checksums.
 # .goreleaser.yaml describes the same release for those who use goreleaser.
 dist: assets
 	rm -rf dist && mkdir -p dist
 	for target in $(DIST_TARGETS); do \
 	  os=$${target%/*}; arch=$${target#*/}; \
-	  name=quickscale_$(VERSION)_$${os}_$${arch}; exe=quickscale; \
-	  [[ $$os == windows ]] && exe=quickscale.exe; \
+	  name=quickscale_$(VERSION)_$${os}_$${arch}; \
 	  echo "building $$name"; \
 	  mkdir -p dist/$$name; \
 	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch go build -trimpath \
-	    -ldflags '-s -w $(LDFLAGS)' -o dist/$$name/$$exe ./cmd/quickscale; \
+	    -ldflags '-s -w $(LDFLAGS)' -o dist/$$name/ $(PROGRAMS); \
 	  for doc in README.md CHANGELOG.md LICENSE; do if [[ -f $$doc ]]; then cp $$doc dist/$$name/; fi; done; \
 	  tar -C dist --sort=name --owner=0 --group=0 --numeric-owner --mtime=@$(SOURCE_DATE_EPOCH) -cf - $$name \
 	    | gzip -9 -n > dist/$$name.tar.gz; \
