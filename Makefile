@@ -5,7 +5,8 @@
 #   make build    bin/quickscale and bin/quickscale-docker (it runs the Docker
 #                 commands)             make install   both into $(go env GOBIN)
 #   make dist     release archives and checksums in dist/
-#   make bench    Go benchmarks, medians through benchstat
+#   make bench    Go benchmarks, medians through benchstat, then the start of
+#                 quickscale version and init as whole processes
 #   make lint     gofmt, go vet, staticcheck, govulncheck (offline database)
 #   make clean    build and demo output   make distclean   also tools and assets
 
@@ -60,7 +61,7 @@ PACKED    := templates/skeleton.zip
 
 DIST_TARGETS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
 
-.PHONY: build install dist assets pack tools lint test deps bench demo clean distclean
+.PHONY: build install dist assets pack tools lint test deps bench bench-cli demo clean distclean
 
 ## Front-end assets ----------------------------------------------------------
 
@@ -206,7 +207,8 @@ BENCH_COUNT ?= 6
 # Every package with a Benchmark function, in quickscale and in the skeleton
 # (a module of its own, so run in place, PostgreSQL required), each run
 # BENCH_COUNT times; benchstat prints the median and its confidence interval.
-bench: assets $(STAMPS)/benchstat-$(BENCHSTAT_VERSION)
+# Then scripts/bench-cli times bin/quickscale as a user runs it.
+bench: build $(STAMPS)/benchstat-$(BENCHSTAT_VERSION)
 	@mkdir -p $(TOOLS); : > $(TOOLS)/bench.txt; \
 	for mod in . $(SKELETON); do \
 	  pkgs=$$(cd $$mod && $(FIND_GO) -name '*_test.go' -print | { grep -v '^./$(SKELETON)/' || true; } | { xargs -r grep -l '^func Benchmark' || true; } | xargs -r -n1 dirname | sort -u); \
@@ -214,6 +216,11 @@ bench: assets $(STAMPS)/benchstat-$(BENCHSTAT_VERSION)
 	  (cd $$mod && REQUIRE_POSTGRES=1 go test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) $$pkgs) | tee -a $(TOOLS)/bench.txt; \
 	done; \
 	echo; $(BENCHSTAT) $(TOOLS)/bench.txt
+	scripts/bench-cli bin/quickscale
+
+# The CLI timings alone, in seconds rather than the minutes of bench.
+bench-cli: build
+	scripts/bench-cli bin/quickscale
 
 ## Demo ----------------------------------------------------------------------
 
