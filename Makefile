@@ -2,9 +2,11 @@
 #
 #   make test     every check CI runs: packages, assets, tools, lint, all tests
 #   make demo     build quickscale, generate a project and serve it locally
-#   make build    bin/quickscale        make install   into $(go env GOBIN)
+#   make build    bin/quickscale and bin/quickscale-docker (it runs the Docker
+#                 commands)             make install   both into $(go env GOBIN)
 #   make dist     release archives and checksums in dist/
-#   make bench    Go benchmarks, medians through benchstat
+#   make bench    Go benchmarks, medians through benchstat, then the start of
+#                 quickscale version and init as whole processes
 #   make lint     gofmt, go vet, staticcheck, govulncheck (offline database)
 #   make clean    build and demo output   make distclean   also tools and assets
 
@@ -62,7 +64,7 @@ PACKED    := templates/skeleton.zip
 
 DIST_TARGETS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
 
-.PHONY: build install dist assets pack tools lint test deps bench demo clean distclean
+.PHONY: build install dist assets pack tools lint test deps bench bench-cli demo clean distclean
 
 ## Front-end assets ----------------------------------------------------------
 
@@ -91,26 +93,31 @@ $(ASSETS) $(AXE_CORE) &: frontend/package-lock.json frontend/package.json fronte
 
 ## Build and release ---------------------------------------------------------
 
+# quickscale runs its Docker commands in quickscale-docker, found beside it
+# (see cmd/quickscale): the two are always built and installed together.
+PROGRAMS := ./cmd/quickscale ./cmd/quickscale-docker
+
 build: assets
-	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/quickscale ./cmd/quickscale
-	@echo "built bin/quickscale $(VERSION)"
+	mkdir -p bin
+	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/ $(PROGRAMS)
+	@echo "built bin/quickscale and bin/quickscale-docker $(VERSION)"
 
 install: assets
-	go install -trimpath -ldflags '$(LDFLAGS)' ./cmd/quickscale
-	@echo "installed quickscale $(VERSION) into $$(go env GOBIN | grep . || echo "$$(go env GOPATH)/bin")"
+	go install -trimpath -ldflags '$(LDFLAGS)' $(PROGRAMS)
+	@echo "installed quickscale and quickscale-docker $(VERSION) into $$(go env GOBIN | grep . || echo "$$(go env GOPATH)/bin")"
 
-# Release archives: static binaries for each platform, with checksums.
+# Release archives: static binaries for each platform (go build names them
+# quickscale.exe and quickscale-docker.exe on Windows), with checksums.
 # .goreleaser.yaml describes the same release for those who use goreleaser.
 dist: assets
 	rm -rf dist && mkdir -p dist
 	for target in $(DIST_TARGETS); do \
 	  os=$${target%/*}; arch=$${target#*/}; \
-	  name=quickscale_$(VERSION)_$${os}_$${arch}; exe=quickscale; \
-	  [[ $$os == windows ]] && exe=quickscale.exe; \
+	  name=quickscale_$(VERSION)_$${os}_$${arch}; \
 	  echo "building $$name"; \
 	  mkdir -p dist/$$name; \
 	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch go build -trimpath \
-	    -ldflags '-s -w $(LDFLAGS)' -o dist/$$name/$$exe ./cmd/quickscale; \
+	    -ldflags '-s -w $(LDFLAGS)' -o dist/$$name/ $(PROGRAMS); \
 	  for doc in README.md CHANGELOG.md LICENSE; do if [[ -f $$doc ]]; then cp $$doc dist/$$name/; fi; done; \
 	  tar -C dist --sort=name --owner=0 --group=0 --numeric-owner --mtime=@$(SOURCE_DATE_EPOCH) -cf - $$name \
 	    | gzip -9 -n > dist/$$name.tar.gz; \
@@ -207,7 +214,8 @@ BENCH_COUNT ?= 6
 # Every package with a Benchmark function, in quickscale and in the skeleton
 # (a module of its own, so run in place, PostgreSQL required), each run
 # BENCH_COUNT times; benchstat prints the median and its confidence interval.
-bench: assets $(STAMPS)/benchstat-$(BENCHSTAT_VERSION)
+# Then scripts/bench-cli times bin/quickscale as a user runs it.
+bench: build $(STAMPS)/benchstat-$(BENCHSTAT_VERSION)
 	@mkdir -p $(TOOLS); : > $(TOOLS)/bench.txt; \
 	for mod in . $(SKELETON); do \
 	  pkgs=$$(cd $$mod && $(FIND_GO) -name '*_test.go' -print | { grep -v '^./$(SKELETON)/' || true; } | { xargs -r grep -l '^func Benchmark' || true; } | xargs -r -n1 dirname | sort -u); \
@@ -215,6 +223,11 @@ bench: assets $(STAMPS)/benchstat-$(BENCHSTAT_VERSION)
 	  (cd $$mod && REQUIRE_POSTGRES=1 go test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) $$pkgs) | tee -a $(TOOLS)/bench.txt; \
 	done; \
 	echo; $(BENCHSTAT) $(TOOLS)/bench.txt
+	scripts/bench-cli bin/quickscale
+
+# The CLI timings alone, in seconds rather than the minutes of bench.
+bench-cli: build
+	scripts/bench-cli bin/quickscale
 
 ## Demo ----------------------------------------------------------------------
 

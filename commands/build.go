@@ -49,6 +49,7 @@ The full output of every build goes to .quickscale/logs/build-<time>.log;
 			return buildRun(cmd.Context(), opts)
 		},
 	}
+	cmd.Annotations = map[string]string{annotationDocker: "true"}
 	cmd.Flags().BoolVar(&opts.NoCache, "no-cache", false, "Recompile every package and rebuild the image from scratch")
 	return cmd
 }

@@ -57,6 +57,7 @@ problem would stop ` + "`quickscale up`" + `; warnings alone exit 0.`,
 			return checkRun(cmd.Context(), opts)
 		},
 	}
+	cmd.Annotations = map[string]string{annotationDocker: "true"}
 	return cmd
 }
 

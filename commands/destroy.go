@@ -52,6 +52,7 @@ to ask on.`,
 			return destroyRun(cmd.Context(), opts)
 		},
 	}
+	cmd.Annotations = map[string]string{annotationDocker: "true"}
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "Confirm without asking")
 	cmd.Flags().BoolVar(&opts.DeleteFiles, "delete-files", false, "Also delete the project directory")
 	return cmd

@@ -47,6 +47,7 @@ without asking, and is required when there is no terminal to ask on.`,
 			return downRun(cmd.Context(), opts)
 		},
 	}
+	cmd.Annotations = map[string]string{annotationDocker: "true"}
 	cmd.Flags().BoolVar(&opts.Volumes, "volumes", false, "Also delete the data volumes (asks first)")
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "Delete the volumes without asking")
 	return cmd

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"errors"
 	"os"
 	"sync"
 
@@ -27,6 +28,10 @@ type Factory struct {
 	Config func() (*config.Config, error)
 	// Docker connects to the Docker Engine on first use.
 	Docker func() (docker.Engine, error)
+	// DockerHelper, when set, runs the whole command line in the helper
+	// program instead of here: this process has no Docker Engine client, and
+	// each command marked annotationDocker is handed over before it runs.
+	DockerHelper func() error
 	// WorkingDir is the directory quickscale was started in; relative
 	// paths on the command line are relative to it.
 	WorkingDir func() (string, error)
@@ -35,9 +40,14 @@ type Factory struct {
 	Project func() (Project, error)
 }
 
+// Connector makes the Docker Engine client; Main takes it from the program
+// that links one.
+type Connector func(docker.Streams) (docker.Engine, error)
+
 // NewFactory returns the factory of a real run: the process's streams,
-// environment and working directory, huh for questions.
-func NewFactory() *Factory {
+// environment and working directory, huh for questions. Without a
+// connector, the Docker commands run in HelperName with args.
+func NewFactory(connect Connector, args []string) *Factory {
 	ios := iostreams.System()
 	f := &Factory{
 		IOStreams: ios,
@@ -46,15 +56,19 @@ func NewFactory() *Factory {
 			// Built on demand so it sees the colour choice made from flags.
 			return prompt.NewHuh(ios.In, ios.Out, ios.ColorEnabled())
 		},
-		Config: sync.OnceValues(config.Load),
-		Docker: sync.OnceValues(func() (docker.Engine, error) {
-			e, err := docker.Connect(docker.Streams{In: ios.In, Out: ios.Out, ErrOut: ios.ErrOut})
-			if err != nil {
-				return nil, err // not a nil *Compose inside a non-nil Engine
-			}
-			return e, nil
-		}),
+		Config:     sync.OnceValues(config.Load),
 		WorkingDir: os.Getwd,
+	}
+	if connect != nil {
+		f.Docker = sync.OnceValues(func() (docker.Engine, error) {
+			return connect(docker.Streams{In: ios.In, Out: ios.Out, ErrOut: ios.ErrOut})
+		})
+	} else {
+		f.DockerHelper = func() error { return runHelper(f.Build, args) }
+		// Reached only by a Docker command that lacks annotationDocker.
+		f.Docker = func() (docker.Engine, error) {
+			return nil, errors.New("this command needs the Docker Engine client, which runs in " + HelperName + ", but it was not handed over; this is a bug in quickscale")
+		}
 	}
 	f.Project = sync.OnceValues(f.findProject)
 	return f

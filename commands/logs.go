@@ -64,6 +64,7 @@ prefixed with its container. Name services to see only theirs.
 			return logsRun(cmd.Context(), opts)
 		},
 	}
+	cmd.Annotations = map[string]string{annotationDocker: "true"}
 	fl := cmd.Flags()
 	fl.BoolVarP(&opts.Follow, "follow", "f", false, "Keep printing new lines until Ctrl-C")
 	fl.StringVar(&opts.Since, "since", "", "Only lines since a time stamp or a duration ago (10m)")

@@ -52,6 +52,7 @@ Without a subcommand, the app lists the ones it offers.`,
 			return manageRun(cmd.Context(), opts)
 		},
 	}
+	cmd.Annotations = map[string]string{annotationDocker: "true"}
 	return cmd
 }
 

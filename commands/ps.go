@@ -44,6 +44,7 @@ is its normal state.
 			return psRun(cmd.Context(), opts)
 		},
 	}
+	cmd.Annotations = map[string]string{annotationDocker: "true"}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "Print JSON")
 	return cmd
 }

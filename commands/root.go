@@ -49,6 +49,9 @@ Exit codes:
 		// Subcommands must not define their own PersistentPreRunE: cobra
 		// would run theirs instead of this one.
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if f.DockerHelper != nil && cmd.Annotations[annotationDocker] != "" {
+				return f.DockerHelper()
+			}
 			applyGlobalFlags(f, cmd)
 			return nil
 		},

@@ -63,6 +63,7 @@ go test run.`,
 			return testRun(cmd.Context(), opts)
 		},
 	}
+	cmd.Annotations = map[string]string{annotationDocker: "true"}
 	cmd.Flags().BoolVar(&opts.E2E, "e2e", false, "Also run the end-to-end suite against the running app")
 	cmd.Flags().BoolVar(&opts.E2EOnly, "e2e-only", false, "Run only the end-to-end suite")
 	return cmd

@@ -62,6 +62,7 @@ lines. Ctrl-C stops a half-started stack and keeps the data.`,
 			return upRun(cmd.Context(), opts)
 		},
 	}
+	cmd.Annotations = map[string]string{annotationDocker: "true"}
 	cmd.Flags().IntVar(&opts.Port, "port", 0, "Publish the app on this host port instead of APP_PORT")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 2*time.Minute, "How long to wait for the app to become healthy")
 	cmd.Flags().BoolVar(&opts.NoCache, "no-cache", false, "Rebuild the image from scratch first")

@@ -74,8 +74,9 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 
+	// quickscale hands its Docker commands to quickscale-docker beside it.
 	quickscaleBin = filepath.Join(binDir, "quickscale")
-	build := exec.Command("go", "build", "-o", quickscaleBin, "./cmd/quickscale")
+	build := exec.Command("go", "build", "-o", binDir+string(filepath.Separator), "./cmd/quickscale", "./cmd/quickscale-docker")
 	build.Dir = moduleRoot
 	build.Env = goEnv()
 	if out, err := build.CombinedOutput(); err != nil {

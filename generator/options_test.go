@@ -136,12 +136,16 @@ func TestOptionsValidate(t *testing.T) {
 	devel := good
 	devel.QuickscaleVersion = "(devel)"
 	assert.NoError(t, devel.Validate(), "(devel) version")
+	longest := good
+	longest.QuickscaleVersion = "v" + strings.Repeat("1", maxVersionLen-1)
+	assert.NoError(t, longest.Validate(), "version of %d bytes", maxVersionLen)
 	cases := map[string]func(*Options){
 		"name":           func(o *Options) { o.Name = "Bad" },
 		"module":         func(o *Options) { o.Module = "nodot" },
 		"db":             func(o *Options) { o.DB = "mysql" },
 		"empty version":  func(o *Options) { o.QuickscaleVersion = "" },
 		"unsafe version": func(o *Options) { o.QuickscaleVersion = "v1\n{{.Secrets}}" },
+		"long version":   func(o *Options) { o.QuickscaleVersion = "v" + strings.Repeat("1", maxVersionLen) },
 	}
 	for name, mutate := range cases {
 		o := good

@@ -56,6 +56,7 @@ func (w writer) write(ctx context.Context, files []File, target string) (err err
 		}
 	}()
 
+	markTopDir(staging)
 	// The root is created inside staging with an ordinary Mkdir so that it
 	// gets the user's umask, unlike the 0700 directory MkdirTemp makes.
 	root := filepath.Join(staging, filepath.Base(target))

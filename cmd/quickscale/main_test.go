@@ -18,6 +18,7 @@ import (
 // These tests build the real binary, with the link-time version a release
 // build gets, and run it as a user would: no terminal, real signals.
 
+// binary is quickscale, with the real quickscale-docker beside it.
 var binary string
 
 func TestMain(m *testing.M) {
@@ -26,8 +27,8 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "quickscale")
-	build := exec.Command("go", "build", "-o", binary, "-ldflags",
-		"-X github.com/quickscale/quickscale/internal/buildinfo.Version=v9.8.7 -X github.com/quickscale/quickscale/internal/buildinfo.Commit=feedfacecafe0123", ".")
+	build := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "-ldflags",
+		"-X github.com/quickscale/quickscale/internal/buildinfo.Version=v9.8.7 -X github.com/quickscale/quickscale/internal/buildinfo.Commit=feedfacecafe0123", ".", "../quickscale-docker")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		os.RemoveAll(dir)

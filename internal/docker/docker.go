@@ -1,6 +1,7 @@
 // Package docker is quickscale's view of the Docker Engine: the Engine
-// interface the commands receive, and its implementation over the Engine API
-// with the compose library running in-process (no compose plugin needed).
+// interface the commands receive and the values it takes and returns. Its
+// implementation is in the engine package below, apart, so that a program can
+// use these types without linking the compose library (see cmd/quickscale).
 package docker
 
 import (
@@ -9,19 +10,24 @@ import (
 	"time"
 )
 
-// Labels every resource quickscale creates carries, next to compose's own
-// com.docker.compose.* labels, so that destroy can find them all.
-const (
-	// ProjectLabel holds the project name (the marker's name).
-	ProjectLabel = "dev.quickscale.project"
-	// composeProjectLabel is compose's own project label; resources made by a
-	// plain `docker compose` carry only this one.
-	composeProjectLabel = "com.docker.compose.project"
-)
+// ProjectLabel is the label every resource quickscale creates carries, next
+// to compose's own com.docker.compose.* labels, holding the project name (the
+// marker's name), so that destroy can find them all.
+const ProjectLabel = "dev.quickscale.project"
 
 // BaseTag tags the image an app image is built on: the Dockerfile up to the
 // binary's layer (see appbuild). It is kept by prune, removed by destroy.
 const BaseTag = "base"
+
+// ComposeFile is the stack definition's name at the project root.
+const ComposeFile = "compose.yaml"
+
+// AppService is the service running the generated app; MigrateService runs
+// its migrations once before it starts.
+const (
+	AppService     = "app"
+	MigrateService = "migrate"
+)
 
 // MinAPIVersion is the oldest Engine API quickscale drives: Engine 20.10.
 const MinAPIVersion = "1.41"
@@ -172,4 +178,11 @@ type Removed struct {
 	Networks   []string
 	Volumes    []string
 	Images     []string
+}
+
+// Streams are where containers attached by Exec and Run read and write.
+type Streams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
 }

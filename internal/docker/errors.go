@@ -1,7 +1,6 @@
 package docker
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 )
@@ -84,9 +83,6 @@ func (e *TimeoutError) Error() string {
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
-
-// errNeverBuilt is why an image the stack builds itself is missing.
-var errNeverBuilt = errors.New("it has not been built yet, or was removed")
 
 // ImageMissingError reports an image the stack needs that is neither local
 // nor pullable.

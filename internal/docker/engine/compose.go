@@ -1,4 +1,8 @@
-package docker
+// Package engine is the docker.Engine over the Engine API, with the compose
+// library running in-process (no compose plugin needed). It is kept apart
+// from package docker because linking it costs every command of a program
+// its package initialisation (tens of milliseconds; see cmd/quickscale).
+package engine
 
 import (
 	"context"
@@ -18,6 +22,8 @@ import (
 	"github.com/docker/compose/v5/pkg/compose"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
+
+	"github.com/quickscale/quickscale/internal/docker"
 )
 
 // cleanupTimeout bounds the clean-up after an interrupted up, which runs on
@@ -28,8 +34,8 @@ const cleanupTimeout = 60 * time.Second
 // shows.
 const failureLogLines = 20
 
-// Up implements Engine.
-func (c *Compose) Up(ctx context.Context, s Stack, opts UpOptions) error {
+// Up implements docker.Engine.
+func (c *Compose) Up(ctx context.Context, s docker.Stack, opts docker.UpOptions) error {
 	p, err := c.load(ctx, s)
 	if err != nil {
 		return err
@@ -298,7 +304,7 @@ func (c *Compose) serviceWith(bus api.EventProcessor) (api.Compose, error) {
 // checkPorts finds host ports the stack publishes that something other
 // than the stack itself holds. The engine would refuse them too, but only
 // after creating the containers, and with less helpful words.
-func (c *Compose) checkPorts(ctx context.Context, s Stack, p *types.Project) error {
+func (c *Compose) checkPorts(ctx context.Context, s docker.Stack, p *types.Project) error {
 	if !c.info.Local {
 		return nil
 	}
@@ -319,7 +325,7 @@ func (c *Compose) checkPorts(ctx context.Context, s Stack, p *types.Project) err
 				continue
 			}
 			if err := portFree(pc.HostIP, port); err != nil {
-				return &PortBusyError{Port: port, Err: err}
+				return &docker.PortBusyError{Port: port, Err: err}
 			}
 		}
 	}
@@ -338,7 +344,7 @@ func portFree(hostIP string, port int) error {
 // waitReady polls the stack until every long-running service runs and is
 // healthy (or passes its readiness probe), and every one-shot service has
 // completed; a crash, an unhealthy service or the timeout ends the wait.
-func (c *Compose) waitReady(ctx context.Context, s Stack, p *types.Project, opts UpOptions, report func(string)) error {
+func (c *Compose) waitReady(ctx context.Context, s docker.Stack, p *types.Project, opts docker.UpOptions, report func(string)) error {
 	timeout := opts.Timeout
 	if timeout <= 0 {
 		timeout = 2 * time.Minute
@@ -356,7 +362,7 @@ func (c *Compose) waitReady(ctx context.Context, s Stack, p *types.Project, opts
 		if err != nil {
 			return err
 		}
-		byService := map[string]Service{}
+		byService := map[string]docker.Service{}
 		for _, svc := range got {
 			byService[svc.Service] = svc
 		}
@@ -371,7 +377,7 @@ func (c *Compose) waitReady(ctx context.Context, s Stack, p *types.Project, opts
 			checked := hc != nil && !hc.Disable
 			ready, failure := serviceReady(ctx, svc, ok, shots[name], checked, opts.Ready[name])
 			if failure != "" {
-				return &ServiceFailedError{Service: name, Reason: failure, Logs: c.lastLines(ctx, s, name)}
+				return &docker.ServiceFailedError{Service: name, Reason: failure, Logs: c.lastLines(ctx, s, name)}
 			}
 			if !ready {
 				if pending == "" {
@@ -395,7 +401,7 @@ func (c *Compose) waitReady(ctx context.Context, s Stack, p *types.Project, opts
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return &TimeoutError{Service: pending, State: pendingState, After: timeout.String(), Logs: c.lastLines(ctx, s, pending)}
+			return &docker.TimeoutError{Service: pending, State: pendingState, After: timeout.String(), Logs: c.lastLines(ctx, s, pending)}
 		}
 		select {
 		case <-ctx.Done():
@@ -407,7 +413,7 @@ func (c *Compose) waitReady(ctx context.Context, s Stack, p *types.Project, opts
 
 // serviceReady judges one service; failure is non-empty when it failed.
 // checked says the service has a health check: then running is not enough.
-func serviceReady(ctx context.Context, svc Service, exists, oneShot, checked bool, probe func(context.Context) bool) (ready bool, failure string) {
+func serviceReady(ctx context.Context, svc docker.Service, exists, oneShot, checked bool, probe func(context.Context) bool) (ready bool, failure string) {
 	if !exists {
 		return false, ""
 	}
@@ -447,20 +453,20 @@ func serviceReady(ctx context.Context, svc Service, exists, oneShot, checked boo
 }
 
 // explainUpFailure turns a failed up into the most specific error it can.
-func (c *Compose) explainUpFailure(ctx context.Context, s Stack, p *types.Project, upErr error) error {
-	var failed *ServiceFailedError
-	var timeout *TimeoutError
+func (c *Compose) explainUpFailure(ctx context.Context, s docker.Stack, p *types.Project, upErr error) error {
+	var failed *docker.ServiceFailedError
+	var timeout *docker.TimeoutError
 	if errors.As(upErr, &failed) || errors.As(upErr, &timeout) {
 		return upErr
 	}
 	msg := upErr.Error()
 	if strings.Contains(msg, "port is already allocated") || strings.Contains(msg, "address already in use") {
-		return &PortBusyError{Port: publishedPortIn(msg, p), Err: upErr}
+		return &docker.PortBusyError{Port: publishedPortIn(msg, p), Err: upErr}
 	}
 	if got, err := c.Services(ctx, s); err == nil {
 		for _, svc := range got {
 			if (svc.State == string(container.StateExited) || svc.State == string(container.StateDead)) && svc.ExitCode != 0 {
-				return &ServiceFailedError{Service: svc.Service, Reason: fmt.Sprintf("exited with code %d", svc.ExitCode), Logs: c.lastLines(ctx, s, svc.Service)}
+				return &docker.ServiceFailedError{Service: svc.Service, Reason: fmt.Sprintf("exited with code %d", svc.ExitCode), Logs: c.lastLines(ctx, s, svc.Service)}
 			}
 		}
 	}
@@ -470,7 +476,7 @@ func (c *Compose) explainUpFailure(ctx context.Context, s Stack, p *types.Projec
 			continue
 		}
 		if ok, err := c.ImageExists(ctx, img); err == nil && !ok {
-			return &ImageMissingError{Service: name, Image: img, Err: upErr}
+			return &docker.ImageMissingError{Service: name, Image: img, Err: upErr}
 		}
 	}
 	return fmt.Errorf("start the stack: %w", upErr)
@@ -487,7 +493,7 @@ func publishedPortIn(msg string, p *types.Project) int {
 			}
 		}
 	}
-	if app, ok := p.Services[AppService]; ok && len(app.Ports) > 0 {
+	if app, ok := p.Services[docker.AppService]; ok && len(app.Ports) > 0 {
 		port, _ := strconv.Atoi(app.Ports[0].Published)
 		return port
 	}
@@ -495,7 +501,7 @@ func publishedPortIn(msg string, p *types.Project) int {
 }
 
 // lastLines returns a service's last log lines, for error messages.
-func (c *Compose) lastLines(ctx context.Context, s Stack, service string) []string {
+func (c *Compose) lastLines(ctx context.Context, s docker.Stack, service string) []string {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	var col lineCollector
@@ -503,8 +509,8 @@ func (c *Compose) lastLines(ctx context.Context, s Stack, service string) []stri
 	return col.lines
 }
 
-// Down implements Engine.
-func (c *Compose) Down(ctx context.Context, s Stack, opts DownOptions) error {
+// Down implements docker.Engine.
+func (c *Compose) Down(ctx context.Context, s docker.Stack, opts docker.DownOptions) error {
 	// Without a readable compose.yaml compose still finds the containers and
 	// networks by label; only declared volumes would be missed, so look
 	// for those by label too.
@@ -524,18 +530,18 @@ func (c *Compose) Down(ctx context.Context, s Stack, opts DownOptions) error {
 	return nil
 }
 
-// Services implements Engine.
-func (c *Compose) Services(ctx context.Context, s Stack) ([]Service, error) {
+// Services implements docker.Engine.
+func (c *Compose) Services(ctx context.Context, s docker.Stack) ([]docker.Service, error) {
 	all, err := c.svc.Ps(ctx, s.Name, api.PsOptions{All: true})
 	if err != nil {
 		return nil, fmt.Errorf("list the stack's containers: %w", err)
 	}
-	var out []Service
+	var out []docker.Service
 	for _, cs := range all {
 		if cs.Labels[api.OneoffLabel] == "True" {
 			continue
 		}
-		svc := Service{
+		svc := docker.Service{
 			Service:   cs.Service,
 			Container: cs.Name,
 			Image:     cs.Image,
@@ -548,16 +554,16 @@ func (c *Compose) Services(ctx context.Context, s Stack) ([]Service, error) {
 			if pub.PublishedPort == 0 {
 				continue
 			}
-			svc.Ports = append(svc.Ports, Port{HostIP: pub.URL, HostPort: pub.PublishedPort, ContainerPort: pub.TargetPort, Protocol: pub.Protocol})
+			svc.Ports = append(svc.Ports, docker.Port{HostIP: pub.URL, HostPort: pub.PublishedPort, ContainerPort: pub.TargetPort, Protocol: pub.Protocol})
 		}
 		out = append(out, svc)
 	}
-	slices.SortFunc(out, func(a, b Service) int { return strings.Compare(a.Container, b.Container) })
+	slices.SortFunc(out, func(a, b docker.Service) int { return strings.Compare(a.Container, b.Container) })
 	return out, nil
 }
 
-// Logs implements Engine.
-func (c *Compose) Logs(ctx context.Context, s Stack, opts LogOptions, sink LogSink) error {
+// Logs implements docker.Engine.
+func (c *Compose) Logs(ctx context.Context, s docker.Stack, opts docker.LogOptions, sink docker.LogSink) error {
 	err := c.svc.Logs(ctx, s.Name, &consumer{sink: sink}, api.LogOptions{
 		Services:   opts.Services,
 		Follow:     opts.Follow,
@@ -576,8 +582,8 @@ func (c *Compose) Logs(ctx context.Context, s Stack, opts LogOptions, sink LogSi
 	return nil
 }
 
-// Exec implements Engine.
-func (c *Compose) Exec(ctx context.Context, s Stack, cmd Command) (int, error) {
+// Exec implements docker.Engine.
+func (c *Compose) Exec(ctx context.Context, s docker.Stack, cmd docker.Command) (int, error) {
 	code, err := c.svc.Exec(ctx, s.Name, api.RunOptions{
 		Service:     cmd.Service,
 		Command:     cmd.Args,
@@ -595,8 +601,8 @@ func (c *Compose) Exec(ctx context.Context, s Stack, cmd Command) (int, error) {
 	return code, nil
 }
 
-// Run implements Engine.
-func (c *Compose) Run(ctx context.Context, s Stack, cmd Command) (int, error) {
+// Run implements docker.Engine.
+func (c *Compose) Run(ctx context.Context, s docker.Stack, cmd docker.Command) (int, error) {
 	if len(cmd.Args) == 0 {
 		return 0, errors.New("run: empty command")
 	}
@@ -617,7 +623,7 @@ func (c *Compose) Run(ctx context.Context, s Stack, cmd Command) (int, error) {
 			return 0, err
 		}
 		if !ok {
-			return 0, &ImageMissingError{Service: cmd.Service, Image: img, Err: errNeverBuilt}
+			return 0, &docker.ImageMissingError{Service: cmd.Service, Image: img, Err: errNeverBuilt}
 		}
 	}
 	code, err := c.svc.RunOneOffContainer(ctx, p, api.RunOptions{
@@ -663,9 +669,9 @@ func sortedServiceNames(p *types.Project) []string {
 	return names
 }
 
-// consumer adapts a LogSink to compose's log consumer.
+// consumer adapts a docker.LogSink to compose's log consumer.
 type consumer struct {
-	sink LogSink
+	sink docker.LogSink
 }
 
 func (c *consumer) Log(name, msg string)  { c.emit(name, msg) }
@@ -678,7 +684,7 @@ func (c *consumer) emit(name, msg string) {
 	}
 }
 
-// lineCollector is a LogSink keeping the lines in memory.
+// lineCollector is a docker.LogSink keeping the lines in memory.
 type lineCollector struct {
 	mu    sync.Mutex
 	lines []string

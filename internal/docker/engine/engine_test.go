@@ -1,4 +1,4 @@
-package docker_test
+package engine_test
 
 import (
 	"bytes"
@@ -28,12 +28,14 @@ import (
 	"github.com/quickscale/quickscale/internal/docker/appbuild"
 	"github.com/quickscale/quickscale/internal/docker/dockertest"
 	"github.com/quickscale/quickscale/templates"
+
+	"github.com/quickscale/quickscale/internal/docker/engine"
 )
 
 // connect returns the real engine; these tests drive it. -short skips
 // them; otherwise a missing engine fails them (scripts/start-dockerd starts
 // one), as it fails `make test`.
-func connect(t *testing.T, out io.Writer) *docker.Compose {
+func connect(t *testing.T, out io.Writer) *engine.Compose {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("drives the Docker Engine; skipped with -short")
@@ -41,7 +43,7 @@ func connect(t *testing.T, out io.Writer) *docker.Compose {
 	if out == nil {
 		out = io.Discard
 	}
-	e, err := docker.Connect(docker.Streams{In: strings.NewReader(""), Out: out, ErrOut: out})
+	e, err := engine.Connect(docker.Streams{In: strings.NewReader(""), Out: out, ErrOut: out})
 	require.NoError(t, err)
 	t.Cleanup(func() { e.Close() })
 	return e
@@ -55,7 +57,7 @@ func tinyProject(t *testing.T, env ...string) (docker.Stack, int) {
 	rand.Read(b[:])
 	name := "qsit-" + hex.EncodeToString(b[:])
 	dir := t.TempDir()
-	src := "testdata/tiny"
+	src := "../testdata/tiny"
 	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -132,7 +134,7 @@ func TestConnectNamesTheSocketWhenNoDaemon(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "nothing.sock")
 	t.Setenv("DOCKER_HOST", "unix://"+sock)
 	t.Setenv("DOCKER_CONTEXT", "")
-	_, err := docker.Connect(docker.Streams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard})
+	_, err := engine.Connect(docker.Streams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard})
 	var unreachable *docker.UnreachableError
 	require.ErrorAs(t, err, &unreachable, "Connect = %v, want UnreachableError", err)
 	for _, want := range []string{sock, "quickscale check"} {
@@ -144,7 +146,7 @@ func TestConnectNamesAnUnknownContext(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "")
 	os.Unsetenv("DOCKER_HOST") // DOCKER_HOST would override the context
 	t.Setenv("DOCKER_CONTEXT", "no-such-context")
-	_, err := docker.Connect(docker.Streams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard})
+	_, err := engine.Connect(docker.Streams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard})
 	if assert.Error(t, err, "Connect with an unknown context") {
 		assert.Contains(t, err.Error(), "no-such-context", "the unknown context is not named")
 		assert.Contains(t, err.Error(), "docker context ls", "the fix is not named")
@@ -153,7 +155,7 @@ func TestConnectNamesAnUnknownContext(t *testing.T) {
 
 func TestConnectRefusesTooOldEngine(t *testing.T) {
 	t.Setenv("DOCKER_HOST", dockertest.OldEngine(t))
-	_, err := docker.Connect(docker.Streams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard})
+	_, err := engine.Connect(docker.Streams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard})
 	var old *docker.TooOldError
 	require.ErrorAs(t, err, &old, "Connect = %v, want TooOldError", err)
 	assert.Equal(t, "1.40", old.APIVersion, "the error's API version")

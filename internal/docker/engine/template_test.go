@@ -1,4 +1,4 @@
-package docker_test
+package engine_test
 
 import (
 	"bytes"

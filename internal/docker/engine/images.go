@@ -1,4 +1,4 @@
-package docker
+package engine
 
 import (
 	"bufio"
@@ -14,9 +14,11 @@ import (
 	"github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/client"
+
+	"github.com/quickscale/quickscale/internal/docker"
 )
 
-// ImageExists implements Engine.
+// ImageExists implements docker.Engine.
 func (c *Compose) ImageExists(ctx context.Context, ref string) (bool, error) {
 	_, err := c.api.ImageInspect(ctx, ref)
 	if cerrdefs.IsNotFound(err) {
@@ -28,8 +30,8 @@ func (c *Compose) ImageExists(ctx context.Context, ref string) (bool, error) {
 	return true, nil
 }
 
-// BuildImage implements Engine.
-func (c *Compose) BuildImage(ctx context.Context, req ImageBuild) error {
+// BuildImage implements docker.Engine.
+func (c *Compose) BuildImage(ctx context.Context, req docker.ImageBuild) error {
 	res, err := c.api.ImageBuild(ctx, req.Context, client.ImageBuildOptions{
 		Tags:    req.Tags,
 		Labels:  req.Labels,
@@ -58,7 +60,7 @@ func (c *Compose) BuildImage(ctx context.Context, req ImageBuild) error {
 	return nil
 }
 
-// ImageSize implements Engine.
+// ImageSize implements docker.Engine.
 func (c *Compose) ImageSize(ctx context.Context, ref string) (int64, error) {
 	img, err := c.api.ImageInspect(ctx, ref)
 	if err != nil {
@@ -67,7 +69,7 @@ func (c *Compose) ImageSize(ctx context.Context, ref string) (int64, error) {
 	return img.Size, nil
 }
 
-// SaveImage implements Engine.
+// SaveImage implements docker.Engine.
 func (c *Compose) SaveImage(ctx context.Context, ref string, w io.Writer) error {
 	res, err := c.api.ImageSave(ctx, []string{ref})
 	if err != nil {
@@ -80,7 +82,7 @@ func (c *Compose) SaveImage(ctx context.Context, ref string, w io.Writer) error 
 	return nil
 }
 
-// LoadImage implements Engine.
+// LoadImage implements docker.Engine.
 func (c *Compose) LoadImage(ctx context.Context, archive io.Reader, output io.Writer) error {
 	res, err := c.api.ImageLoad(ctx, archive)
 	if err != nil {
@@ -142,9 +144,9 @@ func copyBuildStream(out io.Writer, body io.Reader) error {
 	}
 }
 
-// PruneImages implements Engine.
+// PruneImages implements docker.Engine.
 func (c *Compose) PruneImages(ctx context.Context, project string, keep int) ([]string, error) {
-	list, err := c.api.ImageList(ctx, client.ImageListOptions{Filters: make(client.Filters).Add("label", ProjectLabel+"="+project)})
+	list, err := c.api.ImageList(ctx, client.ImageListOptions{Filters: make(client.Filters).Add("label", docker.ProjectLabel+"="+project)})
 	if err != nil {
 		return nil, fmt.Errorf("list the project's images: %w", err)
 	}
@@ -185,8 +187,8 @@ func (c *Compose) PruneImages(ctx context.Context, project string, keep int) ([]
 // for an untagged image.
 func isTag(ref string) bool { return ref != "" && ref != "<none>:<none>" }
 
-// isBaseTag reports a name:tag naming a base image (see BaseTag).
-func isBaseTag(ref string) bool { return strings.HasSuffix(ref, ":"+BaseTag) }
+// isBaseTag reports a name:tag naming a base image (see docker.BaseTag).
+func isBaseTag(ref string) bool { return strings.HasSuffix(ref, ":"+docker.BaseTag) }
 
 // imagesInUse returns the IDs of images any container (running or not)
 // was created from.
@@ -202,9 +204,9 @@ func (c *Compose) imagesInUse(ctx context.Context) (map[string]bool, error) {
 	return used, nil
 }
 
-// Destroy implements Engine.
-func (c *Compose) Destroy(ctx context.Context, project string) (Removed, error) {
-	var r Removed
+// Destroy implements docker.Engine.
+func (c *Compose) Destroy(ctx context.Context, project string) (docker.Removed, error) {
+	var r docker.Removed
 	containers, err := labelled(project, func(f client.Filters) ([]string, error) {
 		res, err := c.api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 		var ids []string
@@ -294,7 +296,7 @@ func (c *Compose) removeVolumes(ctx context.Context, project string) ([]string, 
 // "app2"'s resources.
 func labelled(project string, list func(client.Filters) ([]string, error)) ([]string, error) {
 	var out []string
-	for _, label := range []string{ProjectLabel, composeProjectLabel} {
+	for _, label := range []string{docker.ProjectLabel, composeProjectLabel} {
 		got, err := list(make(client.Filters).Add("label", label+"="+project))
 		if err != nil {
 			return nil, err

@@ -1,4 +1,4 @@
-package docker
+package engine
 
 import (
 	"context"
@@ -9,23 +9,15 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/docker/compose/v5/pkg/api"
-)
 
-// ComposeFile is the stack definition's name at the project root.
-const ComposeFile = "compose.yaml"
-
-// AppService is the service running the generated app; MigrateService runs
-// its migrations once before it starts.
-const (
-	AppService     = "app"
-	MigrateService = "migrate"
+	"github.com/quickscale/quickscale/internal/docker"
 )
 
 // load reads the stack's compose.yaml the way `docker compose` would, with
 // s.Env above the process environment and .env, and adapts it for
 // quickscale: the app image is built by quickscale, never by compose nor
 // pulled, and every resource carries the project label.
-func (c *Compose) load(ctx context.Context, s Stack) (*types.Project, error) {
+func (c *Compose) load(ctx context.Context, s docker.Stack) (*types.Project, error) {
 	var env []string
 	for k, v := range s.Env {
 		env = append(env, k+"="+v)
@@ -34,14 +26,14 @@ func (c *Compose) load(ctx context.Context, s Stack) (*types.Project, error) {
 	p, err := c.svc.LoadProject(ctx, api.ProjectLoadOptions{
 		ProjectName: s.Name,
 		WorkingDir:  s.Dir,
-		ConfigPaths: []string{filepath.Join(s.Dir, ComposeFile)},
+		ConfigPaths: []string{filepath.Join(s.Dir, docker.ComposeFile)},
 		// Remote includes (git, OCI) would reach the network from a file the
 		// project controls; a generated project never has any.
 		Offline:           true,
 		ProjectOptionsFns: []cli.ProjectOptionsFn{cli.WithEnv(env)},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("load %s: %w; fix the file (quickscale init wrote a working one)", filepath.Join(s.Dir, ComposeFile), err)
+		return nil, fmt.Errorf("load %s: %w; fix the file (quickscale init wrote a working one)", filepath.Join(s.Dir, docker.ComposeFile), err)
 	}
 	return prepare(p), nil
 }
@@ -61,17 +53,17 @@ func prepare(p *types.Project) *types.Project {
 			svc.Build = nil
 			svc.PullPolicy = types.PullPolicyNever
 		}
-		svc.CustomLabels = svc.CustomLabels.Add(ProjectLabel, p.Name)
+		svc.CustomLabels = svc.CustomLabels.Add(docker.ProjectLabel, p.Name)
 		p.Services[name] = svc
 	}
 	// CustomLabels, unlike Labels, stay out of compose's configuration hash,
 	// so resources made by a plain `docker compose` are not seen as diverged.
 	for name, v := range p.Volumes {
-		v.CustomLabels = v.CustomLabels.Add(ProjectLabel, p.Name)
+		v.CustomLabels = v.CustomLabels.Add(docker.ProjectLabel, p.Name)
 		p.Volumes[name] = v
 	}
 	for name, n := range p.Networks {
-		n.CustomLabels = n.CustomLabels.Add(ProjectLabel, p.Name)
+		n.CustomLabels = n.CustomLabels.Add(docker.ProjectLabel, p.Name)
 		p.Networks[name] = n
 	}
 	return p

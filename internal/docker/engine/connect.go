@@ -1,4 +1,4 @@
-package docker
+package engine
 
 import (
 	"context"
@@ -17,14 +17,9 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/moby/moby/client/pkg/versions"
 	"github.com/sirupsen/logrus"
-)
 
-// Streams are where containers attached by Exec and Run read and write.
-type Streams struct {
-	In     io.Reader
-	Out    io.Writer
-	ErrOut io.Writer
-}
+	"github.com/quickscale/quickscale/internal/docker"
+)
 
 // connectTimeout bounds the first contact: an engine that does not answer a
 // ping in this time is as good as absent for an interactive command.
@@ -32,8 +27,8 @@ const connectTimeout = 10 * time.Second
 
 // Connect dials the engine chosen the way the docker CLI chooses it
 // (DOCKER_HOST, DOCKER_CONTEXT, the current context in ~/.docker), agrees on
-// an API version and refuses engines older than MinAPIVersion.
-func Connect(streams Streams) (*Compose, error) {
+// an API version and refuses engines older than docker.MinAPIVersion.
+func Connect(streams docker.Streams) (*Compose, error) {
 	in, ok := streams.In.(io.ReadCloser)
 	if !ok {
 		in = io.NopCloser(streams.In)
@@ -82,25 +77,25 @@ func Connect(streams Streams) (*Compose, error) {
 }
 
 // probe pings the engine, checks its API version and reads its version.
-func probe(ctx context.Context, c client.APIClient, host string) (Info, error) {
+func probe(ctx context.Context, c client.APIClient, host string) (docker.Info, error) {
 	ping, err := c.Ping(ctx, client.PingOptions{})
 	if err != nil {
-		return Info{}, &UnreachableError{Host: host, Err: unwrapDial(err)}
+		return docker.Info{}, &docker.UnreachableError{Host: host, Err: unwrapDial(err)}
 	}
-	if ping.APIVersion != "" && versions.LessThan(ping.APIVersion, MinAPIVersion) {
-		return Info{}, &TooOldError{APIVersion: ping.APIVersion}
+	if ping.APIVersion != "" && versions.LessThan(ping.APIVersion, docker.MinAPIVersion) {
+		return docker.Info{}, &docker.TooOldError{APIVersion: ping.APIVersion}
 	}
 	if _, err := c.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
-		return Info{}, fmt.Errorf("agree on an API version with the Docker Engine at %s: %w", host, err)
+		return docker.Info{}, fmt.Errorf("agree on an API version with the Docker docker.Engine at %s: %w", host, err)
 	}
 	v, err := c.ServerVersion(ctx, client.ServerVersionOptions{})
 	if err != nil {
-		return Info{}, fmt.Errorf("read the Docker Engine version at %s: %w", host, err)
+		return docker.Info{}, fmt.Errorf("read the Docker docker.Engine version at %s: %w", host, err)
 	}
-	if versions.LessThan(v.APIVersion, MinAPIVersion) {
-		return Info{}, &TooOldError{APIVersion: v.APIVersion, ServerVersion: v.Version}
+	if versions.LessThan(v.APIVersion, docker.MinAPIVersion) {
+		return docker.Info{}, &docker.TooOldError{APIVersion: v.APIVersion, ServerVersion: v.Version}
 	}
-	return Info{
+	return docker.Info{
 		ServerVersion: v.Version,
 		APIVersion:    v.APIVersion,
 		OS:            v.Os,
@@ -125,8 +120,8 @@ func composeService(cli command.Cli, bus api.EventProcessor) (api.Compose, error
 }
 
 // unwrapDial trims the client's "Cannot connect to the Docker daemon at
-// ... Is the docker daemon running?", which UnreachableError says better,
-// down to the cause.
+// ... Is the docker daemon running?", which docker.UnreachableError says
+// better, down to the cause.
 func unwrapDial(err error) error {
 	var op *net.OpError
 	if errors.As(err, &op) && op.Err != nil {
@@ -138,18 +133,18 @@ func unwrapDial(err error) error {
 	return err
 }
 
-// Compose is the Engine over the Engine API and the compose library.
+// Compose is the docker.Engine over the Engine API and the compose library.
 type Compose struct {
 	cli  command.Cli
 	api  client.APIClient
 	svc  api.Compose
-	info Info
+	info docker.Info
 }
 
-var _ Engine = (*Compose)(nil)
+var _ docker.Engine = (*Compose)(nil)
 
-// Info implements Engine.
-func (c *Compose) Info() Info { return c.info }
+// Info implements docker.Engine.
+func (c *Compose) Info() docker.Info { return c.info }
 
-// Close implements Engine.
+// Close implements docker.Engine.
 func (c *Compose) Close() error { return c.api.Close() }
