@@ -26,15 +26,16 @@ type CheckoutRequest struct {
 	CancelURL  string
 }
 
-// sessionPlaceholder is what Stripe replaces with the session's id.
-const sessionPlaceholder = "{CHECKOUT_SESSION_ID}"
+// sessionIDVariable is Stripe's template variable for the session's id in
+// a success URL, which Stripe fills in when it sends the buyer back.
+const sessionIDVariable = "{CHECKOUT_SESSION_ID}"
 
 // Checkout records a pending purchase of the package, creating the
 // buyer's Stripe customer on their first purchase, and starts its Stripe
 // checkout session, whose URL the buyer is sent to.
 func (b *Billing) Checkout(ctx context.Context, r CheckoutRequest) (Purchase, CheckoutSession, error) {
-	if !strings.Contains(r.SuccessURL, sessionPlaceholder) {
-		return Purchase{}, CheckoutSession{}, fmt.Errorf("the success URL must contain %s, for the success page to find the session", sessionPlaceholder)
+	if !strings.Contains(r.SuccessURL, sessionIDVariable) {
+		return Purchase{}, CheckoutSession{}, fmt.Errorf("the success URL must contain %s, for the success page to find the session", sessionIDVariable)
 	}
 	pkg, err := b.Package(ctx, r.PackageID)
 	if err != nil {

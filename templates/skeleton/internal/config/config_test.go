@@ -43,11 +43,7 @@ func TestLoadDefaults(t *testing.T) {
 // Every refusal names the variable and its fix; the production key cases
 // are row 51.
 func TestLoadRefusesBadValues(t *testing.T) {
-	tests := []struct {
-		name string
-		vars map[string]string
-		want []string // the variable and the fix, both named
-	}{
+	tests := []refusal{
 		{"production without key", map[string]string{"APP_ENV": "production"}, []string{"SECRET_KEY is not set", "openssl rand -hex 32"}},
 		{"production placeholder key", map[string]string{"APP_ENV": "production", "SECRET_KEY": "change-me"}, []string{"SECRET_KEY is a placeholder", "openssl rand"}},
 		{"short key", map[string]string{"SECRET_KEY": "tooshort-but-not-a-placeholder"}, []string{"SECRET_KEY is 30 characters", "at least 32"}},
@@ -65,6 +61,18 @@ func TestLoadRefusesBadValues(t *testing.T) {
 		{"bad log format", map[string]string{"LOG_FORMAT": "xml"}, []string{"LOG_FORMAT", "json or text"}},
 		{"bad trust", map[string]string{"TRUST_PROXY_HEADERS": "maybe"}, []string{"TRUST_PROXY_HEADERS", "true"}},
 	}
+	requireRefusals(t, tests)
+}
+
+// refusal is an environment Load must refuse, and what its error must say.
+type refusal struct {
+	name string
+	vars map[string]string
+	want []string // the variable and the fix, both named
+}
+
+func requireRefusals(t *testing.T, tests []refusal) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Load(env(tt.vars))
@@ -181,11 +189,7 @@ func TestLoadStripe(t *testing.T) {
 
 // TestLoadRefusesBadStripeSettings: row 56.
 func TestLoadRefusesBadStripeSettings(t *testing.T) {
-	tests := []struct {
-		name string
-		vars map[string]string
-		want []string
-	}{
+	tests := []refusal{
 		{"bad switch", map[string]string{"STRIPE_ENABLED": "yes please"}, []string{"STRIPE_ENABLED", "true"}},
 		{"enabled without keys", map[string]string{"STRIPE_ENABLED": "true"},
 			[]string{"STRIPE_SECRET_KEY is not set", "STRIPE_PUBLISHABLE_KEY is not set", "STRIPE_WEBHOOK_SECRET is not set", "STRIPE_ENABLED=false"}},
@@ -204,15 +208,7 @@ func TestLoadRefusesBadStripeSettings(t *testing.T) {
 		{"bad webhook secret", stripeOn(map[string]string{"STRIPE_WEBHOOK_SECRET": "0123456789"}), []string{"STRIPE_WEBHOOK_SECRET", "whsec_"}},
 		{"bad currency", stripeOn(map[string]string{"STRIPE_CURRENCY": "dollars"}), []string{"STRIPE_CURRENCY", "usd"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := Load(env(tt.vars))
-			require.Error(t, err)
-			for _, want := range tt.want {
-				assert.ErrorContains(t, err, want)
-			}
-		})
-	}
+	requireRefusals(t, tests)
 }
 
 // TestStripeSecretsNeverPrint: row 56.

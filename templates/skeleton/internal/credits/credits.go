@@ -194,11 +194,11 @@ func (l *Ledger) Add(ctx context.Context, c Credit) (Result, error) {
 	return l.add(ctx, c, nil)
 }
 
-// AddWith is Add that also runs also in its transaction, after the
-// journal row is written, so the caller's own record of what the credits
-// are for (a purchase marked paid) commits or rolls back with them. also
-// does not run on a replay of the idempotency key, and may run more than
-// once, as ConsumeWith's does: it must write only through tx.
+// AddWith is Add with the caller's own write, also, in its transaction,
+// after the journal row: the record of what the credits are for (a
+// purchase marked paid) commits or rolls back with them. also does not run
+// on a replay of the idempotency key, and may run more than once, as
+// ConsumeWith's does: it must write only through tx.
 func (l *Ledger) AddWith(ctx context.Context, c Credit, also func(ctx context.Context, tx *groupcommit.Tx, e Entry) error) (Result, error) {
 	return l.add(ctx, c, also)
 }
