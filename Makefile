@@ -6,7 +6,8 @@
 #                 commands)             make install   both into $(go env GOBIN)
 #   make dist     release archives and checksums in dist/
 #   make bench    Go benchmarks, medians through benchstat, then the start of
-#                 quickscale version and init as whole processes
+#                 quickscale version and init as whole processes, then page
+#                 rendering against bare net/http (wrk)
 #   make lint     gofmt, go vet, staticcheck, govulncheck (offline database)
 #   make clean    build and demo output   make distclean   also tools and assets
 
@@ -64,7 +65,7 @@ PACKED    := templates/skeleton.zip
 
 DIST_TARGETS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
 
-.PHONY: build install dist assets pack tools lint test deps bench bench-cli demo clean distclean
+.PHONY: build install dist assets pack tools lint test deps bench bench-cli bench-render demo clean distclean
 
 ## Front-end assets ----------------------------------------------------------
 
@@ -214,7 +215,8 @@ BENCH_COUNT ?= 6
 # Every package with a Benchmark function, in quickscale and in the skeleton
 # (a module of its own, so run in place, PostgreSQL required), each run
 # BENCH_COUNT times; benchstat prints the median and its confidence interval.
-# Then scripts/bench-cli times bin/quickscale as a user runs it.
+# Then scripts/bench-cli times bin/quickscale as a user runs it, and
+# scripts/bench-render loads the app's pages against bare net/http with wrk.
 bench: build $(STAMPS)/benchstat-$(BENCHSTAT_VERSION)
 	@mkdir -p $(TOOLS); : > $(TOOLS)/bench.txt; \
 	for mod in . $(SKELETON); do \
@@ -224,10 +226,16 @@ bench: build $(STAMPS)/benchstat-$(BENCHSTAT_VERSION)
 	done; \
 	echo; $(BENCHSTAT) $(TOOLS)/bench.txt
 	scripts/bench-cli bin/quickscale
+	scripts/bench-render
 
 # The CLI timings alone, in seconds rather than the minutes of bench.
 bench-cli: build
 	scripts/bench-cli bin/quickscale
+
+# Page rendering alone: the app's /login and / against a bare handler
+# serving the same bytes, with wrk (about a minute and a half).
+bench-render:
+	scripts/bench-render
 
 ## Demo ----------------------------------------------------------------------
 

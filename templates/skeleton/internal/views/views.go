@@ -88,6 +88,7 @@ func New(appName string, assets AssetURLs, clk clock.Clock) (*Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse layout and partials: %w", err)
 	}
+	foldConstants(base, map[string]func(string) (string, error){"asset": assets.URL, "integrity": assets.Integrity})
 	names, err := pageFiles(fsys)
 	if err != nil {
 		return nil, err
@@ -150,25 +151,53 @@ func (r *Renderer) Pages() []string {
 // Page renders the named page (a file in templates/pages without .html)
 // inside the layout.
 func (r *Renderer) Page(w http.ResponseWriter, status int, name string, p Page) error {
+	body, err := r.Render(name, p)
+	if err != nil {
+		return err
+	}
+	return send(w, status, body)
+}
+
+// Render renders the named page into memory, for pages served from there.
+// The page takes from the time only its footer's year (Year): it must
+// render again when that turns.
+func (r *Renderer) Render(name string, p Page) ([]byte, error) {
 	t, ok := r.pages[name]
 	if !ok {
-		return fmt.Errorf("render page %q: no such page", name)
+		return nil, fmt.Errorf("render page %q: no such page", name)
 	}
-	return write(w, status, t, "layout", view{Page: p, AppName: r.appName, Year: r.clock.Now().Year()})
+	return execute(t, "layout", view{Page: p, AppName: r.appName, Year: r.Year()})
 }
+
+// Year is the year pages show in their footer.
+func (r *Renderer) Year() int { return r.clock.Now().Year() }
 
 // Partial renders one fragment from templates/partials, for htmx.
 func (r *Renderer) Partial(w http.ResponseWriter, status int, name string, data any) error {
-	return write(w, status, r.partials, name, data)
+	body, err := execute(r.partials, name, data)
+	if err != nil {
+		return err
+	}
+	return send(w, status, body)
 }
 
-func write(w http.ResponseWriter, status int, t *template.Template, name string, data any) error {
+func execute(t *template.Template, name string, data any) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, name, data); err != nil {
-		return fmt.Errorf("render %s: %w", name, err)
+		return nil, fmt.Errorf("render %s: %w", name, err)
 	}
+	return buf.Bytes(), nil
+}
+
+func send(w http.ResponseWriter, status int, body []byte) error {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	_, err := buf.WriteTo(w)
+	_, err := w.Write(body)
 	return err
+}
+
+// Has reports whether a page of that name exists.
+func (r *Renderer) Has(name string) bool {
+	_, ok := r.pages[name]
+	return ok
 }

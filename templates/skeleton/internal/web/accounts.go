@@ -234,13 +234,19 @@ func loginPage(email, next, problem string) authPage {
 }
 
 func handleLoginForm(p *response.Pages) http.Handler {
+	page := func(next string) views.Page { return views.Page{Title: "Log in", Data: loginPage("", next, "")} }
+	// The form most visitors get: nothing to carry to the next page.
+	plain := p.Fixed("/login", "accounts/form", page(""))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		next := r.URL.Query().Get("next")
-		if currentUser(r) != nil {
+		switch {
+		case currentUser(r) != nil:
 			http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
-			return
+		case next == "":
+			plain.Serve(w, r, http.StatusOK)
+		default:
+			p.Page(w, r, http.StatusOK, "accounts/form", page(next))
 		}
-		p.Page(w, r, http.StatusOK, "accounts/form", views.Page{Title: "Log in", Data: loginPage("", next, "")})
 	})
 }
 

@@ -4,6 +4,7 @@
 package middleware
 
 import (
+	"bytes"
 	"compress/gzip"
 	"crypto/rand"
 	"fmt"
@@ -291,6 +292,26 @@ func (c *compressWriter) close() {
 	_ = c.gz.Close() // the client went away; nothing to tell it
 	gzipWriters.Put(c.gz)
 	c.gz = nil
+}
+
+// Precompress gzips a body served many times, once, at the best
+// compression: nil when that does not make it smaller.
+func Precompress(body []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := zw.Write(body); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	if buf.Len() >= len(body) {
+		return nil, nil
+	}
+	return buf.Bytes(), nil
 }
 
 // MinCompressed is the smallest body worth gzipping: about one Ethernet

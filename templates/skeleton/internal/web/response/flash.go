@@ -51,6 +51,13 @@ func (f *Flashes) set(w http.ResponseWriter, fl views.Flash) {
 	})
 }
 
+// pending reports whether r carries a flash cookie, valid or not: the page
+// must then render for this request, which shows or clears it.
+func (f *Flashes) pending(r *http.Request) bool {
+	_, err := r.Cookie(f.cookie)
+	return err == nil
+}
+
 // pop returns the pending flash, if its signature holds, and clears it.
 func (f *Flashes) pop(w http.ResponseWriter, r *http.Request) *views.Flash {
 	c, err := r.Cookie(f.cookie)

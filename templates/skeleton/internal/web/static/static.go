@@ -5,7 +5,6 @@ package static
 
 import (
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"crypto/sha512"
 	"embed"
@@ -73,7 +72,7 @@ func Load(fsys fs.FS) (*Assets, error) {
 			integrity:   "sha384-" + base64.StdEncoding.EncodeToString(digest[:]),
 		}
 		if compressible(f.contentType) {
-			if f.gzipped, err = compress(body); err != nil {
+			if f.gzipped, err = middleware.Precompress(body); err != nil {
 				return fmt.Errorf("compress %s: %w", name, err)
 			}
 		}
@@ -169,22 +168,4 @@ func compressible(contentType string) bool {
 		strings.HasPrefix(contentType, "application/javascript") ||
 		strings.HasPrefix(contentType, "application/json") ||
 		strings.HasPrefix(contentType, "image/svg+xml")
-}
-
-func compress(body []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := zw.Write(body); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	if buf.Len() >= len(body) {
-		return nil, nil
-	}
-	return buf.Bytes(), nil
 }
