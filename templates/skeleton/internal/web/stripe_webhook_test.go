@@ -26,28 +26,35 @@ type shop struct {
 	*app
 	stripe   *billingtest.Stripe
 	user     string
+	pkg      string
 	purchase billing.Purchase
 	session  string
 }
 
 const packageCredits = 250
 
-func newShop(t *testing.T, dialect database.Dialect) *shop {
+func newShop(t testing.TB, dialect database.Dialect) *shop {
 	t.Helper()
 	stripe := billingtest.New()
 	a := newApp(t, dialect, options{migrated: true, stripe: stripe})
-	ctx := context.Background()
-	pkg, err := a.billing.AddPackage(ctx, billing.Package{Name: "Starter", Credits: packageCredits, UnitAmount: 900,
+	pkg, err := a.billing.AddPackage(context.Background(), billing.Package{Name: "Starter", Credits: packageCredits, UnitAmount: 900,
 		Currency: "eur", Active: true, StripePriceID: "price_starter"})
 	require.NoError(t, err)
 	stripe.AddPrice("price_starter", 900, "eur")
-	user := dbtest.NewUser(t, a.db)
-	purchase, sess, err := a.billing.Checkout(ctx, billing.CheckoutRequest{
-		Buyer: billing.Buyer{UserID: user, Email: "buyer@example.com", Name: "Buyer"}, PackageID: pkg.ID,
+	s := &shop{app: a, stripe: stripe, user: dbtest.NewUser(t, a.db), pkg: pkg.ID}
+	s.purchase, s.session = s.checkout(t)
+	return s
+}
+
+// checkout starts another purchase of the package by the buyer.
+func (s *shop) checkout(t testing.TB) (billing.Purchase, string) {
+	t.Helper()
+	purchase, sess, err := s.billing.Checkout(context.Background(), billing.CheckoutRequest{
+		Buyer: billing.Buyer{UserID: s.user, Email: "buyer@example.com", Name: "Buyer"}, PackageID: s.pkg,
 		SuccessURL: "http://example.com/credits?session_id={CHECKOUT_SESSION_ID}", CancelURL: "http://example.com/credits",
 	})
 	require.NoError(t, err)
-	return &shop{app: a, stripe: stripe, user: user, purchase: purchase, session: sess.ID}
+	return purchase, sess.ID
 }
 
 // delivery is a webhook request as Stripe sends it: JSON, signed, no
