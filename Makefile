@@ -7,7 +7,8 @@
 #   make dist     release archives and checksums in dist/
 #   make bench    Go benchmarks, medians through benchstat, then the start of
 #                 quickscale version and init as whole processes, then page
-#                 rendering against bare net/http (wrk)
+#                 rendering against bare net/http (wrk), then the pages on a
+#                 database of a million entries (make bench-scale)
 #   make lint     gofmt, go vet, staticcheck, govulncheck (offline database)
 #   make clean    build and demo output   make distclean   also tools and assets
 
@@ -65,7 +66,7 @@ PACKED    := templates/skeleton.zip
 
 DIST_TARGETS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
 
-.PHONY: build install dist assets pack tools lint test deps bench bench-cli bench-render demo clean distclean
+.PHONY: build install dist assets pack tools lint test deps bench bench-cli bench-render bench-scale demo clean distclean
 
 ## Front-end assets ----------------------------------------------------------
 
@@ -227,10 +228,16 @@ bench: build $(STAMPS)/benchstat-$(BENCHSTAT_VERSION)
 	echo; $(BENCHSTAT) $(TOOLS)/bench.txt
 	scripts/bench-cli bin/quickscale
 	scripts/bench-render
+	$(MAKE) --no-print-directory bench-scale
 
 # The CLI timings alone, in seconds rather than the minutes of bench.
 bench-cli: build
 	scripts/bench-cli bin/quickscale
+
+# The generated app's pages on a database of a million journal entries and
+# 100,000 users, on both databases (seeding takes minutes): p50 and p99.
+bench-scale:
+	cd $(SKELETON) && BENCH_AT_SCALE=1 REQUIRE_POSTGRES=1 go test -run '^$$' -bench BenchmarkAtScale -benchtime 50x -timeout 60m ./internal/web/
 
 # Page rendering alone: the app's /login and / against a bare handler
 # serving the same bytes, with wrk (about a minute and a half).
