@@ -69,7 +69,7 @@ func (s *Stripe) CreateCheckoutSession(_ context.Context, c billing.NewCheckout)
 	}
 	id := "cs_test_" + rand.Text()
 	sess := billing.CheckoutSession{
-		ID: id, URL: "https://checkout.stripe.test/" + id, PaymentStatus: billing.PaymentUnpaid,
+		ID: id, URL: "https://checkout.stripe.test/" + id, Status: billing.SessionOpen, PaymentStatus: billing.PaymentUnpaid,
 		ClientReferenceID: c.ClientReferenceID, CustomerID: c.CustomerID, AmountTotal: p.amount, Currency: p.currency,
 		LineItems: []billing.LineItem{{PriceID: c.PriceID, Quantity: 1, AmountTotal: p.amount, Currency: p.currency}},
 	}
@@ -96,9 +96,19 @@ func (s *Stripe) CheckoutSession(_ context.Context, id string) (billing.Checkout
 	return sess, nil
 }
 
+// CreatePortalSession implements billing.Stripe: the portal's address
+// names the customer, for the test to check.
+func (s *Stripe) CreatePortalSession(_ context.Context, customerID, returnURL string) (string, error) {
+	if customerID == "" || returnURL == "" {
+		return "", errors.New("billingtest: a portal session needs a customer and a return URL")
+	}
+	return "https://billing.stripe.test/p/session/" + customerID, nil
+}
+
 // Pay marks the session paid, as Stripe does once the money is in.
 func (s *Stripe) Pay(sessionID string) {
 	s.Change(sessionID, func(c *billing.CheckoutSession) {
+		c.Status = billing.SessionComplete
 		c.PaymentStatus = billing.PaymentPaid
 		c.PaymentIntentID = "pi_test_" + rand.Text()
 	})
