@@ -2,6 +2,7 @@ package billing_test
 
 import (
 	"context"
+	"crypto/rand"
 	"sync"
 	"testing"
 	"time"
@@ -183,5 +184,47 @@ func TestFormatAmount(t *testing.T) {
 		{900, "eur", "9.00 EUR"}, {5, "usd", "0.05 USD"}, {500, "jpy", "500 JPY"}, {123456, "krw", "123456 KRW"}, {-250, "usd", "-2.50 USD"},
 	} {
 		assert.Equal(t, tt.want, billing.FormatAmount(tt.amount, tt.currency))
+	}
+}
+
+// TestDoubleClickMakesOnePurchase: row 59. The buy form's one-time key is
+// the purchase's id: sent twice, it makes one purchase and one session;
+// another buyer, another package or a finished purchase cannot reuse it.
+func TestDoubleClickMakesOnePurchase(t *testing.T) {
+	for _, d := range dbtest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			ctx := context.Background()
+			s := newShop(t, dbtest.Open(t, d), billingtest.New())
+			pkg := s.addPackage(t, "price_100", 100, 500, "usd")
+			other := s.addPackage(t, "price_200", 200, 900, "usd")
+			alice, bob := dbtest.NewUser(t, s.db), dbtest.NewUser(t, s.db)
+			key := rand.Text()
+			buy := func(user string, pkg billing.Package, key string) (billing.Purchase, billing.CheckoutSession, error) {
+				return s.billing.Checkout(ctx, billing.CheckoutRequest{Buyer: billing.Buyer{UserID: user, Email: user + "@example.com"},
+					PackageID: pkg.ID, SuccessURL: successURL, CancelURL: cancelURL, PurchaseID: key})
+			}
+			first, sess, err := buy(alice, pkg, key)
+			require.NoError(t, err)
+			again, sessAgain, err := buy(alice, pkg, key)
+			require.NoError(t, err)
+			assert.Equal(t, first.ID, again.ID, "one purchase")
+			assert.Equal(t, sess.ID, sessAgain.ID, "one session")
+			assert.Equal(t, key, first.ID)
+			for name, try := range map[string]func() error{
+				"another buyer":   func() error { _, _, err := buy(bob, pkg, key); return err },
+				"another package": func() error { _, _, err := buy(alice, other, key); return err },
+				"not a key":       func() error { _, _, err := buy(alice, pkg, "x' OR 1=1"); return err },
+			} {
+				assert.ErrorIs(t, try(), billing.ErrPurchaseKeyUsed, name)
+			}
+			s.stripe.Pay(sess.ID)
+			_, err = s.billing.Fulfill(ctx, sess.ID)
+			require.NoError(t, err)
+			_, _, err = buy(alice, pkg, key)
+			assert.ErrorIs(t, err, billing.ErrPurchaseKeyUsed, "a paid purchase's form")
+			var n int
+			require.NoError(t, s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM purchases").Scan(&n))
+			assert.Equal(t, 1, n, "purchases recorded")
+		})
 	}
 }

@@ -21,6 +21,8 @@ type Stripe struct {
 	prices    map[string]price
 	sessions  map[string]billing.CheckoutSession
 	customers map[string]string // by idempotency key
+	// checkouts are the sessions' ids by idempotency key.
+	checkouts map[string]string
 	failures  int
 	retrieved int
 }
@@ -32,7 +34,8 @@ type price struct {
 
 // New returns a Stripe with no prices, customers or sessions.
 func New() *Stripe {
-	return &Stripe{prices: map[string]price{}, sessions: map[string]billing.CheckoutSession{}, customers: map[string]string{}}
+	return &Stripe{prices: map[string]price{}, sessions: map[string]billing.CheckoutSession{}, customers: map[string]string{},
+		checkouts: map[string]string{}}
 }
 
 // ErrUnavailable is what a retrieval fails with after FailRetrievals.
@@ -59,10 +62,14 @@ func (s *Stripe) CreateCustomer(_ context.Context, c billing.NewCustomer) (strin
 }
 
 // CreateCheckoutSession implements billing.Stripe: an open, unpaid
-// session for the price.
+// session for the price; one idempotency key gives one session, as at
+// Stripe.
 func (s *Stripe) CreateCheckoutSession(_ context.Context, c billing.NewCheckout) (billing.CheckoutSession, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if id, ok := s.checkouts[c.IdempotencyKey]; ok {
+		return s.sessions[id], nil
+	}
 	p, ok := s.prices[c.PriceID]
 	if !ok {
 		return billing.CheckoutSession{}, fmt.Errorf("billingtest: no such price %q", c.PriceID)
@@ -77,6 +84,7 @@ func (s *Stripe) CreateCheckoutSession(_ context.Context, c billing.NewCheckout)
 		return billing.CheckoutSession{}, errors.New("billingtest: the success URL lacks {CHECKOUT_SESSION_ID}")
 	}
 	s.sessions[id] = sess
+	s.checkouts[c.IdempotencyKey] = id
 	return sess, nil
 }
 
