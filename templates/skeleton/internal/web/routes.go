@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/billing/devcheckout"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/health"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/web/api"
 )
@@ -50,9 +51,11 @@ type route struct {
 // routes lists every route the application serves.
 func (s *server) routes() []route {
 	p, a, c := s.pages, s.auth, &s.Credits
+	canBuy := s.Billing != nil
 	return []route{
 		{"GET /{$}", public, handleHome(p)},
 		{"GET /about", public, handleAbout(p)},
+		{"GET /pricing", public, handlePricing(p, s.Billing, s.DevCheckout != nil, false)},
 		{"GET /contact", public, handleContactForm(p)},
 		{"POST /contact", public, handleContactSubmit(s.Logger, p, s.Contacts, s.Limiter, s.Config.TrustProxyHeaders)},
 		{"POST /contact/validate", public, handleContactValidate(p)},
@@ -75,7 +78,7 @@ func (s *server) routes() []route {
 		{"GET /email/confirm", public, handleEmailConfirmLink(p, a)},
 		{"POST /email/confirm", public, handleEmailConfirm(p, a)},
 
-		{"GET /dashboard", signedIn, handleDashboard(p, a, c)},
+		{"GET /dashboard", signedIn, handleDashboard(p, a, c, canBuy)},
 		{"GET /reauthenticate", signedIn, handleReauthForm(p)},
 		{"POST /reauthenticate", signedIn, handleReauth(p, a)},
 		{"GET /settings", signedIn, handleSettings(p, a)},
@@ -88,11 +91,25 @@ func (s *server) routes() []route {
 		{"POST /settings/api-keys", signedIn, handleAPIKeyCreate(p, a, c)},
 		{"POST /settings/api-keys/{id}/revoke", signedIn, handleAPIKeyRevoke(p, c)},
 
-		{"GET /credits", signedIn, handleCredits(p, c, s.Clock)},
-		{"POST /credits/services/{name}/runs", signedIn, handleCreditsRun(p, c)},
+		{"GET /credits", signedIn, handleCredits(p, c, s.Clock, canBuy)},
+		{"POST /credits/services/{name}/runs", signedIn, handleCreditsRun(p, c, canBuy)},
 		{"GET /credits/history", signedIn, handleCreditsHistory(p, c)},
 		{"GET /credits/history.csv", signedIn, handleCreditsCSV(s.Logger, p, c)},
 		{"POST /credits/notices", signedIn, handleCreditNotices(p, c)},
+
+		// Buying credits: the buy page is served with payments off too,
+		// to say so; the rest only when they are on.
+		{"GET " + buyPath, signedIn, handlePricing(p, s.Billing, s.DevCheckout != nil, true)},
+		{"POST " + buyPath + "/{id}", signedIn, s.paying(s.buy)},
+		{"GET " + successPath, signedIn, s.paying(s.success)},
+		{"GET " + cancelPath, signedIn, handleCheckoutCancelled(p)},
+		{"GET " + purchasesPath, signedIn, s.paying(s.purchases)},
+		{"GET " + purchasesPath + "/{id}", signedIn, s.paying(s.receipt)},
+		{"POST /credits/portal", signedIn, s.paying(s.portal)},
+		// Development only, with STRIPE_FAKE=true: the fake checkout's
+		// pay page. Absent in production (configuration refuses the fake).
+		{"GET " + devcheckout.PayPath + "{id}", signedIn, s.devCheckout()},
+		{"POST " + devcheckout.PayPath + "{id}/pay", signedIn, s.devCheckoutPay()},
 
 		{"GET /admin", adminOnly, handleAdminDashboard(p, a)},
 		{"GET /admin/users", adminOnly, handleAdminUsers(p, a)},
