@@ -108,8 +108,9 @@ func TestReconcileSettlesStuckPurchases(t *testing.T) {
 	}
 }
 
-// A purchase whose session id was never stored is given up once any
-// session it had has expired.
+// TestReconcileGivesUpPurchasesWithoutSession: row 61. A purchase whose
+// session id was never stored is given up once any session it had has
+// expired.
 func TestReconcileGivesUpPurchasesWithoutSession(t *testing.T) {
 	ctx := context.Background()
 	clk := clock.NewFake(time.Now().UTC())
@@ -131,7 +132,8 @@ func TestReconcileGivesUpPurchasesWithoutSession(t *testing.T) {
 	assert.Equal(t, billing.StatusExpired, got.Status)
 }
 
-// A user reads only their own purchases, by id or by session.
+// TestPurchasesAreTheBuyersOwn: row 60. A user reads only their own
+// purchases, by id or by session.
 func TestPurchasesAreTheBuyersOwn(t *testing.T) {
 	for _, d := range dbtest.Dialects {
 		t.Run(string(d), func(t *testing.T) {

@@ -229,62 +229,66 @@ func TestFailedPaymentGuidesARetry(t *testing.T) {
 // are refused with 429 and Retry-After, and no purchase is recorded;
 // another user is not held back.
 func TestBuyIsRateLimitedPerUser(t *testing.T) {
-	s := newStore(t, database.SQLite, false)
-	eager := signUp(t, s.app, "eager@example.com", "Eager")
-	for range checkoutPerUser.Limit {
-		s.startCheckout(t, eager)
-	}
-	before := s.count(t, "purchases")
-	resp, body := eager.post(buyPath+"/"+s.pkg.ID, url.Values{"key": {"AAAAAAAAAAAAAAAAAAAAAAAAAA"}})
-	assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
-	assert.NotEmpty(t, resp.Header.Get("Retry-After"))
-	assert.Contains(t, body, "Too many checkouts")
-	assert.Equal(t, before, s.count(t, "purchases"), "a refused checkout records nothing")
-	s.startCheckout(t, signUp(t, s.app, "calm@example.com", "Calm"))
+	forStores(t, false, func(t *testing.T, s *store) {
+		eager := signUp(t, s.app, "eager@example.com", "Eager")
+		for range checkoutPerUser.Limit {
+			s.startCheckout(t, eager)
+		}
+		before := s.count(t, "purchases")
+		resp, body := eager.post(buyPath+"/"+s.pkg.ID, url.Values{"key": {"AAAAAAAAAAAAAAAAAAAAAAAAAA"}})
+		assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+		assert.NotEmpty(t, resp.Header.Get("Retry-After"))
+		assert.Contains(t, body, "Too many checkouts")
+		assert.Equal(t, before, s.count(t, "purchases"), "a refused checkout records nothing")
+		s.startCheckout(t, signUp(t, s.app, "calm@example.com", "Calm"))
+	})
 }
 
 // TestBuyRefusesCrossSiteRequests: row 59. Another site cannot start a
 // checkout in a signed-in user's name.
 func TestBuyRefusesCrossSiteRequests(t *testing.T) {
-	s := newStore(t, database.SQLite, false)
-	buyer := signUp(t, s.app, "victim@example.com", "Victim")
-	for header, value := range map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"} {
-		r := post(buyPath+"/"+s.pkg.ID, url.Values{"key": {"AAAAAAAAAAAAAAAAAAAAAAAAAA"}})
-		r.Header.Del("Sec-Fetch-Site")
-		r.Header.Del("Origin")
-		r.Header.Set(header, value)
-		resp, _ := buyer.do(r)
-		assert.Equal(t, http.StatusForbidden, resp.StatusCode, header)
-	}
-	assert.Zero(t, s.count(t, "purchases"), "a cross-site request started a checkout")
+	forStores(t, false, func(t *testing.T, s *store) {
+		buyer := signUp(t, s.app, "victim@example.com", "Victim")
+		for header, value := range map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"} {
+			r := post(buyPath+"/"+s.pkg.ID, url.Values{"key": {"AAAAAAAAAAAAAAAAAAAAAAAAAA"}})
+			r.Header.Del("Sec-Fetch-Site")
+			r.Header.Del("Origin")
+			r.Header.Set(header, value)
+			resp, _ := buyer.do(r)
+			assert.Equal(t, http.StatusForbidden, resp.StatusCode, header)
+		}
+		assert.Zero(t, s.count(t, "purchases"), "a cross-site request started a checkout")
+	})
 }
 
 func TestBuyExplainsRefusals(t *testing.T) {
-	s := newStore(t, database.SQLite, false)
-	buyer := signUp(t, s.app, "picky@example.com", "Picky")
-	resp, _ := buyer.post(buyPath+"/no-such-package", url.Values{"key": {"AAAAAAAAAAAAAAAAAAAAAAAAAA"}})
-	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
-	_, err := s.db.ExecContext(context.Background(), "UPDATE credit_packages SET active = FALSE")
-	require.NoError(t, err)
-	resp, body := buyer.post(buyPath+"/"+s.pkg.ID, url.Values{"key": {"AAAAAAAAAAAAAAAAAAAAAAAAAA"}})
-	assert.Equal(t, http.StatusConflict, resp.StatusCode)
-	assert.Contains(t, body, "no longer sold")
-	assert.Zero(t, s.count(t, "purchases"))
+	forStores(t, false, func(t *testing.T, s *store) {
+		buyer := signUp(t, s.app, "picky@example.com", "Picky")
+		resp, _ := buyer.post(buyPath+"/no-such-package", url.Values{"key": {"AAAAAAAAAAAAAAAAAAAAAAAAAA"}})
+		assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+		_, err := s.db.ExecContext(context.Background(), "UPDATE credit_packages SET active = FALSE")
+		require.NoError(t, err)
+		resp, body := buyer.post(buyPath+"/"+s.pkg.ID, url.Values{"key": {"AAAAAAAAAAAAAAAAAAAAAAAAAA"}})
+		assert.Equal(t, http.StatusConflict, resp.StatusCode)
+		assert.Contains(t, body, "no longer sold")
+		assert.Zero(t, s.count(t, "purchases"))
+	})
 }
 
 func TestCustomerPortal(t *testing.T) {
-	s := newStore(t, database.SQLite, false)
-	buyer := signUp(t, s.app, "portal@example.com", "Portal")
-	resp, _ := buyer.post("/credits/portal", nil)
-	wantRedirect(t, resp, http.StatusSeeOther, purchasesPath)
-	_, body := buyer.get(purchasesPath)
-	assert.Contains(t, body, "opens after your first purchase")
-	assert.NotContains(t, body, `action="/credits/portal"`, "no portal button before a purchase")
-	s.startCheckout(t, buyer)
-	_, body = buyer.get(purchasesPath)
-	assert.Contains(t, body, `action="/credits/portal"`)
-	resp, _ = buyer.post("/credits/portal", nil)
-	wantRedirect(t, resp, http.StatusSeeOther, "https://billing.stripe.test/p/session/cus_test_")
+	forStores(t, false, func(t *testing.T, s *store) {
+		buyer := signUp(t, s.app, "portal@example.com", "Portal")
+		resp, _ := buyer.post("/credits/portal", nil)
+		wantRedirect(t, resp, http.StatusSeeOther, purchasesPath)
+		_, body := buyer.get(purchasesPath)
+		assert.Contains(t, body, "opens after your first purchase")
+		assert.NotContains(t, body, `action="/credits/portal"`, "no portal button before a purchase")
+		s.startCheckout(t, buyer)
+		_, body = buyer.get(purchasesPath)
+		assert.Contains(t, body, `action="/credits/portal"`)
+		resp, _ = buyer.post("/credits/portal", nil)
+		wantRedirect(t, resp, http.StatusSeeOther, "https://billing.stripe.test/p/session/cus_test_")
+	})
 }
 
 // With payments off the pricing page says so (and, to an admin, what to

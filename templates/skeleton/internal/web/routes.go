@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 
-	"github.com/quickscale/quickscale/templates/skeleton/internal/billing/devcheckout"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/health"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/web/api"
 )
@@ -99,17 +98,17 @@ func (s *server) routes() []route {
 
 		// Buying credits: the buy page is served with payments off too,
 		// to say so; the rest only when they are on.
-		{"GET " + buyPath, signedIn, handlePricing(p, s.Billing, s.DevCheckout != nil, true)},
-		{"POST " + buyPath + "/{id}", signedIn, s.paying(s.buy)},
-		{"GET " + successPath, signedIn, s.paying(s.success)},
-		{"GET " + cancelPath, signedIn, handleCheckoutCancelled(p)},
-		{"GET " + purchasesPath, signedIn, s.paying(s.purchases)},
-		{"GET " + purchasesPath + "/{id}", signedIn, s.paying(s.receipt)},
+		{"GET /credits/buy", signedIn, handlePricing(p, s.Billing, s.DevCheckout != nil, true)},
+		{"POST /credits/buy/{id}", signedIn, s.paying(s.buy)},
+		{"GET /credits/purchases/success", signedIn, s.paying(s.success)},
+		{"GET /credits/purchases/cancel", signedIn, handleCheckoutCancelled(p)},
+		{"GET /credits/purchases", signedIn, s.paying(s.purchases)},
+		{"GET /credits/purchases/{id}", signedIn, s.paying(s.receipt)},
 		{"POST /credits/portal", signedIn, s.paying(s.portal)},
 		// Development only, with STRIPE_FAKE=true: the fake checkout's
 		// pay page. Absent in production (configuration refuses the fake).
-		{"GET " + devcheckout.PayPath + "{id}", signedIn, s.devCheckout()},
-		{"POST " + devcheckout.PayPath + "{id}/pay", signedIn, s.devCheckoutPay()},
+		{"GET /dev/checkout/{id}", signedIn, s.devCheckout()},
+		{"POST /dev/checkout/{id}/pay", signedIn, s.devCheckoutPay()},
 
 		{"GET /admin", adminOnly, handleAdminDashboard(p, a)},
 		{"GET /admin/users", adminOnly, handleAdminUsers(p, a)},
