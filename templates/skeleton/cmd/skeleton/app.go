@@ -12,6 +12,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/apikeys"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/audit"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/billing"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/billing/devcheckout"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/config"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
@@ -48,6 +49,8 @@ type app struct {
 	credits  web.Credits
 	// billing sells credits through Stripe; nil when STRIPE_ENABLED is off.
 	billing *billing.Billing
+	// devCheckout is billing's Stripe with STRIPE_FAKE=true, else nil.
+	devCheckout *devcheckout.Stripe
 }
 
 // newApp loads the configuration, opens the database and builds every
@@ -97,8 +100,20 @@ func (a *app) build() error {
 	}
 	a.credits = web.Credits{Ledger: ledger, Services: registry, Keys: apikeys.New(a.db, a.clock)}
 	if s := a.cfg.Stripe; s.Enabled {
-		a.billing = billing.New(billing.Options{DB: a.db, Ledger: ledger, Stripe: billing.NewStripeAPI(s.SecretKey.Reveal(), ""),
-			Clock: a.clock, Logger: a.logger, Jobs: a.jobs, WebhookSecret: s.WebhookSecret.Reveal()})
+		base := strings.TrimSuffix(a.cfg.BaseURL.String(), "/")
+		var api billing.Stripe = billing.NewStripeAPI(s.SecretKey.Reveal(), "")
+		if s.Fake {
+			a.devCheckout = devcheckout.New(base, s.WebhookSecret.Reveal())
+			api = a.devCheckout
+		}
+		a.billing = billing.New(billing.Options{DB: a.db, Ledger: ledger, Stripe: api,
+			Clock: a.clock, Logger: a.logger, Jobs: a.jobs, WebhookSecret: s.WebhookSecret.Reveal(),
+			Mail: billing.Mail{Composer: a.composer, Outbox: a.outbox, Recipient: a.recipient,
+				ReceiptLink: func(id string) string { return base + "/credits/purchases/" + id },
+				RetryLink:   base + "/credits/buy"}})
+		if a.devCheckout != nil {
+			a.devCheckout.SellFrom(a.billing.PackageByPrice)
+		}
 		a.billing.RegisterJobs()
 	}
 
@@ -124,6 +139,26 @@ func (a *app) recipient(ctx context.Context, userID string) (to, name string, ok
 		return "", "", false, err
 	}
 	return u.Email, u.Name, true, nil
+}
+
+// offerDemoCatalogue puts the fake checkout's demo packages on sale when
+// nothing is, so that a new project has something to buy out of the box.
+// Only with STRIPE_FAKE=true: their price ids are the fake's.
+func (a *app) offerDemoCatalogue(ctx context.Context) error {
+	if a.devCheckout == nil {
+		return nil
+	}
+	sold, err := a.billing.ForSale(ctx)
+	if err != nil || len(sold) > 0 {
+		return err
+	}
+	for _, p := range devcheckout.Demo(a.cfg.Stripe.Currency) {
+		if _, err := a.billing.AddPackage(ctx, p); err != nil {
+			return err
+		}
+	}
+	a.logger.InfoContext(ctx, "STRIPE_FAKE=true and nothing was for sale: the demo credit packages are on sale at /pricing")
+	return nil
 }
 
 // Close closes the database.

@@ -79,6 +79,15 @@ var pageVisits = map[string][]pageVisit{
 	"GET /admin/outbox":             {{"admin-outbox", "/admin/outbox"}},
 	"GET /admin/credits":            {{"admin-credits", "/admin/credits"}},
 	"GET /admin/users/{id}/credits": {{"admin-user-credits", "/admin/users/{user}/credits"}},
+	// The walk runs with STRIPE_FAKE=true; TestBrowserBilling walks these
+	// pages with a purchase made.
+	"GET /pricing":                   {{"pricing", "/pricing"}},
+	"GET /credits/buy":               {{"buy", "/credits/buy"}},
+	"GET /credits/purchases":         {{"purchases", "/credits/purchases"}},
+	"GET /credits/purchases/cancel":  {{"checkout-cancelled", "/credits/purchases/cancel"}},
+	"GET /credits/purchases/success": {{"checkout-success-unknown", "/credits/purchases/success?session_id=cs_fake_unknown"}},
+	"GET /credits/purchases/{id}":    {{"receipt-unknown", "/credits/purchases/unknown"}},
+	"GET /dev/checkout/{id}":         {{"dev-checkout-unknown", "/dev/checkout/cs_fake_unknown"}},
 	// The catch-all route: the styled 404 page.
 	"/": {{"not-found", "/no-such-page"}},
 }
@@ -186,7 +195,7 @@ func TestBrowserPages(t *testing.T) {
 
 	const longAddress = "grace.brewster.murray.hopper.of.the.navy@example.com"
 	// About a minute here; the race detector slows logins (argon2) a lot.
-	app := startBrowserApp(t, 10*time.Minute,
+	app := startBrowserAppWith(t, 10*time.Minute, map[string]string{"STRIPE_FAKE": "true"},
 		"seed-demo",
 		"credits grant --email "+demoUserEmail+" --amount 25 --expires 720h --reason welcome",
 		"credits adjust --email "+demoUserEmail+" --amount -3 --reason correction",

@@ -71,15 +71,26 @@ type browserApp struct {
 // the test ends; the browser gives up after timeout.
 func startBrowserApp(t *testing.T, timeout time.Duration, commands ...string) *browserApp {
 	t.Helper()
+	return startBrowserAppWith(t, timeout, nil, commands...)
+}
+
+// startBrowserAppWith is startBrowserApp with the variables of extra set
+// too, e.g. STRIPE_FAKE=true.
+func startBrowserAppWith(t *testing.T, timeout time.Duration, extra map[string]string, commands ...string) *browserApp {
+	t.Helper()
 	chromium := findChromium(t)
 	dir := t.TempDir()
 	addr := freeAddr(t)
 	app := &browserApp{base: "http://" + addr, mailDir: filepath.Join(dir, "mail")}
-	app.env = environment(map[string]string{
+	vars := map[string]string{
 		"APP_ENV": "development", "HTTP_ADDR": addr, "BASE_URL": app.base, "SECRET_KEY": testSecret,
 		"DATABASE_URL": "sqlite:" + filepath.Join(dir, "app.db"), "EMAIL_BACKEND": "file", "EMAIL_FILE_DIR": app.mailDir,
 		"LOG_LEVEL": "warn",
-	})
+	}
+	for k, v := range extra {
+		vars[k] = v
+	}
+	app.env = environment(vars)
 	ctx, cancel := context.WithCancel(context.Background())
 	for _, command := range append([]string{"migrate up"}, commands...) {
 		args := append([]string{appName}, strings.Fields(command)...)

@@ -54,6 +54,11 @@ func serve(ctx context.Context, inv invocation) error {
 		// it has, /readyz answers 503 and no traffic should arrive.
 		logger.Warn("database schema is behind this build; /readyz reports not ready until migrations run",
 			"current", schema.Current, "latest", schema.Latest)
+	} else if err := a.offerDemoCatalogue(ctx); err != nil {
+		return err
+	}
+	if a.devCheckout != nil {
+		logger.Warn("STRIPE_FAKE=true: purchases go through the development checkout at /dev/checkout/, and no money moves")
 	}
 
 	assets, err := static.New()
@@ -89,6 +94,8 @@ func serve(ctx context.Context, inv invocation) error {
 		Accounts: a.accounts,
 		Credits:  a.credits,
 		Billing:  a.billing,
+		// Configuration refuses STRIPE_FAKE in production.
+		DevCheckout: a.devCheckout,
 	})
 	if err != nil {
 		return err

@@ -43,6 +43,7 @@ type Billing struct {
 	jobs *jobs.Queue
 	// webhookSecret signs Stripe's deliveries (whsec_...).
 	webhookSecret string
+	mail          Mail
 }
 
 // Options are what New builds Billing from.
@@ -56,12 +57,14 @@ type Options struct {
 	Jobs *jobs.Queue
 	// WebhookSecret is the signing secret of the webhook endpoint.
 	WebhookSecret string
+	// Mail sends the buyer's confirmations and payment-failed notices.
+	Mail Mail
 }
 
 // New returns the billing of o.DB.
 func New(o Options) *Billing {
 	return &Billing{db: o.DB, ledger: o.Ledger, stripe: o.Stripe, clock: o.Clock, logger: o.Logger, jobs: o.Jobs,
-		webhookSecret: o.WebhookSecret}
+		webhookSecret: o.WebhookSecret, mail: o.Mail}
 }
 
 func (b *Billing) now() time.Time { return b.clock.Now().UTC() }
@@ -189,13 +192,27 @@ const selectPurchase = `SELECT id, user_id, package_id, status, credits, amount,
 
 // Purchase returns the purchase with the id.
 func (b *Billing) Purchase(ctx context.Context, id string) (Purchase, error) {
+	return b.purchaseWhere(ctx, "id = ?", id)
+}
+
+func (b *Billing) purchaseWhere(ctx context.Context, where string, args ...any) (Purchase, error) {
+	p, err := scanPurchase(b.db.QueryRowContext(ctx, selectPurchase+" WHERE "+where, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Purchase{}, ErrNoSuchPurchase
+	}
+	return p, err
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanPurchase(row scanner) (Purchase, error) {
 	var p Purchase
 	var status string
 	var paid sql.NullTime
-	err := b.db.QueryRowContext(ctx, selectPurchase+" WHERE id = ?", id).Scan(&p.ID, &p.UserID, &p.PackageID, &status,
+	err := row.Scan(&p.ID, &p.UserID, &p.PackageID, &status,
 		&p.Credits, &p.Amount, &p.Currency, &p.CheckoutSessionID, &p.PaymentIntentID, &p.JournalID, &p.CreatedAt, &paid)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Purchase{}, ErrNoSuchPurchase
+		return Purchase{}, err
 	}
 	if err != nil {
 		return Purchase{}, fmt.Errorf("read a purchase: %w", err)

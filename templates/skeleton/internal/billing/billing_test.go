@@ -18,6 +18,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/logging"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/logging/logtest"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/mail"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
@@ -39,12 +40,18 @@ const (
 
 func newShop(t testing.TB, db *database.DB, stripe *billingtest.Stripe) *shop {
 	t.Helper()
+	return newShopAt(t, db, stripe, clock.System{})
+}
+
+// newShopAt is a shop whose time is clk's.
+func newShopAt(t testing.TB, db *database.DB, stripe *billingtest.Stripe, clk clock.Clock) *shop {
+	t.Helper()
 	logs := &logtest.Buffer{}
-	clk := clock.System{}
 	ledger := credits.New(db, clk)
 	s := &shop{db: db, ledger: ledger, stripe: stripe, logs: logs,
 		billing: billing.New(billing.Options{DB: db, Ledger: ledger, Stripe: stripe, Clock: clk,
-			Logger: logging.New(logs, "json", slog.LevelDebug), WebhookSecret: billingtest.WebhookSecret})}
+			Logger: logging.New(logs, "json", slog.LevelDebug), WebhookSecret: billingtest.WebhookSecret,
+			Mail: billingtest.Mail(db, mail.NewOutbox(db, clk))})}
 	return s
 }
 

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -24,7 +25,20 @@ type CheckoutRequest struct {
 	// buyer there with the session's id in its place.
 	SuccessURL string
 	CancelURL  string
+	// PurchaseID, when set, is the id the purchase gets: the buy form's
+	// one-time key, so that a double click or a resent form makes one
+	// purchase and, through its idempotency key, one session. Empty, a
+	// new id is drawn.
+	PurchaseID string
 }
+
+// ErrPurchaseKeyUsed refuses a purchase id already used by another
+// purchase, or by one that is over: the form was used before.
+var ErrPurchaseKeyUsed = errors.New("this buy form was already used: reload the page and buy again")
+
+// purchaseID is the form of the ids Checkout draws (rand.Text), the only
+// form a caller's PurchaseID may take.
+var purchaseID = regexp.MustCompile(`^[A-Z2-7]{26}$`)
 
 // sessionIDVariable is Stripe's template variable for the session's id in
 // a success URL, which Stripe fills in when it sends the buyer back.
@@ -48,14 +62,9 @@ func (b *Billing) Checkout(ctx context.Context, r CheckoutRequest) (Purchase, Ch
 	if err != nil {
 		return Purchase{}, CheckoutSession{}, err
 	}
-	now := b.now()
-	p := Purchase{ID: rand.Text(), UserID: r.Buyer.UserID, PackageID: pkg.ID, Status: StatusPending,
-		Credits: pkg.Credits, Amount: pkg.UnitAmount, Currency: pkg.Currency, CreatedAt: now}
-	if _, err := b.db.ExecContext(ctx,
-		`INSERT INTO purchases (id, user_id, package_id, status, credits, amount, currency, created_at, updated_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.ID, p.UserID, p.PackageID, p.Status, p.Credits, p.Amount, p.Currency, now, now); err != nil {
-		return Purchase{}, CheckoutSession{}, fmt.Errorf("record the purchase: %w", err)
+	p, err := b.recordPurchase(ctx, r, pkg)
+	if err != nil {
+		return Purchase{}, CheckoutSession{}, err
 	}
 	// Should this process stop before the session's id is stored, the
 	// session still names the purchase (client_reference_id), and
@@ -74,6 +83,40 @@ func (b *Billing) Checkout(ctx context.Context, r CheckoutRequest) (Purchase, Ch
 	}
 	p.CheckoutSessionID = sess.ID
 	return p, sess, nil
+}
+
+// recordPurchase writes the pending purchase, or finds the one its
+// PurchaseID already made for the same buyer and package, still pending:
+// Stripe then answers the repeated request with the session it made.
+func (b *Billing) recordPurchase(ctx context.Context, r CheckoutRequest, pkg Package) (Purchase, error) {
+	id := r.PurchaseID
+	switch {
+	case id == "":
+		id = rand.Text()
+	case !purchaseID.MatchString(id):
+		return Purchase{}, ErrPurchaseKeyUsed
+	}
+	now := b.now()
+	p := Purchase{ID: id, UserID: r.Buyer.UserID, PackageID: pkg.ID, Status: StatusPending,
+		Credits: pkg.Credits, Amount: pkg.UnitAmount, Currency: pkg.Currency, CreatedAt: now}
+	res, err := b.db.ExecContext(ctx,
+		`INSERT INTO purchases (id, user_id, package_id, status, credits, amount, currency, created_at, updated_at)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		p.ID, p.UserID, p.PackageID, p.Status, p.Credits, p.Amount, p.Currency, now, now)
+	if err != nil {
+		return Purchase{}, fmt.Errorf("record the purchase: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return p, err
+	}
+	earlier, err := b.Purchase(ctx, id)
+	if err != nil {
+		return Purchase{}, err
+	}
+	if earlier.UserID != p.UserID || earlier.PackageID != p.PackageID || earlier.Status != StatusPending {
+		return Purchase{}, ErrPurchaseKeyUsed
+	}
+	return earlier, nil
 }
 
 // customer returns the buyer's Stripe customer, creating it on first use.

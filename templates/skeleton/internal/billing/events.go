@@ -118,14 +118,16 @@ func objectID(ev stripe.Event) string {
 	return id
 }
 
-// RegisterJobs puts the work of Stripe events on the queue. The handler
-// runs under a lease, not in the job's transaction: Fulfill commits its
+// RegisterJobs puts the work of Stripe events on the queue, and the
+// reconciler of pending purchases every quarter of an hour. The handlers
+// run under a lease, not in the job's transaction: Fulfill commits its
 // own, and is safe to repeat if the process dies mid-way. Call it before
 // the queue runs.
 func (b *Billing) RegisterJobs() {
 	b.jobs.Handle(jobStripeEvent, func(ctx context.Context, j jobs.Job) error {
 		return b.work(ctx, j.Payload)
 	})
+	b.registerReconcile()
 }
 
 // work does what the event asks and only then marks it processed: an
@@ -163,17 +165,36 @@ func (b *Billing) work(ctx context.Context, eventID string) error {
 
 // settle marks the pending purchase of a checkout session that ended
 // without payment; a purchase already paid stays paid, whatever order the
-// events come in.
+// events come in. A failed payment is told to the buyer, with a way to try
+// again, in the same transaction.
 func (b *Billing) settle(ctx context.Context, sessionID string, status Status) error {
-	r, err := b.db.ExecContext(ctx, "UPDATE purchases SET status = ?, updated_at = ? WHERE checkout_session_id = ? AND status = 'pending'",
-		status, b.now(), sessionID)
+	p, err := b.purchaseWhere(ctx, "checkout_session_id = ?", sessionID)
+	if errors.Is(err, ErrNoSuchPurchase) {
+		b.logger.InfoContext(ctx, "stripe checkout ended, no purchase of ours has the session", "session", sessionID, "status", string(status))
+		return nil
+	}
 	if err != nil {
-		return fmt.Errorf("mark the purchase of session %s %s: %w", sessionID, status, err)
+		return err
 	}
-	if n, _ := r.RowsAffected(); n == 0 {
-		b.logger.InfoContext(ctx, "stripe checkout ended, no pending purchase to mark", "session", sessionID, "status", string(status))
+	var notice letter
+	if status == StatusFailed && p.Status == StatusPending {
+		if notice, err = b.compose(ctx, "payment_failed", p, b.mail.RetryLink, purchaseLines(p)...); err != nil {
+			return err
+		}
 	}
-	return nil
+	return b.db.InTx(ctx, func(tx *database.Tx) error {
+		r, err := tx.ExecContext(ctx, "UPDATE purchases SET status = ?, updated_at = ? WHERE id = ? AND status = 'pending'",
+			status, b.now(), p.ID)
+		if err != nil {
+			return fmt.Errorf("mark purchase %s %s: %w", p.ID, status, err)
+		}
+		if n, err := r.RowsAffected(); err != nil || n == 0 {
+			b.logger.InfoContext(ctx, "stripe checkout ended, the purchase is no longer pending", "session", sessionID,
+				"purchase", p.ID, "status", string(status))
+			return err
+		}
+		return b.queue(ctx, tx, notice)
+	})
 }
 
 // IsSignatureError reports whether err refuses a delivery as unverified.

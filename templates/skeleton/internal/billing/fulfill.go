@@ -84,6 +84,11 @@ func (b *Billing) Fulfill(ctx context.Context, sessionID string) (Outcome, error
 			"paid", fmt.Sprintf("%d %s", s.AmountTotal, s.Currency), "price", fmt.Sprintf("%d %s", pkg.UnitAmount, pkg.Currency))
 	}
 
+	p.Credits = pkg.Credits
+	confirmation, err := b.compose(ctx, "purchase_confirmed", p, b.mail.ReceiptLink(p.ID), purchaseLines(p)...)
+	if err != nil {
+		return "", err
+	}
 	res, err := b.ledger.AddWith(ctx, credits.Credit{
 		UserID: p.UserID, Kind: credits.KindPurchase, Amount: pkg.Credits, Source: "stripe",
 		Reference: p.ID, IdempotencyKey: grantKey(s.ID), Reason: pkg.Name,
@@ -95,7 +100,7 @@ func (b *Billing) Fulfill(ctx context.Context, sessionID string) (Outcome, error
 		if err != nil {
 			return fmt.Errorf("mark the purchase paid: %w", err)
 		}
-		return nil
+		return b.queue(ctx, tx, confirmation)
 	})
 	switch {
 	case errors.Is(err, credits.ErrKeyReused):

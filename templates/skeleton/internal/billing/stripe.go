@@ -21,6 +21,9 @@ type Stripe interface {
 	CreateCheckoutSession(ctx context.Context, c NewCheckout) (CheckoutSession, error)
 	// CheckoutSession retrieves a session with its line items.
 	CheckoutSession(ctx context.Context, id string) (CheckoutSession, error)
+	// CreatePortalSession starts a customer portal session (receipts,
+	// payment methods) that returns to returnURL, and gives its address.
+	CreatePortalSession(ctx context.Context, customerID, returnURL string) (url string, err error)
 }
 
 // NewCustomer is the customer to create for a user.
@@ -53,10 +56,20 @@ const (
 	PaymentUnpaid = "unpaid"
 )
 
+// Statuses of a checkout session: open until paid for or given up;
+// expired after 24 hours unpaid, or when expired through the API.
+const (
+	SessionOpen     = "open"
+	SessionComplete = "complete"
+	SessionExpired  = "expired"
+)
+
 // CheckoutSession is what billing reads of a Stripe checkout session.
 type CheckoutSession struct {
 	ID  string
 	URL string
+	// Status is SessionOpen, SessionComplete or SessionExpired.
+	Status string
 	// PaymentStatus is PaymentPaid once the money is ours; a delayed
 	// method (a bank debit) completes the session unpaid first.
 	PaymentStatus     string
@@ -147,9 +160,20 @@ func (s *StripeAPI) CheckoutSession(ctx context.Context, id string) (CheckoutSes
 	return fromStripe(sess), nil
 }
 
+// CreatePortalSession implements Stripe.
+func (s *StripeAPI) CreatePortalSession(ctx context.Context, customerID, returnURL string) (string, error) {
+	params := &stripe.BillingPortalSessionParams{Customer: stripe.String(customerID), ReturnURL: stripe.String(returnURL)}
+	params.Context = ctx
+	sess, err := s.api.BillingPortalSessions.New(params)
+	if err != nil {
+		return "", stripeError("create a Stripe customer portal session", err)
+	}
+	return sess.URL, nil
+}
+
 func fromStripe(s *stripe.CheckoutSession) CheckoutSession {
 	out := CheckoutSession{
-		ID: s.ID, URL: s.URL, PaymentStatus: string(s.PaymentStatus), ClientReferenceID: s.ClientReferenceID,
+		ID: s.ID, URL: s.URL, Status: string(s.Status), PaymentStatus: string(s.PaymentStatus), ClientReferenceID: s.ClientReferenceID,
 		AmountTotal: s.AmountTotal, Currency: string(s.Currency),
 	}
 	if s.Customer != nil {

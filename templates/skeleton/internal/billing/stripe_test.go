@@ -11,12 +11,14 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/billing"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/billing/billingtest"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/logging"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/logging/logtest"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/mail"
 )
 
 // TestStripeRequestShapes: row 57. The requests StripeAPI sends, through a
@@ -33,7 +35,7 @@ func TestStripeRequestShapes(t *testing.T) {
 	api := billing.NewStripeAPI("sk_test_shapes", mock.URL)
 	ledger := credits.New(db, clock.System{})
 	b := billing.New(billing.Options{DB: db, Ledger: ledger, Stripe: api, Clock: clock.System{},
-		Logger: logging.New(&logtest.Buffer{}, "json", slog.LevelDebug)})
+		Logger: logging.New(&logtest.Buffer{}, "json", slog.LevelDebug), Mail: billingtest.Mail(db, mail.NewOutbox(db, clock.System{}))})
 	pkg, err := b.AddPackage(ctx, billing.Package{Name: "Starter", Credits: 100, UnitAmount: 500, Currency: "usd", Active: true,
 		StripePriceID: "price_1Starter"})
 	require.NoError(t, err)
@@ -82,4 +84,15 @@ func TestStripeRequestShapes(t *testing.T) {
 
 	_, err = api.CheckoutSession(ctx, "")
 	require.Error(t, err, "a retrieval that cannot work fails")
+
+	portal, err := b.Portal(ctx, user, "https://app.example/credits/purchases")
+	require.NoError(t, err, "stripe-mock refused the portal session")
+	assert.NotEmpty(t, portal, "the portal's address")
+	r := mock.last(t, "POST", "/v1/billing_portal/sessions")
+	assert.True(t, strings.HasPrefix(r.Form.Get("customer"), "cus_"), "the portal is the buyer's customer's, got %q", r.Form.Get("customer"))
+	assert.Equal(t, checkout.Form.Get("customer"), r.Form.Get("customer"), "the portal opens the customer the checkout used")
+	assert.Equal(t, "https://app.example/credits/purchases", r.Form.Get("return_url"))
+	assert.Equal(t, stripe.APIVersion, r.Header.Get("Stripe-Version"))
+	_, err = b.Portal(ctx, dbtest.NewUser(t, db), "https://app.example/credits/purchases")
+	assert.ErrorIs(t, err, billing.ErrNoCustomer, "no portal before a first purchase")
 }

@@ -82,6 +82,11 @@ type Stripe struct {
 	WebhookSecret  Secret
 	// Currency is the ISO 4217 code, lower-case, of new credit packages.
 	Currency string
+	// Fake is STRIPE_FAKE=true: development without Stripe keys, through
+	// the application's own checkout page (package devcheckout). It
+	// turns payments on; the webhook secret is made for the run unless
+	// set.
+	Fake bool
 }
 
 // TestMode reports whether the keys are Stripe's test-mode keys, which
@@ -195,6 +200,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("email_backend", c.Email.Backend),
 		slog.Bool("stripe_enabled", c.Stripe.Enabled),
 		slog.Bool("stripe_test_mode", c.Stripe.Enabled && c.Stripe.TestMode()),
+		slog.Bool("stripe_fake", c.Stripe.Fake),
 	)
 }
 
@@ -279,9 +285,36 @@ func loadStripe(get func(name, fallback string) string, env Env, problems []erro
 	if env != Production && (keyMode(secret) == "live" || keyMode(s.PublishableKey) == "live") {
 		problem("a live Stripe key (sk_live_, rk_live_ or pk_live_) is set while APP_ENV is %s: use your test-mode keys (sk_test_..., pk_test_...) outside production", env)
 	}
-	if !s.Enabled {
-		return s, problems
+	fake := get("STRIPE_FAKE", "false")
+	if s.Fake, err = strconv.ParseBool(fake); err != nil {
+		problem("STRIPE_FAKE is %q: use true (the development checkout that takes no money) or false", fake)
 	}
+	switch {
+	case s.Fake:
+		problems = checkFakeStripe(&s, env, problems)
+	case !s.Enabled:
+		return s, problems
+	default:
+		problems = checkStripeKeys(s, problems)
+	}
+	switch webhook := s.WebhookSecret.Reveal(); {
+	case webhook == "":
+		problem("STRIPE_WEBHOOK_SECRET is not set: STRIPE_ENABLED=true needs the signing secret (whsec_...) of your webhook endpoint, shown when the endpoint is created (or by `stripe listen` in development)")
+	case !strings.HasPrefix(webhook, "whsec_"):
+		problem("STRIPE_WEBHOOK_SECRET does not look like a webhook signing secret: it starts with whsec_")
+	}
+	if !currencyCode.MatchString(s.Currency) {
+		problem("STRIPE_CURRENCY is %q: use a three-letter ISO 4217 code, e.g. usd, eur or jpy", s.Currency)
+	}
+	return s, problems
+}
+
+// checkStripeKeys checks the keys that payments through Stripe need.
+func checkStripeKeys(s Stripe, problems []error) []error {
+	problem := func(format string, args ...any) {
+		problems = append(problems, fmt.Errorf(format, args...))
+	}
+	secret := s.SecretKey.Reveal()
 	const dashboard = "the Stripe Dashboard, Developers > API keys"
 	switch {
 	case secret == "":
@@ -297,16 +330,25 @@ func loadStripe(get func(name, fallback string) string, env Env, problems []erro
 	case keyMode(secret) != "" && keyMode(s.PublishableKey) != keyMode(secret):
 		problem("STRIPE_PUBLISHABLE_KEY is a %s-mode key but STRIPE_SECRET_KEY a %s-mode one: use the two keys of one mode", keyMode(s.PublishableKey), keyMode(secret))
 	}
-	switch webhook := s.WebhookSecret.Reveal(); {
-	case webhook == "":
-		problem("STRIPE_WEBHOOK_SECRET is not set: STRIPE_ENABLED=true needs the signing secret (whsec_...) of your webhook endpoint, shown when the endpoint is created (or by `stripe listen` in development)")
-	case !strings.HasPrefix(webhook, "whsec_"):
-		problem("STRIPE_WEBHOOK_SECRET does not look like a webhook signing secret: it starts with whsec_")
+	return problems
+}
+
+// checkFakeStripe checks STRIPE_FAKE=true: development only, and never
+// beside real keys, which would leave it unclear whether money moves. It
+// turns payments on, with a webhook secret made for the run unless one is
+// set.
+func checkFakeStripe(s *Stripe, env Env, problems []error) []error {
+	if env == Production {
+		problems = append(problems, errors.New("STRIPE_FAKE=true while APP_ENV is production: the fake checkout grants credits without payment; remove STRIPE_FAKE and set your Stripe keys"))
 	}
-	if !currencyCode.MatchString(s.Currency) {
-		problem("STRIPE_CURRENCY is %q: use a three-letter ISO 4217 code, e.g. usd, eur or jpy", s.Currency)
+	if s.SecretKey != "" || s.PublishableKey != "" {
+		problems = append(problems, errors.New("STRIPE_FAKE=true and a Stripe key are both set: remove STRIPE_FAKE to use Stripe with your keys, or remove the keys to use the fake checkout"))
 	}
-	return s, problems
+	if s.WebhookSecret == "" {
+		s.WebhookSecret = "whsec_fake_" + randomKey()
+	}
+	s.Enabled = true
+	return problems
 }
 
 // keyKind is the kind of a Stripe key, from its prefix: sk (secret), rk

@@ -211,6 +211,40 @@ func TestLoadRefusesBadStripeSettings(t *testing.T) {
 	requireRefusals(t, tests)
 }
 
+// TestLoadFakeStripe: row 58. STRIPE_FAKE=true turns payments on through
+// the development checkout, with no keys and a webhook secret made for
+// the run.
+func TestLoadFakeStripe(t *testing.T) {
+	cfg, err := Load(env(map[string]string{"STRIPE_FAKE": "true"}))
+	require.NoError(t, err)
+	assert.True(t, cfg.Stripe.Enabled, "the fake turns payments on")
+	assert.True(t, cfg.Stripe.Fake)
+	assert.True(t, strings.HasPrefix(cfg.Stripe.WebhookSecret.Reveal(), "whsec_fake_"), "a signing secret is made for the run")
+	other, err := Load(env(map[string]string{"STRIPE_FAKE": "true"}))
+	require.NoError(t, err)
+	assert.NotEqual(t, cfg.Stripe.WebhookSecret, other.Stripe.WebhookSecret, "each run its own secret")
+	kept, err := Load(env(map[string]string{"STRIPE_FAKE": "true", "STRIPE_WEBHOOK_SECRET": "whsec_mine"}))
+	require.NoError(t, err)
+	assert.Equal(t, "whsec_mine", kept.Stripe.WebhookSecret.Reveal())
+	off, err := Load(env(nil))
+	require.NoError(t, err)
+	assert.False(t, off.Stripe.Fake, "off by default")
+}
+
+// TestLoadRefusesFakeStripe: row 58. The fake checkout grants credits
+// without payment: refused in production and beside real keys.
+func TestLoadRefusesFakeStripe(t *testing.T) {
+	requireRefusals(t, []refusal{
+		{"bad switch", map[string]string{"STRIPE_FAKE": "sure"}, []string{"STRIPE_FAKE is \"sure\"", "true"}},
+		{"in production", map[string]string{"APP_ENV": "production", "SECRET_KEY": goodKey, "EMAIL_FROM": "hello@example.com",
+			"SMTP_HOST": "smtp.example.com", "STRIPE_FAKE": "true"}, []string{"STRIPE_FAKE=true while APP_ENV is production", "remove STRIPE_FAKE"}},
+		{"beside real keys", stripeOn(map[string]string{"STRIPE_FAKE": "true"}), []string{"STRIPE_FAKE=true and a Stripe key are both set"}},
+		{"beside a publishable key", map[string]string{"STRIPE_FAKE": "true", "STRIPE_PUBLISHABLE_KEY": "pk_test_51AbCdEf"},
+			[]string{"STRIPE_FAKE=true and a Stripe key are both set"}},
+		{"bad webhook secret", map[string]string{"STRIPE_FAKE": "true", "STRIPE_WEBHOOK_SECRET": "nope"}, []string{"whsec_"}},
+	})
+}
+
 // TestStripeSecretsNeverPrint: row 56.
 func TestStripeSecretsNeverPrint(t *testing.T) {
 	vars := stripeOn(nil)

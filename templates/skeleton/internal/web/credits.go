@@ -57,6 +57,9 @@ type creditsPage struct {
 	// Low is true while the balance is under the user's notice level.
 	Low     bool
 	Problem string
+	// CanBuy is true when payments are on: "more credits" links to the
+	// buy page rather than to an administrator.
+	CanBuy bool
 }
 
 // estimate is the cost estimate tool: how much a number of runs costs and
@@ -72,7 +75,7 @@ type estimate struct {
 	Problem   string
 }
 
-func handleCredits(p *response.Pages, c *Credits, clk clock.Clock) http.Handler {
+func handleCredits(p *response.Pages, c *Credits, clk clock.Clock, canBuy bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user := currentUser(r)
 		ctx := r.Context()
@@ -98,7 +101,7 @@ func handleCredits(p *response.Pages, c *Credits, clk clock.Clock) http.Handler 
 			return
 		}
 		data := creditsPage{Balance: balance, Chart: newUsageChart(usage), Totals: totals, Settings: settings,
-			Low: settings.LowBalanceThreshold > 0 && balance < settings.LowBalanceThreshold}
+			Low: settings.LowBalanceThreshold > 0 && balance < settings.LowBalanceThreshold, CanBuy: canBuy}
 		for _, s := range c.Services.List() {
 			data.Services = append(data.Services, serviceCard{Service: s, Key: rand.Text()})
 		}
@@ -142,12 +145,13 @@ type runResult struct {
 	Problem      string
 	Balance      int64
 	NextKey      string
+	CanBuy       bool
 }
 
 // handleCreditsRun runs a service from the credits page. For htmx it
 // answers with the result and the new balance swapped in place; without
 // JavaScript it returns to the page with a notice.
-func handleCreditsRun(p *response.Pages, c *Credits) http.Handler {
+func handleCreditsRun(p *response.Pages, c *Credits, canBuy bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !parseForm(w, r, p, form.MaxBytes) {
 			return
@@ -163,7 +167,7 @@ func handleCreditsRun(p *response.Pages, c *Credits) http.Handler {
 			key = ""
 		}
 		run, err := c.Services.Run(r.Context(), user.ID, name, key, params)
-		res := runResult{Service: name, Run: run, Balance: run.Balance, NextKey: rand.Text()}
+		res := runResult{Service: name, Run: run, Balance: run.Balance, NextKey: rand.Text(), CanBuy: canBuy}
 		code, status := runs.Classify(run, err)
 		var input *services.InputError
 		switch code {
@@ -197,8 +201,12 @@ func handleCreditsRun(p *response.Pages, c *Credits) http.Handler {
 			return
 		}
 		if res.Insufficient != nil {
+			more := "Ask an administrator for more credits"
+			if canBuy {
+				more = "Buy more credits at " + buyPath
+			}
 			p.ErrorText(w, r, status, "Not enough credits",
-				fmt.Sprintf("This run needs %d credit%s and you have %d. Ask an administrator for more credits, then try again.", res.Insufficient.Required, runs.Plural(res.Insufficient.Required), res.Insufficient.Balance))
+				fmt.Sprintf("This run needs %d credit%s and you have %d. %s, then try again.", res.Insufficient.Required, runs.Plural(res.Insufficient.Required), res.Insufficient.Balance, more))
 			return
 		}
 		fl := views.Flash{Kind: "success", Message: fmt.Sprintf("%s ran; your balance is %d credit%s.", name, res.Balance, runs.Plural(res.Balance))}
@@ -338,14 +346,15 @@ func handleCreditNotices(p *response.Pages, c *Credits) http.Handler {
 type creditsCard struct {
 	Balance  int64
 	Services []serviceCard
+	CanBuy   bool
 }
 
-func (c *Credits) card(ctx context.Context, userID string) (creditsCard, error) {
+func (c *Credits) card(ctx context.Context, userID string, canBuy bool) (creditsCard, error) {
 	balance, err := c.Ledger.Balance(ctx, userID)
 	if err != nil {
 		return creditsCard{}, err
 	}
-	card := creditsCard{Balance: balance}
+	card := creditsCard{Balance: balance, CanBuy: canBuy}
 	for _, s := range c.Services.List() {
 		card.Services = append(card.Services, serviceCard{Service: s, Key: rand.Text()})
 	}

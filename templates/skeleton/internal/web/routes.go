@@ -50,9 +50,11 @@ type route struct {
 // routes lists every route the application serves.
 func (s *server) routes() []route {
 	p, a, c := s.pages, s.auth, &s.Credits
+	canBuy := s.Billing != nil
 	return []route{
 		{"GET /{$}", public, handleHome(p)},
 		{"GET /about", public, handleAbout(p)},
+		{"GET /pricing", public, handlePricing(p, s.Billing, s.DevCheckout != nil, false)},
 		{"GET /contact", public, handleContactForm(p)},
 		{"POST /contact", public, handleContactSubmit(s.Logger, p, s.Contacts, s.Limiter, s.Config.TrustProxyHeaders)},
 		{"POST /contact/validate", public, handleContactValidate(p)},
@@ -75,7 +77,7 @@ func (s *server) routes() []route {
 		{"GET /email/confirm", public, handleEmailConfirmLink(p, a)},
 		{"POST /email/confirm", public, handleEmailConfirm(p, a)},
 
-		{"GET /dashboard", signedIn, handleDashboard(p, a, c)},
+		{"GET /dashboard", signedIn, handleDashboard(p, a, c, canBuy)},
 		{"GET /reauthenticate", signedIn, handleReauthForm(p)},
 		{"POST /reauthenticate", signedIn, handleReauth(p, a)},
 		{"GET /settings", signedIn, handleSettings(p, a)},
@@ -88,11 +90,25 @@ func (s *server) routes() []route {
 		{"POST /settings/api-keys", signedIn, handleAPIKeyCreate(p, a, c)},
 		{"POST /settings/api-keys/{id}/revoke", signedIn, handleAPIKeyRevoke(p, c)},
 
-		{"GET /credits", signedIn, handleCredits(p, c, s.Clock)},
-		{"POST /credits/services/{name}/runs", signedIn, handleCreditsRun(p, c)},
+		{"GET /credits", signedIn, handleCredits(p, c, s.Clock, canBuy)},
+		{"POST /credits/services/{name}/runs", signedIn, handleCreditsRun(p, c, canBuy)},
 		{"GET /credits/history", signedIn, handleCreditsHistory(p, c)},
 		{"GET /credits/history.csv", signedIn, handleCreditsCSV(s.Logger, p, c)},
 		{"POST /credits/notices", signedIn, handleCreditNotices(p, c)},
+
+		// Buying credits: the buy page is served with payments off too,
+		// to say so; the rest only when they are on.
+		{"GET /credits/buy", signedIn, handlePricing(p, s.Billing, s.DevCheckout != nil, true)},
+		{"POST /credits/buy/{id}", signedIn, s.paying(s.buy)},
+		{"GET /credits/purchases/success", signedIn, s.paying(s.success)},
+		{"GET /credits/purchases/cancel", signedIn, handleCheckoutCancelled(p)},
+		{"GET /credits/purchases", signedIn, s.paying(s.purchases)},
+		{"GET /credits/purchases/{id}", signedIn, s.paying(s.receipt)},
+		{"POST /credits/portal", signedIn, s.paying(s.portal)},
+		// Development only, with STRIPE_FAKE=true: the fake checkout's
+		// pay page. Absent in production (configuration refuses the fake).
+		{"GET /dev/checkout/{id}", signedIn, s.devCheckout()},
+		{"POST /dev/checkout/{id}/pay", signedIn, s.devCheckoutPay()},
 
 		{"GET /admin", adminOnly, handleAdminDashboard(p, a)},
 		{"GET /admin/users", adminOnly, handleAdminUsers(p, a)},

@@ -16,6 +16,7 @@ import (
 	"net/url"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/billing"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/billing/devcheckout"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/health"
@@ -63,6 +64,9 @@ type Deps struct {
 	Credits  Credits
 	// Billing sells credits through Stripe; nil when payments are off.
 	Billing *billing.Billing
+	// DevCheckout is the fake Stripe of STRIPE_FAKE=true, whose pay page
+	// the web layer serves; nil otherwise, and always in production.
+	DevCheckout *devcheckout.Stripe
 }
 
 // server is what the handlers are made from.

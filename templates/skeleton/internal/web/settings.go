@@ -19,7 +19,7 @@ type dashboardPage struct {
 	Credits  creditsCard
 }
 
-func handleDashboard(p *response.Pages, a *auth, c *Credits) http.Handler {
+func handleDashboard(p *response.Pages, a *auth, c *Credits, canBuy bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pr := principalFrom(r.Context())
 		list, err := a.Sessions.List(r.Context(), pr.user.ID, pr.user.State())
@@ -27,7 +27,7 @@ func handleDashboard(p *response.Pages, a *auth, c *Credits) http.Handler {
 			p.Fail(w, r, err)
 			return
 		}
-		card, err := c.card(r.Context(), pr.user.ID)
+		card, err := c.card(r.Context(), pr.user.ID, canBuy)
 		if err != nil {
 			p.Fail(w, r, err)
 			return

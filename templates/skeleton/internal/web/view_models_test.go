@@ -14,6 +14,8 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/accounts"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/apikeys"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/audit"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/billing"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/billing/devcheckout"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
@@ -54,6 +56,12 @@ func viewModels() (pages map[string]any, partials map[string]any) {
 	keys := []apikeys.Key{{ID: "k1", UserID: "u1", Name: "ci", Prefix: "sk_abc", CreatedAt: at, LastUsedAt: at},
 		{ID: "k2", UserID: "u1", Name: "old", Prefix: "sk_def", CreatedAt: at, RevokedAt: at}}
 
+	pkg := billing.Package{ID: "pk1", Name: "Starter", Credits: 250, UnitAmount: 900, Currency: "eur", Active: true, StripePriceID: "price_1"}
+	purchase := billing.Purchase{ID: "p1", UserID: "u1", PackageID: "pk1", Status: billing.StatusPending, Credits: 250, Amount: 900,
+		Currency: "eur", CheckoutSessionID: "cs_1", CreatedAt: at}
+	paid := purchase
+	paid.Status, paid.PaidAt, paid.PaymentIntentID = billing.StatusPaid, at, "pi_1"
+
 	pages = map[string]any{
 		"home":             nil,
 		"about":            nil,
@@ -61,7 +69,7 @@ func viewModels() (pages map[string]any, partials map[string]any) {
 		"error":            response.ErrorPage{Status: 404, Heading: "Gone", Message: "It went", RequestID: "req"},
 		"accounts/form":    authPage{Heading: "Log in", Lead: "Welcome", Form: f, Links: links},
 		"accounts/message": messagePage{Kind: "info", Heading: "Done", Lines: []string{"line"}, Links: links, Form: &f},
-		"dashboard/index":  dashboardPage{User: user, Sessions: 2, Credits: creditsCard{Balance: 5, Services: cards}},
+		"dashboard/index":  dashboardPage{User: user, Sessions: 2, Credits: creditsCard{Balance: 5, Services: cards, CanBuy: true}},
 		"settings/index": settingsPage{User: user, Profile: f, Email: f, Password: f, Delete: f, Fresh: true,
 			Sessions: []sessionRow{{Session: sessions.Session{ID: "s1", UserID: "u1", CreatedAt: at, LastSeenAt: at, UserAgent: "Firefox", IP: "192.0.2.1"}, Current: true},
 				{Session: sessions.Session{ID: "s2", UserID: "u1", CreatedAt: at, LastSeenAt: at}}}},
@@ -77,7 +85,7 @@ func viewModels() (pages map[string]any, partials map[string]any) {
 		"credits/index": creditsPage{Balance: 1, Services: cards, Chart: chart,
 			Totals:   []credits.ServiceTotal{{Service: "word-count", Runs: 3, Consumed: 3}},
 			Estimate: estimate{Service: "word-count", Runs: 10, Cost: 10, Covered: false, DailyUse: 1, DaysLeft: 1, Requested: true, Problem: "too many"},
-			Settings: credits.Settings{LowBalanceThreshold: 5, WeeklySummary: true}, Low: true, Problem: "problem"},
+			Settings: credits.Settings{LowBalanceThreshold: 5, WeeklySummary: true}, Low: true, Problem: "problem", CanBuy: true},
 		"credits/history": historyPage{Filter: credits.Filter{UserID: "u1", Kind: credits.Kinds[0], Service: "word-count"},
 			Query: url.Values{"kind": {string(credits.Kinds[0])}}, Entries: journal, Total: 60, Pages: 3, Prev: "/credits/history?page=1",
 			Next: "/credits/history?page=3", CSV: "/credits/history.csv?", Kinds: credits.Kinds, Services: []services.Service{service},
@@ -87,13 +95,21 @@ func viewModels() (pages map[string]any, partials map[string]any) {
 			Services: []credits.ServiceTotal{{Service: "word-count", Runs: 3, Consumed: 3}}, Problems: []credits.Problem{{UserID: "u1", What: "negative"}},
 			Checked: true, SinceDays: usageDays},
 		"credits/admin_user": adminUserCreditsPage{User: user, Balance: 3, Entries: journal, Total: 1, Amount: "5", Reason: "gift", Problem: "no"},
+		"billing/pricing":    pricingPage{Enabled: true, Buy: true, Fake: true, Offers: []packageOffer{{Package: pkg, Price: "9.00 EUR", Key: "K"}}},
+		"billing/success":    successPage{Purchase: purchase, Price: "9.00 EUR", Outcome: billing.NotPaid, Balance: 5, Unconfirmed: true},
+		"billing/cancel":     nil,
+		"billing/purchases": purchasesPage{Portal: true, Purchases: []purchaseRow{rowOf(purchase),
+			rowOf(billing.Purchase{ID: "p2", Status: billing.StatusFailed, Amount: 500, Currency: "jpy", CreatedAt: at})}},
+		"billing/receipt": rowOf(paid),
+		"billing/dev_checkout": devCheckoutPage{Price: "9.00 EUR", Session: devcheckout.Session{
+			CheckoutSession: billing.CheckoutSession{ID: "cs_fake_1"}, SuccessURL: "/s", CancelURL: "/c", Package: pkg}},
 	}
 	partials = map[string]any{
 		"contact_form":    contactFields,
 		"contact_success": messages[0],
 		"field_feedback":  contactFields.Fields[0],
 		"credits_run_result": runResult{Service: "word-count", Run: run, Problem: "switched off", Balance: 4, NextKey: "N",
-			Insufficient: &credits.InsufficientError{Balance: 0, Required: 1}},
+			Insufficient: &credits.InsufficientError{Balance: 0, Required: 1}, CanBuy: true},
 	}
 	return pages, partials
 }

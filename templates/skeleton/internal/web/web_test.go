@@ -27,6 +27,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/accounts"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/billing"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/billing/billingtest"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/billing/devcheckout"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
@@ -73,6 +74,9 @@ type options struct {
 	db *database.DB
 	// stripe, when set, turns payments on, with this Stripe.
 	stripe *billingtest.Stripe
+	// fake turns payments on through the development checkout
+	// (STRIPE_FAKE=true), instead of stripe.
+	fake bool
 }
 
 func newApp(t testing.TB, dialect database.Dialect, opts options) *app {
@@ -122,9 +126,17 @@ func newApp(t testing.TB, dialect database.Dialect, opts options) *app {
 		Accounts: testAccounts(t, db, queue, logger, opts.baseURL, clk),
 		Credits:  testCredits(t, db, logger, clk),
 	}
-	if opts.stripe != nil {
-		deps.Billing = billing.New(billing.Options{DB: db, Ledger: deps.Credits.Ledger, Stripe: opts.stripe, Clock: clk,
-			Logger: logger, Jobs: queue, WebhookSecret: billingtest.WebhookSecret})
+	if opts.stripe != nil || opts.fake {
+		var api billing.Stripe = opts.stripe
+		if opts.fake {
+			deps.DevCheckout = devcheckout.New(opts.baseURL, billingtest.WebhookSecret)
+			api = deps.DevCheckout
+		}
+		deps.Billing = billing.New(billing.Options{DB: db, Ledger: deps.Credits.Ledger, Stripe: api, Clock: clk,
+			Logger: logger, Jobs: queue, WebhookSecret: billingtest.WebhookSecret, Mail: billingtest.Mail(db, deps.Accounts.Outbox)})
+		if opts.fake {
+			deps.DevCheckout.SellFrom(deps.Billing.PackageByPrice)
+		}
 		deps.Billing.RegisterJobs()
 	}
 	h, err := NewServer(deps)

@@ -21,6 +21,8 @@ type Stripe struct {
 	prices    map[string]price
 	sessions  map[string]billing.CheckoutSession
 	customers map[string]string // by idempotency key
+	// checkouts are the sessions' ids by idempotency key.
+	checkouts map[string]string
 	failures  int
 	retrieved int
 }
@@ -32,7 +34,8 @@ type price struct {
 
 // New returns a Stripe with no prices, customers or sessions.
 func New() *Stripe {
-	return &Stripe{prices: map[string]price{}, sessions: map[string]billing.CheckoutSession{}, customers: map[string]string{}}
+	return &Stripe{prices: map[string]price{}, sessions: map[string]billing.CheckoutSession{}, customers: map[string]string{},
+		checkouts: map[string]string{}}
 }
 
 // ErrUnavailable is what a retrieval fails with after FailRetrievals.
@@ -59,17 +62,21 @@ func (s *Stripe) CreateCustomer(_ context.Context, c billing.NewCustomer) (strin
 }
 
 // CreateCheckoutSession implements billing.Stripe: an open, unpaid
-// session for the price.
+// session for the price; one idempotency key gives one session, as at
+// Stripe.
 func (s *Stripe) CreateCheckoutSession(_ context.Context, c billing.NewCheckout) (billing.CheckoutSession, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if id, ok := s.checkouts[c.IdempotencyKey]; ok {
+		return s.sessions[id], nil
+	}
 	p, ok := s.prices[c.PriceID]
 	if !ok {
 		return billing.CheckoutSession{}, fmt.Errorf("billingtest: no such price %q", c.PriceID)
 	}
 	id := "cs_test_" + rand.Text()
 	sess := billing.CheckoutSession{
-		ID: id, URL: "https://checkout.stripe.test/" + id, PaymentStatus: billing.PaymentUnpaid,
+		ID: id, URL: "https://checkout.stripe.test/" + id, Status: billing.SessionOpen, PaymentStatus: billing.PaymentUnpaid,
 		ClientReferenceID: c.ClientReferenceID, CustomerID: c.CustomerID, AmountTotal: p.amount, Currency: p.currency,
 		LineItems: []billing.LineItem{{PriceID: c.PriceID, Quantity: 1, AmountTotal: p.amount, Currency: p.currency}},
 	}
@@ -77,6 +84,7 @@ func (s *Stripe) CreateCheckoutSession(_ context.Context, c billing.NewCheckout)
 		return billing.CheckoutSession{}, errors.New("billingtest: the success URL lacks {CHECKOUT_SESSION_ID}")
 	}
 	s.sessions[id] = sess
+	s.checkouts[c.IdempotencyKey] = id
 	return sess, nil
 }
 
@@ -96,9 +104,19 @@ func (s *Stripe) CheckoutSession(_ context.Context, id string) (billing.Checkout
 	return sess, nil
 }
 
+// CreatePortalSession implements billing.Stripe: the portal's address
+// names the customer, for the test to check.
+func (s *Stripe) CreatePortalSession(_ context.Context, customerID, returnURL string) (string, error) {
+	if customerID == "" || returnURL == "" {
+		return "", errors.New("billingtest: a portal session needs a customer and a return URL")
+	}
+	return "https://billing.stripe.test/p/session/" + customerID, nil
+}
+
 // Pay marks the session paid, as Stripe does once the money is in.
 func (s *Stripe) Pay(sessionID string) {
 	s.Change(sessionID, func(c *billing.CheckoutSession) {
+		c.Status = billing.SessionComplete
 		c.PaymentStatus = billing.PaymentPaid
 		c.PaymentIntentID = "pi_test_" + rand.Text()
 	})

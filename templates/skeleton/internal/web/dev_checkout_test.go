@@ -1,0 +1,77 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/billing/devcheckout"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
+)
+
+// TestFakeCheckoutBuysThroughTheWebhook: row 58. With STRIPE_FAKE the
+// buy goes to the application's own pay page; paying there delivers a
+// signed checkout.session.completed through the real webhook handler
+// (recorded, its job queued), and the success page shows the credits,
+// granted once. Another user cannot open or pay the session.
+func TestFakeCheckoutBuysThroughTheWebhook(t *testing.T) {
+	forStores(t, true, func(t *testing.T, s *store) {
+		buyer := signUp(t, s.app, "dev@example.com", "Dev")
+		other := signUp(t, s.app, "other@example.com", "Other")
+		_, body := buyer.get("/pricing")
+		assert.Contains(t, body, "moves no money", "the fake says so")
+		_, resp := s.startCheckout(t, buyer)
+		session := sessionOf(t, resp, "https://example.com"+devcheckout.PayPath)
+		pay := devcheckout.PayPath + session
+
+		resp, body = buyer.get(pay)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "pay page:\n%s", body)
+		assert.Contains(t, body, "Pay 9.00 EUR")
+		assert.Contains(t, body, `href="https://example.com/credits/purchases/cancel"`, "a way out")
+		for _, r := range []*http.Request{get(pay), post(pay+"/pay", nil), get(devcheckout.PayPath + "cs_fake_unknown"), post(devcheckout.PayPath+"cs_fake_unknown/pay", nil)} {
+			resp, _ := other.do(r)
+			assert.Equal(t, http.StatusNotFound, resp.StatusCode, "%s %s by another user", r.Method, r.URL)
+		}
+		assert.Zero(t, s.count(t, "stripe_events"), "nothing was delivered for another user")
+
+		resp, body = buyer.post(pay+"/pay", url.Values{})
+		require.Equal(t, http.StatusSeeOther, resp.StatusCode, "pay:\n%s", body)
+		success := strings.TrimPrefix(resp.Header.Get("Location"), "https://example.com")
+		assert.Equal(t, successPath+"?session_id="+session, success)
+		assert.Equal(t, 1, s.count(t, "stripe_events WHERE event_id = ? AND type = 'checkout.session.completed'", "evt_fake_"+session),
+			"the signed event went through the webhook")
+		assert.Contains(t, s.logs.String(), `"msg":"stripe event received"`, "the real handler answered it")
+
+		resp, body = buyer.get(success)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		assert.Contains(t, body, "250 credits are in your account")
+		s.runDueJobs(t)
+		resp, _ = buyer.post(pay+"/pay", url.Values{})
+		require.Equal(t, http.StatusSeeOther, resp.StatusCode, "paying again is a redelivery")
+		s.runDueJobs(t)
+		assert.Equal(t, int64(packageCredits), s.balanceOf(t, s.userID(t, "dev@example.com")), "granted once")
+		_, body = buyer.get(pay)
+		assert.Contains(t, body, "This checkout is paid")
+	})
+}
+
+// TestFakeCheckoutAbsentWithRealStripe: row 58. Without STRIPE_FAKE (which
+// configuration refuses in production) the pay page and its forged "pay"
+// do not exist.
+func TestFakeCheckoutAbsentWithRealStripe(t *testing.T) {
+	s := newStore(t, database.SQLite, false)
+	buyer := signUp(t, s.app, "real@example.com", "Real")
+	_, resp := s.startCheckout(t, buyer)
+	session := sessionOf(t, resp, "https://checkout.stripe.test/")
+	s.stripe.Pay(session)
+	for _, r := range []*http.Request{get(devcheckout.PayPath + session), post(devcheckout.PayPath+session+"/pay", nil)} {
+		resp, _ := buyer.do(r)
+		assert.Equal(t, http.StatusNotFound, resp.StatusCode, "%s %s", r.Method, r.URL)
+	}
+	assert.Zero(t, s.count(t, "stripe_events"), "an event was delivered")
+	assert.Zero(t, s.count(t, "credit_journal"), "credits were granted")
+}
