@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/config"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/devreload"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/health"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/migrate"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/views"
@@ -61,11 +62,7 @@ func serve(ctx context.Context, inv invocation) error {
 		logger.Warn("STRIPE_FAKE=true: purchases go through the development checkout at /dev/checkout/, and no money moves")
 	}
 
-	assets, err := static.New()
-	if err != nil {
-		return err
-	}
-	renderer, err := views.New(appName, assets, a.clock)
+	assets, renderer, watcher, err := a.pageFiles(logger)
 	if err != nil {
 		return err
 	}
@@ -94,8 +91,9 @@ func serve(ctx context.Context, inv invocation) error {
 		Accounts: a.accounts,
 		Credits:  a.credits,
 		Billing:  a.billing,
-		// Configuration refuses STRIPE_FAKE in production.
+		// Configuration refuses STRIPE_FAKE and SOURCE_DIR in production.
 		DevCheckout: a.devCheckout,
+		DevReload:   watcher,
 	})
 	if err != nil {
 		return err
@@ -108,6 +106,9 @@ func serve(ctx context.Context, inv invocation) error {
 		defer close(backgroundDone)
 		a.runBackground(background, sender)
 	}()
+	if watcher != nil {
+		go watcher.Run(background)
+	}
 	defer func() {
 		stopBackground()
 		<-backgroundDone
@@ -148,4 +149,24 @@ func serve(ctx context.Context, inv invocation) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// pageFiles loads the static files and the templates: the embedded ones,
+// or in development with SOURCE_DIR those on disk, with the watcher that
+// reloads them when they change.
+func (a *app) pageFiles(logger *slog.Logger) (*static.Assets, *views.Renderer, *devreload.Watcher, error) {
+	if a.cfg.SourceDir == "" {
+		assets, err := static.New()
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		renderer, err := views.New(appName, assets, a.clock)
+		return assets, renderer, nil, err
+	}
+	assets, renderer, watcher, err := devreload.Live(logger, appName, a.clock, a.cfg.SourceDir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	logger.Warn("SOURCE_DIR is set: templates and static files are read from " + a.cfg.SourceDir + " and reloaded when they change")
+	return assets, renderer, watcher, nil
 }

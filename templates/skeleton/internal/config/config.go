@@ -12,6 +12,8 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -38,6 +40,10 @@ var placeholderSecretKeys = map[string]bool{
 	"development": true, "insecure": true, "replace-me": true,
 }
 
+// SourceDirs are the directories under SOURCE_DIR read in development:
+// the templates, then the static files.
+var SourceDirs = []string{"internal/views/templates", "internal/web/static"}
+
 // Config holds every setting the application reads at start.
 type Config struct {
 	Env               Env
@@ -50,6 +56,10 @@ type Config struct {
 	TrustProxyHeaders bool
 	Email             Email
 	Stripe            Stripe
+	// SourceDir is SOURCE_DIR, the project's directory, development only:
+	// templates and static files are read from it, reloaded when they
+	// change, and open pages reload themselves. Empty: the embedded ones.
+	SourceDir string
 	// SecretKeyGenerated is true when SECRET_KEY was unset in development
 	// and a random key was made for this run: signed cookies will not
 	// survive a restart.
@@ -179,6 +189,18 @@ func Load(getenv func(string) string) (Config, error) {
 		problem("TRUST_PROXY_HEADERS is %q: use true (behind a reverse proxy that sets X-Forwarded-Proto) or false", trust)
 	}
 
+	cfg.SourceDir = get("SOURCE_DIR", "")
+	switch {
+	case cfg.SourceDir != "" && cfg.Env == Production:
+		problem("SOURCE_DIR is set while APP_ENV is production: production serves the templates and static files built into the binary; remove SOURCE_DIR")
+	case cfg.SourceDir != "":
+		for _, dir := range SourceDirs {
+			if info, err := os.Stat(filepath.Join(cfg.SourceDir, dir)); err != nil || !info.IsDir() {
+				problem("SOURCE_DIR is %q, which has no %s: set it to the project's directory (SOURCE_DIR=. from there)", cfg.SourceDir, dir)
+			}
+		}
+	}
+
 	cfg.Email, problems = loadEmail(get, cfg.Env, problems)
 	cfg.Stripe, problems = loadStripe(get, cfg.Env, problems)
 
@@ -201,6 +223,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("stripe_enabled", c.Stripe.Enabled),
 		slog.Bool("stripe_test_mode", c.Stripe.Enabled && c.Stripe.TestMode()),
 		slog.Bool("stripe_fake", c.Stripe.Fake),
+		slog.String("source_dir", c.SourceDir),
 	)
 }
 

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -41,7 +43,7 @@ func TestLoadDefaults(t *testing.T) {
 }
 
 // Every refusal names the variable and its fix; the production key cases
-// are row 51.
+// are row 51, SOURCE_DIR in production row 62.
 func TestLoadRefusesBadValues(t *testing.T) {
 	tests := []refusal{
 		{"production without key", map[string]string{"APP_ENV": "production"}, []string{"SECRET_KEY is not set", "openssl rand -hex 32"}},
@@ -60,8 +62,22 @@ func TestLoadRefusesBadValues(t *testing.T) {
 		{"bad log level", map[string]string{"LOG_LEVEL": "loud"}, []string{"LOG_LEVEL", "debug, info, warn or error"}},
 		{"bad log format", map[string]string{"LOG_FORMAT": "xml"}, []string{"LOG_FORMAT", "json or text"}},
 		{"bad trust", map[string]string{"TRUST_PROXY_HEADERS": "maybe"}, []string{"TRUST_PROXY_HEADERS", "true"}},
+		{"source dir in production", map[string]string{"APP_ENV": "production", "SECRET_KEY": goodKey, "EMAIL_FROM": "hello@example.com", "SMTP_HOST": "smtp.example.com", "SOURCE_DIR": "."},
+			[]string{"SOURCE_DIR is set while APP_ENV is production", "remove SOURCE_DIR"}},
+		{"source dir that is not the project", map[string]string{"SOURCE_DIR": "/nonexistent"}, []string{`SOURCE_DIR is "/nonexistent", which has no internal/views/templates`, "SOURCE_DIR=."}},
 	}
 	requireRefusals(t, tests)
+}
+
+// SOURCE_DIR is the project's directory, which holds both source folders.
+func TestLoadSourceDir(t *testing.T) {
+	dir := t.TempDir()
+	for _, sub := range SourceDirs {
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, sub), 0o755))
+	}
+	cfg, err := Load(env(map[string]string{"SOURCE_DIR": dir}))
+	require.NoError(t, err)
+	assert.Equal(t, dir, cfg.SourceDir)
 }
 
 // refusal is an environment Load must refuse, and what its error must say.

@@ -54,7 +54,7 @@ func TestFoldConstants(t *testing.T) {
 func TestLayoutAssetsAreFolded(t *testing.T) {
 	r, err := New("App", fakeAssets{}, clock.System{})
 	require.NoError(t, err)
-	for _, tt := range r.pages["home"].Templates() {
+	for _, tt := range r.set.Load().pages["home"].Templates() {
 		if tt.Tree != nil {
 			src := tt.Tree.Root.String()
 			assert.False(t, strings.Contains(src, "{{asset ") || strings.Contains(src, "{{integrity "), "template %s still calls asset or integrity:\n%s", tt.Name(), src)

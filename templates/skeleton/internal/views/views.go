@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync/atomic"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 )
@@ -66,34 +67,87 @@ type view struct {
 	Page
 	AppName string
 	Year    int
+	// Reload is set in development when templates are read from disk:
+	// the layout then loads the script that reloads the page on a change.
+	Reload *Reload
+}
+
+// Reload is what the development reload script needs.
+type Reload struct {
+	// Generation is the templates' version the page was rendered with.
+	Generation int64
 }
 
 // Renderer holds the parsed templates.
 type Renderer struct {
-	appName  string
-	clock    clock.Clock
-	pages    map[string]*template.Template
-	partials *template.Template
+	appName string
+	clock   clock.Clock
+	assets  AssetURLs
+	// live is set when the templates are read from disk and reloaded
+	// (development): pages then carry the reload script.
+	live bool
+	set  atomic.Pointer[templateSet]
 }
 
-// New parses every template once. appName appears in titles and branding;
-// clk dates the footer.
+// templateSet is one parse of every template.
+type templateSet struct {
+	generation int64
+	pages      map[string]*template.Template
+	partials   *template.Template
+}
+
+// New parses every embedded template once. appName appears in titles and
+// branding; clk dates the footer.
 func New(appName string, assets AssetURLs, clk clock.Clock) (*Renderer, error) {
-	funcs := template.FuncMap{
-		"asset":     assets.URL,
-		"integrity": assets.Integrity,
+	return newRenderer(&Renderer{appName: appName, clock: clk, assets: assets}, Files())
+}
+
+// NewLive parses the templates in dir, a copy of internal/views/templates
+// on disk, for development: Reload reads them again.
+func NewLive(appName string, assets AssetURLs, clk clock.Clock, dir fs.FS) (*Renderer, error) {
+	return newRenderer(&Renderer{appName: appName, clock: clk, assets: assets, live: true}, dir)
+}
+
+func newRenderer(r *Renderer, fsys fs.FS) (*Renderer, error) {
+	set, err := r.parse(fsys, 0)
+	if err != nil {
+		return nil, err
 	}
-	fsys := Files()
+	r.set.Store(set)
+	return r, nil
+}
+
+// Reload parses the templates in dir again and serves them from now on.
+// A template that does not parse leaves the ones before in place and is
+// the error.
+func (r *Renderer) Reload(dir fs.FS) error {
+	set, err := r.parse(dir, r.set.Load().generation+1)
+	if err != nil {
+		return err
+	}
+	r.set.Store(set)
+	return nil
+}
+
+// Generation counts the reloads: a page rendered once and kept (a fixed
+// page) is out of date when it changes.
+func (r *Renderer) Generation() int64 { return r.set.Load().generation }
+
+func (r *Renderer) parse(fsys fs.FS, generation int64) (*templateSet, error) {
+	funcs := template.FuncMap{
+		"asset":     r.assets.URL,
+		"integrity": r.assets.Integrity,
+	}
 	base, err := template.New("").Funcs(funcs).ParseFS(fsys, "layout.html", "partials/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse layout and partials: %w", err)
 	}
-	foldConstants(base, map[string]func(string) (string, error){"asset": assets.URL, "integrity": assets.Integrity})
+	foldConstants(base, map[string]func(string) (string, error){"asset": r.assets.URL, "integrity": r.assets.Integrity})
 	names, err := pageFiles(fsys)
 	if err != nil {
 		return nil, err
 	}
-	r := &Renderer{appName: appName, clock: clk, pages: map[string]*template.Template{}}
+	set := &templateSet{generation: generation, pages: map[string]*template.Template{}}
 	for _, file := range names {
 		t, err := base.Clone()
 		if err == nil {
@@ -102,14 +156,14 @@ func New(appName string, assets AssetURLs, clk clock.Clock) (*Renderer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("parse %s: %w", file, err)
 		}
-		r.pages[pageName(file)] = t
+		set.pages[pageName(file)] = t
 	}
 	// Partials are executed on their own too, for htmx. Base is cloned for
 	// that use because html/template cannot clone a set once executed.
-	if r.partials, err = base.Clone(); err != nil {
+	if set.partials, err = base.Clone(); err != nil {
 		return nil, fmt.Errorf("clone partials: %w", err)
 	}
-	return r, nil
+	return set, nil
 }
 
 // pageFiles lists every page template: each .html file but the layout and
@@ -141,8 +195,9 @@ func pageName(file string) string {
 
 // Pages lists the page names.
 func (r *Renderer) Pages() []string {
-	names := make([]string, 0, len(r.pages))
-	for name := range r.pages {
+	pages := r.set.Load().pages
+	names := make([]string, 0, len(pages))
+	for name := range pages {
 		names = append(names, name)
 	}
 	return names
@@ -162,11 +217,16 @@ func (r *Renderer) Page(w http.ResponseWriter, status int, name string, p Page) 
 // The page takes from the time only its footer's year (Year): it must
 // render again when that turns.
 func (r *Renderer) Render(name string, p Page) ([]byte, error) {
-	t, ok := r.pages[name]
+	set := r.set.Load()
+	t, ok := set.pages[name]
 	if !ok {
 		return nil, fmt.Errorf("render page %q: no such page", name)
 	}
-	return execute(t, "layout", view{Page: p, AppName: r.appName, Year: r.Year()})
+	v := view{Page: p, AppName: r.appName, Year: r.Year()}
+	if r.live {
+		v.Reload = &Reload{Generation: set.generation}
+	}
+	return execute(t, "layout", v)
 }
 
 // Year is the year pages show in their footer.
@@ -174,7 +234,7 @@ func (r *Renderer) Year() int { return r.clock.Now().Year() }
 
 // Partial renders one fragment from templates/partials, for htmx.
 func (r *Renderer) Partial(w http.ResponseWriter, status int, name string, data any) error {
-	body, err := execute(r.partials, name, data)
+	body, err := execute(r.set.Load().partials, name, data)
 	if err != nil {
 		return err
 	}
@@ -198,6 +258,6 @@ func send(w http.ResponseWriter, status int, body []byte) error {
 
 // Has reports whether a page of that name exists.
 func (r *Renderer) Has(name string) bool {
-	_, ok := r.pages[name]
+	_, ok := r.set.Load().pages[name]
 	return ok
 }

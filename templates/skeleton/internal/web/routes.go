@@ -109,6 +109,9 @@ func (s *server) routes() []route {
 		// pay page. Absent in production (configuration refuses the fake).
 		{"GET /dev/checkout/{id}", signedIn, s.devCheckout()},
 		{"POST /dev/checkout/{id}/pay", signedIn, s.devCheckoutPay()},
+		// Development with SOURCE_DIR only: open pages wait here for a
+		// change of the templates or static files.
+		{"GET /dev/reload", public, s.devReload()},
 
 		{"GET /admin", adminOnly, handleAdminDashboard(p, a)},
 		{"GET /admin/users", adminOnly, handleAdminUsers(p, a)},

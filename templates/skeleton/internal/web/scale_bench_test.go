@@ -107,7 +107,7 @@ func seedAtScale(t testing.TB, db *database.DB, light, heavy string) {
 	const batch = 1000
 	for start := 0; start < scaleUsers; start += batch {
 		at := now.Add(-time.Duration(scaleUsers-start) * time.Minute)
-		exec(`WITH RECURSIVE n(i) AS (SELECT ? UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+		exec(`WITH RECURSIVE n(i) AS (SELECT CAST(? AS INTEGER) UNION ALL SELECT i + 1 FROM n WHERE i < ?)
 			INSERT INTO users (id, email, email_normalized, name, password_hash, role, active, email_verified_at, password_changed_at, created_at)
 			SELECT 'u' || i, 'user' || i || '@example.com', 'user' || i || '@example.com', 'User ' || i, 'x', 'user', TRUE, ?, ?, ? FROM n`,
 			start, start+batch-1, at, at, at)

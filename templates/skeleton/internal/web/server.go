@@ -19,6 +19,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/billing/devcheckout"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/devreload"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/health"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/ratelimit"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/views"
@@ -67,6 +68,10 @@ type Deps struct {
 	// DevCheckout is the fake Stripe of STRIPE_FAKE=true, whose pay page
 	// the web layer serves; nil otherwise, and always in production.
 	DevCheckout *devcheckout.Stripe
+	// DevReload, set in development with SOURCE_DIR, reloads the templates
+	// and static files when they change and tells open pages; nil, its
+	// route is not served.
+	DevReload *devreload.Watcher
 }
 
 // server is what the handlers are made from.

@@ -32,6 +32,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/devreload"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/health"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/jobs"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/logging"
@@ -61,6 +62,8 @@ type app struct {
 	deps Deps
 	// billing is nil unless options.stripe turned payments on.
 	billing *billing.Billing
+	// reload is nil unless options.sourceDir is set.
+	reload *devreload.Watcher
 }
 
 type options struct {
@@ -77,6 +80,9 @@ type options struct {
 	// fake turns payments on through the development checkout
 	// (STRIPE_FAKE=true), instead of stripe.
 	fake bool
+	// sourceDir, when set, is a copy of the project (SOURCE_DIR): the
+	// templates and static files are read from it, and app.reload watches it.
+	sourceDir string
 }
 
 func newApp(t testing.TB, dialect database.Dialect, opts options) *app {
@@ -95,6 +101,11 @@ func newApp(t testing.TB, dialect database.Dialect, opts options) *app {
 	require.NoError(t, err)
 	renderer, err := views.New(testAppName, assets, clk)
 	require.NoError(t, err)
+	var watcher *devreload.Watcher
+	if opts.sourceDir != "" {
+		assets, renderer, watcher, err = devreload.Live(logger, testAppName, clk, opts.sourceDir)
+		require.NoError(t, err)
+	}
 	m, err := migrate.New(db, clk)
 	require.NoError(t, err)
 	checker := health.New(logger,
@@ -118,13 +129,14 @@ func newApp(t testing.TB, dialect database.Dialect, opts options) *app {
 			SecretKey:         []byte("0123456789abcdef0123456789abcdef"),
 			Development:       true,
 		},
-		Views:    renderer,
-		Assets:   assets,
-		Health:   checker,
-		Contacts: contacts,
-		Limiter:  ratelimit.New(db, clk),
-		Accounts: testAccounts(t, db, queue, logger, opts.baseURL, clk),
-		Credits:  testCredits(t, db, logger, clk),
+		Views:     renderer,
+		Assets:    assets,
+		Health:    checker,
+		Contacts:  contacts,
+		Limiter:   ratelimit.New(db, clk),
+		Accounts:  testAccounts(t, db, queue, logger, opts.baseURL, clk),
+		Credits:   testCredits(t, db, logger, clk),
+		DevReload: watcher,
 	}
 	if opts.stripe != nil || opts.fake {
 		var api billing.Stripe = opts.stripe
@@ -142,7 +154,7 @@ func newApp(t testing.TB, dialect database.Dialect, opts options) *app {
 	h, err := NewServer(deps)
 	require.NoError(t, err)
 	return &app{handler: h, db: db, checker: checker, logs: logs, acct: deps.Accounts, clock: clk, jobs: queue, deps: deps,
-		billing: deps.Billing}
+		billing: deps.Billing, reload: watcher}
 }
 
 func migratedApp(t testing.TB, dialect database.Dialect) *app {

@@ -24,8 +24,10 @@ type FixedPage struct {
 }
 
 type fixedBody struct {
-	year           int
-	plain, gzipped []byte
+	// The page is rendered again when the footer's year turns or the
+	// templates are reloaded (development).
+	year, generation int64
+	plain, gzipped   []byte
 }
 
 // Fixed prepares the page named name, as page shows it, for the route
@@ -65,12 +67,12 @@ func (f *FixedPage) Serve(w http.ResponseWriter, r *http.Request, status int) {
 	_, _ = w.Write(body) // the client went away; nothing to tell it
 }
 
-// body is the page for this year, rendered on the first request of the
-// year. Two requests may render it at once then: both get the same bytes,
-// and either is kept.
+// body is the page for this year and these templates, rendered on the
+// first request after either changed. Two requests may render it at once
+// then: both get the same bytes, and either is kept.
 func (f *FixedPage) body() (*fixedBody, error) {
-	year := f.pages.views.Year()
-	if b := f.cached.Load(); b != nil && b.year == year {
+	year, generation := int64(f.pages.views.Year()), f.pages.views.Generation()
+	if b := f.cached.Load(); b != nil && b.year == year && b.generation == generation {
 		return b, nil
 	}
 	plain, err := f.pages.views.Render(f.name, f.page)
@@ -81,7 +83,7 @@ func (f *FixedPage) body() (*fixedBody, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &fixedBody{year: year, plain: plain, gzipped: gzipped}
+	b := &fixedBody{year: year, generation: generation, plain: plain, gzipped: gzipped}
 	f.cached.Store(b)
 	return b, nil
 }

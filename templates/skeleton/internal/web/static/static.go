@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/web/middleware"
@@ -41,6 +42,10 @@ type asset struct {
 
 // Assets is the set of embedded files, indexed by plain and hashed name.
 type Assets struct {
+	set atomic.Pointer[assetSet]
+}
+
+type assetSet struct {
 	byName   map[string]*asset
 	byHashed map[string]*asset
 }
@@ -50,9 +55,21 @@ func New() (*Assets, error) {
 	return Load(files)
 }
 
-// Load indexes the files of fsys; tests use it with their own files.
+// Load indexes the files of fsys: a copy of this directory on disk in
+// development, or tests' own files.
 func Load(fsys fs.FS) (*Assets, error) {
-	a := &Assets{byName: map[string]*asset{}, byHashed: map[string]*asset{}}
+	a := &Assets{}
+	if err := a.Reload(fsys); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Reload indexes the files of fsys again and serves them from now on; on
+// an error the files before stay.
+func (a *Assets) Reload(fsys fs.FS) error {
+	before := a.set.Load()
+	set := &assetSet{byName: map[string]*asset{}, byHashed: map[string]*asset{}}
 	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -60,6 +77,16 @@ func Load(fsys fs.FS) (*Assets, error) {
 		body, err := fs.ReadFile(fsys, name)
 		if err != nil {
 			return err
+		}
+		// A file that did not change keeps its hashes and compressed body:
+		// compressing every file again made each development reload wait
+		// for the vendored libraries.
+		if before != nil {
+			if f := before.byName[name]; f != nil && bytes.Equal(f.body, body) {
+				set.byName[name] = f
+				set.byHashed[f.hashedName] = f
+				return nil
+			}
 		}
 		sum := sha256.Sum256(body)
 		digest := sha512.Sum384(body)
@@ -76,20 +103,21 @@ func Load(fsys fs.FS) (*Assets, error) {
 				return fmt.Errorf("compress %s: %w", name, err)
 			}
 		}
-		a.byName[name] = f
-		a.byHashed[f.hashedName] = f
+		set.byName[name] = f
+		set.byHashed[f.hashedName] = f
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("load static assets: %w", err)
+		return fmt.Errorf("load static assets: %w", err)
 	}
-	return a, nil
+	a.set.Store(set)
+	return nil
 }
 
 // URL returns the hashed URL of an asset, e.g. /static/css/app.3f9c2a1b.css
 // for "css/app.css". Templates call it as: asset "css/app.css".
 func (a *Assets) URL(name string) (string, error) {
-	f, ok := a.byName[name]
+	f, ok := a.set.Load().byName[name]
 	if !ok {
 		return "", fmt.Errorf("no static asset %q", name)
 	}
@@ -99,7 +127,7 @@ func (a *Assets) URL(name string) (string, error) {
 // Integrity returns the Subresource Integrity value of an asset.
 // Templates call it as: integrity "css/app.css".
 func (a *Assets) Integrity(name string) (string, error) {
-	f, ok := a.byName[name]
+	f, ok := a.set.Load().byName[name]
 	if !ok {
 		return "", fmt.Errorf("no static asset %q", name)
 	}
@@ -108,8 +136,9 @@ func (a *Assets) Integrity(name string) (string, error) {
 
 // Names lists the plain names of every asset.
 func (a *Assets) Names() []string {
-	names := make([]string, 0, len(a.byName))
-	for name := range a.byName {
+	byName := a.set.Load().byName
+	names := make([]string, 0, len(byName))
+	for name := range byName {
 		names = append(names, name)
 	}
 	return names
@@ -121,9 +150,10 @@ func (a *Assets) Names() []string {
 func (a *Assets) Handler(notFound http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("path")
-		f, hashed := a.byHashed[name]
+		set := a.set.Load()
+		f, hashed := set.byHashed[name]
 		if !hashed {
-			f = a.byName[name]
+			f = set.byName[name]
 		}
 		if f == nil {
 			notFound.ServeHTTP(w, r)
