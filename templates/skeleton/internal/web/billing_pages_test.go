@@ -122,6 +122,11 @@ func TestBuyCredits(t *testing.T) {
 		user := s.userID(t, "buyer@example.com")
 		_, dash := buyer.get("/dashboard")
 		assert.Contains(t, dash, `href="/credits/buy"`, "the dashboard's balance offers more credits")
+		_, body = buyer.do(asHTMX(post("/credits/services/word-count/runs", url.Values{"text": {"a b"}, "key": {"run-1"}})))
+		assert.Contains(t, body, `<a href="/credits/buy">Buy more credits</a>, then run it again`, "out of credits, the buy page is offered")
+		resp, body = buyer.post("/credits/services/word-count/runs", url.Values{"text": {"a b"}, "key": {"run-2"}})
+		assert.Equal(t, http.StatusPaymentRequired, resp.StatusCode)
+		assert.Contains(t, body, "Buy more credits at /credits/buy")
 		key, resp := s.startCheckout(t, buyer)
 		session := sessionOf(t, resp, "https://checkout.stripe.test/")
 		again, _ := buyer.post(buyPath+"/"+s.pkg.ID, url.Values{"key": {key}})
@@ -316,4 +321,26 @@ func TestPricingWithPaymentsOff(t *testing.T) {
 		resp, _ := user.do(r)
 		assert.Equal(t, http.StatusNotFound, resp.StatusCode, "%s %s", r.Method, r.URL)
 	}
+}
+
+// TestReconcileJobGrantsWhatTheWebhookMissed: row 61. A paid checkout
+// whose events never came is granted by the queue's periodic job once the
+// grace period is over.
+func TestReconcileJobGrantsWhatTheWebhookMissed(t *testing.T) {
+	forStores(t, false, func(t *testing.T, s *store) {
+		ctx := context.Background()
+		buyer := signUp(t, s.app, "lost@example.com", "Lost")
+		_, resp := s.startCheckout(t, buyer)
+		s.stripe.Pay(sessionOf(t, resp, "https://checkout.stripe.test/"))
+		require.NoError(t, s.jobs.Schedule(ctx))
+		s.runDueJobs(t)
+		user := s.userID(t, "lost@example.com")
+		assert.Zero(t, s.balanceOf(t, user), "within the grace period the webhook has its chance: nothing is asked")
+		s.clock.Advance(billing.ReconcileAfter + time.Hour)
+		require.NoError(t, s.jobs.Schedule(ctx))
+		s.runDueJobs(t)
+		assert.Equal(t, int64(packageCredits), s.balanceOf(t, user), "the job granted the lost purchase")
+		_, body := buyer.get(purchasesPath)
+		assert.Contains(t, body, "purchase-paid")
+	})
 }
