@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -349,5 +350,40 @@ func TestReconcileJobGrantsWhatTheWebhookMissed(t *testing.T) {
 		assert.Equal(t, int64(packageCredits), s.balanceOf(t, user), "the job granted the lost purchase")
 		_, body := buyer.get(purchasesPath)
 		assert.Contains(t, body, "purchase-paid")
+	})
+}
+
+// The success page racing the webhook: buyers reloading the page while
+// Stripe delivers the event and the workers run it give one grant and
+// one confirmation.
+func TestSuccessPageRacingTheWebhookGrantsOnce(t *testing.T) {
+	forStores(t, false, func(t *testing.T, s *store) {
+		buyer := signUp(t, s.app, "racer@example.com", "Racer")
+		_, resp := s.startCheckout(t, buyer)
+		session := sessionOf(t, resp, "https://checkout.stripe.test/")
+		s.stripe.Pay(session)
+		payload := billingtest.Event("evt_race", billing.EventCheckoutCompleted, session)
+		signature := billingtest.Sign(payload, billingtest.WebhookSecret, time.Now())
+		var wg sync.WaitGroup
+		for range 10 {
+			wg.Go(func() {
+				resp, _ := buyer.do(get(successPath + "?session_id=" + session))
+				assert.Equal(t, http.StatusOK, resp.StatusCode, "success page")
+			})
+			wg.Go(func() {
+				resp, _ := s.do(delivery(payload, signature))
+				assert.Equal(t, http.StatusOK, resp.StatusCode, "delivery")
+			})
+			wg.Go(func() {
+				_, err := s.jobs.RunOnce(context.Background())
+				assert.NoError(t, err)
+			})
+		}
+		wg.Wait()
+		s.runDueJobs(t)
+		user := s.userID(t, "racer@example.com")
+		assert.Equal(t, int64(packageCredits), s.balanceOf(t, user), "balance")
+		assert.Equal(t, 1, s.count(t, "credit_journal WHERE user_id = ? AND kind = 'purchase'", user), "grants")
+		assert.Equal(t, 1, s.count(t, "outbox WHERE to_addr = ? AND subject LIKE '%credits are here%'", "racer@example.com"), "confirmations")
 	})
 }
