@@ -3,6 +3,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,11 +20,13 @@ import (
 // page, to the fake checkout's pay page, pays, lands on the success page
 // with the new balance, and finds the purchase and its receipt in the
 // payment history. Each page passes the axe-core scan and the layout
-// checks that TestBrowserPages runs.
+// checks that TestBrowserPages runs, and is screenshotted into
+// SCREENSHOT_DIR when it is set.
 func TestBrowserBilling(t *testing.T) {
 	app := startBrowserAppWith(t, 3*time.Minute, map[string]string{"STRIPE_FAKE": "true"}, "seed-demo")
 	base := app.base
 	axe, axeMissing := axeCore(t)
+	shots := os.Getenv("SCREENSHOT_DIR")
 	check := func(where string) {
 		t.Helper()
 		if axe != "" {
@@ -30,6 +34,9 @@ func TestBrowserBilling(t *testing.T) {
 			checkAccessibility(t, app, where)
 		}
 		checkLayout(t, app, where)
+		if shots != "" {
+			screenshot(t, app, filepath.Join(shots, "billing-"+strings.ReplaceAll(where, " ", "-")+".png"))
+		}
 	}
 	balance := func() int64 {
 		t.Helper()

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -122,6 +123,11 @@ func TestBuyCredits(t *testing.T) {
 		user := s.userID(t, "buyer@example.com")
 		_, dash := buyer.get("/dashboard")
 		assert.Contains(t, dash, `href="/credits/buy"`, "the dashboard's balance offers more credits")
+		_, body = buyer.do(asHTMX(post("/credits/services/word-count/runs", url.Values{"text": {"a b"}, "key": {"run-1"}})))
+		assert.Contains(t, body, `<a href="/credits/buy">Buy more credits</a>, then run it again`, "out of credits, the buy page is offered")
+		resp, body = buyer.post("/credits/services/word-count/runs", url.Values{"text": {"a b"}, "key": {"run-2"}})
+		assert.Equal(t, http.StatusPaymentRequired, resp.StatusCode)
+		assert.Contains(t, body, "Buy more credits at /credits/buy")
 		key, resp := s.startCheckout(t, buyer)
 		session := sessionOf(t, resp, "https://checkout.stripe.test/")
 		again, _ := buyer.post(buyPath+"/"+s.pkg.ID, url.Values{"key": {key}})
@@ -249,16 +255,23 @@ func TestBuyIsRateLimitedPerUser(t *testing.T) {
 func TestBuyRefusesCrossSiteRequests(t *testing.T) {
 	forStores(t, false, func(t *testing.T, s *store) {
 		buyer := signUp(t, s.app, "victim@example.com", "Victim")
-		for header, value := range map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"} {
-			r := post(buyPath+"/"+s.pkg.ID, url.Values{"key": {"AAAAAAAAAAAAAAAAAAAAAAAAAA"}})
-			r.Header.Del("Sec-Fetch-Site")
-			r.Header.Del("Origin")
-			r.Header.Set(header, value)
-			resp, _ := buyer.do(r)
-			assert.Equal(t, http.StatusForbidden, resp.StatusCode, header)
-		}
+		assertCrossSiteRefused(t, buyer, buyPath+"/"+s.pkg.ID, url.Values{"key": {"AAAAAAAAAAAAAAAAAAAAAAAAAA"}})
 		assert.Zero(t, s.count(t, "purchases"), "a cross-site request started a checkout")
 	})
+}
+
+// assertCrossSiteRefused posts form to path as another site would make the
+// browser send it, by each of the two signs browsers give, and wants 403.
+func assertCrossSiteRefused(t *testing.T, c *client, path string, form url.Values) {
+	t.Helper()
+	for header, value := range map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"} {
+		r := post(path, form)
+		r.Header.Del("Sec-Fetch-Site")
+		r.Header.Del("Origin")
+		r.Header.Set(header, value)
+		resp, _ := c.do(r)
+		assert.Equal(t, http.StatusForbidden, resp.StatusCode, "%s %s", header, value)
+	}
 }
 
 func TestBuyExplainsRefusals(t *testing.T) {
@@ -316,4 +329,61 @@ func TestPricingWithPaymentsOff(t *testing.T) {
 		resp, _ := user.do(r)
 		assert.Equal(t, http.StatusNotFound, resp.StatusCode, "%s %s", r.Method, r.URL)
 	}
+}
+
+// TestReconcileJobGrantsWhatTheWebhookMissed: row 61. A paid checkout
+// whose events never came is granted by the queue's periodic job once the
+// grace period is over.
+func TestReconcileJobGrantsWhatTheWebhookMissed(t *testing.T) {
+	forStores(t, false, func(t *testing.T, s *store) {
+		ctx := context.Background()
+		buyer := signUp(t, s.app, "lost@example.com", "Lost")
+		_, resp := s.startCheckout(t, buyer)
+		s.stripe.Pay(sessionOf(t, resp, "https://checkout.stripe.test/"))
+		require.NoError(t, s.jobs.Schedule(ctx))
+		s.runDueJobs(t)
+		user := s.userID(t, "lost@example.com")
+		assert.Zero(t, s.balanceOf(t, user), "within the grace period the webhook has its chance: nothing is asked")
+		s.clock.Advance(billing.ReconcileAfter + time.Hour)
+		require.NoError(t, s.jobs.Schedule(ctx))
+		s.runDueJobs(t)
+		assert.Equal(t, int64(packageCredits), s.balanceOf(t, user), "the job granted the lost purchase")
+		_, body := buyer.get(purchasesPath)
+		assert.Contains(t, body, "purchase-paid")
+	})
+}
+
+// The success page racing the webhook: buyers reloading the page while
+// Stripe delivers the event and the workers run it give one grant and
+// one confirmation.
+func TestSuccessPageRacingTheWebhookGrantsOnce(t *testing.T) {
+	forStores(t, false, func(t *testing.T, s *store) {
+		buyer := signUp(t, s.app, "racer@example.com", "Racer")
+		_, resp := s.startCheckout(t, buyer)
+		session := sessionOf(t, resp, "https://checkout.stripe.test/")
+		s.stripe.Pay(session)
+		payload := billingtest.Event("evt_race", billing.EventCheckoutCompleted, session)
+		signature := billingtest.Sign(payload, billingtest.WebhookSecret, time.Now())
+		var wg sync.WaitGroup
+		for range 10 {
+			wg.Go(func() {
+				resp, _ := buyer.do(get(successPath + "?session_id=" + session))
+				assert.Equal(t, http.StatusOK, resp.StatusCode, "success page")
+			})
+			wg.Go(func() {
+				resp, _ := s.do(delivery(payload, signature))
+				assert.Equal(t, http.StatusOK, resp.StatusCode, "delivery")
+			})
+			wg.Go(func() {
+				_, err := s.jobs.RunOnce(context.Background())
+				assert.NoError(t, err)
+			})
+		}
+		wg.Wait()
+		s.runDueJobs(t)
+		user := s.userID(t, "racer@example.com")
+		assert.Equal(t, int64(packageCredits), s.balanceOf(t, user), "balance")
+		assert.Equal(t, 1, s.count(t, "credit_journal WHERE user_id = ? AND kind = 'purchase'", user), "grants")
+		assert.Equal(t, 1, s.count(t, "outbox WHERE to_addr = ? AND subject LIKE '%credits are here%'", "racer@example.com"), "confirmations")
+	})
 }

@@ -75,3 +75,14 @@ func TestFakeCheckoutAbsentWithRealStripe(t *testing.T) {
 	assert.Zero(t, s.count(t, "stripe_events"), "an event was delivered")
 	assert.Zero(t, s.count(t, "credit_journal"), "credits were granted")
 }
+
+// Row 58: another site cannot pay a signed-in user's fake checkout.
+func TestFakeCheckoutRefusesCrossSitePay(t *testing.T) {
+	s := newStore(t, database.SQLite, true)
+	buyer := signUp(t, s.app, "csrf@example.com", "Csrf")
+	_, resp := s.startCheckout(t, buyer)
+	pay := devcheckout.PayPath + sessionOf(t, resp, "https://example.com"+devcheckout.PayPath) + "/pay"
+	assertCrossSiteRefused(t, buyer, pay, nil)
+	assert.Zero(t, s.count(t, "stripe_events"), "a cross-site pay delivered an event")
+	assert.Zero(t, s.balanceOf(t, s.userID(t, "csrf@example.com")))
+}

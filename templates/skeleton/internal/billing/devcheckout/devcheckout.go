@@ -12,7 +12,7 @@
 // only development uses into every production database. A restart forgets
 // open sessions: asked about one, it answers that the session expired, so
 // the reconciler gives its purchase up. Its customer ids (cus_fake_...)
-// stay in stripe_customers, and it takes any customer id it is given.
+// stay in stripe_customers.
 package devcheckout
 
 import (
@@ -55,7 +55,6 @@ type Stripe struct {
 	mu            sync.Mutex
 	catalogue     Catalogue
 	sessions      map[string]Session
-	customers     map[string]string // by idempotency key
 	checkouts     map[string]string // sessions' ids by idempotency key
 }
 
@@ -63,7 +62,7 @@ type Stripe struct {
 // endpoint has the signing secret webhookSecret.
 func New(baseURL, webhookSecret string) *Stripe {
 	return &Stripe{baseURL: strings.TrimSuffix(baseURL, "/"), webhookSecret: webhookSecret,
-		sessions: map[string]Session{}, customers: map[string]string{}, checkouts: map[string]string{}}
+		sessions: map[string]Session{}, checkouts: map[string]string{}}
 }
 
 // SellFrom gives the fake the catalogue its prices come from; billing is
@@ -77,17 +76,11 @@ func (s *Stripe) SellFrom(c Catalogue) {
 // ErrNoSession is the answer for a session this process did not create.
 var ErrNoSession = errors.New("no such fake checkout session (the development server forgets its checkouts when it restarts: start a new purchase)")
 
-// CreateCustomer implements billing.Stripe; one idempotency key gives
-// one customer, as at Stripe.
-func (s *Stripe) CreateCustomer(_ context.Context, c billing.NewCustomer) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if id, ok := s.customers[c.IdempotencyKey]; ok {
-		return id, nil
-	}
-	id := "cus_fake_" + rand.Text()
-	s.customers[c.IdempotencyKey] = id
-	return id, nil
+// CreateCustomer implements billing.Stripe. It keeps no customers: the
+// id is all billing stores (the first one of a user wins there), and the
+// fake's sessions take any customer id.
+func (s *Stripe) CreateCustomer(context.Context, billing.NewCustomer) (string, error) {
+	return "cus_fake_" + rand.Text(), nil
 }
 
 // CreateCheckoutSession implements billing.Stripe: an open, unpaid
