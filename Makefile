@@ -8,7 +8,8 @@
 #   make bench    Go benchmarks, medians through benchstat, then the start of
 #                 quickscale version and init as whole processes, then page
 #                 rendering against bare net/http (wrk), then the pages on a
-#                 database of a million entries (make bench-scale)
+#                 database of a million entries (make bench-scale), then one
+#                 table of every figure with a goal
 #   make lint     gofmt, go vet, staticcheck, govulncheck (offline database)
 #   make clean    build and demo output   make distclean   also tools and assets
 
@@ -213,22 +214,28 @@ test: deps assets tools $(AXE_CORE)
 
 BENCH_COUNT ?= 6
 
+BENCH_OUT     := $(TOOLS)/bench.txt
+BENCH_FIGURES := $(TOOLS)/bench-figures.tsv
+
 # Every package with a Benchmark function, in quickscale and in the skeleton
 # (a module of its own, so run in place, PostgreSQL required), each run
 # BENCH_COUNT times; benchstat prints the median and its confidence interval.
-# Then scripts/bench-cli times bin/quickscale as a user runs it, and
-# scripts/bench-render loads the app's pages against bare net/http with wrk.
+# Then scripts/bench-cli times bin/quickscale as a user runs it,
+# scripts/bench-render loads the app's pages against bare net/http with wrk,
+# bench-scale times the pages on a million journal entries, and
+# scripts/bench-table ends with every figure that has a goal, met or not.
 bench: build $(STAMPS)/benchstat-$(BENCHSTAT_VERSION)
-	@mkdir -p $(TOOLS); : > $(TOOLS)/bench.txt; \
+	@mkdir -p $(TOOLS); : > $(BENCH_OUT); : > $(BENCH_FIGURES); \
 	for mod in . $(SKELETON); do \
 	  pkgs=$$(cd $$mod && $(FIND_GO) -name '*_test.go' -print | { grep -v '^./$(SKELETON)/' || true; } | { xargs -r grep -l '^func Benchmark' || true; } | xargs -r -n1 dirname | sort -u); \
 	  if [[ -z $$pkgs ]]; then echo "no benchmarks found in $$mod" >&2; exit 1; fi; \
-	  (cd $$mod && REQUIRE_POSTGRES=1 go test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) $$pkgs) | tee -a $(TOOLS)/bench.txt; \
+	  (cd $$mod && REQUIRE_POSTGRES=1 go test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) $$pkgs) | tee -a $(BENCH_OUT); \
 	done; \
-	echo; $(BENCHSTAT) $(TOOLS)/bench.txt
-	scripts/bench-cli bin/quickscale
-	scripts/bench-render
-	$(MAKE) --no-print-directory bench-scale
+	echo; $(BENCHSTAT) $(BENCH_OUT)
+	BENCH_FIGURES=$(BENCH_FIGURES) scripts/bench-cli bin/quickscale
+	BENCH_FIGURES=$(BENCH_FIGURES) scripts/bench-render
+	$(MAKE) --no-print-directory bench-scale | tee -a $(BENCH_OUT)
+	@echo; scripts/bench-table $(BENCH_OUT) $(BENCH_FIGURES)
 
 # The CLI timings alone, in seconds rather than the minutes of bench.
 bench-cli: build
