@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -50,34 +51,51 @@ func BenchmarkAtScale(b *testing.B) {
 			for _, tc := range []struct {
 				name, path string
 				as         *client
+				// heap: also report the most heap the request held
+				// (peak-heap-MB), sampled, which slows it down.
+				heap bool
 			}{
-				{"history", "/credits/history", light},
-				{"history-heavy-first", "/credits/history", heavy},
-				{"history-heavy-last", "/credits/history?page=999999", heavy},
-				{"history-heavy-filtered", "/credits/history?kind=consumption&sort=-amount&page=999999", heavy},
-				{"export-light", "/credits/history.csv", light},
-				{"export-heavy", "/credits/history.csv", heavy},
-				{"admin-users-search", "/admin/users?q=user4242", admin},
-				{"admin-users-last", "/admin/users?page=999999", admin},
-				{"admin-credits", "/admin/credits", admin},
+				{"history", "/credits/history", light, false},
+				{"history-heavy-first", "/credits/history", heavy, false},
+				{"history-heavy-last", "/credits/history?page=999999", heavy, false},
+				{"history-heavy-filtered", "/credits/history?kind=consumption&sort=-amount&page=999999", heavy, false},
+				{"export-light", "/credits/history.csv", light, true},
+				{"export-heavy", "/credits/history.csv", heavy, true},
+				{"admin-users-search", "/admin/users?q=user4242", admin, false},
+				{"admin-users-last", "/admin/users?page=999999", admin, false},
+				{"admin-credits", "/admin/credits", admin, false},
 			} {
 				b.Run(tc.name, func(b *testing.B) {
 					var took []time.Duration
+					var peak uint64
 					b.ReportAllocs()
 					for b.Loop() {
 						r := httptest.NewRequest(http.MethodGet, tc.path, nil)
 						for _, ck := range tc.as.cookies {
 							r.AddCookie(&http.Cookie{Name: ck.Name, Value: ck.Value})
 						}
-						rec := httptest.NewRecorder()
+						// The body is counted, not kept, as a client
+						// reading it would.
+						w := &discardWriter{header: http.Header{}}
+						var stop func() uint64
+						if tc.heap {
+							stop = sampleHeap()
+						}
 						start := time.Now()
-						a.handler.ServeHTTP(rec, r)
+						a.handler.ServeHTTP(w, r)
 						took = append(took, time.Since(start))
-						require.Equal(b, http.StatusOK, rec.Code, "GET %s = %d", tc.path, rec.Code)
+						if stop != nil {
+							peak = max(peak, stop())
+						}
+						require.Equal(b, http.StatusOK, w.status(), "GET %s = %d", tc.path, w.status())
+						require.NotZero(b, w.n, "GET %s wrote nothing", tc.path)
 					}
 					slices.Sort(took)
 					b.ReportMetric(ms(took[len(took)/2]), "p50-ms")
 					b.ReportMetric(ms(took[len(took)*99/100]), "p99-ms")
+					if tc.heap {
+						b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+					}
 				})
 			}
 		})
@@ -140,4 +158,52 @@ func seedAtScale(t testing.TB, db *database.DB, light, heavy string) {
 	}
 	entries(scaleDays-1, 100, light)
 	exec("ANALYZE") // the planner's statistics, as a database in use has them
+}
+
+// discardWriter is a response whose body is counted and dropped.
+type discardWriter struct {
+	header http.Header
+	code   int
+	n      int
+}
+
+func (w *discardWriter) Header() http.Header { return w.header }
+func (w *discardWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+}
+func (w *discardWriter) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	w.n += len(b)
+	return len(b), nil
+}
+func (w *discardWriter) status() int { return w.code }
+
+// sampleHeap starts watching the heap in use, from a collected baseline;
+// the function it returns stops and gives the most it grew by.
+func sampleHeap() func() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	base, most := m.HeapInuse, m.HeapInuse
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		var m runtime.MemStats
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(2 * time.Millisecond):
+				runtime.ReadMemStats(&m)
+				most = max(most, m.HeapInuse)
+			}
+		}
+	}()
+	return func() uint64 {
+		close(done)
+		<-stopped
+		return most - base
+	}
 }
