@@ -180,26 +180,39 @@ type Purchase struct {
 	PaymentIntentID   string
 	// JournalID is the ledger entry of the grant, once paid.
 	JournalID string
-	CreatedAt time.Time
-	PaidAt    time.Time
+	// AmountRefunded is what Stripe refunded of Amount so far.
+	AmountRefunded int64
+	CreatedAt      time.Time
+	PaidAt         time.Time
 }
 
 const selectPurchase = `SELECT id, user_id, package_id, status, credits, amount, currency, COALESCE(checkout_session_id, ''),
-	payment_intent_id, journal_id, created_at, paid_at FROM purchases`
+	payment_intent_id, journal_id, amount_refunded, created_at, paid_at FROM purchases`
 
 // Purchase returns the purchase with the id.
 func (b *Billing) Purchase(ctx context.Context, id string) (Purchase, error) {
-	var p Purchase
-	var status string
-	var paid sql.NullTime
-	err := b.db.QueryRowContext(ctx, selectPurchase+" WHERE id = ?", id).Scan(&p.ID, &p.UserID, &p.PackageID, &status,
-		&p.Credits, &p.Amount, &p.Currency, &p.CheckoutSessionID, &p.PaymentIntentID, &p.JournalID, &p.CreatedAt, &paid)
+	return b.purchaseWhere(ctx, "id = ?", id)
+}
+
+func (b *Billing) purchaseWhere(ctx context.Context, where string, arg any) (Purchase, error) {
+	p, err := scanPurchase(b.db.QueryRowContext(ctx, selectPurchase+" WHERE "+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Purchase{}, ErrNoSuchPurchase
 	}
 	if err != nil {
 		return Purchase{}, fmt.Errorf("read a purchase: %w", err)
 	}
-	p.Status, p.PaidAt = Status(status), paid.Time
 	return p, nil
+}
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanPurchase(row rowScanner) (Purchase, error) {
+	var p Purchase
+	var status string
+	var paid sql.NullTime
+	err := row.Scan(&p.ID, &p.UserID, &p.PackageID, &status,
+		&p.Credits, &p.Amount, &p.Currency, &p.CheckoutSessionID, &p.PaymentIntentID, &p.JournalID, &p.AmountRefunded, &p.CreatedAt, &paid)
+	p.Status, p.PaidAt = Status(status), paid.Time
+	return p, err
 }

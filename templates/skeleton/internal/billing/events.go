@@ -25,7 +25,8 @@ const (
 
 func handled(eventType string) bool {
 	switch eventType {
-	case EventCheckoutCompleted, EventAsyncPaymentSucceeded, EventAsyncPaymentFailed, EventCheckoutExpired:
+	case EventCheckoutCompleted, EventAsyncPaymentSucceeded, EventAsyncPaymentFailed, EventCheckoutExpired,
+		EventChargeRefunded, EventDisputeFundsWithdrawn, EventDisputeFundsReinstated:
 		return true
 	}
 	return false
@@ -109,7 +110,7 @@ func (b *Billing) Receive(ctx context.Context, payload []byte, signature string)
 }
 
 // objectID is the id of the object an event is about (a checkout
-// session's, for the events billing handles).
+// session's, a charge's or a dispute's, for the events billing handles).
 func objectID(ev stripe.Event) string {
 	if ev.Data == nil {
 		return ""
@@ -150,6 +151,10 @@ func (b *Billing) work(ctx context.Context, eventID string) error {
 		err = b.settle(ctx, object, StatusFailed)
 	case EventCheckoutExpired:
 		err = b.settle(ctx, object, StatusExpired)
+	case EventChargeRefunded:
+		err = b.chargeRefunded(ctx, object)
+	case EventDisputeFundsWithdrawn, EventDisputeFundsReinstated:
+		err = b.disputeChanged(ctx, object)
 	}
 	if err != nil {
 		return err

@@ -21,6 +21,12 @@ type Stripe interface {
 	CreateCheckoutSession(ctx context.Context, c NewCheckout) (CheckoutSession, error)
 	// CheckoutSession retrieves a session with its line items.
 	CheckoutSession(ctx context.Context, id string) (CheckoutSession, error)
+	// Charge retrieves a charge, with what is refunded of it so far.
+	Charge(ctx context.Context, id string) (Charge, error)
+	// Dispute retrieves a dispute.
+	Dispute(ctx context.Context, id string) (Dispute, error)
+	// CreateRefund refunds (part of) a payment.
+	CreateRefund(ctx context.Context, r NewRefund) (Refund, error)
 }
 
 // NewCustomer is the customer to create for a user.

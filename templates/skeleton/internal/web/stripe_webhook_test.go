@@ -95,6 +95,33 @@ func (s *shop) assertGrantedOnce(t testing.TB) {
 	assert.Empty(t, problems, "ledger invariants")
 }
 
+// workWhile runs the job queue on four workers until wait returns and
+// the queue has nothing due.
+func (s *shop) workWhile(t testing.TB, wait func()) {
+	t.Helper()
+	stop := make(chan struct{})
+	var workers sync.WaitGroup
+	for range 4 {
+		workers.Go(func() {
+			for {
+				ran, err := s.jobs.RunOnce(context.Background())
+				assert.NoError(t, err)
+				select {
+				case <-stop:
+					if !ran {
+						return
+					}
+				default:
+				}
+			}
+		})
+	}
+	wait()
+	close(stop)
+	workers.Wait()
+	s.runDueJobs(t)
+}
+
 func (s *shop) count(t testing.TB, fromWhere string, args ...any) int {
 	t.Helper()
 	var n int
@@ -126,27 +153,7 @@ func TestStripeWebhookConcurrentRedeliveriesGrantOnce(t *testing.T) {
 					statuses <- resp.StatusCode
 				})
 			}
-			stop := make(chan struct{})
-			var workers sync.WaitGroup
-			for range 4 {
-				workers.Go(func() {
-					for {
-						ran, err := s.jobs.RunOnce(context.Background())
-						assert.NoError(t, err)
-						select {
-						case <-stop:
-							if !ran {
-								return
-							}
-						default:
-						}
-					}
-				})
-			}
-			wg.Wait()
-			close(stop)
-			workers.Wait()
-			s.runDueJobs(t)
+			s.workWhile(t, wg.Wait)
 			close(statuses)
 			for status := range statuses {
 				assert.Equal(t, http.StatusOK, status, "a delivery's answer")

@@ -21,6 +21,9 @@ type Stripe struct {
 	prices    map[string]price
 	sessions  map[string]billing.CheckoutSession
 	customers map[string]string // by idempotency key
+	charges   map[string]*billing.Charge
+	disputes  map[string]*billing.Dispute
+	refunds   map[string]billing.Refund // by idempotency key
 	failures  int
 	retrieved int
 }
@@ -32,7 +35,8 @@ type price struct {
 
 // New returns a Stripe with no prices, customers or sessions.
 func New() *Stripe {
-	return &Stripe{prices: map[string]price{}, sessions: map[string]billing.CheckoutSession{}, customers: map[string]string{}}
+	return &Stripe{prices: map[string]price{}, sessions: map[string]billing.CheckoutSession{}, customers: map[string]string{},
+		charges: map[string]*billing.Charge{}, disputes: map[string]*billing.Dispute{}, refunds: map[string]billing.Refund{}}
 }
 
 // ErrUnavailable is what a retrieval fails with after FailRetrievals.
@@ -96,12 +100,16 @@ func (s *Stripe) CheckoutSession(_ context.Context, id string) (billing.Checkout
 	return sess, nil
 }
 
-// Pay marks the session paid, as Stripe does once the money is in.
-func (s *Stripe) Pay(sessionID string) {
+// Pay marks the session paid, as Stripe does once the money is in, and
+// returns the id of the charge that paid it.
+func (s *Stripe) Pay(sessionID string) (chargeID string) {
 	s.Change(sessionID, func(c *billing.CheckoutSession) {
 		c.PaymentStatus = billing.PaymentPaid
 		c.PaymentIntentID = "pi_test_" + rand.Text()
+		chargeID = "ch_test_" + rand.Text()
+		s.charges[chargeID] = &billing.Charge{ID: chargeID, PaymentIntentID: c.PaymentIntentID, Amount: c.AmountTotal, Currency: c.Currency}
 	})
+	return chargeID
 }
 
 // Change edits what Stripe says of the session.
