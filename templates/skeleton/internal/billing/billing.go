@@ -207,12 +207,14 @@ func (b *Billing) purchaseWhere(ctx context.Context, where string, arg any) (Pur
 
 type rowScanner interface{ Scan(dest ...any) error }
 
-func scanPurchase(row rowScanner) (Purchase, error) {
+// scanPurchase reads the columns of selectPurchase, then into extra any
+// the query selects after them.
+func scanPurchase(row rowScanner, extra ...any) (Purchase, error) {
 	var p Purchase
 	var status string
 	var paid sql.NullTime
-	err := row.Scan(&p.ID, &p.UserID, &p.PackageID, &status,
-		&p.Credits, &p.Amount, &p.Currency, &p.CheckoutSessionID, &p.PaymentIntentID, &p.JournalID, &p.AmountRefunded, &p.CreatedAt, &paid)
+	err := row.Scan(append([]any{&p.ID, &p.UserID, &p.PackageID, &status, &p.Credits, &p.Amount, &p.Currency,
+		&p.CheckoutSessionID, &p.PaymentIntentID, &p.JournalID, &p.AmountRefunded, &p.CreatedAt, &paid}, extra...)...)
 	p.Status, p.PaidAt = Status(status), paid.Time
 	return p, err
 }

@@ -145,8 +145,14 @@ type RefundRequest struct {
 	Reason         string
 }
 
+// RefundRefused says why a refund was not asked for: the request, not
+// Stripe, is at fault, and nothing was sent or written.
+type RefundRefused struct{ Reason string }
+
+func (e *RefundRefused) Error() string { return e.Reason }
+
 // ErrStaleRefund refuses a refund asked for on an out-of-date view.
-var ErrStaleRefund = errors.New("the purchase was refunded since this page was loaded: reload it and check what is left to refund")
+var ErrStaleRefund = &RefundRefused{"the purchase was refunded since this page was loaded: reload it and check what is left to refund"}
 
 // RefundPurchase asks Stripe to refund (part of) a paid purchase and
 // records the request, granted or refused, in the audit log. The credits
@@ -155,24 +161,25 @@ var ErrStaleRefund = errors.New("the purchase was refunded since this page was l
 func (b *Billing) RefundPurchase(ctx context.Context, r RefundRequest) (Refund, error) {
 	r.Reason = strings.TrimSpace(r.Reason)
 	if r.Reason == "" {
-		return Refund{}, errors.New("a refund needs a reason: say why the money goes back")
+		return Refund{}, &RefundRefused{"a refund needs a reason: say why the money goes back"}
 	}
 	p, err := b.Purchase(ctx, r.PurchaseID)
 	if err != nil {
 		return Refund{}, err
 	}
 	if p.Status != StatusPaid || p.PaymentIntentID == "" {
-		return Refund{}, fmt.Errorf("only a paid purchase can be refunded; this one is %s", p.Status)
+		return Refund{}, &RefundRefused{fmt.Sprintf("only a paid purchase can be refunded; this one is %s", p.Status)}
 	}
 	if r.RefundedBefore != p.AmountRefunded {
 		return Refund{}, ErrStaleRefund
 	}
-	left := p.Amount - p.AmountRefunded
+	left := p.Refundable()
 	if r.Amount == 0 {
 		r.Amount = left
 	}
 	if r.Amount < 0 || r.Amount > left {
-		return Refund{}, fmt.Errorf("the refund is from 1 to %d (what is left of the purchase, in the currency's smallest unit), not %d", left, r.Amount)
+		return Refund{}, &RefundRefused{fmt.Sprintf("a refund of this purchase is from %s to %s (what is left of it), not %s",
+			FormatAmount(1, p.Currency), FormatAmount(left, p.Currency), FormatAmount(r.Amount, p.Currency))}
 	}
 	ref, err := b.stripe.CreateRefund(ctx, NewRefund{PaymentIntentID: p.PaymentIntentID, Amount: r.Amount, PurchaseID: p.ID,
 		ActorID: r.ActorID, IdempotencyKey: fmt.Sprintf("refund-%s-%d-%d", p.ID, r.RefundedBefore, r.Amount)})

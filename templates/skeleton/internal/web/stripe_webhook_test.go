@@ -34,8 +34,15 @@ const packageCredits = 250
 
 func newShop(t *testing.T, dialect database.Dialect) *shop {
 	t.Helper()
+	return newShopAt(t, dialect, "")
+}
+
+// newShopAt is newShop served at baseURL (https gives production cookies,
+// for signed-in clients).
+func newShopAt(t *testing.T, dialect database.Dialect, baseURL string) *shop {
+	t.Helper()
 	stripe := billingtest.New()
-	a := newApp(t, dialect, options{migrated: true, stripe: stripe})
+	a := newApp(t, dialect, options{migrated: true, stripe: stripe, baseURL: baseURL})
 	ctx := context.Background()
 	pkg, err := a.billing.AddPackage(ctx, billing.Package{Name: "Starter", Credits: packageCredits, UnitAmount: 900,
 		Currency: "eur", Active: true, StripePriceID: "price_starter"})

@@ -14,6 +14,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/accounts"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/apikeys"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/audit"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/billing"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
@@ -50,6 +51,9 @@ func viewModels() (pages map[string]any, partials map[string]any) {
 	messages := []contact.Message{{ID: 1, Name: "Ada", Email: "ada@example.com", Body: "Hello", CreatedAt: at}}
 	contactProblems := contact.Problems{"name": "required"}
 	contactFields := newContactForm(messages[0], contactProblems)
+	payment := billing.Payment{Purchase: billing.Purchase{ID: "p1", UserID: "u1", PackageID: "k1", Status: billing.StatusPaid, Credits: 100,
+		Amount: 900, Currency: "eur", CheckoutSessionID: "cs_1", PaymentIntentID: "pi_1", AmountRefunded: 300, CreatedAt: at, PaidAt: at},
+		Email: "ada@example.com", PackageName: "Starter"}
 	chart := newUsageChart([]credits.DayUsage{{Day: at, Consumed: 3}, {Day: at.AddDate(0, 0, 1)}})
 	keys := []apikeys.Key{{ID: "k1", UserID: "u1", Name: "ci", Prefix: "sk_abc", CreatedAt: at, LastUsedAt: at},
 		{ID: "k2", UserID: "u1", Name: "old", Prefix: "sk_def", CreatedAt: at, RevokedAt: at}}
@@ -74,7 +78,7 @@ func viewModels() (pages map[string]any, partials map[string]any) {
 		"admin/outbox": adminOutbox{Emails: []mail.Queued{
 			{ID: 1, Message: mail.Message{To: "ada@example.com", Subject: "Hi", Text: "Body"}, CreatedAt: at, Attempts: 1, NextAttemptAt: at, SentAt: when},
 			{ID: 2, Message: mail.Message{To: "bob@example.com", Subject: "Oh"}, CreatedAt: at, Attempts: 3, FailedAt: when, LastError: "refused"}}},
-		"credits/index": creditsPage{Balance: 1, Services: cards, Chart: chart,
+		"credits/index": creditsPage{Balance: 1, Debt: 2, Services: cards, Chart: chart,
 			Totals:   []credits.ServiceTotal{{Service: "word-count", Runs: 3, Consumed: 3}},
 			Estimate: estimate{Service: "word-count", Runs: 10, Cost: 10, Covered: false, DailyUse: 1, DaysLeft: 1, Requested: true, Problem: "too many"},
 			Settings: credits.Settings{LowBalanceThreshold: 5, WeeklySummary: true}, Low: true, Problem: "problem"},
@@ -86,7 +90,10 @@ func viewModels() (pages map[string]any, partials map[string]any) {
 		"credits/admin": adminCreditsPage{Totals: credits.Totals{}, Top: []credits.Consumer{{UserID: "u1", Email: "ada@example.com", Consumed: 9}},
 			Services: []credits.ServiceTotal{{Service: "word-count", Runs: 3, Consumed: 3}}, Problems: []credits.Problem{{UserID: "u1", What: "negative"}},
 			Checked: true, SinceDays: usageDays},
-		"credits/admin_user": adminUserCreditsPage{User: user, Balance: 3, Entries: journal, Total: 1, Amount: "5", Reason: "gift", Problem: "no"},
+		"credits/admin_user": adminUserCreditsPage{User: user, Balance: 3, Debt: 4, Entries: journal, Total: 1, Amount: "5", Reason: "gift", Problem: "no"},
+		"admin/payments": adminPayments{TestMode: true, List: billing.PaymentList{Payments: []billing.Payment{payment}, Total: 60, Page: 2, PerPage: 25},
+			Search: "ada", Status: "paid", Statuses: billing.Statuses, Prev: "/admin/payments?page=1", Next: "/admin/payments?page=3"},
+		"admin/payment": adminPayment{Payment: payment, Balance: 0, Debt: 7, Amount: "1.00", Reason: "asked", Problem: "too much"},
 	}
 	partials = map[string]any{
 		"contact_form":    contactFields,

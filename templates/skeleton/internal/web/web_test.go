@@ -113,6 +113,7 @@ func newApp(t testing.TB, dialect database.Dialect, opts options) *app {
 			TrustProxyHeaders: opts.trustProxy,
 			SecretKey:         []byte("0123456789abcdef0123456789abcdef"),
 			Development:       true,
+			StripeTestMode:    opts.stripe != nil,
 		},
 		Views:    renderer,
 		Assets:   assets,
