@@ -100,6 +100,7 @@ func (a *app) build() error {
 		a.billing = billing.New(billing.Options{DB: a.db, Ledger: ledger, Stripe: billing.NewStripeAPI(s.SecretKey.Reveal(), ""),
 			Clock: a.clock, Logger: a.logger, Jobs: a.jobs, WebhookSecret: s.WebhookSecret.Reveal()})
 		a.billing.RegisterJobs()
+		users.OnEmailChange(a.billing.QueueCustomerEmail)
 	}
 
 	ledger.RegisterJobs(a.jobs, credits.Notices{

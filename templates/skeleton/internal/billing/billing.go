@@ -79,7 +79,15 @@ type Package struct {
 	Active     bool
 	// StripePriceID is the Stripe price that sells it; empty until synced.
 	StripePriceID string
+	// StripeProductID is its Stripe product; empty until synced.
+	StripeProductID string
+	// StalePriceID is the price a changed amount or currency made
+	// obsolete, until a sync deactivates it.
+	StalePriceID string
 }
+
+// Price is the package's price as people read it: "9.00 EUR".
+func (p Package) Price() string { return FormatAmount(p.UnitAmount, p.Currency) }
 
 // Errors callers turn into answers.
 var (
@@ -112,35 +120,34 @@ func (p *Package) Validate() error {
 
 // AddPackage adds p to the catalogue and returns it with its id.
 func (b *Billing) AddPackage(ctx context.Context, p Package) (Package, error) {
+	return b.addPackage(ctx, b.db, p)
+}
+
+func (b *Billing) addPackage(ctx context.Context, ex database.Execer, p Package) (Package, error) {
 	if err := p.Validate(); err != nil {
 		return Package{}, err
 	}
 	p.ID = rand.Text()
 	now := b.now()
-	var price any
-	if p.StripePriceID != "" {
-		price = p.StripePriceID
-	}
-	_, err := b.db.ExecContext(ctx,
+	_, err := ex.ExecContext(ctx,
 		`INSERT INTO credit_packages (id, name, credits, unit_amount, currency, sort_order, active, stripe_price_id, created_at, updated_at)
 		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.ID, p.Name, p.Credits, p.UnitAmount, p.Currency, p.SortOrder, p.Active, price, now, now)
+		p.ID, p.Name, p.Credits, p.UnitAmount, p.Currency, p.SortOrder, p.Active, nullable(p.StripePriceID), now, now)
 	if err != nil {
 		return Package{}, fmt.Errorf("add a credit package: %w", err)
 	}
 	return p, nil
 }
 
-const selectPackage = `SELECT id, name, credits, unit_amount, currency, sort_order, active, COALESCE(stripe_price_id, '') FROM credit_packages`
+const selectPackage = `SELECT id, name, credits, unit_amount, currency, sort_order, active, COALESCE(stripe_price_id, ''),
+	COALESCE(stripe_product_id, ''), COALESCE(stale_price_id, '') FROM credit_packages`
 
 type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 func packageWhere(ctx context.Context, q queryer, where string, arg any) (Package, error) {
-	var p Package
-	err := q.QueryRowContext(ctx, selectPackage+" WHERE "+where, arg).Scan(
-		&p.ID, &p.Name, &p.Credits, &p.UnitAmount, &p.Currency, &p.SortOrder, &p.Active, &p.StripePriceID)
+	p, err := scanPackage(q.QueryRowContext(ctx, selectPackage+" WHERE "+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Package{}, ErrNoPackage
 	}
@@ -148,6 +155,13 @@ func packageWhere(ctx context.Context, q queryer, where string, arg any) (Packag
 		return Package{}, fmt.Errorf("read a credit package: %w", err)
 	}
 	return p, nil
+}
+
+func scanPackage(row rowScanner) (Package, error) {
+	var p Package
+	err := row.Scan(&p.ID, &p.Name, &p.Credits, &p.UnitAmount, &p.Currency, &p.SortOrder, &p.Active, &p.StripePriceID,
+		&p.StripeProductID, &p.StalePriceID)
+	return p, err
 }
 
 // Package returns the package with the id.

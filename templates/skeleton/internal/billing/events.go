@@ -26,7 +26,7 @@ const (
 func handled(eventType string) bool {
 	switch eventType {
 	case EventCheckoutCompleted, EventAsyncPaymentSucceeded, EventAsyncPaymentFailed, EventCheckoutExpired,
-		EventChargeRefunded, EventDisputeFundsWithdrawn, EventDisputeFundsReinstated:
+		EventChargeRefunded, EventDisputeFundsWithdrawn, EventDisputeFundsReinstated, EventCustomerUpdated:
 		return true
 	}
 	return false
@@ -110,7 +110,8 @@ func (b *Billing) Receive(ctx context.Context, payload []byte, signature string)
 }
 
 // objectID is the id of the object an event is about (a checkout
-// session's, a charge's or a dispute's, for the events billing handles).
+// session's, a charge's, a dispute's or a customer's, for the events
+// billing handles).
 func objectID(ev stripe.Event) string {
 	if ev.Data == nil {
 		return ""
@@ -127,6 +128,7 @@ func (b *Billing) RegisterJobs() {
 	b.jobs.Handle(jobStripeEvent, func(ctx context.Context, j jobs.Job) error {
 		return b.work(ctx, j.Payload)
 	})
+	b.registerCustomerJobs()
 }
 
 // work does what the event asks and only then marks it processed: an
@@ -155,6 +157,8 @@ func (b *Billing) work(ctx context.Context, eventID string) error {
 		err = b.chargeRefunded(ctx, object)
 	case EventDisputeFundsWithdrawn, EventDisputeFundsReinstated:
 		err = b.disputeChanged(ctx, object)
+	case EventCustomerUpdated:
+		err = b.customerUpdated(ctx, object)
 	}
 	if err != nil {
 		return err

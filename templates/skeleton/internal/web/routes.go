@@ -110,6 +110,10 @@ func (s *server) routes() []route {
 		{"GET /admin/payments", adminOnly, handleAdminPayments(p, s.Billing, s.Config.StripeTestMode)},
 		{"GET /admin/payments/{id}", adminOnly, s.billingAdmin(handleAdminPayment(p, c))},
 		{"POST /admin/payments/{id}/refund", adminOnly, s.billingAdmin(handleAdminRefund(p, a, c))},
+		{"GET /admin/packages", adminOnly, s.billingAdmin(handleAdminPackages(p))},
+		{"POST /admin/packages", adminOnly, s.billingAdmin(handleAdminPackageCreate(p))},
+		{"GET /admin/packages/{id}", adminOnly, s.billingAdmin(handleAdminPackage(p))},
+		{"POST /admin/packages/{id}", adminOnly, s.billingAdmin(handleAdminPackageUpdate(p))},
 
 		// Served only when payments are on (STRIPE_ENABLED=true). Exempt
 		// from cross-origin protection only because the signature over

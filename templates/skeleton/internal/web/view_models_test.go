@@ -54,6 +54,8 @@ func viewModels() (pages map[string]any, partials map[string]any) {
 	payment := billing.Payment{Purchase: billing.Purchase{ID: "p1", UserID: "u1", PackageID: "k1", Status: billing.StatusPaid, Credits: 100,
 		Amount: 900, Currency: "eur", CheckoutSessionID: "cs_1", PaymentIntentID: "pi_1", AmountRefunded: 300, CreatedAt: at, PaidAt: at},
 		Email: "ada@example.com", PackageName: "Starter"}
+	pkg := billing.Package{ID: "k1", Name: "Starter", Credits: 100, UnitAmount: 900, Currency: "eur", SortOrder: 1, Active: true,
+		StripePriceID: "price_1", StripeProductID: "prod_1"}
 	chart := newUsageChart([]credits.DayUsage{{Day: at, Consumed: 3}, {Day: at.AddDate(0, 0, 1)}})
 	keys := []apikeys.Key{{ID: "k1", UserID: "u1", Name: "ci", Prefix: "sk_abc", CreatedAt: at, LastUsedAt: at},
 		{ID: "k2", UserID: "u1", Name: "old", Prefix: "sk_def", CreatedAt: at, RevokedAt: at}}
@@ -93,6 +95,9 @@ func viewModels() (pages map[string]any, partials map[string]any) {
 		"credits/admin_user": adminUserCreditsPage{User: user, Balance: 3, Debt: 4, Entries: journal, Total: 1, Amount: "5", Reason: "gift", Problem: "no"},
 		"admin/payments": adminPayments{TestMode: true, List: billing.PaymentList{Payments: []billing.Payment{payment}, Total: 60, Page: 2, PerPage: 25},
 			Search: "ada", Status: "paid", Statuses: billing.Statuses, Prev: "/admin/payments?page=1", Next: "/admin/payments?page=3"},
+		"admin/packages": adminPackages{Packages: []billing.Package{pkg, {ID: "k2", Name: "Off", Credits: 1, UnitAmount: 800, Currency: "jpy"},
+			{ID: "k3", Name: "Unsynced", Credits: 1, UnitAmount: 100, Currency: "usd", Active: true}}, New: packageForm{Problems: []string{"bad"}}},
+		"admin/package": adminPackage{Package: pkg, Form: formOf(pkg)},
 		"admin/payment": adminPayment{Payment: payment, Balance: 0, Debt: 7, Amount: "1.00", Reason: "asked", Problem: "too much"},
 	}
 	partials = map[string]any{

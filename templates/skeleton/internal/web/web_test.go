@@ -127,6 +127,7 @@ func newApp(t testing.TB, dialect database.Dialect, opts options) *app {
 		deps.Billing = billing.New(billing.Options{DB: db, Ledger: deps.Credits.Ledger, Stripe: opts.stripe, Clock: clk,
 			Logger: logger, Jobs: queue, WebhookSecret: billingtest.WebhookSecret})
 		deps.Billing.RegisterJobs()
+		deps.Accounts.Users.OnEmailChange(deps.Billing.QueueCustomerEmail)
 	}
 	h, err := NewServer(deps)
 	require.NoError(t, err)

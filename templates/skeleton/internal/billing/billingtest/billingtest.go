@@ -21,11 +21,22 @@ type Stripe struct {
 	prices    map[string]price
 	sessions  map[string]billing.CheckoutSession
 	customers map[string]string // by idempotency key
-	charges   map[string]*billing.Charge
-	disputes  map[string]*billing.Dispute
-	refunds   map[string]billing.Refund // by idempotency key
-	failures  int
-	retrieved int
+	// emails are the customers' addresses, by customer id.
+	emails        map[string]string
+	emailFailures int
+	charges       map[string]*billing.Charge
+	disputes      map[string]*billing.Dispute
+	refunds       map[string]billing.Refund // by idempotency key
+	// The catalogue: products, prices and what each create's idempotency
+	// key made.
+	products          map[string]billing.Product
+	catalogPrices     map[string]Price
+	catalogueKeys     map[string]string
+	endpoints         []billing.NewWebhookEndpoint
+	catalogueFailures int
+	failAfterMaking   bool
+	failures          int
+	retrieved         int
 }
 
 type price struct {
@@ -36,7 +47,8 @@ type price struct {
 // New returns a Stripe with no prices, customers or sessions.
 func New() *Stripe {
 	return &Stripe{prices: map[string]price{}, sessions: map[string]billing.CheckoutSession{}, customers: map[string]string{},
-		charges: map[string]*billing.Charge{}, disputes: map[string]*billing.Dispute{}, refunds: map[string]billing.Refund{}}
+		charges: map[string]*billing.Charge{}, disputes: map[string]*billing.Dispute{}, refunds: map[string]billing.Refund{},
+		emails: map[string]string{}, products: map[string]billing.Product{}, catalogPrices: map[string]Price{}, catalogueKeys: map[string]string{}}
 }
 
 // ErrUnavailable is what a retrieval fails with after FailRetrievals.
@@ -59,6 +71,7 @@ func (s *Stripe) CreateCustomer(_ context.Context, c billing.NewCustomer) (strin
 	}
 	id := "cus_test_" + rand.Text()
 	s.customers[c.IdempotencyKey] = id
+	s.emails[id] = c.Email
 	return id, nil
 }
 

@@ -1,3 +1,5 @@
+ALTER TABLE credit_packages DROP COLUMN stale_price_id;
+ALTER TABLE credit_packages DROP COLUMN stripe_product_id;
 DROP INDEX purchases_payment_intent;
 ALTER TABLE purchases DROP COLUMN amount_refunded;
 DROP TABLE credit_debt_payments;

@@ -39,3 +39,9 @@ CREATE INDEX credit_debt_payments_debt ON credit_debt_payments (debt_id);
 -- What Stripe says was refunded of a purchase, cumulative, as charge.refunded reports it.
 ALTER TABLE purchases ADD COLUMN amount_refunded INTEGER NOT NULL DEFAULT 0 CHECK (amount_refunded >= 0);
 CREATE INDEX purchases_payment_intent ON purchases (payment_intent_id) WHERE payment_intent_id <> '';
+
+-- The catalogue in Stripe: each package's product, and the price a changed
+-- amount or currency made obsolete, which the next "stripe sync"
+-- deactivates (Stripe cannot change a price's amount: a new one is made).
+ALTER TABLE credit_packages ADD COLUMN stripe_product_id TEXT;
+ALTER TABLE credit_packages ADD COLUMN stale_price_id TEXT;
