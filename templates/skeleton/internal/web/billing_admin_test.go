@@ -22,7 +22,7 @@ import (
 func adminShop(t *testing.T, d database.Dialect) (*shop, *client) {
 	t.Helper()
 	s := newShopAt(t, d, "https://example.com")
-	s.stripe.Pay(s.session)
+	s.charge = s.stripe.Pay(s.session)
 	s.deliver(t, "evt_completed", billing.EventCheckoutCompleted)
 	s.runDueJobs(t)
 	s.assertGrantedOnce(t)
@@ -152,7 +152,15 @@ func TestAdminRefundRefusals(t *testing.T) {
 	}
 	assert.EqualValues(t, packageCredits, s.balance(t))
 	assert.Zero(t, s.count(t, "audit_log WHERE action LIKE 'billing.%'"), "nothing asked of Stripe")
-	resp, _ := admin.post("/admin/payments/nope/refund", refundForm("1", "x", 0))
+
+	// Refunded in Stripe's dashboard meanwhile: Stripe refuses, the page
+	// says so, and the refusal is in the audit log.
+	s.stripe.Refund(s.charge, 900)
+	resp, body := admin.post(path, refundForm("1", "asked", 0))
+	assert.Equal(t, http.StatusBadGateway, resp.StatusCode)
+	assert.True(t, strings.Contains(body, "Stripe did not refund"), "the page says Stripe refused")
+	assert.Equal(t, 1, s.count(t, "audit_log WHERE action = 'billing.refund_failed'"), "the refusal is audited")
+	resp, _ = admin.post("/admin/payments/nope/refund", refundForm("1", "x", 0))
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 
 	s.clock.Advance(11 * time.Minute)

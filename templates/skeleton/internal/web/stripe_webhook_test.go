@@ -28,6 +28,8 @@ type shop struct {
 	user     string
 	purchase billing.Purchase
 	session  string
+	// charge is the charge that paid the session, once paid.
+	charge string
 }
 
 const packageCredits = 250
