@@ -146,8 +146,8 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func packageWhere(ctx context.Context, q queryer, where string, arg any) (Package, error) {
-	p, err := scanPackage(q.QueryRowContext(ctx, selectPackage+" WHERE "+where, arg))
+func packageWhere(ctx context.Context, q queryer, where string, args ...any) (Package, error) {
+	p, err := scanPackage(q.QueryRowContext(ctx, selectPackage+" WHERE "+where, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Package{}, ErrNoPackage
 	}

@@ -126,7 +126,7 @@ func (b *Billing) syncPackage(ctx context.Context, p Package, r *SyncReport) err
 		if err != nil {
 			return err
 		}
-		if err := b.setPackageColumn(ctx, p.ID, "stripe_product_id", id); err != nil {
+		if err := b.setPackageColumn(ctx, b.db, p.ID, "stripe_product_id", id); err != nil {
 			return err
 		}
 		p.StripeProductID = id
@@ -144,7 +144,7 @@ func (b *Billing) syncPackage(ctx context.Context, p Package, r *SyncReport) err
 		if err != nil {
 			return err
 		}
-		if err := b.setPackageColumn(ctx, p.ID, "stripe_price_id", id); err != nil {
+		if err := b.recordPrice(ctx, p.ID, id); err != nil {
 			return err
 		}
 		r.PricesCreated++
@@ -153,7 +153,7 @@ func (b *Billing) syncPackage(ctx context.Context, p Package, r *SyncReport) err
 		if err := b.stripe.DeactivatePrice(ctx, p.StalePriceID); err != nil {
 			return err
 		}
-		if err := b.setPackageColumn(ctx, p.ID, "stale_price_id", ""); err != nil {
+		if err := b.setPackageColumn(ctx, b.db, p.ID, "stale_price_id", ""); err != nil {
 			return err
 		}
 		r.PricesDeactivated++
@@ -161,10 +161,22 @@ func (b *Billing) syncPackage(ctx context.Context, p Package, r *SyncReport) err
 	return nil
 }
 
+// recordPrice makes priceID the package's price, and keeps it among the
+// package's prices for checkouts paid after it is replaced.
+func (b *Billing) recordPrice(ctx context.Context, packageID, priceID string) error {
+	return b.db.InTx(ctx, func(tx *database.Tx) error {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO credit_package_prices (price_id, package_id, created_at) VALUES (?, ?, ?) ON CONFLICT (price_id) DO NOTHING",
+			priceID, packageID, b.now()); err != nil {
+			return fmt.Errorf("record price %s of credit package %s: %w", priceID, packageID, err)
+		}
+		return b.setPackageColumn(ctx, tx, packageID, "stripe_price_id", priceID)
+	})
+}
+
 // setPackageColumn records one Stripe id of a package; column is one of
 // this file's constants, never input.
-func (b *Billing) setPackageColumn(ctx context.Context, id, column, value string) error {
-	_, err := b.db.ExecContext(ctx, "UPDATE credit_packages SET "+column+" = ?, updated_at = ? WHERE id = ?", nullable(value), b.now(), id)
+func (b *Billing) setPackageColumn(ctx context.Context, ex database.Execer, id, column, value string) error {
+	_, err := ex.ExecContext(ctx, "UPDATE credit_packages SET "+column+" = ?, updated_at = ? WHERE id = ?", nullable(value), b.now(), id)
 	if err != nil {
 		return fmt.Errorf("record %s of credit package %s: %w", column, id, err)
 	}

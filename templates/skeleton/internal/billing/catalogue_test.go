@@ -123,3 +123,42 @@ func mustPackage(t *testing.T, s *shop, id string) billing.Package {
 	require.NoError(t, err)
 	return p
 }
+
+// Row 53: a buyer at the checkout when the package's price changes (and the sync
+// deactivates the old price) still gets what they were offered for what
+// they paid; a new checkout sells at the new price.
+func TestFulfillAcrossAPriceChange(t *testing.T) {
+	for _, d := range dbtest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			ctx := context.Background()
+			s := newShop(t, dbtest.Open(t, d), billingtest.New())
+			pkg, err := s.billing.CreatePackage(ctx, "admin", billing.Package{Name: "Starter", Credits: 100, UnitAmount: 500, Currency: "usd", Active: true})
+			require.NoError(t, err)
+			_, err = s.billing.SyncCatalogue(ctx)
+			require.NoError(t, err)
+			user := dbtest.NewUser(t, s.db)
+			_, old := s.checkout(t, user, mustPackage(t, s, pkg.ID))
+
+			pkg = mustPackage(t, s, pkg.ID)
+			pkg.UnitAmount, pkg.Credits = 700, 150
+			_, err = s.billing.UpdatePackage(ctx, "admin", pkg)
+			require.NoError(t, err)
+			_, err = s.billing.SyncCatalogue(ctx)
+			require.NoError(t, err)
+
+			s.stripe.Pay(old.ID)
+			out, err := s.billing.Fulfill(ctx, old.ID)
+			require.NoError(t, err)
+			assert.Equal(t, billing.Granted, out, "paid at the old price: %s", s.logs.String())
+			assertGrantedOnce(t, s.db, s.ledger, user, 100)
+
+			other := dbtest.NewUser(t, s.db)
+			_, fresh := s.checkout(t, other, mustPackage(t, s, pkg.ID))
+			s.stripe.Pay(fresh.ID)
+			out, err = s.billing.Fulfill(ctx, fresh.ID)
+			require.NoError(t, err)
+			assert.Equal(t, billing.Granted, out)
+			assertGrantedOnce(t, s.db, s.ledger, other, 150)
+		})
+	}
+}

@@ -1,3 +1,4 @@
+DROP TABLE credit_package_prices;
 ALTER TABLE credit_packages DROP COLUMN stale_price_id;
 ALTER TABLE credit_packages DROP COLUMN stripe_product_id;
 DROP INDEX purchases_payment_intent;

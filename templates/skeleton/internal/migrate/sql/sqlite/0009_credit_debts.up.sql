@@ -45,3 +45,11 @@ CREATE INDEX purchases_payment_intent ON purchases (payment_intent_id) WHERE pay
 -- deactivates (Stripe cannot change a price's amount: a new one is made).
 ALTER TABLE credit_packages ADD COLUMN stripe_product_id TEXT;
 ALTER TABLE credit_packages ADD COLUMN stale_price_id TEXT;
+
+-- Every Stripe price the sync made for a package, so that a checkout
+-- paid at a price since replaced still leads to its package.
+CREATE TABLE credit_package_prices (
+    price_id   TEXT PRIMARY KEY,
+    package_id TEXT NOT NULL REFERENCES credit_packages (id) ON DELETE CASCADE,
+    created_at TIMESTAMP NOT NULL
+);
