@@ -74,6 +74,10 @@ func TestReversalAfterSpendingRecordsDebtPaidByNextCredits(t *testing.T) {
 		balance, debt := balanceAndDebt(t, l, u)
 		assert.Zero(t, balance, "never below zero")
 		assert.EqualValues(t, 70, debt)
+		totals, err := l.Totals(ctx)
+		require.NoError(t, err)
+		assert.EqualValues(t, 30, totals.Reversed, "taken off the balance")
+		assert.EqualValues(t, 70, totals.Owed, "owed, for the admin overview")
 		mustVerify(t, l)
 
 		// Nothing to take at all: the whole reversal is owed.

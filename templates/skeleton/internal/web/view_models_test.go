@@ -89,7 +89,7 @@ func viewModels() (pages map[string]any, partials map[string]any) {
 			Next: "/credits/history?page=3", CSV: "/credits/history.csv?", Kinds: credits.Kinds, Services: []services.Service{service},
 			Sorts: credits.Sorts, Problem: "from: bad date", From: "2030-01-01", To: "2030-01-31"},
 		"credits/keys": keysPage{Keys: keys, Created: &keys[0], Token: "sk_secret", Problem: "give it a name"},
-		"credits/admin": adminCreditsPage{Totals: credits.Totals{}, Top: []credits.Consumer{{UserID: "u1", Email: "ada@example.com", Consumed: 9}},
+		"credits/admin": adminCreditsPage{Totals: credits.Totals{Owed: 3}, Top: []credits.Consumer{{UserID: "u1", Email: "ada@example.com", Consumed: 9}},
 			Services: []credits.ServiceTotal{{Service: "word-count", Runs: 3, Consumed: 3}}, Problems: []credits.Problem{{UserID: "u1", What: "negative"}},
 			Checked: true, SinceDays: usageDays},
 		"credits/admin_user": adminUserCreditsPage{User: user, Balance: 3, Debt: 4, Entries: journal, Total: 1, Amount: "5", Reason: "gift", Problem: "no"},
