@@ -150,10 +150,10 @@ func handleAdminRefund(p *response.Pages, a *auth, c *Credits) func(*billing.Bil
 			}
 			data := adminPayment{Amount: strings.TrimSpace(r.PostForm.Get("amount")), Reason: strings.TrimSpace(r.PostForm.Get("reason"))}
 			req := billing.RefundRequest{PurchaseID: pay.ID, ActorID: currentUser(r).ID, Reason: data.Reason}
-			before, err := strconv.ParseInt(r.PostForm.Get("refunded_before"), 10, 64)
-			if err != nil {
+			if req.RefundedBefore, err = strconv.ParseInt(r.PostForm.Get("refunded_before"), 10, 64); err != nil {
 				data.Problem = "The form is incomplete: reload the page and refund from there."
-			} else if req.RefundedBefore = before; data.Amount != "" {
+			}
+			if data.Problem == "" && data.Amount != "" {
 				if req.Amount, err = billing.ParseAmount(data.Amount, pay.Currency); err != nil {
 					data.Problem = "Amount: " + err.Error() + "; leave it empty to refund all that is left."
 				}
