@@ -208,8 +208,8 @@ func (b *Billing) Purchase(ctx context.Context, id string) (Purchase, error) {
 	return b.purchaseWhere(ctx, "id = ?", id)
 }
 
-func (b *Billing) purchaseWhere(ctx context.Context, where string, arg any) (Purchase, error) {
-	p, err := scanPurchase(b.db.QueryRowContext(ctx, selectPurchase+" WHERE "+where, arg))
+func (b *Billing) purchaseWhere(ctx context.Context, where string, args ...any) (Purchase, error) {
+	p, err := scanPurchase(b.db.QueryRowContext(ctx, selectPurchase+" WHERE "+where, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Purchase{}, ErrNoSuchPurchase
 	}
