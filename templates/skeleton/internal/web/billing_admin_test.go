@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -104,9 +105,11 @@ func TestAdminRefund(t *testing.T) {
 			assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "the same form again")
 			assert.EqualValues(t, packageCredits-83, s.balance(t), "refunded once")
 
+			// Five tabs of one browser: the same session, a cookie jar each.
 			var wg sync.WaitGroup
 			for range 5 {
-				wg.Go(func() { admin.post(path, refundForm("", "the rest", 300)) })
+				tab := &client{app: admin.app, cookies: maps.Clone(admin.cookies), ip: admin.ip}
+				wg.Go(func() { tab.post(path, refundForm("", "the rest", 300)) })
 			}
 			wg.Wait()
 			assert.Zero(t, s.balance(t), "all refunded")
