@@ -34,14 +34,14 @@ type shop struct {
 
 const packageCredits = 250
 
-func newShop(t *testing.T, dialect database.Dialect) *shop {
+func newShop(t testing.TB, dialect database.Dialect) *shop {
 	t.Helper()
 	return newShopAt(t, dialect, "")
 }
 
 // newShopAt is newShop served at baseURL (https gives production cookies,
 // for signed-in clients).
-func newShopAt(t *testing.T, dialect database.Dialect, baseURL string) *shop {
+func newShopAt(t testing.TB, dialect database.Dialect, baseURL string) *shop {
 	t.Helper()
 	stripe := billingtest.New()
 	a := newApp(t, dialect, options{migrated: true, stripe: stripe, baseURL: baseURL})
