@@ -115,6 +115,7 @@ func (a *app) build() error {
 			a.devCheckout.SellFrom(a.billing.PackageByPrice)
 		}
 		a.billing.RegisterJobs()
+		users.OnEmailChange(a.billing.QueueCustomerEmail)
 	}
 
 	ledger.RegisterJobs(a.jobs, credits.Notices{

@@ -42,9 +42,9 @@ var rolesFor = map[string][]string{
 }
 
 // pageVisit is one state of a page: name (for the subtest and the
-// screenshot files) and the path to open, in which {user}, {verify} and
-// {reset} stand for the demo user's id and live verification and reset
-// tokens.
+// screenshot files) and the path to open, in which {user}, {package},
+// {verify} and {reset} stand for the demo user's id, a demo credit
+// package's id and live verification and reset tokens.
 type pageVisit struct {
 	name string
 	path string
@@ -88,6 +88,12 @@ var pageVisits = map[string][]pageVisit{
 	"GET /credits/purchases/success": {{"checkout-success-unknown", "/credits/purchases/success?session_id=cs_fake_unknown"}},
 	"GET /credits/purchases/{id}":    {{"receipt-unknown", "/credits/purchases/unknown"}},
 	"GET /dev/checkout/{id}":         {{"dev-checkout-unknown", "/dev/checkout/cs_fake_unknown"}},
+	// Payments are on through the fake (STRIPE_FAKE): the list is empty
+	// until a purchase is made, which TestBrowserBilling makes.
+	"GET /admin/payments":      {{"admin-payments", "/admin/payments"}},
+	"GET /admin/payments/{id}": {{"admin-payment-unknown", "/admin/payments/unknown"}},
+	"GET /admin/packages":      {{"admin-packages", "/admin/packages"}},
+	"GET /admin/packages/{id}": {{"admin-package", "/admin/packages/{package}"}},
 	// The catch-all route: the styled 404 page.
 	"/": {{"not-found", "/no-such-page"}},
 }
@@ -214,6 +220,7 @@ func TestBrowserPages(t *testing.T) {
 	}
 	placeholders := strings.NewReplacer(
 		"{user}", app.userID(t, demoUserEmail),
+		"{package}", app.demoPackageID(t),
 		"{verify}", tokenOf(mailedLink(t, app.mailDir, app.base, "/verify")),
 		"{reset}", tokenOf(mailedLink(t, app.mailDir, app.base, "/password/reset/confirm")),
 	)

@@ -151,13 +151,26 @@ func (app *browserApp) value(t *testing.T, sel string) string {
 // userID is the id of the account with the (normalised) address email.
 func (app *browserApp) userID(t *testing.T, email string) string {
 	t.Helper()
+	return app.lookup(t, "SELECT id FROM users WHERE email_normalized = ?", email)
+}
+
+// demoPackageID is the id of the first credit package of the demo
+// catalogue, which serve offers with STRIPE_FAKE=true.
+func (app *browserApp) demoPackageID(t *testing.T) string {
+	t.Helper()
+	return app.lookup(t, "SELECT id FROM credit_packages ORDER BY sort_order, id LIMIT 1")
+}
+
+// lookup reads one value from the app's database.
+func (app *browserApp) lookup(t *testing.T, query string, args ...any) string {
+	t.Helper()
 	ctx := context.Background()
 	db, err := database.Open(ctx, app.env("DATABASE_URL"))
 	require.NoError(t, err)
 	defer db.Close()
-	var id string
-	require.NoError(t, db.QueryRowContext(ctx, "SELECT id FROM users WHERE email_normalized = ?", email).Scan(&id), "the id of %s", email)
-	return id
+	var v string
+	require.NoError(t, db.QueryRowContext(ctx, query, args...).Scan(&v), "%s %v", query, args)
+	return v
 }
 
 // logIn signs in through the login form and waits for the dashboard.

@@ -136,7 +136,14 @@ func showCredits(ctx context.Context, ledger *credits.Ledger, u accounts.User, l
 	if err != nil {
 		return err
 	}
+	debt, err := ledger.Debt(ctx, u.ID)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "%s: %d credits (%d journal entries)\n", u.Email, balance, page.Total)
+	if debt > 0 {
+		fmt.Fprintf(stdout, "Owes %d credits from reversed payments; the next credits in pay them first.\n", debt)
+	}
 	if len(page.Entries) == 0 {
 		return nil
 	}
@@ -165,7 +172,7 @@ func creditsCheck(ctx context.Context, inv invocation) error {
 	if len(problems) > 0 {
 		return fmt.Errorf("the credit ledger has %d problems (listed above): restore from a backup or correct them with adjustments", len(problems))
 	}
-	fmt.Fprintln(inv.stdout, "The credit ledger is consistent: every balance equals its journal and its lots.")
+	fmt.Fprintln(inv.stdout, "The credit ledger is consistent: every balance equals its journal and its lots, and every debt its payments.")
 	return nil
 }
 

@@ -80,6 +80,7 @@ func commands() *command {
 			seedDemoCommand(),
 			creditsCommand(),
 			apikeyCommand(),
+			stripeCommand(),
 			{name: "version", summary: "Print the version.", flags: noFlags(func(_ context.Context, inv invocation) error {
 				fmt.Fprintf(inv.stdout, "%s %s (quickscale %s, template %s)\n", appName, appVersion(), quickscaleVersion, templateVersion)
 				return nil

@@ -82,6 +82,7 @@ func serve(ctx context.Context, inv invocation) error {
 			TrustProxyHeaders: a.cfg.TrustProxyHeaders,
 			SecretKey:         []byte(a.cfg.SecretKey.Reveal()),
 			Development:       a.cfg.Env == config.Development,
+			StripeTestMode:    a.cfg.Stripe.Enabled && a.cfg.Stripe.TestMode(),
 		},
 		Views:    renderer,
 		Assets:   assets,

@@ -138,6 +138,16 @@ type Users struct {
 	// jobs is the queue RegisterJobs was given, whose jobs make and mail
 	// the reset and confirmation links.
 	jobs *jobs.Queue
+	// onEmailChange runs in the transaction that changes an address.
+	onEmailChange func(ctx context.Context, tx *database.Tx, userID string) error
+}
+
+// OnEmailChange makes fn run in the transaction that changes a user's
+// address, so that what depends on the address (the Stripe customer's)
+// is queued to follow it or the change does not commit. fn must only
+// write through tx. Call it before serving.
+func (s *Users) OnEmailChange(fn func(ctx context.Context, tx *database.Tx, userID string) error) {
+	s.onEmailChange = fn
 }
 
 // New returns the accounts built from o.
@@ -761,6 +771,11 @@ func (s *Users) ConfirmEmailChange(ctx context.Context, token string) (User, err
 			return err
 		}
 		u.Email = newEmail
+		if s.onEmailChange != nil {
+			if err := s.onEmailChange(ctx, tx, u.ID); err != nil {
+				return err
+			}
+		}
 		return s.queue(ctx, tx, "email_changed", old, mail.Data{Name: u.Name, Email: newEmail})
 	})
 	if err == nil {

@@ -32,12 +32,6 @@ type UserList struct {
 // Pages is the number of pages.
 func (l UserList) Pages() int { return paging.Pages(l.Total, l.PerPage) }
 
-// likePattern escapes LIKE wildcards so a search for "a_b" matches only that.
-func likePattern(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return "%" + r.Replace(strings.ToLower(s)) + "%"
-}
-
 // List returns the users matching q, newest first; a page past the end
 // gives the last page.
 func (s *Users) List(ctx context.Context, q Query) (UserList, error) {
@@ -46,7 +40,7 @@ func (s *Users) List(ctx context.Context, q Query) (UserList, error) {
 	var args []any
 	if q.Search != "" {
 		where = append(where, `(email_normalized LIKE ? ESCAPE '\' OR LOWER(name) LIKE ? ESCAPE '\')`)
-		args = append(args, likePattern(q.Search), likePattern(q.Search))
+		args = append(args, database.LikePattern(q.Search), database.LikePattern(q.Search))
 	}
 	if q.Role == RoleUser || q.Role == RoleAdmin {
 		where = append(where, "role = ?")

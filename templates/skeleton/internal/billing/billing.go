@@ -82,7 +82,15 @@ type Package struct {
 	Active     bool
 	// StripePriceID is the Stripe price that sells it; empty until synced.
 	StripePriceID string
+	// StripeProductID is its Stripe product; empty until synced.
+	StripeProductID string
+	// StalePriceID is the price a changed amount or currency made
+	// obsolete, until a sync deactivates it.
+	StalePriceID string
 }
+
+// Price is the package's price as people read it: "9.00 EUR".
+func (p Package) Price() string { return FormatAmount(p.UnitAmount, p.Currency) }
 
 // Errors callers turn into answers.
 var (
@@ -115,35 +123,34 @@ func (p *Package) Validate() error {
 
 // AddPackage adds p to the catalogue and returns it with its id.
 func (b *Billing) AddPackage(ctx context.Context, p Package) (Package, error) {
+	return b.addPackage(ctx, b.db, p)
+}
+
+func (b *Billing) addPackage(ctx context.Context, ex database.Execer, p Package) (Package, error) {
 	if err := p.Validate(); err != nil {
 		return Package{}, err
 	}
 	p.ID = rand.Text()
 	now := b.now()
-	var price any
-	if p.StripePriceID != "" {
-		price = p.StripePriceID
-	}
-	_, err := b.db.ExecContext(ctx,
+	_, err := ex.ExecContext(ctx,
 		`INSERT INTO credit_packages (id, name, credits, unit_amount, currency, sort_order, active, stripe_price_id, created_at, updated_at)
 		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.ID, p.Name, p.Credits, p.UnitAmount, p.Currency, p.SortOrder, p.Active, price, now, now)
+		p.ID, p.Name, p.Credits, p.UnitAmount, p.Currency, p.SortOrder, p.Active, nullable(p.StripePriceID), now, now)
 	if err != nil {
 		return Package{}, fmt.Errorf("add a credit package: %w", err)
 	}
 	return p, nil
 }
 
-const selectPackage = `SELECT id, name, credits, unit_amount, currency, sort_order, active, COALESCE(stripe_price_id, '') FROM credit_packages`
+const selectPackage = `SELECT id, name, credits, unit_amount, currency, sort_order, active, COALESCE(stripe_price_id, ''),
+	COALESCE(stripe_product_id, ''), COALESCE(stale_price_id, '') FROM credit_packages`
 
 type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func packageWhere(ctx context.Context, q queryer, where string, arg any) (Package, error) {
-	var p Package
-	err := q.QueryRowContext(ctx, selectPackage+" WHERE "+where, arg).Scan(
-		&p.ID, &p.Name, &p.Credits, &p.UnitAmount, &p.Currency, &p.SortOrder, &p.Active, &p.StripePriceID)
+func packageWhere(ctx context.Context, q queryer, where string, args ...any) (Package, error) {
+	p, err := scanPackage(q.QueryRowContext(ctx, selectPackage+" WHERE "+where, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Package{}, ErrNoPackage
 	}
@@ -151,6 +158,13 @@ func packageWhere(ctx context.Context, q queryer, where string, arg any) (Packag
 		return Package{}, fmt.Errorf("read a credit package: %w", err)
 	}
 	return p, nil
+}
+
+func scanPackage(row rowScanner) (Package, error) {
+	var p Package
+	err := row.Scan(&p.ID, &p.Name, &p.Credits, &p.UnitAmount, &p.Currency, &p.SortOrder, &p.Active, &p.StripePriceID,
+		&p.StripeProductID, &p.StalePriceID)
+	return p, err
 }
 
 // Package returns the package with the id.
@@ -183,12 +197,14 @@ type Purchase struct {
 	PaymentIntentID   string
 	// JournalID is the ledger entry of the grant, once paid.
 	JournalID string
-	CreatedAt time.Time
-	PaidAt    time.Time
+	// AmountRefunded is what Stripe refunded of Amount so far.
+	AmountRefunded int64
+	CreatedAt      time.Time
+	PaidAt         time.Time
 }
 
 const selectPurchase = `SELECT id, user_id, package_id, status, credits, amount, currency, COALESCE(checkout_session_id, ''),
-	payment_intent_id, journal_id, created_at, paid_at FROM purchases`
+	payment_intent_id, journal_id, amount_refunded, created_at, paid_at FROM purchases`
 
 // Purchase returns the purchase with the id.
 func (b *Billing) Purchase(ctx context.Context, id string) (Purchase, error) {
@@ -200,23 +216,22 @@ func (b *Billing) purchaseWhere(ctx context.Context, where string, args ...any) 
 	if errors.Is(err, sql.ErrNoRows) {
 		return Purchase{}, ErrNoSuchPurchase
 	}
-	return p, err
-}
-
-type scanner interface{ Scan(dest ...any) error }
-
-func scanPurchase(row scanner) (Purchase, error) {
-	var p Purchase
-	var status string
-	var paid sql.NullTime
-	err := row.Scan(&p.ID, &p.UserID, &p.PackageID, &status,
-		&p.Credits, &p.Amount, &p.Currency, &p.CheckoutSessionID, &p.PaymentIntentID, &p.JournalID, &p.CreatedAt, &paid)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Purchase{}, err
-	}
 	if err != nil {
 		return Purchase{}, fmt.Errorf("read a purchase: %w", err)
 	}
-	p.Status, p.PaidAt = Status(status), paid.Time
 	return p, nil
+}
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+// scanPurchase reads the columns of selectPurchase, then into extra any
+// the query selects after them.
+func scanPurchase(row rowScanner, extra ...any) (Purchase, error) {
+	var p Purchase
+	var status string
+	var paid sql.NullTime
+	err := row.Scan(append([]any{&p.ID, &p.UserID, &p.PackageID, &status, &p.Credits, &p.Amount, &p.Currency,
+		&p.CheckoutSessionID, &p.PaymentIntentID, &p.JournalID, &p.AmountRefunded, &p.CreatedAt, &paid}, extra...)...)
+	p.Status, p.PaidAt = Status(status), paid.Time
+	return p, err
 }

@@ -25,7 +25,8 @@ const (
 
 func handled(eventType string) bool {
 	switch eventType {
-	case EventCheckoutCompleted, EventAsyncPaymentSucceeded, EventAsyncPaymentFailed, EventCheckoutExpired:
+	case EventCheckoutCompleted, EventAsyncPaymentSucceeded, EventAsyncPaymentFailed, EventCheckoutExpired,
+		EventChargeRefunded, EventDisputeFundsWithdrawn, EventDisputeFundsReinstated, EventCustomerUpdated:
 		return true
 	}
 	return false
@@ -109,7 +110,8 @@ func (b *Billing) Receive(ctx context.Context, payload []byte, signature string)
 }
 
 // objectID is the id of the object an event is about (a checkout
-// session's, for the events billing handles).
+// session's, a charge's, a dispute's or a customer's, for the events
+// billing handles).
 func objectID(ev stripe.Event) string {
 	if ev.Data == nil {
 		return ""
@@ -128,6 +130,7 @@ func (b *Billing) RegisterJobs() {
 		return b.work(ctx, j.Payload)
 	})
 	b.registerReconcile()
+	b.registerCustomerJobs()
 }
 
 // work does what the event asks and only then marks it processed: an
@@ -152,6 +155,12 @@ func (b *Billing) work(ctx context.Context, eventID string) error {
 		err = b.settle(ctx, object, StatusFailed)
 	case EventCheckoutExpired:
 		err = b.settle(ctx, object, StatusExpired)
+	case EventChargeRefunded:
+		err = b.chargeRefunded(ctx, object)
+	case EventDisputeFundsWithdrawn, EventDisputeFundsReinstated:
+		err = b.disputeChanged(ctx, object)
+	case EventCustomerUpdated:
+		err = b.customerUpdated(ctx, object)
 	}
 	if err != nil {
 		return err

@@ -69,7 +69,10 @@ func (b *Billing) Fulfill(ctx context.Context, sessionID string) (Outcome, error
 		return refuse("a purchase is one package, once", "line_items", len(s.LineItems))
 	}
 	item := s.LineItems[0]
-	pkg, err := packageWhere(ctx, b.db, "stripe_price_id = ?", item.PriceID)
+	// The package's price now, or one a new amount replaced while the
+	// buyer was at the checkout: the purchase row holds what was offered.
+	pkg, err := packageWhere(ctx, b.db, "stripe_price_id = ? OR id IN (SELECT package_id FROM credit_package_prices WHERE price_id = ?)",
+		item.PriceID, item.PriceID)
 	if errors.Is(err, ErrNoPackage) {
 		return refuse("the price paid is not in our catalogue", "price", item.PriceID)
 	}
@@ -79,18 +82,17 @@ func (b *Billing) Fulfill(ctx context.Context, sessionID string) (Outcome, error
 	if pkg.ID != p.PackageID {
 		return refuse("the price paid is another package's", "price", item.PriceID, "package", pkg.ID, "purchased", p.PackageID)
 	}
-	if s.AmountTotal != pkg.UnitAmount || s.Currency != pkg.Currency || item.AmountTotal != pkg.UnitAmount || item.Currency != pkg.Currency {
+	if s.AmountTotal != p.Amount || s.Currency != p.Currency || item.AmountTotal != p.Amount || item.Currency != p.Currency {
 		return refuse("the amount paid is not the package's price",
-			"paid", fmt.Sprintf("%d %s", s.AmountTotal, s.Currency), "price", fmt.Sprintf("%d %s", pkg.UnitAmount, pkg.Currency))
+			"paid", fmt.Sprintf("%d %s", s.AmountTotal, s.Currency), "price", fmt.Sprintf("%d %s", p.Amount, p.Currency))
 	}
 
-	p.Credits = pkg.Credits
 	confirmation, err := b.compose(ctx, "purchase_confirmed", p, b.mail.ReceiptLink(p.ID), purchaseLines(p)...)
 	if err != nil {
 		return "", err
 	}
 	res, err := b.ledger.AddWith(ctx, credits.Credit{
-		UserID: p.UserID, Kind: credits.KindPurchase, Amount: pkg.Credits, Source: "stripe",
+		UserID: p.UserID, Kind: credits.KindPurchase, Amount: p.Credits, Source: "stripe",
 		Reference: p.ID, IdempotencyKey: grantKey(s.ID), Reason: pkg.Name,
 	}, func(ctx context.Context, tx *groupcommit.Tx, e credits.Entry) error {
 		_, err := tx.ExecContext(ctx,
@@ -113,6 +115,6 @@ func (b *Billing) Fulfill(ctx context.Context, sessionID string) (Outcome, error
 		return AlreadyGranted, nil
 	}
 	b.logger.InfoContext(ctx, "credits purchased", slog.String("purchase", p.ID), slog.String("user", p.UserID),
-		slog.Int64("credits", pkg.Credits), slog.String("session", s.ID))
+		slog.Int64("credits", p.Credits), slog.String("session", s.ID))
 	return Granted, nil
 }

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 )
 
 // What the buyer's own pages read: the packages for sale, their
@@ -19,24 +17,7 @@ var ErrNoCustomer = errors.New("no Stripe customer yet: the customer portal open
 // ForSale lists the packages a buyer can check out, in the catalogue's
 // order: active, with a Stripe price.
 func (b *Billing) ForSale(ctx context.Context) ([]Package, error) {
-	rows, err := b.db.QueryContext(ctx, selectPackage+
-		" WHERE active = TRUE AND stripe_price_id IS NOT NULL ORDER BY sort_order, unit_amount, id")
-	if err != nil {
-		return nil, fmt.Errorf("list the credit packages for sale: %w", err)
-	}
-	defer rows.Close()
-	var out []Package
-	for rows.Next() {
-		var p Package
-		if err := rows.Scan(&p.ID, &p.Name, &p.Credits, &p.UnitAmount, &p.Currency, &p.SortOrder, &p.Active, &p.StripePriceID); err != nil {
-			return nil, fmt.Errorf("read a credit package: %w", err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list the credit packages for sale: %w", err)
-	}
-	return out, nil
+	return b.packages(ctx, "WHERE active = TRUE AND stripe_price_id IS NOT NULL ORDER BY sort_order, unit_amount, id")
 }
 
 // PackageByPrice returns the package sold at a Stripe price.
@@ -88,25 +69,4 @@ func (b *Billing) Portal(ctx context.Context, userID, returnURL string) (string,
 		return "", err
 	}
 	return b.stripe.CreatePortalSession(ctx, customer, returnURL)
-}
-
-// zeroDecimal are the currencies Stripe counts in whole units, with no
-// minor unit (https://docs.stripe.com/currencies#zero-decimal).
-var zeroDecimal = map[string]bool{
-	"bif": true, "clp": true, "djf": true, "gnf": true, "jpy": true, "kmf": true, "krw": true, "mga": true,
-	"pyg": true, "rwf": true, "ugx": true, "vnd": true, "vuv": true, "xaf": true, "xof": true, "xpf": true,
-}
-
-// FormatAmount writes an amount in a currency's minor unit as people read
-// it: 900 eur is "9.00 EUR", 500 jpy is "500 JPY".
-func FormatAmount(amount int64, currency string) string {
-	code := strings.ToUpper(currency)
-	if zeroDecimal[currency] {
-		return strconv.FormatInt(amount, 10) + " " + code
-	}
-	sign := ""
-	if amount < 0 {
-		sign, amount = "-", -amount
-	}
-	return fmt.Sprintf("%s%d.%02d %s", sign, amount/100, amount%100, code)
 }

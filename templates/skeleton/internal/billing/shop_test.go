@@ -177,18 +177,6 @@ func TestForSaleListsActiveSyncedPackagesInOrder(t *testing.T) {
 	assert.Equal(t, []string{small.ID, big.ID}, []string{list[0].ID, list[1].ID}, "same order: the cheaper first")
 }
 
-func TestFormatAmount(t *testing.T) {
-	for _, tt := range []struct {
-		amount   int64
-		currency string
-		want     string
-	}{
-		{900, "eur", "9.00 EUR"}, {5, "usd", "0.05 USD"}, {500, "jpy", "500 JPY"}, {123456, "krw", "123456 KRW"}, {-250, "usd", "-2.50 USD"},
-	} {
-		assert.Equal(t, tt.want, billing.FormatAmount(tt.amount, tt.currency))
-	}
-}
-
 // TestDoubleClickMakesOnePurchase: row 59. The buy form's one-time key is
 // the purchase's id: sent twice, it makes one purchase and one session;
 // another buyer, another package or a finished purchase cannot reuse it.

@@ -17,6 +17,9 @@ import (
 type Stripe interface {
 	// CreateCustomer creates the Stripe customer of one of our users.
 	CreateCustomer(ctx context.Context, c NewCustomer) (customerID string, err error)
+	// Customer retrieves a customer; UpdateCustomerEmail changes its email.
+	Customer(ctx context.Context, id string) (Customer, error)
+	UpdateCustomerEmail(ctx context.Context, customerID, email string) error
 	// CreateCheckoutSession starts a hosted checkout for one package.
 	CreateCheckoutSession(ctx context.Context, c NewCheckout) (CheckoutSession, error)
 	// CheckoutSession retrieves a session with its line items.
@@ -24,6 +27,20 @@ type Stripe interface {
 	// CreatePortalSession starts a customer portal session (receipts,
 	// payment methods) that returns to returnURL, and gives its address.
 	CreatePortalSession(ctx context.Context, customerID, returnURL string) (url string, err error)
+	// Charge retrieves a charge, with what is refunded of it so far.
+	Charge(ctx context.Context, id string) (Charge, error)
+	// Dispute retrieves a dispute.
+	Dispute(ctx context.Context, id string) (Dispute, error)
+	// CreateRefund refunds (part of) a payment.
+	CreateRefund(ctx context.Context, r NewRefund) (Refund, error)
+	// CreateProduct, UpdateProduct, CreatePrice and DeactivatePrice keep
+	// the catalogue in Stripe.
+	CreateProduct(ctx context.Context, p Product, idempotencyKey string) (productID string, err error)
+	UpdateProduct(ctx context.Context, p Product) error
+	CreatePrice(ctx context.Context, p NewPrice, idempotencyKey string) (priceID string, err error)
+	DeactivatePrice(ctx context.Context, priceID string) error
+	// CreateWebhookEndpoint creates the endpoint Stripe delivers to.
+	CreateWebhookEndpoint(ctx context.Context, e NewWebhookEndpoint) (WebhookEndpoint, error)
 }
 
 // NewCustomer is the customer to create for a user.
@@ -125,6 +142,27 @@ func (s *StripeAPI) CreateCustomer(ctx context.Context, c NewCustomer) (string, 
 		return "", stripeError("create a Stripe customer", err)
 	}
 	return cust.ID, nil
+}
+
+// Customer implements Stripe.
+func (s *StripeAPI) Customer(ctx context.Context, id string) (Customer, error) {
+	params := &stripe.CustomerParams{}
+	params.Context = ctx
+	cust, err := s.api.Customers.Get(id, params)
+	if err != nil {
+		return Customer{}, stripeError("retrieve Stripe customer "+id, err)
+	}
+	return Customer{ID: cust.ID, Email: cust.Email}, nil
+}
+
+// UpdateCustomerEmail implements Stripe.
+func (s *StripeAPI) UpdateCustomerEmail(ctx context.Context, customerID, email string) error {
+	params := &stripe.CustomerParams{Email: stripe.String(email)}
+	params.Context = ctx
+	if _, err := s.api.Customers.Update(customerID, params); err != nil {
+		return stripeError("update Stripe customer "+customerID, err)
+	}
+	return nil
 }
 
 // CreateCheckoutSession implements Stripe.

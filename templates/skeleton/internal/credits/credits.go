@@ -117,8 +117,8 @@ var (
 	ErrKeyReused = errors.New("this idempotency key was already used for a different request: send a new key for a new request")
 	// ErrNotFound: no such journal entry for this user.
 	ErrNotFound = errors.New("no such credit entry")
-	// ErrAlreadyRefunded: the consumption was refunded or the purchase reversed already.
-	ErrAlreadyRefunded = errors.New("this entry was already refunded or reversed")
+	// ErrAlreadyRefunded: the consumption was refunded already.
+	ErrAlreadyRefunded = errors.New("this entry was already refunded")
 )
 
 // Is lets errors.Is(err, ErrInsufficient) match.
@@ -281,48 +281,58 @@ func (l *Ledger) add(ctx context.Context, c Credit, hook afterWrite) (Result, er
 		}
 	}
 	return l.submitDirect(ctx, c.UserID, func(ctx context.Context, b *batch) (Result, error) {
-		tx, now := b.tx.Tx, l.utcNow()
-		if _, err := l.lockAccount(ctx, tx, c.UserID, now); err != nil {
-			return Result{}, err
-		}
-		want := Entry{Kind: c.Kind, Amount: c.Amount, Reference: c.Reference}
-		if res, err := replay(ctx, tx, c.UserID, c.IdempotencyKey, want); err != nil || res.Replayed {
-			return res, err
-		}
-		balance, err := b.expire(ctx, c.UserID, now)
-		if err != nil {
-			return Result{}, err
-		}
-		lotID := rand.Text()
-		var expires any
-		if !c.ExpiresAt.IsZero() {
-			expires = c.ExpiresAt.UTC()
-		}
-		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO credit_lots (id, user_id, source, priority, amount, remaining, expires_at, created_at)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			lotID, c.UserID, c.Source, c.Priority, c.Amount, c.Amount, expires, now); err != nil {
-			return Result{}, fmt.Errorf("add a credit lot: %w", err)
-		}
-		balance += c.Amount
-		if err := setBalance(ctx, tx, c.UserID, balance, now); err != nil {
-			return Result{}, err
-		}
-		if err := rearmLowBalance(ctx, tx, c.UserID); err != nil {
-			return Result{}, err
-		}
-		e := Entry{UserID: c.UserID, Kind: c.Kind, Amount: c.Amount, BalanceAfter: balance, Reference: c.Reference,
-			LotID: lotID, IdempotencyKey: c.IdempotencyKey, ActorID: c.ActorID, Reason: c.Reason, CreatedAt: now}
-		if err := appendEntry(ctx, tx, &e); err != nil {
-			return Result{}, err
-		}
-		if hook != nil {
-			if err := hook(ctx, b.tx, e); err != nil {
-				return Result{}, err
-			}
-		}
-		return Result{Entry: e}, nil
+		return b.credit(ctx, c, hook)
 	})
+}
+
+// credit writes c's lot and entry, pays the account's debts from it, and
+// runs hook (when set), all in b's transaction.
+func (b *batch) credit(ctx context.Context, c Credit, hook afterWrite) (Result, error) {
+	l := b.l
+	tx, now := b.tx.Tx, l.utcNow()
+	if _, err := l.lockAccount(ctx, tx, c.UserID, now); err != nil {
+		return Result{}, err
+	}
+	want := Entry{Kind: c.Kind, Amount: c.Amount, Reference: c.Reference}
+	if res, err := replay(ctx, tx, c.UserID, c.IdempotencyKey, want); err != nil || res.Replayed {
+		return res, err
+	}
+	balance, err := b.expire(ctx, c.UserID, now)
+	if err != nil {
+		return Result{}, err
+	}
+	lotID := rand.Text()
+	var expires any
+	if !c.ExpiresAt.IsZero() {
+		expires = c.ExpiresAt.UTC()
+	}
+	if _, err := tx.ExecContext(ctx,
+		`INSERT INTO credit_lots (id, user_id, source, priority, amount, remaining, expires_at, created_at)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		lotID, c.UserID, c.Source, c.Priority, c.Amount, c.Amount, expires, now); err != nil {
+		return Result{}, fmt.Errorf("add a credit lot: %w", err)
+	}
+	balance += c.Amount
+	if err := setBalance(ctx, tx, c.UserID, balance, now); err != nil {
+		return Result{}, err
+	}
+	if err := rearmLowBalance(ctx, tx, c.UserID); err != nil {
+		return Result{}, err
+	}
+	e := Entry{UserID: c.UserID, Kind: c.Kind, Amount: c.Amount, BalanceAfter: balance, Reference: c.Reference,
+		LotID: lotID, IdempotencyKey: c.IdempotencyKey, ActorID: c.ActorID, Reason: c.Reason, CreatedAt: now}
+	if err := appendEntry(ctx, tx, &e); err != nil {
+		return Result{}, err
+	}
+	if err := b.payDebts(ctx, c.UserID, e.ID); err != nil {
+		return Result{}, err
+	}
+	if hook != nil {
+		if err := hook(ctx, b.tx, e); err != nil {
+			return Result{}, err
+		}
+	}
+	return Result{Entry: e}, nil
 }
 
 func (l *Ledger) debit(ctx context.Context, d Debit, kind Kind, actorID, reason string, hook afterWrite) (Result, error) {
@@ -435,50 +445,7 @@ func (l *Ledger) Refund(ctx context.Context, userID, consumptionID, reason strin
 		if _, err := b.expire(ctx, userID, now); err != nil {
 			return Result{}, err
 		}
-		return Result{Entry: e}, nil
-	})
-}
-
-// ReversePayment takes back what is left of a purchase whose payment was
-// reversed (a chargeback): the purchased lot's remaining credits, never more,
-// so the balance cannot go negative. It happens at most once per purchase.
-func (l *Ledger) ReversePayment(ctx context.Context, userID, purchaseID, reason string) (Result, error) {
-	return l.submitDirect(ctx, userID, func(ctx context.Context, b *batch) (Result, error) {
-		tx, now := b.tx.Tx, l.utcNow()
-		balance, err := l.lockAccount(ctx, tx, userID, now)
-		if err != nil {
-			return Result{}, err
-		}
-		orig, err := entryByID(ctx, tx, userID, purchaseID)
-		if err != nil {
-			return Result{}, err
-		}
-		if orig.Kind != KindPurchase {
-			return Result{}, groupcommit.Refuse(fmt.Errorf("only a purchase can be reversed, not a %s", orig.Kind.Label()))
-		}
-		if err := notYet(ctx, tx, orig.ID); err != nil {
-			return Result{}, err
-		}
-		var lotID string
-		var remaining int64
-		err = tx.QueryRowContext(ctx, "SELECT id, remaining FROM credit_lots WHERE id = ? AND user_id = ?",
-			orig.LotID, userID).Scan(&lotID, &remaining)
-		if err != nil {
-			return Result{}, fmt.Errorf("find the purchased credits: %w", err)
-		}
-		if remaining == 0 {
-			return Result{}, groupcommit.Refuse(errors.New("the credits of this purchase are already spent or expired: nothing is left to reverse"))
-		}
-		if _, err := tx.ExecContext(ctx, "UPDATE credit_lots SET remaining = 0 WHERE id = ?", lotID); err != nil {
-			return Result{}, fmt.Errorf("empty the purchased lot: %w", err)
-		}
-		balance -= remaining
-		if err := setBalance(ctx, tx, userID, balance, now); err != nil {
-			return Result{}, err
-		}
-		e := Entry{UserID: userID, Kind: KindPaymentReversal, Amount: -remaining, BalanceAfter: balance,
-			Reference: orig.ID, Reason: reason, CreatedAt: now}
-		if err := appendEntry(ctx, tx, &e); err != nil {
+		if err := b.payDebts(ctx, userID, e.ID); err != nil {
 			return Result{}, err
 		}
 		return Result{Entry: e}, nil
@@ -591,11 +558,11 @@ func appendEntry(ctx context.Context, tx *database.Tx, e *Entry) error {
 	return insertEntries(ctx, tx, []Entry{*e})
 }
 
-// notYet refuses when the entry was refunded or reversed already.
+// notYet refuses when the consumption was refunded already.
 func notYet(ctx context.Context, tx *database.Tx, id string) error {
 	var n int
 	if err := tx.QueryRowContext(ctx,
-		"SELECT COUNT(*) FROM credit_journal WHERE reference = ? AND kind IN ('refund', 'payment_reversal')", id).Scan(&n); err != nil {
+		"SELECT COUNT(*) FROM credit_journal WHERE reference = ? AND kind = 'refund'", id).Scan(&n); err != nil {
 		return fmt.Errorf("check for an earlier refund: %w", err)
 	}
 	if n > 0 {

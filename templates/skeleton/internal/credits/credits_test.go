@@ -211,25 +211,6 @@ func TestAdjust(t *testing.T) {
 	})
 }
 
-func TestReversePayment(t *testing.T) {
-	forEachDialect(t, func(t *testing.T, db *database.DB) {
-		ctx := context.Background()
-		l := credits.New(db, clock.System{})
-		u := dbtest.NewUser(t, db)
-		bought := mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 10, Reference: "pi_1"})
-		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindGrant, Amount: 2})
-		_, err := l.Consume(ctx, credits.Debit{UserID: u, Amount: 4, Service: "s"})
-		require.NoError(t, err)
-		res, err := l.ReversePayment(ctx, u, bought.ID, "chargeback")
-		require.NoError(t, err)
-		require.EqualValues(t, -6, res.Entry.Amount, "reversal")
-		require.EqualValues(t, 2, res.Entry.BalanceAfter, "reversal")
-		_, err = l.ReversePayment(ctx, u, bought.ID, "again")
-		require.ErrorIs(t, err, credits.ErrAlreadyRefunded, "second reversal")
-		mustVerify(t, l)
-	})
-}
-
 func TestJournalFilters(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()

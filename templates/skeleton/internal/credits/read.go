@@ -217,7 +217,8 @@ func (p Problem) String() string { return p.UserID + ": " + p.What }
 
 // Verify checks every account: the balance is not negative and equals both
 // the sum of its journal and the sum of its lots' remaining credits; no
-// idempotency key appears twice. It returns the problems it finds.
+// idempotency key appears twice; debts agree with their payments, and no
+// account owes while it holds credits. It returns the problems it finds.
 func (l *Ledger) Verify(ctx context.Context) ([]Problem, error) {
 	rows, err := l.db.QueryContext(ctx, `
 		SELECT a.user_id, a.balance,
@@ -266,5 +267,9 @@ func (l *Ledger) Verify(ctx context.Context) ([]Problem, error) {
 		}
 		problems = append(problems, Problem{user, fmt.Sprintf("idempotency key %q used %d times", key, n)})
 	}
-	return problems, dups.Err()
+	if err := dups.Err(); err != nil {
+		return nil, fmt.Errorf("check idempotency keys: %w", err)
+	}
+	debts, err := l.verifyDebts(ctx)
+	return append(problems, debts...), err
 }

@@ -45,7 +45,9 @@ func (l *Ledger) Usage(ctx context.Context, userID string, days int, now time.Ti
 type Totals struct {
 	Purchased, Granted, Consumed, Refunded, Expired, Deducted, Reversed int64
 	Outstanding                                                         int64 // the sum of all balances
-	Accounts                                                            int
+	// Owed is what all accounts owe: reversals their balances lacked.
+	Owed     int64
+	Accounts int
 }
 
 // NetConsumed is what services used, refunds taken off.
@@ -85,7 +87,8 @@ func (l *Ledger) Totals(ctx context.Context) (Totals, error) {
 	if err := rows.Err(); err != nil {
 		return t, fmt.Errorf("sum the journal: %w", err)
 	}
-	err = l.db.QueryRowContext(ctx, "SELECT COALESCE(SUM(balance), 0), COUNT(*) FROM credit_accounts").Scan(&t.Outstanding, &t.Accounts)
+	err = l.db.QueryRowContext(ctx, "SELECT COALESCE(SUM(balance), 0), COUNT(*), COALESCE((SELECT SUM(remaining) FROM credit_debts), 0) FROM credit_accounts").
+		Scan(&t.Outstanding, &t.Accounts, &t.Owed)
 	if err != nil {
 		return t, fmt.Errorf("sum the balances: %w", err)
 	}

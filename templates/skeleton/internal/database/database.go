@@ -257,6 +257,14 @@ func Marks(n int, row string) string {
 	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 }
 
+// LikePattern matches, with LIKE ... ESCAPE '\', any text containing s
+// lowercased: its own wildcards are escaped, so a search for "a_b"
+// matches only that.
+func LikePattern(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(strings.ToLower(s)) + "%"
+}
+
 // Rebind rewrites ? placeholders to $1, $2, ... for PostgreSQL. A ? inside
 // a quoted string, a quoted identifier or a comment is left alone.
 func Rebind(dialect Dialect, query string) string {

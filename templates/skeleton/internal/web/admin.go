@@ -75,13 +75,45 @@ func pageNumber(v string) (int, bool) {
 	return n, err == nil || errors.Is(err, strconv.ErrRange)
 }
 
+// requestedPage reads the page parameter, or answers 400 and reports
+// false.
+func requestedPage(w http.ResponseWriter, r *http.Request, p *response.Pages) (int, bool) {
+	v := r.URL.Query().Get("page")
+	page, ok := pageNumber(v)
+	if !ok {
+		p.ErrorText(w, r, http.StatusBadRequest, "That page does not exist",
+			fmt.Sprintf("The page number %q is not a whole number: use page=1 for the first page.", v))
+	}
+	return page, ok
+}
+
+// pageLinks are the addresses of the pages before and after page of a
+// list at path with the filters params ("" where there is none).
+func pageLinks(path string, params map[string]string, page, pages int) (prev, next string) {
+	at := func(n int) string {
+		v := url.Values{}
+		for k, val := range params {
+			if val != "" {
+				v.Set(k, val)
+			}
+		}
+		v.Set("page", strconv.Itoa(n))
+		return path + "?" + v.Encode()
+	}
+	if page > 1 {
+		prev = at(page - 1)
+	}
+	if page < pages {
+		next = at(page + 1)
+	}
+	return prev, next
+}
+
 func handleAdminUsers(p *response.Pages, a *auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		page, ok := pageNumber(q.Get("page"))
+		page, ok := requestedPage(w, r, p)
 		if !ok {
-			p.ErrorText(w, r, http.StatusBadRequest, "That page does not exist",
-				fmt.Sprintf("The page number %q is not a whole number: use page=1 for the first page.", q.Get("page")))
 			return
 		}
 		query := accounts.Query{Search: q.Get("q"), Role: accounts.Role(q.Get("role")), Status: q.Get("status"), Page: page, PerPage: usersPerPage}
@@ -91,22 +123,8 @@ func handleAdminUsers(p *response.Pages, a *auth) http.Handler {
 			return
 		}
 		data := adminUsers{List: list, Search: query.Search, RoleFilter: string(query.Role), State: query.Status}
-		pageURL := func(n int) string {
-			v := url.Values{}
-			for k, val := range map[string]string{"q": data.Search, "role": data.RoleFilter, "status": data.State} {
-				if val != "" {
-					v.Set(k, val)
-				}
-			}
-			v.Set("page", strconv.Itoa(n))
-			return "/admin/users?" + v.Encode()
-		}
-		if list.Page > 1 {
-			data.Prev = pageURL(list.Page - 1)
-		}
-		if list.Page < list.Pages() {
-			data.Next = pageURL(list.Page + 1)
-		}
+		data.Prev, data.Next = pageLinks("/admin/users", map[string]string{"q": data.Search, "role": data.RoleFilter, "status": data.State},
+			list.Page, list.Pages())
 		p.Page(w, r, http.StatusOK, "admin/users", views.Page{Title: "Users", Data: data})
 	})
 }

@@ -48,7 +48,10 @@ type serviceCard struct {
 
 // creditsPage is what templates/credits/index.html shows.
 type creditsPage struct {
-	Balance  int64
+	Balance int64
+	// Debt is what reversed payments took beyond the balance: the next
+	// credits in pay it first.
+	Debt     int64
 	Services []serviceCard
 	Chart    usageChart
 	Totals   []credits.ServiceTotal
@@ -100,7 +103,12 @@ func handleCredits(p *response.Pages, c *Credits, clk clock.Clock, canBuy bool) 
 			p.Fail(w, r, err)
 			return
 		}
-		data := creditsPage{Balance: balance, Chart: newUsageChart(usage), Totals: totals, Settings: settings,
+		debt, err := c.Ledger.Debt(ctx, user.ID)
+		if err != nil {
+			p.Fail(w, r, err)
+			return
+		}
+		data := creditsPage{Balance: balance, Debt: debt, Chart: newUsageChart(usage), Totals: totals, Settings: settings,
 			Low: settings.LowBalanceThreshold > 0 && balance < settings.LowBalanceThreshold, CanBuy: canBuy}
 		for _, s := range c.Services.List() {
 			data.Services = append(data.Services, serviceCard{Service: s, Key: rand.Text()})

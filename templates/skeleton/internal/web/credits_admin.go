@@ -57,6 +57,7 @@ func handleAdminCredits(p *response.Pages, c *Credits, clk clock.Clock) http.Han
 type adminUserCreditsPage struct {
 	User    accounts.User
 	Balance int64
+	Debt    int64
 	Entries []credits.Entry
 	Total   int
 	Amount  string
@@ -72,6 +73,10 @@ func (c *Credits) renderAdminUser(w http.ResponseWriter, r *http.Request, p *res
 	data.User = u
 	var err error
 	if data.Balance, err = c.Ledger.Balance(r.Context(), u.ID); err != nil {
+		p.Fail(w, r, err)
+		return
+	}
+	if data.Debt, err = c.Ledger.Debt(r.Context(), u.ID); err != nil {
 		p.Fail(w, r, err)
 		return
 	}

@@ -124,6 +124,15 @@ func (s *server) routes() []route {
 		{"GET /admin/credits", adminOnly, handleAdminCredits(p, c, s.Clock)},
 		{"GET /admin/users/{id}/credits", adminOnly, handleAdminUserCredits(p, a, c)},
 		{"POST /admin/users/{id}/credits", adminOnly, handleAdminAdjustCredits(p, a, c)},
+		// Payments: with payments off the list says what to configure,
+		// and the rest is not served.
+		{"GET /admin/payments", adminOnly, handleAdminPayments(p, s.Billing, s.Config.StripeTestMode)},
+		{"GET /admin/payments/{id}", adminOnly, s.billingAdmin(handleAdminPayment(p, c))},
+		{"POST /admin/payments/{id}/refund", adminOnly, s.billingAdmin(handleAdminRefund(p, a, c))},
+		{"GET /admin/packages", adminOnly, s.billingAdmin(handleAdminPackages(p))},
+		{"POST /admin/packages", adminOnly, s.billingAdmin(handleAdminPackageCreate(p))},
+		{"GET /admin/packages/{id}", adminOnly, s.billingAdmin(handleAdminPackage(p))},
+		{"POST /admin/packages/{id}", adminOnly, s.billingAdmin(handleAdminPackageUpdate(p))},
 
 		// Served only when payments are on (STRIPE_ENABLED=true). Exempt
 		// from cross-origin protection only because the signature over

@@ -42,6 +42,9 @@ type Config struct {
 	SecretKey []byte
 	// Development enables pages for developers only (the email outbox).
 	Development bool
+	// StripeTestMode: payments run on Stripe's test keys, which the admin
+	// pages say, so nobody takes a test payment for money.
+	StripeTestMode bool
 }
 
 // ContactStore is what the contact form needs from storage.

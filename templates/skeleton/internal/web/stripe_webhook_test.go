@@ -29,14 +29,23 @@ type shop struct {
 	pkg      string
 	purchase billing.Purchase
 	session  string
+	// charge is the charge that paid the session, once paid.
+	charge string
 }
 
 const packageCredits = 250
 
 func newShop(t testing.TB, dialect database.Dialect) *shop {
 	t.Helper()
+	return newShopAt(t, dialect, "")
+}
+
+// newShopAt is newShop served at baseURL (https gives production cookies,
+// for signed-in clients).
+func newShopAt(t testing.TB, dialect database.Dialect, baseURL string) *shop {
+	t.Helper()
 	stripe := billingtest.New()
-	a := newApp(t, dialect, options{migrated: true, stripe: stripe})
+	a := newApp(t, dialect, options{migrated: true, stripe: stripe, baseURL: baseURL})
 	pkg, err := a.billing.AddPackage(context.Background(), billing.Package{Name: "Starter", Credits: packageCredits, UnitAmount: 900,
 		Currency: "eur", Active: true, StripePriceID: "price_starter"})
 	require.NoError(t, err)
@@ -73,9 +82,7 @@ func delivery(payload []byte, signature string) *http.Request {
 // wants 200.
 func (s *shop) deliver(t testing.TB, eventID, eventType string) {
 	t.Helper()
-	payload := billingtest.Event(eventID, eventType, s.session)
-	resp, body := s.do(delivery(payload, billingtest.Sign(payload, billingtest.WebhookSecret, time.Now())))
-	require.Equal(t, http.StatusOK, resp.StatusCode, "delivery of %s %s: %s", eventType, eventID, body)
+	s.deliverAbout(t, eventID, eventType, "checkout.session", s.session)
 }
 
 func (s *shop) balance(t testing.TB) int64 {
@@ -100,6 +107,33 @@ func (s *shop) assertGrantedOnce(t testing.TB) {
 	problems, err := s.deps.Credits.Ledger.Verify(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, problems, "ledger invariants")
+}
+
+// workWhile runs the job queue on four workers until wait returns and
+// the queue has nothing due.
+func (s *shop) workWhile(t testing.TB, wait func()) {
+	t.Helper()
+	stop := make(chan struct{})
+	var workers sync.WaitGroup
+	for range 4 {
+		workers.Go(func() {
+			for {
+				ran, err := s.jobs.RunOnce(context.Background())
+				assert.NoError(t, err)
+				select {
+				case <-stop:
+					if !ran {
+						return
+					}
+				default:
+				}
+			}
+		})
+	}
+	wait()
+	close(stop)
+	workers.Wait()
+	s.runDueJobs(t)
 }
 
 func (s *shop) count(t testing.TB, fromWhere string, args ...any) int {
@@ -133,27 +167,7 @@ func TestStripeWebhookConcurrentRedeliveriesGrantOnce(t *testing.T) {
 					statuses <- resp.StatusCode
 				})
 			}
-			stop := make(chan struct{})
-			var workers sync.WaitGroup
-			for range 4 {
-				workers.Go(func() {
-					for {
-						ran, err := s.jobs.RunOnce(context.Background())
-						assert.NoError(t, err)
-						select {
-						case <-stop:
-							if !ran {
-								return
-							}
-						default:
-						}
-					}
-				})
-			}
-			wg.Wait()
-			close(stop)
-			workers.Wait()
-			s.runDueJobs(t)
+			s.workWhile(t, wg.Wait)
 			close(statuses)
 			for status := range statuses {
 				assert.Equal(t, http.StatusOK, status, "a delivery's answer")

@@ -52,12 +52,16 @@ func viewModels() (pages map[string]any, partials map[string]any) {
 	messages := []contact.Message{{ID: 1, Name: "Ada", Email: "ada@example.com", Body: "Hello", CreatedAt: at}}
 	contactProblems := contact.Problems{"name": "required"}
 	contactFields := newContactForm(messages[0], contactProblems)
+	payment := billing.Payment{Purchase: billing.Purchase{ID: "p1", UserID: "u1", PackageID: "k1", Status: billing.StatusPaid, Credits: 100,
+		Amount: 900, Currency: "eur", CheckoutSessionID: "cs_1", PaymentIntentID: "pi_1", AmountRefunded: 300, CreatedAt: at, PaidAt: at},
+		Email: "ada@example.com", PackageName: "Starter"}
+	pkg := billing.Package{ID: "k1", Name: "Starter", Credits: 100, UnitAmount: 900, Currency: "eur", SortOrder: 1, Active: true,
+		StripePriceID: "price_1", StripeProductID: "prod_1"}
 	chart := newUsageChart([]credits.DayUsage{{Day: at, Consumed: 3}, {Day: at.AddDate(0, 0, 1)}})
 	keys := []apikeys.Key{{ID: "k1", UserID: "u1", Name: "ci", Prefix: "sk_abc", CreatedAt: at, LastUsedAt: at},
 		{ID: "k2", UserID: "u1", Name: "old", Prefix: "sk_def", CreatedAt: at, RevokedAt: at}}
 
-	pkg := billing.Package{ID: "pk1", Name: "Starter", Credits: 250, UnitAmount: 900, Currency: "eur", Active: true, StripePriceID: "price_1"}
-	purchase := billing.Purchase{ID: "p1", UserID: "u1", PackageID: "pk1", Status: billing.StatusPending, Credits: 250, Amount: 900,
+	purchase := billing.Purchase{ID: "p1", UserID: "u1", PackageID: "k1", Status: billing.StatusPending, Credits: 250, Amount: 900,
 		Currency: "eur", CheckoutSessionID: "cs_1", CreatedAt: at}
 	paid := purchase
 	paid.Status, paid.PaidAt, paid.PaymentIntentID = billing.StatusPaid, at, "pi_1"
@@ -82,7 +86,7 @@ func viewModels() (pages map[string]any, partials map[string]any) {
 		"admin/outbox": adminOutbox{Emails: []mail.Queued{
 			{ID: 1, Message: mail.Message{To: "ada@example.com", Subject: "Hi", Text: "Body"}, CreatedAt: at, Attempts: 1, NextAttemptAt: at, SentAt: when},
 			{ID: 2, Message: mail.Message{To: "bob@example.com", Subject: "Oh"}, CreatedAt: at, Attempts: 3, FailedAt: when, LastError: "refused"}}},
-		"credits/index": creditsPage{Balance: 1, Services: cards, Chart: chart,
+		"credits/index": creditsPage{Balance: 1, Debt: 2, Services: cards, Chart: chart,
 			Totals:   []credits.ServiceTotal{{Service: "word-count", Runs: 3, Consumed: 3}},
 			Estimate: estimate{Service: "word-count", Runs: 10, Cost: 10, Covered: false, DailyUse: 1, DaysLeft: 1, Requested: true, Problem: "too many"},
 			Settings: credits.Settings{LowBalanceThreshold: 5, WeeklySummary: true}, Low: true, Problem: "problem", CanBuy: true},
@@ -91,13 +95,19 @@ func viewModels() (pages map[string]any, partials map[string]any) {
 			Next: "/credits/history?page=3", CSV: "/credits/history.csv?", Kinds: credits.Kinds, Services: []services.Service{service},
 			Sorts: credits.Sorts, Problem: "from: bad date", From: "2030-01-01", To: "2030-01-31"},
 		"credits/keys": keysPage{Keys: keys, Created: &keys[0], Token: "sk_secret", Problem: "give it a name"},
-		"credits/admin": adminCreditsPage{Totals: credits.Totals{}, Top: []credits.Consumer{{UserID: "u1", Email: "ada@example.com", Consumed: 9}},
+		"credits/admin": adminCreditsPage{Totals: credits.Totals{Owed: 3}, Top: []credits.Consumer{{UserID: "u1", Email: "ada@example.com", Consumed: 9}},
 			Services: []credits.ServiceTotal{{Service: "word-count", Runs: 3, Consumed: 3}}, Problems: []credits.Problem{{UserID: "u1", What: "negative"}},
 			Checked: true, SinceDays: usageDays},
-		"credits/admin_user": adminUserCreditsPage{User: user, Balance: 3, Entries: journal, Total: 1, Amount: "5", Reason: "gift", Problem: "no"},
-		"billing/pricing":    pricingPage{Enabled: true, Buy: true, Fake: true, Offers: []packageOffer{{Package: pkg, Price: "9.00 EUR", Key: "K"}}},
-		"billing/success":    successPage{Purchase: purchase, Price: "9.00 EUR", Outcome: billing.NotPaid, Balance: 5, Unconfirmed: true},
-		"billing/cancel":     nil,
+		"credits/admin_user": adminUserCreditsPage{User: user, Balance: 3, Debt: 4, Entries: journal, Total: 1, Amount: "5", Reason: "gift", Problem: "no"},
+		"admin/payments": adminPayments{TestMode: true, List: billing.PaymentList{Payments: []billing.Payment{payment}, Total: 60, Page: 2, PerPage: 25},
+			Search: "ada", Status: "paid", Statuses: billing.Statuses, Prev: "/admin/payments?page=1", Next: "/admin/payments?page=3"},
+		"admin/packages": adminPackages{Packages: []billing.Package{pkg, {ID: "k2", Name: "Off", Credits: 1, UnitAmount: 800, Currency: "jpy"},
+			{ID: "k3", Name: "Unsynced", Credits: 1, UnitAmount: 100, Currency: "usd", Active: true}}, New: packageForm{Problems: []string{"bad"}}},
+		"admin/package":   adminPackage{Package: pkg, Form: formOf(pkg)},
+		"admin/payment":   adminPayment{Payment: payment, Balance: 0, Debt: 7, Amount: "1.00", Reason: "asked", Problem: "too much"},
+		"billing/pricing": pricingPage{Enabled: true, Buy: true, Fake: true, Offers: []packageOffer{{Package: pkg, Price: "9.00 EUR", Key: "K"}}},
+		"billing/success": successPage{Purchase: purchase, Price: "9.00 EUR", Outcome: billing.NotPaid, Balance: 5, Unconfirmed: true},
+		"billing/cancel":  nil,
 		"billing/purchases": purchasesPage{Portal: true, Purchases: []purchaseRow{rowOf(purchase),
 			rowOf(billing.Purchase{ID: "p2", Status: billing.StatusFailed, Amount: 500, Currency: "jpy", CreatedAt: at})}},
 		"billing/receipt": rowOf(paid),

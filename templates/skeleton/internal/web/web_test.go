@@ -128,6 +128,7 @@ func newApp(t testing.TB, dialect database.Dialect, opts options) *app {
 			TrustProxyHeaders: opts.trustProxy,
 			SecretKey:         []byte("0123456789abcdef0123456789abcdef"),
 			Development:       true,
+			StripeTestMode:    opts.stripe != nil,
 		},
 		Views:     renderer,
 		Assets:    assets,
@@ -150,6 +151,7 @@ func newApp(t testing.TB, dialect database.Dialect, opts options) *app {
 			deps.DevCheckout.SellFrom(deps.Billing.PackageByPrice)
 		}
 		deps.Billing.RegisterJobs()
+		deps.Accounts.Users.OnEmailChange(deps.Billing.QueueCustomerEmail)
 	}
 	h, err := NewServer(deps)
 	require.NoError(t, err)

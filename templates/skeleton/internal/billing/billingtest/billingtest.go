@@ -23,8 +23,22 @@ type Stripe struct {
 	customers map[string]string // by idempotency key
 	// checkouts are the sessions' ids by idempotency key.
 	checkouts map[string]string
-	failures  int
-	retrieved int
+	// emails are the customers' addresses, by customer id.
+	emails        map[string]string
+	emailFailures int
+	charges       map[string]*billing.Charge
+	disputes      map[string]*billing.Dispute
+	refunds       map[string]billing.Refund // by idempotency key
+	// The catalogue: products, prices and what each create's idempotency
+	// key made.
+	products          map[string]billing.Product
+	catalogPrices     map[string]Price
+	catalogueKeys     map[string]string
+	endpoints         []billing.NewWebhookEndpoint
+	catalogueFailures int
+	failAfterMaking   bool
+	failures          int
+	retrieved         int
 }
 
 type price struct {
@@ -35,7 +49,8 @@ type price struct {
 // New returns a Stripe with no prices, customers or sessions.
 func New() *Stripe {
 	return &Stripe{prices: map[string]price{}, sessions: map[string]billing.CheckoutSession{}, customers: map[string]string{},
-		checkouts: map[string]string{}}
+		checkouts: map[string]string{}, charges: map[string]*billing.Charge{}, disputes: map[string]*billing.Dispute{}, refunds: map[string]billing.Refund{},
+		emails: map[string]string{}, products: map[string]billing.Product{}, catalogPrices: map[string]Price{}, catalogueKeys: map[string]string{}}
 }
 
 // ErrUnavailable is what a retrieval fails with after FailRetrievals.
@@ -58,6 +73,7 @@ func (s *Stripe) CreateCustomer(_ context.Context, c billing.NewCustomer) (strin
 	}
 	id := "cus_test_" + rand.Text()
 	s.customers[c.IdempotencyKey] = id
+	s.emails[id] = c.Email
 	return id, nil
 }
 
@@ -113,13 +129,17 @@ func (s *Stripe) CreatePortalSession(_ context.Context, customerID, returnURL st
 	return "https://billing.stripe.test/p/session/" + customerID, nil
 }
 
-// Pay marks the session paid, as Stripe does once the money is in.
-func (s *Stripe) Pay(sessionID string) {
+// Pay marks the session paid, as Stripe does once the money is in, and
+// returns the id of the charge that paid it.
+func (s *Stripe) Pay(sessionID string) (chargeID string) {
 	s.Change(sessionID, func(c *billing.CheckoutSession) {
 		c.Status = billing.SessionComplete
 		c.PaymentStatus = billing.PaymentPaid
 		c.PaymentIntentID = "pi_test_" + rand.Text()
+		chargeID = "ch_test_" + rand.Text()
+		s.charges[chargeID] = &billing.Charge{ID: chargeID, PaymentIntentID: c.PaymentIntentID, Amount: c.AmountTotal, Currency: c.Currency}
 	})
+	return chargeID
 }
 
 // Change edits what Stripe says of the session.

@@ -19,10 +19,16 @@ func Event(eventID, eventType, sessionID string) []byte {
 
 // EventAtVersion is Event at another API version.
 func EventAtVersion(eventID, eventType, sessionID, apiVersion string) []byte {
+	return ObjectEvent(eventID, eventType, "checkout.session", sessionID, apiVersion)
+}
+
+// ObjectEvent is the JSON of a Stripe event about any object (a "charge"
+// ch_..., a "dispute" dp_...).
+func ObjectEvent(eventID, eventType, object, objectID, apiVersion string) []byte {
 	b, err := json.Marshal(map[string]any{
 		"id": eventID, "object": "event", "type": eventType, "api_version": apiVersion,
 		"created": time.Now().Unix(), "livemode": false, "pending_webhooks": 1,
-		"data": map[string]any{"object": map[string]any{"id": sessionID, "object": "checkout.session"}},
+		"data": map[string]any{"object": map[string]any{"id": objectID, "object": object}},
 	})
 	if err != nil {
 		panic(err)

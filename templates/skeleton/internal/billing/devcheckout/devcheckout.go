@@ -7,7 +7,7 @@
 // real webhook handler: from there on the purchase goes the way a real
 // one does (verification, the event job, Fulfill).
 //
-// Its sessions and customers live in memory, for one process: a
+// Its sessions and payments live in memory, for one process: a
 // development server is one process, and a table would put a schema that
 // only development uses into every production database. A restart forgets
 // open sessions: asked about one, it answers that the session expired, so
@@ -56,13 +56,17 @@ type Stripe struct {
 	catalogue     Catalogue
 	sessions      map[string]Session
 	checkouts     map[string]string // sessions' ids by idempotency key
+	charges       map[string]*billing.Charge
+	byIntent      map[string]string         // charges' ids by payment intent
+	refunds       map[string]billing.Refund // by idempotency key
 }
 
 // New returns the fake of an application at baseURL whose webhook
 // endpoint has the signing secret webhookSecret.
 func New(baseURL, webhookSecret string) *Stripe {
 	return &Stripe{baseURL: strings.TrimSuffix(baseURL, "/"), webhookSecret: webhookSecret,
-		sessions: map[string]Session{}, checkouts: map[string]string{}}
+		sessions: map[string]Session{}, checkouts: map[string]string{}, charges: map[string]*billing.Charge{},
+		byIntent: map[string]string{}, refunds: map[string]billing.Refund{}}
 }
 
 // SellFrom gives the fake the catalogue its prices come from; billing is
@@ -159,6 +163,7 @@ func (s *Stripe) Pay(id string, at time.Time) (Session, Delivery, error) {
 	if ok && sess.PaymentStatus != billing.PaymentPaid {
 		sess.Status, sess.PaymentStatus, sess.PaymentIntentID = billing.SessionComplete, billing.PaymentPaid, "pi_fake_"+rand.Text()
 		s.sessions[id] = sess
+		s.charge(sess)
 	}
 	s.mu.Unlock()
 	if !ok {

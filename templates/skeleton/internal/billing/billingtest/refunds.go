@@ -1,0 +1,82 @@
+package billingtest
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/billing"
+)
+
+// Charge implements billing.Stripe.
+func (s *Stripe) Charge(_ context.Context, id string) (billing.Charge, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch, ok := s.charges[id]
+	if !ok {
+		return billing.Charge{}, fmt.Errorf("billingtest: no such charge %q", id)
+	}
+	return *ch, nil
+}
+
+// Dispute implements billing.Stripe.
+func (s *Stripe) Dispute(_ context.Context, id string) (billing.Dispute, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.disputes[id]
+	if !ok {
+		return billing.Dispute{}, fmt.Errorf("billingtest: no such dispute %q", id)
+	}
+	return *d, nil
+}
+
+// CreateRefund implements billing.Stripe: one idempotency key gives one
+// refund, and no payment is refunded beyond what it paid, as at Stripe.
+func (s *Stripe) CreateRefund(_ context.Context, r billing.NewRefund) (billing.Refund, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ref, ok := s.refunds[r.IdempotencyKey]; ok {
+		return ref, nil
+	}
+	for _, ch := range s.charges {
+		if ch.PaymentIntentID != r.PaymentIntentID {
+			continue
+		}
+		if r.Amount <= 0 || ch.AmountRefunded+r.Amount > ch.Amount {
+			return billing.Refund{}, fmt.Errorf("billingtest: refund of %d exceeds what is left of charge %s", r.Amount, ch.ID)
+		}
+		ch.AmountRefunded += r.Amount
+		ref := billing.Refund{ID: "re_test_" + rand.Text(), ChargeID: ch.ID, Amount: r.Amount, Status: "succeeded"}
+		s.refunds[r.IdempotencyKey] = ref
+		return ref, nil
+	}
+	return billing.Refund{}, fmt.Errorf("billingtest: no charge of payment intent %q", r.PaymentIntentID)
+}
+
+// Refund refunds amount more of the charge, as a refund made in Stripe's
+// dashboard does.
+func (s *Stripe) Refund(chargeID string, amount int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.charges[chargeID].AmountRefunded += amount
+}
+
+// OpenDispute opens a dispute of amount of the charge, its funds
+// withdrawn, and returns its id.
+func (s *Stripe) OpenDispute(chargeID string, amount int64) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := s.charges[chargeID]
+	id := "dp_test_" + rand.Text()
+	s.disputes[id] = &billing.Dispute{ID: id, ChargeID: ch.ID, PaymentIntentID: ch.PaymentIntentID, Amount: amount,
+		Currency: ch.Currency, Status: "needs_response"}
+	return id
+}
+
+// CloseDispute ends the dispute as status says: "won" reinstates the
+// funds, "lost" keeps them withdrawn.
+func (s *Stripe) CloseDispute(disputeID, status string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.disputes[disputeID].Status = status
+}
