@@ -97,8 +97,12 @@ var zeroDecimal = map[string]bool{
 	"pyg": true, "rwf": true, "ugx": true, "vnd": true, "vuv": true, "xaf": true, "xof": true, "xpf": true,
 }
 
+// threeDecimal are the currencies whose minor unit is a thousandth
+// (https://docs.stripe.com/currencies#three-decimal).
+var threeDecimal = map[string]bool{"bhd": true, "jod": true, "kwd": true, "omr": true, "tnd": true}
+
 // FormatAmount writes an amount in a currency's minor unit as people read
-// it: 900 eur is "9.00 EUR", 500 jpy is "500 JPY".
+// it: 900 eur is "9.00 EUR", 500 jpy is "500 JPY", 5000 kwd "5.000 KWD".
 func FormatAmount(amount int64, currency string) string {
 	code := strings.ToUpper(currency)
 	if zeroDecimal[currency] {
@@ -107,6 +111,9 @@ func FormatAmount(amount int64, currency string) string {
 	sign := ""
 	if amount < 0 {
 		sign, amount = "-", -amount
+	}
+	if threeDecimal[currency] {
+		return fmt.Sprintf("%s%d.%03d %s", sign, amount/1000, amount%1000, code)
 	}
 	return fmt.Sprintf("%s%d.%02d %s", sign, amount/100, amount%100, code)
 }

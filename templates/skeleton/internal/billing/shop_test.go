@@ -184,6 +184,8 @@ func TestFormatAmount(t *testing.T) {
 		want     string
 	}{
 		{900, "eur", "9.00 EUR"}, {5, "usd", "0.05 USD"}, {500, "jpy", "500 JPY"}, {123456, "krw", "123456 KRW"}, {-250, "usd", "-2.50 USD"},
+		{5000, "kwd", "5.000 KWD"}, {1234, "bhd", "1.234 BHD"}, {50, "jod", "0.050 JOD"}, {100005, "omr", "100.005 OMR"},
+		{-1500, "tnd", "-1.500 TND"},
 	} {
 		assert.Equal(t, tt.want, billing.FormatAmount(tt.amount, tt.currency))
 	}
