@@ -16,8 +16,8 @@ import (
 // TestFakeCheckoutBuysThroughTheWebhook: row 58. With STRIPE_FAKE the
 // buy goes to the application's own pay page; paying there delivers a
 // signed checkout.session.completed through the real webhook handler
-// (recorded, its job queued), and the success page shows the credits,
-// granted once. Another user cannot open or pay the session.
+// (recorded, its job queued, which grants the credits), and the success
+// page shows them, granted once. Another user cannot open or pay the session.
 func TestFakeCheckoutBuysThroughTheWebhook(t *testing.T) {
 	forStores(t, true, func(t *testing.T, s *store) {
 		buyer := signUp(t, s.app, "dev@example.com", "Dev")
@@ -46,10 +46,12 @@ func TestFakeCheckoutBuysThroughTheWebhook(t *testing.T) {
 			"the signed event went through the webhook")
 		assert.Contains(t, s.logs.String(), `"msg":"stripe event received"`, "the real handler answered it")
 
+		// The event's job grants, before the success page could.
+		s.runDueJobs(t)
+		assert.Equal(t, int64(packageCredits), s.balanceOf(t, s.userID(t, "dev@example.com")), "the webhook path granted")
 		resp, body = buyer.get(success)
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 		assert.Contains(t, body, "250 credits are in your account")
-		s.runDueJobs(t)
 		resp, _ = buyer.post(pay+"/pay", url.Values{})
 		require.Equal(t, http.StatusSeeOther, resp.StatusCode, "paying again is a redelivery")
 		s.runDueJobs(t)
@@ -74,6 +76,20 @@ func TestFakeCheckoutAbsentWithRealStripe(t *testing.T) {
 	}
 	assert.Zero(t, s.count(t, "stripe_events"), "an event was delivered")
 	assert.Zero(t, s.count(t, "credit_journal"), "credits were granted")
+}
+
+// Row 58: the web layer itself refuses to serve the fake checkout
+// outside development, whatever built its Deps.
+func TestFakeCheckoutRefusedOutsideDevelopment(t *testing.T) {
+	a := newApp(t, database.SQLite, options{migrated: true, fake: true})
+	deps := a.deps
+	deps.Config.Development = false
+	_, err := NewServer(deps)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "STRIPE_FAKE")
+	deps.DevCheckout = nil
+	_, err = NewServer(deps)
+	assert.NoError(t, err, "production without the fake")
 }
 
 // Row 58: another site cannot pay a signed-in user's fake checkout.
