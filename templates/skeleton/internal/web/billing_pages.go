@@ -155,8 +155,8 @@ type successPage struct {
 	Unconfirmed bool
 }
 
-// success is where Stripe sends the buyer after paying. It fulfils the
-// session as the webhook does (whichever comes first grants; the other
+// success is where Stripe sends the buyer after paying. While the
+// purchase is pending it fulfils the session as the webhook does (whichever comes first grants; the other
 // finds it granted), and shows the new balance, or says honestly that a
 // delayed payment is still on its way. A session that is not one of the
 // signed-in user's purchases is a 404, and nothing is asked or granted.
@@ -168,10 +168,14 @@ func (s *server) success(b *billing.Billing, p *response.Pages) http.Handler {
 			return
 		}
 		data := successPage{}
-		data.Outcome, err = b.Fulfill(ctx, purchase.CheckoutSessionID)
-		if err != nil {
-			s.Logger.WarnContext(ctx, "success page: the checkout could not be confirmed now; the webhook will", "purchase", purchase.ID, "err", err)
-			data.Unconfirmed = true
+		// A settled purchase is shown as it is: asking Stripe on every
+		// view would spend its rate limit for nothing.
+		if purchase.Status == billing.StatusPending {
+			data.Outcome, err = b.Fulfill(ctx, purchase.CheckoutSessionID)
+			if err != nil {
+				s.Logger.WarnContext(ctx, "success page: the checkout could not be confirmed now; the webhook will", "purchase", purchase.ID, "err", err)
+				data.Unconfirmed = true
+			}
 		}
 		if data.Purchase, err = b.Purchase(ctx, purchase.ID); err == nil {
 			data.Balance, err = s.Credits.Ledger.Balance(ctx, user.ID)

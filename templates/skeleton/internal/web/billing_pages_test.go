@@ -140,12 +140,13 @@ func TestBuyCredits(t *testing.T) {
 		assert.Zero(t, s.balanceOf(t, user))
 
 		s.stripe.Pay(session)
-		for range 2 {
+		for range 3 {
 			resp, body = buyer.get(successPath + "?session_id=" + session)
 			require.Equal(t, http.StatusOK, resp.StatusCode, "success page:\n%s", body)
 			assert.Contains(t, body, "250 credits are in your account")
 			assert.Contains(t, body, `<span class="stat-value">250</span>`, "the new balance")
 		}
+		assert.Equal(t, 2, s.stripe.Retrievals(), "Stripe is asked while the purchase is pending, not once it is paid")
 		assert.Equal(t, int64(packageCredits), s.balanceOf(t, user), "granted once")
 		mails := s.mails(t, "buyer@example.com")
 		var confirmations []sentMail
