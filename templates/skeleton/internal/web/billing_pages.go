@@ -120,12 +120,19 @@ func (s *server) buy(b *billing.Billing, p *response.Pages) http.Handler {
 			p.Fail(w, r, err)
 			return
 		}
+		// Without its key a resent form would make a second purchase:
+		// Checkout would draw a new id.
+		key := r.PostForm.Get("key")
+		if key == "" {
+			badBuyForm(w, r, p)
+			return
+		}
 		_, sess, err := b.Checkout(ctx, billing.CheckoutRequest{
 			Buyer:      billing.Buyer{UserID: user.ID, Email: user.Email, Name: user.Name},
 			PackageID:  r.PathValue("id"),
 			SuccessURL: base + successPath + "?session_id={CHECKOUT_SESSION_ID}",
 			CancelURL:  base + cancelPath,
-			PurchaseID: r.PostForm.Get("key"),
+			PurchaseID: key,
 		})
 		switch {
 		case errors.Is(err, billing.ErrNoPackage):
@@ -134,14 +141,28 @@ func (s *server) buy(b *billing.Billing, p *response.Pages) http.Handler {
 			p.ErrorText(w, r, http.StatusConflict, "Not for sale", "This credit package is no longer sold. Choose another on the buy page.")
 		case errors.Is(err, billing.ErrPurchaseKeyUsed):
 			p.ErrorText(w, r, http.StatusConflict, "This form was already used", "Reload the buy page and choose your package again.")
-		case err != nil:
+		case errors.Is(err, billing.ErrCheckoutClosed):
+			p.ErrorText(w, r, http.StatusConflict, "This checkout is closed",
+				"The checkout this form started was paid or has expired. See your payments at "+purchasesPath+", then reload the buy page to buy again.")
+		case errors.Is(err, billing.ErrBadPurchaseKey):
+			badBuyForm(w, r, p)
+		case errors.Is(err, billing.ErrStripeUnavailable):
 			s.Logger.ErrorContext(ctx, "start a checkout", "user", user.ID, "err", err)
 			p.ErrorText(w, r, http.StatusBadGateway, "The payment page could not be opened",
 				"Stripe, which takes the payment, did not answer. Nothing was charged: try again in a moment.")
+		case err != nil:
+			p.Fail(w, r, err)
 		default:
 			http.Redirect(w, r, sess.URL, http.StatusSeeOther)
 		}
 	})
+}
+
+// badBuyForm answers a buy form whose one-time key is missing or is not
+// one the buy page makes.
+func badBuyForm(w http.ResponseWriter, r *http.Request, p *response.Pages) {
+	p.ErrorText(w, r, http.StatusBadRequest, "This form could not be read",
+		"Its one-time key is damaged or missing. Reload the buy page and choose your package again.")
 }
 
 // successPage is what templates/billing/success.html shows.
