@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/billing"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/billing/devcheckout"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 )
@@ -58,6 +60,38 @@ func TestFakeCheckoutBuysThroughTheWebhook(t *testing.T) {
 		assert.Equal(t, int64(packageCredits), s.balanceOf(t, s.userID(t, "dev@example.com")), "granted once")
 		_, body = buyer.get(pay)
 		assert.Contains(t, body, "This checkout is paid")
+	})
+}
+
+// A development server forgets its fake sessions when it restarts. The
+// success page of one then says it could not confirm (nothing "does not
+// match", nothing logged as an error), its buy form resent says the
+// checkout is closed, and the reconciler gives the purchase up.
+func TestFakeCheckoutForgottenOnRestart(t *testing.T) {
+	forStores(t, true, func(t *testing.T, s *store) {
+		buyer := signUp(t, s.app, "restart@example.com", "Restart")
+		key, resp := s.startCheckout(t, buyer)
+		session := sessionOf(t, resp, "https://example.com"+devcheckout.PayPath)
+		restarted := newApp(t, s.db.Dialect(), options{db: s.db, baseURL: "https://example.com", fake: true})
+		buyer.app = restarted
+
+		resp, body := buyer.get(successPath + "?session_id=" + session)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "success page:\n%s", body)
+		assert.NotContains(t, body, "does not match your order")
+		assert.Contains(t, body, "could not confirm your payment")
+		assert.NotContains(t, restarted.logs.String(), `"level":"ERROR"`)
+		resp, body = buyer.get(devcheckout.PayPath + session)
+		assert.Equal(t, http.StatusNotFound, resp.StatusCode, "pay page:\n%s", body)
+		resp, body = buyer.post(buyPath+"/"+s.pkg.ID, url.Values{"key": {key}})
+		assert.Equal(t, http.StatusConflict, resp.StatusCode, "resent form:\n%s", body)
+		assert.Contains(t, body, "This checkout is closed")
+
+		restarted.clock.Advance(2 * billing.ReconcileAfter)
+		done, err := restarted.billing.Reconcile(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, billing.Reconciled{Expired: 1}, done)
+		_, body = buyer.get(successPath + "?session_id=" + session)
+		assert.Contains(t, body, "This checkout expired before it was paid")
 	})
 }
 
