@@ -41,7 +41,9 @@ func TestResentFormGoesToTheStoredSession(t *testing.T) {
 			s := newShop(t, dbtest.Open(t, d), billingtest.New())
 			pkg := s.addPackage(t, "price_100", 100, 500, "usd")
 			user := dbtest.NewUser(t, s.db)
-			buy := func(key string) (billing.Purchase, billing.CheckoutSession, error) { return s.buyWithKey(user, pkg, key) }
+			buy := func(key string) (billing.Purchase, billing.CheckoutSession, error) {
+				return s.buyWithKey(user, pkg, key)
+			}
 			key := rand.Text()
 			_, first, err := buy(key)
 			require.NoError(t, err)
