@@ -143,23 +143,17 @@ func (a *app) recipient(ctx context.Context, userID string) (to, name string, ok
 }
 
 // offerDemoCatalogue puts the fake checkout's demo packages on sale when
-// nothing is, so that a new project has something to buy out of the box.
-// Only with STRIPE_FAKE=true: their price ids are the fake's.
+// the catalogue is empty, so that a new project has something to buy out
+// of the box. Only with STRIPE_FAKE=true: their price ids are the fake's.
 func (a *app) offerDemoCatalogue(ctx context.Context) error {
 	if a.devCheckout == nil {
 		return nil
 	}
-	sold, err := a.billing.ForSale(ctx)
-	if err != nil || len(sold) > 0 {
-		return err
+	added, err := a.billing.SeedCatalogue(ctx, devcheckout.Demo(a.cfg.Stripe.Currency))
+	if added > 0 {
+		a.logger.InfoContext(ctx, "STRIPE_FAKE=true and the catalogue was empty: the demo credit packages are on sale at /pricing")
 	}
-	for _, p := range devcheckout.Demo(a.cfg.Stripe.Currency) {
-		if _, err := a.billing.AddPackage(ctx, p); err != nil {
-			return err
-		}
-	}
-	a.logger.InfoContext(ctx, "STRIPE_FAKE=true and nothing was for sale: the demo credit packages are on sale at /pricing")
-	return nil
+	return err
 }
 
 // Close closes the database.

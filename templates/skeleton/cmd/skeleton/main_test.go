@@ -296,3 +296,38 @@ func TestServeWithStripe(t *testing.T) {
 	assert.NotContains(t, logs.String(), "sk_test_serve_secret", "the Stripe key reached the log")
 	assert.NotContains(t, logs.String(), billingtest.WebhookSecret, "the webhook secret reached the log")
 }
+
+// With STRIPE_FAKE=true serve seeds the demo catalogue into an empty one;
+// once its packages are deactivated it starts again without seeding them
+// (their price ids are UNIQUE) and they stay off sale.
+func TestServeWithTheDemoCatalogueDeactivated(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(string(dialect), func(t *testing.T) {
+			addr := freeAddr(t)
+			vars := map[string]string{"HTTP_ADDR": addr, "BASE_URL": "http://" + addr, "DATABASE_URL": dbtest.URL(t, dialect),
+				"SECRET_KEY": testSecret, "STRIPE_FAKE": "true", "LOG_LEVEL": "error", "EMAIL_BACKEND": "file", "EMAIL_FILE_DIR": t.TempDir()}
+			bg := context.Background()
+			require.NoError(t, run(bg, []string{appName, "migrate", "up"}, environment(vars), nil, io.Discard, io.Discard))
+			serve := func() {
+				ctx, cancel := context.WithCancel(bg)
+				done := make(chan error, 1)
+				go func() { done <- run(ctx, []string{appName, "serve"}, environment(vars), nil, io.Discard, io.Discard) }()
+				waitReady(t, "http://"+addr, done)
+				cancel()
+				require.NoError(t, <-done)
+			}
+			serve()
+			db, err := database.Open(bg, vars["DATABASE_URL"])
+			require.NoError(t, err)
+			defer db.Close()
+			var active int
+			require.NoError(t, db.QueryRowContext(bg, "SELECT COUNT(*) FROM credit_packages WHERE active = TRUE").Scan(&active))
+			require.NotZero(t, active, "the demo catalogue is on sale")
+			_, err = db.ExecContext(bg, "UPDATE credit_packages SET active = FALSE")
+			require.NoError(t, err)
+			serve()
+			require.NoError(t, db.QueryRowContext(bg, "SELECT COUNT(*) FROM credit_packages WHERE active = TRUE").Scan(&active))
+			assert.Zero(t, active, "the deactivated demo packages stay off sale")
+		})
+	}
+}

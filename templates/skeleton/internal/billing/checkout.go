@@ -36,6 +36,15 @@ type CheckoutRequest struct {
 // purchase, or by one that is over: the form was used before.
 var ErrPurchaseKeyUsed = errors.New("this buy form was already used: reload the page and buy again")
 
+// ErrBadPurchaseKey refuses a purchase id that is not of the form
+// Checkout draws: the form was not the buy page's, or was damaged.
+var ErrBadPurchaseKey = errors.New("the buy form's one-time key is malformed: reload the buy page and choose your package again")
+
+// ErrCheckoutClosed refuses a resent buy form whose checkout session is no
+// longer open (paid, expired, or gone at Stripe): it cannot be paid again,
+// and a second session for the same purchase would never be fulfilled.
+var ErrCheckoutClosed = errors.New("the checkout this buy form started is closed: see your payments, then reload the buy page to buy again")
+
 // purchaseID is the form of the ids Checkout draws (rand.Text), the only
 // form a caller's PurchaseID may take.
 var purchaseID = regexp.MustCompile(`^[A-Z2-7]{26}$`)
@@ -66,6 +75,9 @@ func (b *Billing) Checkout(ctx context.Context, r CheckoutRequest) (Purchase, Ch
 	if err != nil {
 		return Purchase{}, CheckoutSession{}, err
 	}
+	if p.CheckoutSessionID != "" {
+		return b.resumeCheckout(ctx, p)
+	}
 	// Should this process stop before the session's id is stored, the
 	// session still names the purchase (client_reference_id), and
 	// fulfillment finds it by that.
@@ -76,25 +88,59 @@ func (b *Billing) Checkout(ctx context.Context, r CheckoutRequest) (Purchase, Ch
 	if err != nil {
 		return Purchase{}, CheckoutSession{}, err
 	}
-	if _, err := b.db.ExecContext(ctx,
+	res, err := b.db.ExecContext(ctx,
 		"UPDATE purchases SET checkout_session_id = ?, updated_at = ? WHERE id = ? AND checkout_session_id IS NULL",
-		sess.ID, b.now(), p.ID); err != nil {
+		sess.ID, b.now(), p.ID)
+	var stored int64
+	if err == nil {
+		stored, err = res.RowsAffected()
+	}
+	if err != nil {
 		return Purchase{}, CheckoutSession{}, fmt.Errorf("record the checkout session: %w", err)
+	}
+	if stored == 0 {
+		// A resent form stored its session first. Stripe answers one
+		// idempotency key with one session, but not after 24 hours, nor
+		// the fake checkout after a restart: a session of ours that is
+		// not the stored one would never be fulfilled, so the buyer goes
+		// to the stored one.
+		if p, err = b.Purchase(ctx, p.ID); err != nil {
+			return Purchase{}, CheckoutSession{}, err
+		}
+		return b.resumeCheckout(ctx, p)
 	}
 	p.CheckoutSessionID = sess.ID
 	return p, sess, nil
 }
 
+// resumeCheckout returns the checkout session the purchase already holds,
+// while it is open; a paid or expired one cannot be paid again.
+func (b *Billing) resumeCheckout(ctx context.Context, p Purchase) (Purchase, CheckoutSession, error) {
+	if p.CheckoutSessionID == "" || p.Status != StatusPending {
+		return Purchase{}, CheckoutSession{}, ErrCheckoutClosed
+	}
+	sess, err := b.stripe.CheckoutSession(ctx, p.CheckoutSessionID)
+	switch {
+	case errors.Is(err, ErrStripeNoSuchObject):
+		return Purchase{}, CheckoutSession{}, ErrCheckoutClosed
+	case err != nil:
+		return Purchase{}, CheckoutSession{}, err
+	case sess.Status != SessionOpen:
+		return Purchase{}, CheckoutSession{}, ErrCheckoutClosed
+	}
+	return p, sess, nil
+}
+
 // recordPurchase writes the pending purchase, or finds the one its
-// PurchaseID already made for the same buyer and package, still pending:
-// Stripe then answers the repeated request with the session it made.
+// PurchaseID already made for the same buyer and package, still pending,
+// with the session it may have.
 func (b *Billing) recordPurchase(ctx context.Context, r CheckoutRequest, pkg Package) (Purchase, error) {
 	id := r.PurchaseID
 	switch {
 	case id == "":
 		id = rand.Text()
 	case !purchaseID.MatchString(id):
-		return Purchase{}, ErrPurchaseKeyUsed
+		return Purchase{}, ErrBadPurchaseKey
 	}
 	now := b.now()
 	p := Purchase{ID: id, UserID: r.Buyer.UserID, PackageID: pkg.ID, Status: StatusPending,

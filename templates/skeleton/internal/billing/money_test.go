@@ -15,7 +15,7 @@ func TestFormatAndParseAmounts(t *testing.T) {
 		currency string
 		text     string
 	}{
-		{900, "eur", "9.00 EUR"}, {5, "usd", "0.05 USD"}, {1000, "jpy", "1000 JPY"}, {123456, "krw", "123456 KRW"}, {1234, "kwd", "1.234 KWD"}, {-250, "usd", "-2.50 USD"},
+		{900, "eur", "9.00 EUR"}, {5, "usd", "0.05 USD"}, {1000, "jpy", "1000 JPY"}, {123456, "krw", "123456 KRW"}, {1234, "kwd", "1.234 KWD"}, {50, "jod", "0.050 JOD"}, {-1500, "tnd", "-1.500 TND"}, {-250, "usd", "-2.50 USD"},
 	} {
 		assert.Equal(t, c.text, billing.FormatAmount(c.amount, c.currency))
 	}

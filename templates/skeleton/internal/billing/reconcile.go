@@ -22,7 +22,10 @@ const ReconcileAfter = time.Hour
 // its purchase's mark.
 const sessionLifetime = 24 * time.Hour
 
-// reconcileBatch bounds one run; the next run takes the rest.
+// reconcileBatch bounds one run. Each visit touches the purchase's
+// updated_at and a run takes the least recently visited first, so the
+// next run takes the rest, even when the first ones stay pending (open,
+// refused, or Stripe failing on them).
 const reconcileBatch = 100
 
 // jobReconcile is the periodic job that runs Reconcile.
@@ -30,12 +33,12 @@ const jobReconcile = "billing.reconcile"
 
 // Reconciled counts what one Reconcile did.
 type Reconciled struct {
-	Granted, Expired, StillOpen int
+	Granted, Expired, StillOpen, Refused int
 }
 
 // Reconcile settles purchases left pending past ReconcileAfter: it
 // retrieves each one's session, grants a paid one through Fulfill, and
-// marks an expired one expired; an open one (or one whose delayed payment
+// marks an expired one (or one Stripe has no longer) expired; an open one (or one whose delayed payment
 // is still on its way) is left for later. A purchase that never got its
 // session id is marked expired once its session must have expired. Errors
 // are logged, the other purchases still done, and returned together for
@@ -43,7 +46,7 @@ type Reconciled struct {
 func (b *Billing) Reconcile(ctx context.Context) (Reconciled, error) {
 	var done Reconciled
 	now := b.now()
-	rows, err := b.db.QueryContext(ctx, selectPurchase+" WHERE status = 'pending' AND created_at < ? ORDER BY created_at LIMIT ?",
+	rows, err := b.db.QueryContext(ctx, selectPurchase+" WHERE status = 'pending' AND created_at < ? ORDER BY updated_at, id LIMIT ?",
 		now.Add(-ReconcileAfter), reconcileBatch)
 	if err != nil {
 		return done, fmt.Errorf("list the pending purchases: %w", err)
@@ -70,12 +73,15 @@ func (b *Billing) Reconcile(ctx context.Context) (Reconciled, error) {
 	}
 	if len(pending) > 0 {
 		b.logger.InfoContext(ctx, "pending purchases reconciled", "granted", done.Granted, "expired", done.Expired,
-			"still_open", done.StillOpen, "failed", len(problems))
+			"still_open", done.StillOpen, "refused", done.Refused, "failed", len(problems))
 	}
 	return done, errors.Join(problems...)
 }
 
 func (b *Billing) reconcile(ctx context.Context, p Purchase, now time.Time, done *Reconciled) error {
+	if _, err := b.db.ExecContext(ctx, "UPDATE purchases SET updated_at = ? WHERE id = ? AND status = 'pending'", now, p.ID); err != nil {
+		return fmt.Errorf("mark purchase %s visited: %w", p.ID, err)
+	}
 	if p.CheckoutSessionID == "" {
 		if now.Sub(p.CreatedAt) < sessionLifetime+ReconcileAfter {
 			done.StillOpen++
@@ -89,20 +95,27 @@ func (b *Billing) reconcile(ctx context.Context, p Purchase, now time.Time, done
 		return nil
 	}
 	s, err := b.stripe.CheckoutSession(ctx, p.CheckoutSessionID)
-	if err != nil {
+	// A session Stripe does not have was never paid: the fake checkout
+	// forgets its sessions on a restart, and Stripe deletes none it took
+	// money for.
+	missing := errors.Is(err, ErrStripeNoSuchObject)
+	if err != nil && !missing {
 		return err
 	}
 	switch {
-	case s.PaymentStatus == PaymentPaid:
+	case !missing && s.PaymentStatus == PaymentPaid:
 		outcome, err := b.Fulfill(ctx, s.ID)
 		if err != nil {
 			return err
 		}
-		if outcome == Granted {
+		switch outcome {
+		case Granted:
 			done.Granted++
+		case Refused:
+			done.Refused++
 		}
-	case s.Status == SessionExpired:
-		if err := b.settle(ctx, s.ID, StatusExpired); err != nil {
+	case missing || s.Status == SessionExpired:
+		if err := b.settle(ctx, p.CheckoutSessionID, StatusExpired); err != nil {
 			return err
 		}
 		done.Expired++

@@ -237,7 +237,7 @@ func fromStripe(s *stripe.CheckoutSession) CheckoutSession {
 func stripeError(what string, err error) error {
 	var se *stripe.Error
 	if errors.As(err, &se) {
-		return fmt.Errorf("%s: Stripe answered %d (%s %s, request %s): %s", what, se.HTTPStatusCode, se.Type, se.Code, se.RequestID, se.Msg)
+		return classify(se, fmt.Errorf("%s: Stripe answered %d (%s %s, request %s): %s", what, se.HTTPStatusCode, se.Type, se.Code, se.RequestID, se.Msg))
 	}
-	return fmt.Errorf("%s: %w", what, err)
+	return classify(nil, fmt.Errorf("%s: %w", what, err))
 }

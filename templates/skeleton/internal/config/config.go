@@ -202,7 +202,7 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 
 	cfg.Email, problems = loadEmail(get, cfg.Env, problems)
-	cfg.Stripe, problems = loadStripe(get, cfg.Env, problems)
+	cfg.Stripe, problems = loadStripe(get, cfg.Env, cfg.BaseURL, problems)
 
 	if len(problems) > 0 {
 		return Config{}, fmt.Errorf("invalid configuration: %w", errors.Join(problems...))
@@ -287,7 +287,7 @@ func loadEmail(get func(name, fallback string) string, env Env, problems []error
 // currencyCode is an ISO 4217 code as Stripe writes it.
 var currencyCode = regexp.MustCompile(`^[a-z]{3}$`)
 
-func loadStripe(get func(name, fallback string) string, env Env, problems []error) (Stripe, []error) {
+func loadStripe(get func(name, fallback string) string, env Env, baseURL *url.URL, problems []error) (Stripe, []error) {
 	problem := func(format string, args ...any) {
 		problems = append(problems, fmt.Errorf(format, args...))
 	}
@@ -314,7 +314,7 @@ func loadStripe(get func(name, fallback string) string, env Env, problems []erro
 	}
 	switch {
 	case s.Fake:
-		problems = checkFakeStripe(&s, env, problems)
+		problems = checkFakeStripe(&s, env, baseURL, problems)
 	case !s.Enabled:
 		return s, problems
 	default:
@@ -356,13 +356,18 @@ func checkStripeKeys(s Stripe, problems []error) []error {
 	return problems
 }
 
-// checkFakeStripe checks STRIPE_FAKE=true: development only, and never
-// beside real keys, which would leave it unclear whether money moves. It
-// turns payments on, with a webhook secret made for the run unless one is
-// set.
-func checkFakeStripe(s *Stripe, env Env, problems []error) []error {
+// checkFakeStripe checks STRIPE_FAKE=true: development only, on this
+// machine only, and never beside real keys, which would leave it unclear
+// whether money moves. APP_ENV defaults to development, so a deployment
+// that forgets it would serve a free "pay" to anyone: the loopback
+// BASE_URL is what a deployment cannot have. It turns payments on, with a
+// webhook secret made for the run unless one is set.
+func checkFakeStripe(s *Stripe, env Env, baseURL *url.URL, problems []error) []error {
 	if env == Production {
 		problems = append(problems, errors.New("STRIPE_FAKE=true while APP_ENV is production: the fake checkout grants credits without payment; remove STRIPE_FAKE and set your Stripe keys"))
+	}
+	if baseURL != nil && !loopback(baseURL.Hostname()) {
+		problems = append(problems, fmt.Errorf("STRIPE_FAKE=true while BASE_URL is %s: the fake checkout grants credits without payment, so it runs only on this machine (BASE_URL http://localhost:8000, 127.0.0.1 or [::1]); remove STRIPE_FAKE and set your Stripe keys to take payments at %s", baseURL, baseURL.Host))
 	}
 	if s.SecretKey != "" || s.PublishableKey != "" {
 		problems = append(problems, errors.New("STRIPE_FAKE=true and a Stripe key are both set: remove STRIPE_FAKE to use Stripe with your keys, or remove the keys to use the fake checkout"))
@@ -372,6 +377,17 @@ func checkFakeStripe(s *Stripe, env Env, problems []error) []error {
 	}
 	s.Enabled = true
 	return problems
+}
+
+// loopback reports whether host names this machine: localhost, a name
+// under .localhost (RFC 6761), or a loopback address.
+func loopback(host string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // keyKind is the kind of a Stripe key, from its prefix: sk (secret), rk

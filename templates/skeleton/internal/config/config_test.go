@@ -242,13 +242,19 @@ func TestLoadFakeStripe(t *testing.T) {
 	kept, err := Load(env(map[string]string{"STRIPE_FAKE": "true", "STRIPE_WEBHOOK_SECRET": "whsec_mine"}))
 	require.NoError(t, err)
 	assert.Equal(t, "whsec_mine", kept.Stripe.WebhookSecret.Reveal())
+	for _, base := range []string{"http://localhost:8000", "http://app.localhost:3000", "http://127.0.0.1:8000", "http://[::1]:8000", "http://LOCALHOST."} {
+		_, err := Load(env(map[string]string{"STRIPE_FAKE": "true", "BASE_URL": base}))
+		assert.NoError(t, err, "BASE_URL %s is this machine", base)
+	}
 	off, err := Load(env(nil))
 	require.NoError(t, err)
 	assert.False(t, off.Stripe.Fake, "off by default")
 }
 
 // TestLoadRefusesFakeStripe: row 58. The fake checkout grants credits
-// without payment: refused in production and beside real keys.
+// without payment: refused in production, at any address but this
+// machine's (a deployment that forgot APP_ENV=production), and beside
+// real keys.
 func TestLoadRefusesFakeStripe(t *testing.T) {
 	requireRefusals(t, []refusal{
 		{"bad switch", map[string]string{"STRIPE_FAKE": "sure"}, []string{"STRIPE_FAKE is \"sure\"", "true"}},
@@ -258,6 +264,12 @@ func TestLoadRefusesFakeStripe(t *testing.T) {
 		{"beside a publishable key", map[string]string{"STRIPE_FAKE": "true", "STRIPE_PUBLISHABLE_KEY": "pk_test_51AbCdEf"},
 			[]string{"STRIPE_FAKE=true and a Stripe key are both set"}},
 		{"bad webhook secret", map[string]string{"STRIPE_FAKE": "true", "STRIPE_WEBHOOK_SECRET": "nope"}, []string{"whsec_"}},
+		{"public address", map[string]string{"STRIPE_FAKE": "true", "BASE_URL": "https://shop.example.com"},
+			[]string{"STRIPE_FAKE=true while BASE_URL is https://shop.example.com", "only on this machine", "remove STRIPE_FAKE"}},
+		{"private address", map[string]string{"STRIPE_FAKE": "true", "BASE_URL": "http://10.0.0.5:8000"}, []string{"BASE_URL is http://10.0.0.5:8000"}},
+		{"localhost lookalike", map[string]string{"STRIPE_FAKE": "true", "BASE_URL": "http://localhost.example.com"},
+			[]string{"BASE_URL is http://localhost.example.com"}},
+		{"all addresses", map[string]string{"STRIPE_FAKE": "true", "BASE_URL": "http://0.0.0.0:8000"}, []string{"BASE_URL is http://0.0.0.0:8000"}},
 	})
 }
 

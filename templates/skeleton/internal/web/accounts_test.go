@@ -208,6 +208,33 @@ func forDialects(t *testing.T, test func(t *testing.T, a *app)) {
 	}
 }
 
+// forCheckouts runs test as forDialects does, and again with the fake
+// checkout (STRIPE_FAKE=true) in place of Stripe: its routes are served
+// only then, and every walk of the routes must reach them too.
+func forCheckouts(t *testing.T, test func(t *testing.T, a *app)) {
+	for _, opts := range checkoutOptions("https://example.com") {
+		for _, dialect := range dbtest.Dialects {
+			t.Run(checkoutName(dialect, opts), func(t *testing.T) {
+				t.Parallel()
+				test(t, newApp(t, dialect, opts))
+			})
+		}
+	}
+}
+
+// checkoutOptions are the applications at baseURL that take payments:
+// through a Stripe the test controls, and through the fake checkout.
+func checkoutOptions(baseURL string) []options {
+	return []options{{migrated: true, baseURL: baseURL, stripe: billingtest.New()}, {migrated: true, baseURL: baseURL, fake: true}}
+}
+
+func checkoutName(dialect database.Dialect, opts options) string {
+	if opts.fake {
+		return string(dialect) + "-fake-checkout"
+	}
+	return string(dialect)
+}
+
 // forDialectsInTurn runs test on SQLite, then on PostgreSQL, for tests
 // that measure time and must not share the CPUs.
 func forDialectsInTurn(t *testing.T, test func(t *testing.T, a *app)) {
@@ -693,7 +720,7 @@ func TestNoOpenRedirect(t *testing.T) {
 // Row 20: every route of the router, as anonymous, user and admin. A route
 // whose access class this test does not know fails it.
 func TestAccessMatrix(t *testing.T) {
-	forDialects(t, func(t *testing.T, a *app) {
+	forCheckouts(t, func(t *testing.T, a *app) {
 		user := signUp(t, a, "member@example.com", "Member")
 		admin := makeAdmin(t, a, "boss@example.com")
 		target, _ := a.acct.Users.ByEmail(context.Background(), "member@example.com")
@@ -878,7 +905,7 @@ func tableCounts(t testing.TB, db *database.DB) map[string]int {
 // Rows 16 and 17: crawling every GET route as anonymous, user and admin
 // changes no row count, and every answer carries the security headers.
 func TestCrawlChangesNothingAndCarriesHeaders(t *testing.T) {
-	forDialects(t, func(t *testing.T, a *app) {
+	forCheckouts(t, func(t *testing.T, a *app) {
 		user := signUp(t, a, "crawl@example.com", "Crawler")
 		admin := makeAdmin(t, a, "crawladmin@example.com")
 		u, _ := a.acct.Users.ByEmail(context.Background(), "crawl@example.com")

@@ -120,12 +120,19 @@ func (s *server) buy(b *billing.Billing, p *response.Pages) http.Handler {
 			p.Fail(w, r, err)
 			return
 		}
+		// Without its key a resent form would make a second purchase:
+		// Checkout would draw a new id.
+		key := r.PostForm.Get("key")
+		if key == "" {
+			badBuyForm(w, r, p)
+			return
+		}
 		_, sess, err := b.Checkout(ctx, billing.CheckoutRequest{
 			Buyer:      billing.Buyer{UserID: user.ID, Email: user.Email, Name: user.Name},
 			PackageID:  r.PathValue("id"),
 			SuccessURL: base + successPath + "?session_id={CHECKOUT_SESSION_ID}",
 			CancelURL:  base + cancelPath,
-			PurchaseID: r.PostForm.Get("key"),
+			PurchaseID: key,
 		})
 		switch {
 		case errors.Is(err, billing.ErrNoPackage):
@@ -134,14 +141,28 @@ func (s *server) buy(b *billing.Billing, p *response.Pages) http.Handler {
 			p.ErrorText(w, r, http.StatusConflict, "Not for sale", "This credit package is no longer sold. Choose another on the buy page.")
 		case errors.Is(err, billing.ErrPurchaseKeyUsed):
 			p.ErrorText(w, r, http.StatusConflict, "This form was already used", "Reload the buy page and choose your package again.")
-		case err != nil:
+		case errors.Is(err, billing.ErrCheckoutClosed):
+			p.ErrorText(w, r, http.StatusConflict, "This checkout is closed",
+				"The checkout this form started was paid or has expired. See your payments at "+purchasesPath+", then reload the buy page to buy again.")
+		case errors.Is(err, billing.ErrBadPurchaseKey):
+			badBuyForm(w, r, p)
+		case errors.Is(err, billing.ErrStripeUnavailable):
 			s.Logger.ErrorContext(ctx, "start a checkout", "user", user.ID, "err", err)
 			p.ErrorText(w, r, http.StatusBadGateway, "The payment page could not be opened",
 				"Stripe, which takes the payment, did not answer. Nothing was charged: try again in a moment.")
+		case err != nil:
+			p.Fail(w, r, err)
 		default:
 			http.Redirect(w, r, sess.URL, http.StatusSeeOther)
 		}
 	})
+}
+
+// badBuyForm answers a buy form whose one-time key is missing or is not
+// one the buy page makes.
+func badBuyForm(w http.ResponseWriter, r *http.Request, p *response.Pages) {
+	p.ErrorText(w, r, http.StatusBadRequest, "This form could not be read",
+		"Its one-time key is damaged or missing. Reload the buy page and choose your package again.")
 }
 
 // successPage is what templates/billing/success.html shows.
@@ -155,8 +176,8 @@ type successPage struct {
 	Unconfirmed bool
 }
 
-// success is where Stripe sends the buyer after paying. It fulfils the
-// session as the webhook does (whichever comes first grants; the other
+// success is where Stripe sends the buyer after paying. While the
+// purchase is pending it fulfils the session as the webhook does (whichever comes first grants; the other
 // finds it granted), and shows the new balance, or says honestly that a
 // delayed payment is still on its way. A session that is not one of the
 // signed-in user's purchases is a 404, and nothing is asked or granted.
@@ -168,10 +189,14 @@ func (s *server) success(b *billing.Billing, p *response.Pages) http.Handler {
 			return
 		}
 		data := successPage{}
-		data.Outcome, err = b.Fulfill(ctx, purchase.CheckoutSessionID)
-		if err != nil {
-			s.Logger.WarnContext(ctx, "success page: the checkout could not be confirmed now; the webhook will", "purchase", purchase.ID, "err", err)
-			data.Unconfirmed = true
+		// A settled purchase is shown as it is: asking Stripe on every
+		// view would spend its rate limit for nothing.
+		if purchase.Status == billing.StatusPending {
+			data.Outcome, err = b.Fulfill(ctx, purchase.CheckoutSessionID)
+			if err != nil {
+				s.Logger.WarnContext(ctx, "success page: the checkout could not be confirmed now; the webhook will", "purchase", purchase.ID, "err", err)
+				data.Unconfirmed = true
+			}
 		}
 		if data.Purchase, err = b.Purchase(ctx, purchase.ID); err == nil {
 			data.Balance, err = s.Credits.Ledger.Balance(ctx, user.ID)

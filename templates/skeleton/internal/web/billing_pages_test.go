@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"crypto/rand"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -140,12 +141,14 @@ func TestBuyCredits(t *testing.T) {
 		assert.Zero(t, s.balanceOf(t, user))
 
 		s.stripe.Pay(session)
-		for range 2 {
+		asked := s.stripe.Retrievals()
+		for range 3 {
 			resp, body = buyer.get(successPath + "?session_id=" + session)
 			require.Equal(t, http.StatusOK, resp.StatusCode, "success page:\n%s", body)
 			assert.Contains(t, body, "250 credits are in your account")
 			assert.Contains(t, body, `<span class="stat-value">250</span>`, "the new balance")
 		}
+		assert.Equal(t, 1, s.stripe.Retrievals()-asked, "Stripe is asked while the purchase is pending, not once it is paid")
 		assert.Equal(t, int64(packageCredits), s.balanceOf(t, user), "granted once")
 		mails := s.mails(t, "buyer@example.com")
 		var confirmations []sentMail
@@ -285,6 +288,41 @@ func TestBuyExplainsRefusals(t *testing.T) {
 		assert.Equal(t, http.StatusConflict, resp.StatusCode)
 		assert.Contains(t, body, "no longer sold")
 		assert.Zero(t, s.count(t, "purchases"))
+	})
+}
+
+// A buy that fails says what failed: a damaged form is the buyer's to
+// reload (400), a closed checkout sends them to their payments (409),
+// Stripe not answering is a 502 to try again, and anything else (a
+// request Stripe refuses, a database failure) is our fault, a 500.
+func TestBuyFailuresSayWhatFailed(t *testing.T) {
+	forStores(t, false, func(t *testing.T, s *store) {
+		buyer := signUp(t, s.app, "unlucky@example.com", "Unlucky")
+		for _, key := range []string{"", "not-a-key", "AAAAAAAAAAAAAAAAAAAAAAAAA1"} {
+			resp, body := buyer.post(buyPath+"/"+s.pkg.ID, url.Values{"key": {key}})
+			assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "key %q", key)
+			assert.Contains(t, body, "one-time key is damaged or missing", "key %q", key)
+		}
+		assert.Zero(t, s.count(t, "purchases"), "a damaged form recorded a purchase")
+
+		key, resp := s.startCheckout(t, buyer)
+		session := sessionOf(t, resp, "https://checkout.stripe.test/")
+		s.stripe.FailRetrievals(1)
+		resp, body := buyer.post(buyPath+"/"+s.pkg.ID, url.Values{"key": {key}})
+		assert.Equal(t, http.StatusBadGateway, resp.StatusCode, "resent while Stripe is down")
+		assert.Contains(t, body, "did not answer")
+		s.stripe.Change(session, func(c *billing.CheckoutSession) { c.Status = billing.SessionExpired })
+		resp, body = buyer.post(buyPath+"/"+s.pkg.ID, url.Values{"key": {key}})
+		assert.Equal(t, http.StatusConflict, resp.StatusCode, "resent once the session expired")
+		assert.Contains(t, body, "This checkout is closed")
+
+		unpriced, err := s.billing.AddPackage(context.Background(), billing.Package{Name: "Unpriced", Credits: 10, UnitAmount: 100,
+			Currency: "eur", Active: true, StripePriceID: "price_unknown_to_stripe"})
+		require.NoError(t, err)
+		resp, body = buyer.post(buyPath+"/"+unpriced.ID, url.Values{"key": {rand.Text()}})
+		assert.Equal(t, http.StatusInternalServerError, resp.StatusCode, "a request Stripe refuses")
+		assert.NotContains(t, body, "did not answer", "Stripe answered")
+		assert.Contains(t, s.logs.String(), "no such price", "the cause is logged")
 	})
 }
 

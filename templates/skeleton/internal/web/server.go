@@ -98,6 +98,11 @@ func newServer(d Deps) *server {
 // NewServer returns the application's http.Handler: the routes of
 // routes.go wrapped in the middleware every request passes through.
 func NewServer(d Deps) (http.Handler, error) {
+	// Configuration refuses STRIPE_FAKE outside development; this is the
+	// second lock, for a caller that builds Deps by another way.
+	if d.DevCheckout != nil && !d.Config.Development {
+		return nil, errors.New("the fake checkout (STRIPE_FAKE) is set outside development: it grants credits without payment; leave Deps.DevCheckout nil")
+	}
 	s := newServer(d)
 	mux := http.NewServeMux()
 	var signed []string

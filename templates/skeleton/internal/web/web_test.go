@@ -366,33 +366,35 @@ func concretePath(pattern string) (method, path string) {
 // requests changes a row. The Stripe webhook, exempt because its
 // signature authenticates it, refuses them for want of one.
 func TestCrossSiteUnsafeRequestsRefused(t *testing.T) {
-	for _, dialect := range dbtest.Dialects {
-		t.Run(string(dialect), func(t *testing.T) {
-			a := newApp(t, dialect, options{migrated: true, stripe: billingtest.New()})
-			before := tableCounts(t, a.db)
-			for _, rt := range routeTableForTest(a) {
-				method, path := concretePath(rt.pattern)
-				for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
-					want := http.StatusForbidden
-					if rt.access == stripeSigned {
-						if m != method {
-							continue // another method is the 405 of a route that is not reached
+	for _, opts := range checkoutOptions("") {
+		for _, dialect := range dbtest.Dialects {
+			t.Run(checkoutName(dialect, opts), func(t *testing.T) {
+				a := newApp(t, dialect, opts)
+				before := tableCounts(t, a.db)
+				for _, rt := range routeTableForTest(a) {
+					method, path := concretePath(rt.pattern)
+					for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+						want := http.StatusForbidden
+						if rt.access == stripeSigned {
+							if m != method {
+								continue // another method is the 405 of a route that is not reached
+							}
+							want = http.StatusBadRequest
 						}
-						want = http.StatusBadRequest
-					}
-					for header, value := range map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"} {
-						r := httptest.NewRequest(m, path, strings.NewReader(validForm().Encode()))
-						r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-						r.Header.Set(header, value)
-						resp, _ := a.do(r)
-						assert.Equal(t, want, resp.StatusCode, "%s %s with %s: %s = %d, want %d", m, path, header, value, resp.StatusCode, want)
+						for header, value := range map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"} {
+							r := httptest.NewRequest(m, path, strings.NewReader(validForm().Encode()))
+							r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+							r.Header.Set(header, value)
+							resp, _ := a.do(r)
+							assert.Equal(t, want, resp.StatusCode, "%s %s with %s: %s = %d, want %d", m, path, header, value, resp.StatusCode, want)
+						}
 					}
 				}
-			}
-			n := countMessages(t, a.db)
-			require.Equal(t, 0, n, "cross-site requests stored %d messages", n)
-			require.Equal(t, fmt.Sprint(before), fmt.Sprint(tableCounts(t, a.db)), "cross-site requests changed row counts")
-		})
+				n := countMessages(t, a.db)
+				require.Equal(t, 0, n, "cross-site requests stored %d messages", n)
+				require.Equal(t, fmt.Sprint(before), fmt.Sprint(tableCounts(t, a.db)), "cross-site requests changed row counts")
+			})
+		}
 	}
 }
 
@@ -415,9 +417,16 @@ func TestGETChangesNothing(t *testing.T) {
 }
 
 func TestEveryRouteHasAKnownAccessClass(t *testing.T) {
-	a := newApp(t, database.SQLite, options{migrated: true, stripe: billingtest.New()})
-	for _, rt := range routeTableForTest(a) {
-		assert.Contains(t, []access{public, signedIn, adminOnly, apiClient, stripeSigned}, rt.access, "route %q has unknown access class %q", rt.pattern, rt.access)
+	for _, opts := range checkoutOptions("") {
+		var patterns []string
+		for _, rt := range routeTableForTest(newApp(t, database.SQLite, opts)) {
+			assert.Contains(t, []access{public, signedIn, adminOnly, apiClient, stripeSigned}, rt.access, "route %q has unknown access class %q", rt.pattern, rt.access)
+			patterns = append(patterns, rt.pattern)
+		}
+		// The walks built on checkoutOptions reach the fake's routes.
+		for _, dev := range []string{"GET /dev/checkout/{id}", "POST /dev/checkout/{id}/pay"} {
+			assert.Equal(t, opts.fake, slices.Contains(patterns, dev), "%s served with fake=%v", dev, opts.fake)
+		}
 	}
 }
 

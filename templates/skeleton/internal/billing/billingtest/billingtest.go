@@ -39,6 +39,8 @@ type Stripe struct {
 	failAfterMaking   bool
 	failures          int
 	retrieved         int
+	// forgetKeys makes each checkout a new session, whatever its key.
+	forgetKeys bool
 }
 
 type price struct {
@@ -53,8 +55,9 @@ func New() *Stripe {
 		emails: map[string]string{}, products: map[string]billing.Product{}, catalogPrices: map[string]Price{}, catalogueKeys: map[string]string{}}
 }
 
-// ErrUnavailable is what a retrieval fails with after FailRetrievals.
-var ErrUnavailable = errors.New("billingtest: Stripe is unavailable (as the test asked)")
+// ErrUnavailable is what a retrieval fails with after FailRetrievals: a
+// billing.ErrStripeUnavailable, as Stripe's 5xx is.
+var ErrUnavailable = fmt.Errorf("billingtest: Stripe is unavailable (as the test asked): %w", billing.ErrStripeUnavailable)
 
 // AddPrice makes priceID cost amount (minor units) in currency.
 func (s *Stripe) AddPrice(priceID string, amount int64, currency string) {
@@ -83,7 +86,7 @@ func (s *Stripe) CreateCustomer(_ context.Context, c billing.NewCustomer) (strin
 func (s *Stripe) CreateCheckoutSession(_ context.Context, c billing.NewCheckout) (billing.CheckoutSession, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if id, ok := s.checkouts[c.IdempotencyKey]; ok {
+	if id, ok := s.checkouts[c.IdempotencyKey]; ok && !s.forgetKeys {
 		return s.sessions[id], nil
 	}
 	p, ok := s.prices[c.PriceID]
@@ -115,7 +118,7 @@ func (s *Stripe) CheckoutSession(_ context.Context, id string) (billing.Checkout
 	}
 	sess, ok := s.sessions[id]
 	if !ok {
-		return billing.CheckoutSession{}, fmt.Errorf("billingtest: no such checkout session %q", id)
+		return billing.CheckoutSession{}, fmt.Errorf("billingtest: no such checkout session %q: %w", id, billing.ErrStripeNoSuchObject)
 	}
 	return sess, nil
 }
@@ -152,6 +155,15 @@ func (s *Stripe) Change(sessionID string, edit func(*billing.CheckoutSession)) {
 	}
 	edit(&sess)
 	s.sessions[sessionID] = sess
+}
+
+// ForgetIdempotencyKeys makes every later checkout a new session, even
+// for a key already used, as Stripe answers once a key is over 24 hours
+// old and the fake checkout after a restart.
+func (s *Stripe) ForgetIdempotencyKeys() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.forgetKeys = true
 }
 
 // FailRetrievals makes the next n CheckoutSession calls fail with

@@ -17,7 +17,7 @@ import (
 
 // ErrNoCharge is the answer for a charge or payment this process did not
 // make (one paid before a restart).
-var ErrNoCharge = errors.New("no such fake charge (the development server forgets its payments when it restarts)")
+var ErrNoCharge = fmt.Errorf("no such fake charge (the development server forgets its payments when it restarts): %w", billing.ErrStripeNoSuchObject)
 
 // charge records the charge of a session Pay paid. It runs with s.mu held.
 func (s *Stripe) charge(sess Session) {
@@ -61,7 +61,7 @@ func (s *Stripe) CreateRefund(_ context.Context, r billing.NewRefund) (billing.R
 
 // Dispute implements billing.Stripe: nobody disputes a fake payment.
 func (s *Stripe) Dispute(_ context.Context, id string) (billing.Dispute, error) {
-	return billing.Dispute{}, fmt.Errorf("fake checkout: no dispute %s: fake payments are never disputed", id)
+	return billing.Dispute{}, fmt.Errorf("fake checkout: no dispute %s, fake payments are never disputed: %w", id, billing.ErrStripeNoSuchObject)
 }
 
 // Customer implements billing.Stripe. The fake keeps no customers, so it

@@ -10,8 +10,9 @@
 // Its sessions and payments live in memory, for one process: a
 // development server is one process, and a table would put a schema that
 // only development uses into every production database. A restart forgets
-// open sessions: asked about one, it answers that the session expired, so
-// the reconciler gives its purchase up. Its customer ids (cus_fake_...)
+// open sessions: asked about one, it answers as Stripe does for a session
+// it does not have (resource_missing), and the reconciler gives its
+// purchase up. Its customer ids (cus_fake_...)
 // stay in stripe_customers.
 package devcheckout
 
@@ -120,11 +121,13 @@ func (s *Stripe) CreateCheckoutSession(ctx context.Context, c billing.NewCheckou
 }
 
 // CheckoutSession implements billing.Stripe. A session it does not know
-// was made before a restart, and is gone: expired, unpaid.
+// was made before a restart, and is gone: billing.ErrStripeNoSuchObject,
+// as from Stripe. (A made-up expired session would lack the purchase it
+// belonged to, and read as a payment that does not match its order.)
 func (s *Stripe) CheckoutSession(_ context.Context, id string) (billing.CheckoutSession, error) {
 	sess, err := s.Session(id)
 	if errors.Is(err, ErrNoSession) {
-		return billing.CheckoutSession{ID: id, Status: billing.SessionExpired, PaymentStatus: billing.PaymentUnpaid}, nil
+		return billing.CheckoutSession{}, fmt.Errorf("fake checkout session %s: %w: %w", id, ErrNoSession, billing.ErrStripeNoSuchObject)
 	}
 	return sess.CheckoutSession, err
 }

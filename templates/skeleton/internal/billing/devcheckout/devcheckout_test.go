@@ -62,14 +62,14 @@ func TestPayDeliversASignedCompletedEvent(t *testing.T) {
 	assert.ErrorIs(t, err, billing.ErrNoPackage)
 }
 
-// After a restart the fake knows none of its sessions: they read as
-// expired, so the reconciler gives their purchases up, and cannot be paid.
-func TestForgottenSessionsAreExpired(t *testing.T) {
+// After a restart the fake knows none of its sessions: it answers as
+// Stripe does for a session it does not have, so the reconciler gives
+// their purchases up, and they cannot be paid.
+func TestForgottenSessionsAreMissing(t *testing.T) {
 	f := newFake()
-	got, err := f.CheckoutSession(context.Background(), "cs_fake_gone")
-	require.NoError(t, err)
-	assert.Equal(t, billing.SessionExpired, got.Status)
-	assert.Equal(t, billing.PaymentUnpaid, got.PaymentStatus)
+	_, err := f.CheckoutSession(context.Background(), "cs_fake_gone")
+	assert.ErrorIs(t, err, billing.ErrStripeNoSuchObject)
+	assert.ErrorIs(t, err, devcheckout.ErrNoSession)
 	_, _, err = f.Pay("cs_fake_gone", time.Now())
 	assert.ErrorIs(t, err, devcheckout.ErrNoSession)
 }
