@@ -19,7 +19,8 @@ import (
 // packages out of the box. The user goes from the pricing page to the buy
 // page, to the fake checkout's pay page, pays, lands on the success page
 // with the new balance, and finds the purchase and its receipt in the
-// payment history. Each page passes the axe-core scan and the layout
+// payment history. An administrator then refunds it, and the buyer's
+// balance, payments and history show the reversal. Each page passes the axe-core scan and the layout
 // checks that TestBrowserPages runs, and is screenshotted into
 // SCREENSHOT_DIR when it is set.
 func TestBrowserBilling(t *testing.T) {
@@ -101,6 +102,45 @@ func TestBrowserBilling(t *testing.T) {
 		chromedp.WaitVisible(`a.buy-credits[href="/credits/buy"]`),
 	)
 	assert.Equal(t, before+100, balance(), "the credits page's balance")
+
+	// An administrator refunds it (through the fake, as through Stripe),
+	// and the buyer's balance and history show the reversal.
+	app.logOut(t)
+	app.logIn(t, demoAdminEmail, demoPassword)
+	app.step(t, "the admin finds the payment",
+		chromedp.Navigate(base+"/admin/payments"),
+		chromedp.WaitVisible(`table a[href^="/admin/payments/"]`),
+	)
+	require.Contains(t, app.text(t, "table"), demoUserEmail, "the payments list names the buyer")
+	check("admin payments")
+	app.step(t, "its detail",
+		chromedp.Click(`table a[href^="/admin/payments/"]`),
+		chromedp.WaitVisible(`form[action$="/refund"]`),
+	)
+	check("admin payment")
+	app.step(t, "refund all of it",
+		chromedp.SendKeys("#refund-reason", "the customer asked"),
+		chromedp.Click(`form[action$="/refund"] button[type="submit"]`),
+		chromedp.WaitVisible(".flash-container .notification"),
+	)
+	require.Contains(t, app.text(t, ".flash-container"), "Refunded 5.00 USD", "the refund is confirmed")
+	require.Contains(t, app.text(t, ".detail-list"), "refunded", "the payment reads as refunded")
+
+	app.logOut(t)
+	app.logIn(t, demoUserEmail, demoPassword)
+	app.step(t, "the buyer's credits", chromedp.Navigate(base+"/credits"), chromedp.WaitVisible("#credit-balance"))
+	assert.Equal(t, before, balance(), "the refund took the purchase's credits back")
+	app.step(t, "the buyer's payments",
+		chromedp.Navigate(base+"/credits/purchases"),
+		chromedp.WaitVisible("table.purchases"),
+	)
+	require.Contains(t, app.text(t, "table.purchases"), "refunded", "the payment history shows the refund")
+	app.step(t, "the buyer's history",
+		chromedp.Navigate(base+"/credits/history"),
+		chromedp.WaitVisible("table"),
+	)
+	require.Contains(t, app.text(t, "table"), "payment reversal", "the history shows the reversal")
+	check("history after refund")
 	if axeMissing != "" {
 		t.Skip(axeMissing)
 	}

@@ -73,3 +73,34 @@ func TestForgottenSessionsAreMissing(t *testing.T) {
 	_, _, err = f.Pay("cs_fake_gone", time.Now())
 	assert.ErrorIs(t, err, devcheckout.ErrNoSession)
 }
+
+// A fake payment has a charge that an administrator's refund takes back
+// as Stripe's would: once per idempotency key, never more than is left,
+// and the charge then says what is refunded.
+func TestRefundOfAFakePayment(t *testing.T) {
+	ctx := context.Background()
+	f := newFake()
+	sess, err := f.CreateCheckoutSession(ctx, billing.NewCheckout{PriceID: "price_fake_starter", ClientReferenceID: "P1",
+		SuccessURL: "http://localhost:8000/s?session_id={CHECKOUT_SESSION_ID}", IdempotencyKey: "checkout-P1"})
+	require.NoError(t, err)
+	_, err = f.CreateRefund(ctx, billing.NewRefund{PaymentIntentID: "pi_unpaid", Amount: 100, IdempotencyKey: "r0"})
+	require.ErrorIs(t, err, billing.ErrStripeNoSuchObject, "no payment, no refund")
+
+	paid, _, err := f.Pay(sess.ID, time.Now())
+	require.NoError(t, err)
+	refund, err := f.CreateRefund(ctx, billing.NewRefund{PaymentIntentID: paid.PaymentIntentID, Amount: 200, IdempotencyKey: "r1"})
+	require.NoError(t, err)
+	again, err := f.CreateRefund(ctx, billing.NewRefund{PaymentIntentID: paid.PaymentIntentID, Amount: 200, IdempotencyKey: "r1"})
+	require.NoError(t, err)
+	assert.Equal(t, refund, again, "one key, one refund")
+	_, err = f.CreateRefund(ctx, billing.NewRefund{PaymentIntentID: paid.PaymentIntentID, Amount: 301, IdempotencyKey: "r2"})
+	assert.ErrorContains(t, err, "more than the 300 left", "beyond what is left")
+
+	charge, err := f.Charge(ctx, refund.ChargeID)
+	require.NoError(t, err)
+	assert.Equal(t, billing.Charge{ID: refund.ChargeID, PaymentIntentID: paid.PaymentIntentID, Amount: 500, AmountRefunded: 200, Currency: "eur"}, charge)
+	_, err = f.Dispute(ctx, "dp_1")
+	assert.ErrorIs(t, err, billing.ErrStripeNoSuchObject, "fake payments are never disputed")
+	_, err = f.CreateWebhookEndpoint(ctx, billing.NewWebhookEndpoint{URL: "http://localhost:8000/stripe/webhook"})
+	assert.ErrorIs(t, err, devcheckout.ErrNoEndpoints)
+}
