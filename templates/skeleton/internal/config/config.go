@@ -50,6 +50,7 @@ type Config struct {
 	TrustProxyHeaders bool
 	Email             Email
 	Stripe            Stripe
+	Storage           Storage
 	// SecretKeyGenerated is true when SECRET_KEY was unset in development
 	// and a random key was made for this run: signed cookies will not
 	// survive a restart.
@@ -176,6 +177,7 @@ func Load(getenv func(string) string) (Config, error) {
 
 	cfg.Email, problems = loadEmail(get, cfg.Env, problems)
 	cfg.Stripe, problems = loadStripe(get, cfg.Env, problems)
+	cfg.Storage, problems = loadStorage(get, cfg.Env, problems)
 
 	if len(problems) > 0 {
 		return Config{}, fmt.Errorf("invalid configuration: %w", errors.Join(problems...))
@@ -195,6 +197,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("email_backend", c.Email.Backend),
 		slog.Bool("stripe_enabled", c.Stripe.Enabled),
 		slog.Bool("stripe_test_mode", c.Stripe.Enabled && c.Stripe.TestMode()),
+		slog.String("storage_backend", c.Storage.Backend),
 	)
 }
 
