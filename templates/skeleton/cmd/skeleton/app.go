@@ -17,6 +17,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/files"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/jobs"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/logging"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/mail"
@@ -48,6 +49,9 @@ type app struct {
 	credits  web.Credits
 	// billing sells credits through Stripe; nil when STRIPE_ENABLED is off.
 	billing *billing.Billing
+	// files keeps uploads in the configured store; closeStore releases it.
+	files      *files.Service
+	closeStore func() error
 }
 
 // newApp loads the configuration, opens the database and builds every
@@ -111,6 +115,7 @@ func (a *app) build() error {
 	registry.RegisterJobs(a.jobs)
 	a.accounts.Sessions.RegisterJobs(a.jobs)
 	a.accounts.Users.RegisterJobs(a.jobs)
+	a.buildFiles()
 	return nil
 }
 
@@ -126,8 +131,13 @@ func (a *app) recipient(ctx context.Context, userID string) (to, name string, ok
 	return u.Email, u.Name, true, nil
 }
 
-// Close closes the database.
-func (a *app) Close() error { return a.db.Close() }
+// Close releases the file store and closes the database.
+func (a *app) Close() error {
+	if a.closeStore != nil {
+		_ = a.closeStore()
+	}
+	return a.db.Close()
+}
 
 // Every how long the job queue looks for due jobs.
 const jobPoll = 5 * time.Second

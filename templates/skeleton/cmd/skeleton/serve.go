@@ -89,6 +89,7 @@ func serve(ctx context.Context, inv invocation) error {
 		Accounts: a.accounts,
 		Credits:  a.credits,
 		Billing:  a.billing,
+		Files:    a.files,
 	})
 	if err != nil {
 		return err

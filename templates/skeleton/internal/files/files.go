@@ -157,7 +157,17 @@ func scanFile(row interface{ Scan(...any) error }) (File, error) {
 
 // Get returns the user's file id, unless it is deleted.
 func (s *Service) Get(ctx context.Context, userID, id string) (File, error) {
-	f, err := scanFile(s.db.QueryRowContext(ctx, selectFile+" WHERE id = ? AND user_id = ? AND deleted_at IS NULL", id, userID))
+	return s.one(ctx, "id = ? AND user_id = ? AND deleted_at IS NULL", id, userID)
+}
+
+// Recent returns the user's file id if it was deleted within the undo
+// window, for the page that offers to restore it.
+func (s *Service) Recent(ctx context.Context, userID, id string) (File, error) {
+	return s.one(ctx, "id = ? AND user_id = ? AND deleted_at > ?", id, userID, s.clock.Now().UTC().Add(-UndoWindow))
+}
+
+func (s *Service) one(ctx context.Context, where string, args ...any) (File, error) {
+	f, err := scanFile(s.db.QueryRowContext(ctx, selectFile+" WHERE "+where, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return File{}, ErrNotFound
 	}

@@ -54,8 +54,7 @@ func newRig(t *testing.T, dialect database.Dialect, store storage.Store, limits 
 
 func localStore(t *testing.T) storage.Store {
 	t.Helper()
-	st, err := storage.NewLocal(t.TempDir())
-	require.NoError(t, err)
+	st := storage.NewLocal(t.TempDir())
 	t.Cleanup(func() { st.Close() })
 	return st
 }

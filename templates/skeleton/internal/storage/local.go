@@ -9,7 +9,9 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // tempDir holds uploads being written, inside the root: a rename from
@@ -18,29 +20,50 @@ import (
 const tempDir = ".tmp"
 
 // Local keeps objects as files under one directory, opened as an os.Root
-// so that no name, symbolic link included, resolves outside it.
+// so that no name, symbolic link included, resolves outside it. The
+// directory is made on the first write: a command that stores nothing
+// leaves nothing behind.
 type Local struct {
+	dir  string
+	mu   sync.Mutex
 	root *os.Root
 }
 
-// NewLocal opens (creating it if needed) dir as the store's root.
-func NewLocal(dir string) (*Local, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create the storage directory %s: %w", dir, err)
+// NewLocal returns the store rooted at dir.
+func NewLocal(dir string) *Local { return &Local{dir: dir} }
+
+// open returns the root, creating the directory first if create is set;
+// without it, a missing directory is fs.ErrNotExist.
+func (l *Local) open(create bool) (*os.Root, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.root != nil {
+		return l.root, nil
 	}
-	root, err := os.OpenRoot(dir)
+	if create {
+		if err := os.MkdirAll(filepath.Join(l.dir, tempDir), 0o700); err != nil {
+			return nil, fmt.Errorf("create the storage directory %s: %w", l.dir, err)
+		}
+	}
+	root, err := os.OpenRoot(l.dir)
 	if err != nil {
-		return nil, fmt.Errorf("open the storage directory %s: %w", dir, err)
+		return nil, fmt.Errorf("open the storage directory %s: %w", l.dir, err)
 	}
-	if err := root.MkdirAll(tempDir, 0o700); err != nil {
-		root.Close()
-		return nil, fmt.Errorf("create %s in the storage directory %s: %w", tempDir, dir, err)
-	}
-	return &Local{root: root}, nil
+	l.root = root
+	return root, nil
 }
 
 // Close releases the root directory.
-func (l *Local) Close() error { return l.root.Close() }
+func (l *Local) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.root == nil {
+		return nil
+	}
+	err := l.root.Close()
+	l.root = nil
+	return err
+}
 
 // Put writes to a temporary file and renames it into place once all size
 // bytes are on disk, so a reader never sees half a file.
@@ -48,8 +71,15 @@ func (l *Local) Put(_ context.Context, key string, r io.Reader, size int64, _ st
 	if err := CheckKey(key); err != nil {
 		return err
 	}
+	root, err := l.open(true)
+	if err != nil {
+		return err
+	}
+	if err := root.MkdirAll(tempDir, 0o700); err != nil {
+		return fmt.Errorf("store %s: %w", key, err)
+	}
 	tmp := path.Join(tempDir, rand.Text())
-	f, err := l.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("store %s: %w", key, err)
 	}
@@ -58,13 +88,13 @@ func (l *Local) Put(_ context.Context, key string, r io.Reader, size int64, _ st
 		err = cerr
 	}
 	if err == nil {
-		err = l.root.MkdirAll(path.Dir(key), 0o700)
+		err = root.MkdirAll(path.Dir(key), 0o700)
 	}
 	if err == nil {
-		err = l.root.Rename(tmp, key)
+		err = root.Rename(tmp, key)
 	}
 	if err != nil {
-		_ = l.root.Remove(tmp)
+		_ = root.Remove(tmp)
 		return fmt.Errorf("store %s: %w", key, err)
 	}
 	return nil
@@ -83,7 +113,11 @@ func (l *Local) Open(_ context.Context, key string) (io.ReadCloser, Info, error)
 	if err := CheckKey(key); err != nil {
 		return nil, Info{}, err
 	}
-	f, err := l.root.Open(key)
+	root, err := l.open(false)
+	if err != nil {
+		return nil, Info{}, notFound(key, err)
+	}
+	f, err := root.Open(key)
 	if err != nil {
 		return nil, Info{}, notFound(key, err)
 	}
@@ -100,7 +134,11 @@ func (l *Local) Stat(_ context.Context, key string) (Info, error) {
 	if err := CheckKey(key); err != nil {
 		return Info{}, err
 	}
-	st, err := l.root.Stat(key)
+	root, err := l.open(false)
+	if err != nil {
+		return Info{}, notFound(key, err)
+	}
+	st, err := root.Stat(key)
 	if err != nil || !st.Mode().IsRegular() {
 		return Info{}, notFound(key, err)
 	}
@@ -112,7 +150,14 @@ func (l *Local) Delete(_ context.Context, key string) error {
 	if err := CheckKey(key); err != nil {
 		return err
 	}
-	if err := l.root.Remove(key); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	root, err := l.open(false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := root.Remove(key); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("delete %s: %w", key, err)
 	}
 	return nil
@@ -123,12 +168,19 @@ func (l *Local) Walk(ctx context.Context, prefix string, fn func(Info) error) er
 	if err := checkPrefix(prefix); err != nil {
 		return err
 	}
+	root, err := l.open(false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
 	// Walk from the deepest directory the prefix names in full.
 	start := "."
 	if i := strings.LastIndexByte(prefix, '/'); i > 0 {
 		start = prefix[:i]
 	}
-	err := fs.WalkDir(l.root.FS(), start, func(name string, d fs.DirEntry, err error) error {
+	err = fs.WalkDir(root.FS(), start, func(name string, d fs.DirEntry, err error) error {
 		switch {
 		case errors.Is(err, fs.ErrNotExist) && name == start:
 			return fs.SkipAll

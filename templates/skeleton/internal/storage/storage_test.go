@@ -22,10 +22,25 @@ import (
 // backends returns one store of each kind: the same suite runs on both.
 func backends(t *testing.T) map[string]storage.Store {
 	t.Helper()
-	local, err := storage.NewLocal(t.TempDir())
-	require.NoError(t, err)
+	local := storage.NewLocal(filepath.Join(t.TempDir(), "files"))
 	t.Cleanup(func() { local.Close() })
 	return map[string]storage.Store{"local": local, "s3": storage.NewS3(storagetest.StartS3(t))}
+}
+
+// TestLocalMakesItsDirectoryOnFirstWrite: reading an empty store is
+// reading nothing, and leaves no directory behind.
+func TestLocalMakesItsDirectoryOnFirstWrite(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "files")
+	st := storage.NewLocal(dir)
+	defer st.Close()
+	_, err := st.Stat(ctx, "u/1/a")
+	assert.ErrorIs(t, err, storage.ErrNotFound)
+	require.NoError(t, st.Walk(ctx, "", func(storage.Info) error { return errors.New("an object in an empty store") }))
+	require.NoError(t, st.Delete(ctx, "u/1/a"))
+	assert.NoDirExists(t, dir)
+	require.NoError(t, st.Put(ctx, "u/1/a", strings.NewReader("x"), 1, "text/plain"))
+	assert.FileExists(t, filepath.Join(dir, "u", "1", "a"))
 }
 
 func TestStoreRoundTrip(t *testing.T) {
@@ -147,11 +162,10 @@ func TestLocalStaysInsideItsRoot(t *testing.T) {
 	dir, outside := t.TempDir(), t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(outside, "secret"), []byte("secret"), 0o600))
 	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "u")))
-	st, err := storage.NewLocal(dir)
-	require.NoError(t, err)
+	st := storage.NewLocal(dir)
 	defer st.Close()
 
-	_, _, err = st.Open(ctx, "u/secret")
+	_, _, err := st.Open(ctx, "u/secret")
 	assert.Error(t, err, "read through a link out of the root")
 	assert.Error(t, st.Put(ctx, "u/planted", strings.NewReader("x"), 1, "text/plain"), "wrote through a link out of the root")
 	assert.NoFileExists(t, filepath.Join(outside, "planted"))

@@ -94,6 +94,12 @@ func (s *server) routes() []route {
 		{"GET /credits/history.csv", signedIn, handleCreditsCSV(s.Logger, p, c)},
 		{"POST /credits/notices", signedIn, handleCreditNotices(p, c)},
 
+		{"GET /files", signedIn, handleFiles(p, s.Files)},
+		{"POST /files", signedIn, handleFileUpload(p, s.Files)},
+		{"GET /files/{id}/download", signedIn, handleFileDownload(p, s.Files)},
+		{"POST /files/{id}/delete", signedIn, handleFileDelete(p, s.Files)},
+		{"POST /files/{id}/restore", signedIn, handleFileRestore(p, s.Files)},
+
 		{"GET /admin", adminOnly, handleAdminDashboard(p, a)},
 		{"GET /admin/users", adminOnly, handleAdminUsers(p, a)},
 		{"GET /admin/users/{id}", adminOnly, handleAdminUser(p, a)},

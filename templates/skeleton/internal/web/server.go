@@ -18,6 +18,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/billing"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/files"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/health"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/ratelimit"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/views"
@@ -63,6 +64,8 @@ type Deps struct {
 	Credits  Credits
 	// Billing sells credits through Stripe; nil when payments are off.
 	Billing *billing.Billing
+	// Files keeps users' uploads.
+	Files *files.Service
 }
 
 // server is what the handlers are made from.

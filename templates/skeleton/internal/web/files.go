@@ -1,0 +1,300 @@
+package web
+
+import (
+	"errors"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/files"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/paging"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/views"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/form"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/response"
+)
+
+// The file pages for signed-in users: the browser with its upload form,
+// downloads, delete and undo.
+
+// filesPerPage is one page of the file browser.
+const filesPerPage = 25
+
+// multipartOverhead is what a form adds around the file: boundaries,
+// part headers and the folder field.
+const multipartOverhead = 64 << 10
+
+// filesPage is what templates/files/index.html shows.
+type filesPage struct {
+	Files   []fileRow
+	Folders []string
+	Query   files.Query
+	// View is "list" or "grid"; ViewToggle links to the other.
+	View, ViewToggle string
+	Page, Pages      int
+	Total            int
+	// Used, Quota and MaxUpload in bytes, and as text for people.
+	Used, Quota, MaxUpload       int64
+	UsedText, QuotaText, MaxText string
+	Allowed                      string
+	Problem                      string
+	// Deleted is the file just deleted, while it can be restored.
+	Deleted              *files.File
+	PrevQuery, NextQuery string
+	// SortLinks maps each sort to the link that sorts by it.
+	SortLinks map[string]string
+}
+
+// fileRow is one file in the browser.
+type fileRow struct {
+	files.File
+	SizeText string
+	IsImage  bool
+}
+
+func renderFiles(w http.ResponseWriter, r *http.Request, p *response.Pages, fs *files.Service, status int, data filesPage) {
+	ctx, user := r.Context(), currentUser(r)
+	q := r.URL.Query()
+	page, _ := strconv.Atoi(q.Get("page"))
+	data.Query = files.Query{Folder: files.CleanFolder(q.Get("folder")), Kind: q.Get("kind"), Search: q.Get("q"),
+		Sort: q.Get("sort"), Ascending: q.Get("order") == "asc"}
+	data.View = "list"
+	if q.Get("view") == "grid" {
+		data.View = "grid"
+	}
+	var err error
+	if _, data.Total, err = fs.List(ctx, user.ID, files.Query{Folder: data.Query.Folder, Kind: data.Query.Kind, Search: data.Query.Search, Limit: 1}); err != nil {
+		p.Fail(w, r, err)
+		return
+	}
+	var offset int
+	data.Page, offset = paging.Clamp(page, filesPerPage, data.Total)
+	data.Pages = paging.Pages(data.Total, filesPerPage)
+	data.Query.Limit, data.Query.Offset = filesPerPage, offset
+	list, _, err := fs.List(ctx, user.ID, data.Query)
+	if err != nil {
+		p.Fail(w, r, err)
+		return
+	}
+	for _, f := range list {
+		data.Files = append(data.Files, fileRow{File: f, SizeText: files.FormatBytes(f.Size), IsImage: files.Inline(f)})
+	}
+	if data.Folders, err = fs.Folders(ctx, user.ID); err != nil {
+		p.Fail(w, r, err)
+		return
+	}
+	if data.Used, err = fs.Used(ctx, user.ID); err != nil {
+		p.Fail(w, r, err)
+		return
+	}
+	limits := fs.Limits()
+	data.Quota, data.MaxUpload = limits.QuotaBytes, limits.MaxUploadBytes
+	data.UsedText, data.QuotaText, data.MaxText = files.FormatBytes(data.Used), files.FormatBytes(data.Quota), files.FormatBytes(data.MaxUpload)
+	data.Allowed = files.AllowedDescription
+	if id := q.Get("deleted"); id != "" && data.Deleted == nil {
+		if f, err := fs.Recent(ctx, user.ID, id); err == nil {
+			data.Deleted = &f
+		}
+	}
+	link := func(change map[string]string) string {
+		v := url.Values{}
+		for _, k := range []string{"folder", "kind", "q", "sort", "order", "view"} {
+			if s := q.Get(k); s != "" {
+				v.Set(k, s)
+			}
+		}
+		for k, s := range change {
+			if s == "" {
+				v.Del(k)
+			} else {
+				v.Set(k, s)
+			}
+		}
+		return "/files?" + v.Encode()
+	}
+	if data.Page > 1 {
+		data.PrevQuery = link(map[string]string{"page": strconv.Itoa(data.Page - 1)})
+	}
+	if data.Page < data.Pages {
+		data.NextQuery = link(map[string]string{"page": strconv.Itoa(data.Page + 1)})
+	}
+	data.SortLinks = map[string]string{}
+	for _, s := range []string{"name", "size", "type", "date"} {
+		order := ""
+		if data.Query.Sort == s && !data.Query.Ascending {
+			order = "asc"
+		}
+		data.SortLinks[s] = link(map[string]string{"sort": s, "order": order, "page": ""})
+	}
+	other := "grid"
+	if data.View == "grid" {
+		other = "list"
+	}
+	data.ViewToggle = link(map[string]string{"view": other})
+	p.Page(w, r, status, "files/index", views.Page{Title: "Files", Data: data})
+}
+
+func handleFiles(p *response.Pages, fs *files.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		renderFiles(w, r, p, fs, http.StatusOK, filesPage{})
+	})
+}
+
+// handleFileUpload reads the multipart form as a stream, the body bounded
+// before a byte is parsed: the file part goes straight to the files
+// service, which spools, checks and stores it. It works without
+// JavaScript; with it, the page shows the progress of the same request.
+func handleFileUpload(p *response.Pages, fs *files.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, fs.Limits().MaxUploadBytes+multipartOverhead)
+		f, err := uploadFromForm(r, fs)
+		var problem *files.Problem
+		switch {
+		case errors.As(err, &problem):
+			renderFiles(w, r, p, fs, problem.Status, filesPage{Problem: problem.Message})
+			return
+		case err != nil:
+			p.Fail(w, r, err)
+			return
+		}
+		p.Flash(w, views.Flash{Kind: "success", Message: "Uploaded " + f.Name + "."})
+		http.Redirect(w, r, "/files", http.StatusSeeOther)
+	})
+}
+
+// uploadFromForm finds the folder field and the file part. The folder
+// must come first, as the form sends it.
+func uploadFromForm(r *http.Request, fs *files.Service) (files.File, error) {
+	badForm := &files.Problem{Status: http.StatusBadRequest, Message: "the upload form was not sent whole: choose a file and send the form again"}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return files.File{}, badForm
+	}
+	var folder string
+	for {
+		part, err := mr.NextPart()
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			return files.File{}, &files.Problem{Status: http.StatusRequestEntityTooLarge,
+				Message: "the file is larger than " + files.FormatBytes(fs.Limits().MaxUploadBytes) + ", the most one upload may be: upload a smaller file"}
+		case err != nil:
+			return files.File{}, badForm
+		}
+		switch part.FormName() {
+		case "folder":
+			folder, err = readField(part)
+			if err != nil {
+				return files.File{}, badForm
+			}
+		case "file":
+			if part.FileName() == "" {
+				return files.File{}, &files.Problem{Status: http.StatusBadRequest, Message: "no file was chosen: choose a file to upload"}
+			}
+			return fs.Upload(r.Context(), currentUser(r).ID, part.FileName(), folder, part)
+		}
+	}
+}
+
+// readField reads a small text field of a multipart form.
+func readField(part *multipart.Part) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(part, 1024))
+	return string(b), err
+}
+
+// fileOr404 is the signed-in user's file named by the path, or has
+// answered 404: another user's id is answered as a missing one.
+func fileOr404(w http.ResponseWriter, r *http.Request, p *response.Pages, fs *files.Service) (files.File, bool) {
+	f, err := fs.Get(r.Context(), currentUser(r).ID, r.PathValue("id"))
+	switch {
+	case errors.Is(err, files.ErrNotFound):
+		p.Error(w, r, http.StatusNotFound)
+		return f, false
+	case err != nil:
+		p.Fail(w, r, err)
+		return f, false
+	}
+	return f, true
+}
+
+// handleFileDownload serves the owner's file inert: the stored type, an
+// attachment unless it is a re-encoded image, nosniff (set for every
+// response), a sandbox that gives the document no script and no origin,
+// and no shared caching. Local files go through http.ServeContent (ranges,
+// conditional requests); an object store's through a signed link.
+func handleFileDownload(p *response.Pages, fs *files.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, ok := fileOr404(w, r, p, fs)
+		if !ok {
+			return
+		}
+		link, signed, err := fs.SignedDownload(r.Context(), f)
+		if err != nil {
+			p.Fail(w, r, err)
+			return
+		}
+		h := w.Header()
+		h.Set("Cache-Control", "private, no-store")
+		if signed {
+			http.Redirect(w, r, link, http.StatusSeeOther)
+			return
+		}
+		rc, err := fs.Open(r.Context(), f)
+		if err != nil {
+			p.Fail(w, r, err)
+			return
+		}
+		defer rc.Close()
+		content, ok := rc.(io.ReadSeeker)
+		if !ok {
+			p.Fail(w, r, errors.New("a local file does not seek"))
+			return
+		}
+		h.Set("Content-Type", f.ContentType)
+		h.Set("Content-Disposition", files.Disposition(f))
+		h.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("ETag", `"`+f.SHA256+`"`)
+		http.ServeContent(w, r, "", f.CreatedAt, content)
+	})
+}
+
+func handleFileDelete(p *response.Pages, fs *files.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !parseForm(w, r, p, form.MaxBytes) {
+			return
+		}
+		id := r.PathValue("id")
+		err := fs.Delete(r.Context(), currentUser(r).ID, id)
+		switch {
+		case errors.Is(err, files.ErrNotFound):
+			p.Error(w, r, http.StatusNotFound)
+			return
+		case err != nil:
+			p.Fail(w, r, err)
+			return
+		}
+		http.Redirect(w, r, "/files?deleted="+url.QueryEscape(id), http.StatusSeeOther)
+	})
+}
+
+func handleFileRestore(p *response.Pages, fs *files.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !parseForm(w, r, p, form.MaxBytes) {
+			return
+		}
+		err := fs.Restore(r.Context(), currentUser(r).ID, r.PathValue("id"))
+		switch {
+		case errors.Is(err, files.ErrNotFound):
+			renderFiles(w, r, p, fs, http.StatusConflict, filesPage{Problem: "the file can no longer be restored: it was deleted more than " +
+				files.UndoWindow.String() + " ago"})
+			return
+		case err != nil:
+			p.Fail(w, r, err)
+			return
+		}
+		p.Flash(w, views.Flash{Kind: "success", Message: "File restored."})
+		http.Redirect(w, r, "/files", http.StatusSeeOther)
+	})
+}
