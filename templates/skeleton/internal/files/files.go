@@ -194,17 +194,18 @@ func (s *Service) Used(ctx context.Context, userID string) (int64, error) {
 // Delete marks the user's file deleted: it disappears at once and can be
 // restored within UndoWindow.
 func (s *Service) Delete(ctx context.Context, userID, id string) error {
-	return s.setDeleted(ctx, "UPDATE files SET deleted_at = ? WHERE id = ? AND user_id = ? AND deleted_at IS NULL",
+	return s.updateOne(ctx, "UPDATE files SET deleted_at = ? WHERE id = ? AND user_id = ? AND deleted_at IS NULL",
 		s.clock.Now().UTC(), id, userID)
 }
 
 // Restore undoes Delete within UndoWindow.
 func (s *Service) Restore(ctx context.Context, userID, id string) error {
-	return s.setDeleted(ctx, "UPDATE files SET deleted_at = NULL WHERE id = ? AND user_id = ? AND deleted_at > ?",
+	return s.updateOne(ctx, "UPDATE files SET deleted_at = NULL WHERE id = ? AND user_id = ? AND deleted_at > ?",
 		id, userID, s.clock.Now().UTC().Add(-UndoWindow))
 }
 
-func (s *Service) setDeleted(ctx context.Context, query string, args ...any) error {
+// updateOne runs an UPDATE that must change one row, else ErrNotFound.
+func (s *Service) updateOne(ctx context.Context, query string, args ...any) error {
 	r, err := s.db.ExecContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("update a file: %w", err)

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/files"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/paging"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/views"
@@ -218,45 +219,154 @@ func fileOr404(w http.ResponseWriter, r *http.Request, p *response.Pages, fs *fi
 	return f, true
 }
 
-// handleFileDownload serves the owner's file inert: the stored type, an
-// attachment unless it is a re-encoded image, nosniff (set for every
-// response), a sandbox that gives the document no script and no origin,
-// and no shared caching. Local files go through http.ServeContent (ranges,
-// conditional requests); an object store's through a signed link.
+// handleFileDownload serves the owner's file.
 func handleFileDownload(p *response.Pages, fs *files.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f, ok := fileOr404(w, r, p, fs); ok {
+			serveFile(w, r, p, fs, f)
+		}
+	})
+}
+
+// handleSharedFile serves the file a share link opens, to anyone holding
+// the link; an unknown, altered, expired or revoked one is 403.
+func handleSharedFile(p *response.Pages, fs *files.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, err := fs.Shared(r.Context(), r.PathValue("token"))
+		switch {
+		case errors.Is(err, files.ErrShareInvalid):
+			p.ErrorText(w, r, http.StatusForbidden, "This link does not work", "It has expired or been revoked. Ask whoever sent it for a new one.")
+			return
+		case err != nil:
+			p.Fail(w, r, err)
+			return
+		}
+		serveFile(w, r, p, fs, f)
+	})
+}
+
+// serveFile serves f inert: the stored type, an attachment unless it is a
+// re-encoded image, nosniff, a sandbox that gives the document no script
+// and no origin, and no caching outside the browser. Local files go
+// through http.ServeContent (ranges, conditional requests); an object
+// store's through a short-lived signed link carrying the same disposition.
+func serveFile(w http.ResponseWriter, r *http.Request, p *response.Pages, fs *files.Service, f files.File) {
+	link, signed, err := fs.SignedDownload(r.Context(), f)
+	if err != nil {
+		p.Fail(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Cache-Control", "private, no-store")
+	if signed {
+		http.Redirect(w, r, link, http.StatusSeeOther)
+		return
+	}
+	rc, err := fs.Open(r.Context(), f)
+	if err != nil {
+		p.Fail(w, r, err)
+		return
+	}
+	defer rc.Close()
+	content, ok := rc.(io.ReadSeeker)
+	if !ok {
+		p.Fail(w, r, errors.New("a local file does not seek"))
+		return
+	}
+	h.Set("Content-Type", f.ContentType)
+	h.Set("Content-Disposition", files.Disposition(f))
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("ETag", `"`+f.SHA256+`"`)
+	http.ServeContent(w, r, "", f.CreatedAt, content)
+}
+
+// filePage is what templates/files/file.html shows: one file, its share
+// links, and a new link's address, shown once.
+type filePage struct {
+	File    fileRow
+	Shares  []shareRow
+	NewLink string
+	Problem string
+	MaxDays int
+}
+
+// shareRow is one share link; Active is at the page's time.
+type shareRow struct {
+	files.Share
+	Active bool
+}
+
+func renderFile(w http.ResponseWriter, r *http.Request, p *response.Pages, fs *files.Service, clk clock.Clock, status int, f files.File, data filePage) {
+	shares, err := fs.Shares(r.Context(), currentUser(r).ID, f.ID)
+	if err != nil {
+		p.Fail(w, r, err)
+		return
+	}
+	now := clk.Now()
+	for _, sh := range shares {
+		data.Shares = append(data.Shares, shareRow{Share: sh, Active: sh.Active(now)})
+	}
+	data.File = fileRow{File: f, SizeText: files.FormatBytes(f.Size), IsImage: files.Inline(f)}
+	data.MaxDays = files.MaxShareDays
+	// The page may show a link's secret: never cache it.
+	w.Header().Set("Cache-Control", "no-store")
+	p.Page(w, r, status, "files/file", views.Page{Title: f.Name, Data: data})
+}
+
+func handleFile(p *response.Pages, fs *files.Service, clk clock.Clock) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f, ok := fileOr404(w, r, p, fs); ok {
+			renderFile(w, r, p, fs, clk, http.StatusOK, f, filePage{})
+		}
+	})
+}
+
+func handleShareCreate(p *response.Pages, fs *files.Service, clk clock.Clock, base *url.URL) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !parseForm(w, r, p, form.MaxBytes) {
+			return
+		}
 		f, ok := fileOr404(w, r, p, fs)
 		if !ok {
 			return
 		}
-		link, signed, err := fs.SignedDownload(r.Context(), f)
-		if err != nil {
+		days, _ := strconv.Atoi(r.PostForm.Get("days"))
+		_, token, err := fs.CreateShare(r.Context(), currentUser(r).ID, f.ID, days)
+		var problem *files.Problem
+		switch {
+		case errors.As(err, &problem):
+			renderFile(w, r, p, fs, clk, problem.Status, f, filePage{Problem: problem.Message})
+			return
+		case err != nil:
 			p.Fail(w, r, err)
 			return
 		}
-		h := w.Header()
-		h.Set("Cache-Control", "private, no-store")
-		if signed {
-			http.Redirect(w, r, link, http.StatusSeeOther)
+		link := base.JoinPath("/s/" + token)
+		renderFile(w, r, p, fs, clk, http.StatusCreated, f, filePage{NewLink: link.String()})
+	})
+}
+
+func handleShareRevoke(p *response.Pages, fs *files.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !parseForm(w, r, p, form.MaxBytes) {
 			return
 		}
-		rc, err := fs.Open(r.Context(), f)
-		if err != nil {
-			p.Fail(w, r, err)
-			return
-		}
-		defer rc.Close()
-		content, ok := rc.(io.ReadSeeker)
+		f, ok := fileOr404(w, r, p, fs)
 		if !ok {
-			p.Fail(w, r, errors.New("a local file does not seek"))
 			return
 		}
-		h.Set("Content-Type", f.ContentType)
-		h.Set("Content-Disposition", files.Disposition(f))
-		h.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("ETag", `"`+f.SHA256+`"`)
-		http.ServeContent(w, r, "", f.CreatedAt, content)
+		err := fs.RevokeShare(r.Context(), currentUser(r).ID, r.PathValue("share"))
+		switch {
+		case errors.Is(err, files.ErrNotFound):
+			p.Error(w, r, http.StatusNotFound)
+			return
+		case err != nil:
+			p.Fail(w, r, err)
+			return
+		}
+		p.Flash(w, views.Flash{Kind: "success", Message: "The link is revoked: it no longer opens the file."})
+		http.Redirect(w, r, "/files/"+f.ID, http.StatusSeeOther)
 	})
 }
 

@@ -10,8 +10,10 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -234,4 +236,82 @@ func TestFileDeleteAndUndo(t *testing.T) {
 			assert.Contains(t, body, "can no longer be restored")
 		})
 	}
+}
+
+var shareLink = regexp.MustCompile(`<code class="share-link">https://example.com(/s/[A-Za-z0-9_-]{43})</code>`)
+
+// TestShareLinks: a link opens the file to anyone, logged out too, served
+// as inert as a download; an altered, expired or revoked link is 403, and
+// only the owner can make or revoke links. Row 95.
+func TestShareLinks(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(string(dialect), func(t *testing.T) {
+			r := newFilesRig(t, dialect)
+			owner := signUp(t, r.app, "owner@example.com", "Owner")
+			id := uploaded(t, owner, "notes.txt", []byte("shared words"))
+			other := signUp(t, r.app, "other@example.com", "Other")
+			resp, _ := other.post("/files/"+id+"/shares", url.Values{"days": {"7"}})
+			assert.Equal(t, http.StatusNotFound, resp.StatusCode, "another user shares the file")
+			resp, body := owner.post("/files/"+id+"/shares", url.Values{"days": {"99"}})
+			assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+			assert.Contains(t, body, "1 to 30 days")
+
+			share := func(days string) string {
+				t.Helper()
+				resp, body := owner.post("/files/"+id+"/shares", url.Values{"days": {days}})
+				require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+				assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"), "the page with the link")
+				m := shareLink.FindStringSubmatch(body)
+				require.NotNil(t, m, "no link shown")
+				return m[1]
+			}
+			link := share("1")
+			anonymous := r.app.client()
+			resp, body = anonymous.get(link)
+			require.Equal(t, http.StatusOK, resp.StatusCode, body)
+			assert.Equal(t, "shared words", body)
+			assert.True(t, strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment"))
+			assert.True(t, strings.HasPrefix(resp.Header.Get("Content-Security-Policy"), "sandbox"))
+
+			tampered := link[:len(link)-1] + map[bool]string{true: "B", false: "A"}[strings.HasSuffix(link, "A")]
+			resp, _ = anonymous.get(tampered)
+			assert.Equal(t, http.StatusForbidden, resp.StatusCode, "an altered link")
+			resp, _ = anonymous.get("/s/" + strings.Repeat("A", 43))
+			assert.Equal(t, http.StatusForbidden, resp.StatusCode, "a made-up link")
+
+			r.clock.Advance(25 * time.Hour)
+			resp, _ = anonymous.get(link)
+			assert.Equal(t, http.StatusForbidden, resp.StatusCode, "an expired link")
+			// The sessions have lapsed meanwhile.
+			login(t, owner, "owner@example.com", goodPassword)
+			login(t, other, "other@example.com", goodPassword)
+
+			link = share("7")
+			resp, _ = anonymous.get(link)
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			shares, err := r.deps.Files.Shares(context.Background(), r.userID(t, "owner@example.com"), id)
+			require.NoError(t, err)
+			require.Len(t, shares, 2)
+			resp, _ = other.post("/files/"+id+"/shares/"+shares[0].ID+"/revoke", nil)
+			assert.Equal(t, http.StatusNotFound, resp.StatusCode, "another user revokes")
+			resp, _ = owner.post("/files/"+id+"/shares/"+shares[0].ID+"/revoke", nil)
+			wantRedirect(t, resp, http.StatusSeeOther, "/files/"+id)
+			resp, _ = anonymous.get(link)
+			assert.Equal(t, http.StatusForbidden, resp.StatusCode, "a revoked link")
+
+			link = share("7")
+			resp, _ = owner.post("/files/"+id+"/delete", nil)
+			require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+			resp, _ = anonymous.get(link)
+			assert.Equal(t, http.StatusForbidden, resp.StatusCode, "a link to a deleted file")
+		})
+	}
+}
+
+// userID is the id of the account with the address.
+func (r *filesRig) userID(t *testing.T, email string) string {
+	t.Helper()
+	var id string
+	require.NoError(t, r.db.QueryRowContext(context.Background(), "SELECT id FROM users WHERE email = ?", email).Scan(&id))
+	return id
 }

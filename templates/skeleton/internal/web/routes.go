@@ -96,7 +96,12 @@ func (s *server) routes() []route {
 
 		{"GET /files", signedIn, handleFiles(p, s.Files)},
 		{"POST /files", signedIn, handleFileUpload(p, s.Files)},
+		{"GET /files/{id}", signedIn, handleFile(p, s.Files, s.Clock)},
 		{"GET /files/{id}/download", signedIn, handleFileDownload(p, s.Files)},
+		{"POST /files/{id}/shares", signedIn, handleShareCreate(p, s.Files, s.Clock, s.Config.BaseURL)},
+		{"POST /files/{id}/shares/{share}/revoke", signedIn, handleShareRevoke(p, s.Files)},
+		// A share link: whoever holds it may download the one file.
+		{"GET /s/{token}", public, handleSharedFile(p, s.Files)},
 		{"POST /files/{id}/delete", signedIn, handleFileDelete(p, s.Files)},
 		{"POST /files/{id}/restore", signedIn, handleFileRestore(p, s.Files)},
 
