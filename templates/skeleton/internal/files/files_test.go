@@ -347,7 +347,7 @@ func jpegWithOrientation(t *testing.T, w, h int, o uint16) []byte {
 }
 
 // TestUploadHonoursEXIFOrientation: a photo taken sideways is stored
-// upright, without its EXIF block.
+// upright, without its EXIF block. Row 91.
 func TestUploadHonoursEXIFOrientation(t *testing.T) {
 	ctx := context.Background()
 	r := newRig(t, database.SQLite, localStore(t), roomy)
@@ -364,6 +364,8 @@ func TestUploadHonoursEXIFOrientation(t *testing.T) {
 	}
 }
 
+// TestCleanName: a name is for display only, and made harmless: no path,
+// no control or invisible characters, valid UTF-8, bounded. Row 93.
 func TestCleanName(t *testing.T) {
 	for in, want := range map[string]string{
 		"report.pdf":                  "report.pdf",

@@ -44,7 +44,7 @@ func postForm(t *testing.T, u storage.Upload, fields map[string]string, file []b
 // TestPresignedUploadPolicy proves, against a server that checks POST
 // policies, that a signed form stores exactly what the server allowed and
 // that an upload breaking any condition (size, type, key, signature) is
-// refused by the storage server itself.
+// refused by the storage server itself. Row 96.
 func TestPresignedUploadPolicy(t *testing.T) {
 	ctx := context.Background()
 	st := storage.NewS3(storagetest.StartS3(t))
@@ -92,7 +92,7 @@ func TestPresignedUploadPolicy(t *testing.T) {
 
 // TestPresignedDownload: the signed URL serves the object with the
 // disposition and private caching it was signed with; altered, it is
-// refused.
+// refused. Row 94.
 func TestPresignedDownload(t *testing.T) {
 	ctx := context.Background()
 	st := storage.NewS3(storagetest.StartS3(t))

@@ -135,6 +135,10 @@ func TestStoreWalk(t *testing.T) {
 	}
 }
 
+// TestStoreRefusesUnsafeKeys: a key that could name anything outside the
+// store's own space (a path escape, an absolute path, a hidden or
+// temporary file, CR LF, bytes that are not ASCII) is refused by every
+// operation of both backends. Row 93.
 func TestStoreRefusesUnsafeKeys(t *testing.T) {
 	for name, st := range backends(t) {
 		t.Run(name, func(t *testing.T) {
@@ -156,7 +160,7 @@ func TestStoreRefusesUnsafeKeys(t *testing.T) {
 
 // TestLocalStaysInsideItsRoot: a symbolic link planted in the storage
 // directory (by another program, or a restored backup) still cannot lead
-// a key outside it, and a failed write leaves no temporary file.
+// a key outside it, and a failed write leaves no temporary file. Row 93.
 func TestLocalStaysInsideItsRoot(t *testing.T) {
 	ctx := context.Background()
 	dir, outside := t.TempDir(), t.TempDir()

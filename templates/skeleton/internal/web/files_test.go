@@ -176,7 +176,7 @@ func TestFileUploadAndDownload(t *testing.T) {
 // allowlist (415), a PNG that hides HTML (stored clean), SVG with script
 // (refused: it sniffs as XML or, with no declaration, is served as a
 // plain text attachment); nothing is left of a refusal. Rows 90, 91 and
-// 93.
+// 94.
 func TestFileUploadRefusals(t *testing.T) {
 	for _, dialect := range dbtest.Dialects {
 		t.Run(string(dialect), func(t *testing.T) {
