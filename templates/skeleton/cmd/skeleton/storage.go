@@ -24,7 +24,7 @@ func openStore(cfg config.Storage) (storage.Store, func() error) {
 func (a *app) buildFiles() {
 	store, closeStore := openStore(a.cfg.Storage)
 	a.closeStore = closeStore
-	a.files = files.New(files.Options{DB: a.db, Store: store, Clock: a.clock, Logger: a.logger,
+	a.files = files.New(files.Options{DB: a.db, Store: store, Jobs: a.jobs, Clock: a.clock, Logger: a.logger,
 		Limits: files.Limits{MaxUploadBytes: a.cfg.Storage.MaxUploadBytes, QuotaBytes: a.cfg.Storage.QuotaBytes}})
 	a.files.RegisterJobs(a.jobs)
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/jobs"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/storage"
 )
 
@@ -68,6 +69,7 @@ func (p *Problem) Error() string { return p.Message }
 type Service struct {
 	db     *database.DB
 	store  storage.Store
+	jobs   *jobs.Queue
 	clock  clock.Clock
 	logger *slog.Logger
 	limits Limits
@@ -80,8 +82,10 @@ type Service struct {
 
 // Options are the Service's dependencies.
 type Options struct {
-	DB      *database.DB
-	Store   storage.Store
+	DB    *database.DB
+	Store storage.Store
+	// Jobs is the queue thumbnails are made on.
+	Jobs    *jobs.Queue
 	Clock   clock.Clock
 	Logger  *slog.Logger
 	Limits  Limits
@@ -94,7 +98,7 @@ const concurrentDecodes = 2
 
 // New returns the service.
 func New(o Options) *Service {
-	return &Service{db: o.DB, store: o.Store, clock: o.Clock, logger: o.Logger, limits: o.Limits, tempDir: o.TempDir,
+	return &Service{db: o.DB, store: o.Store, jobs: o.Jobs, clock: o.Clock, logger: o.Logger, limits: o.Limits, tempDir: o.TempDir,
 		decoders: make(chan struct{}, concurrentDecodes)}
 }
 

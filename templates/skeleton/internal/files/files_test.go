@@ -27,6 +27,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/files"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/jobs"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/storage"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/storage/storagetest"
 )
@@ -40,6 +41,7 @@ type rig struct {
 	db    *database.DB
 	store storage.Store
 	clock *clock.Fake
+	jobs  *jobs.Queue
 	temp  string
 	user  string
 }
@@ -48,7 +50,10 @@ func newRig(t *testing.T, dialect database.Dialect, store storage.Store, limits 
 	t.Helper()
 	db := dbtest.Open(t, dialect)
 	r := &rig{db: db, store: store, clock: clock.NewFake(time.Now()), temp: t.TempDir(), user: dbtest.NewUser(t, db)}
-	r.svc = files.New(files.Options{DB: db, Store: store, Clock: r.clock, Logger: slog.New(slog.DiscardHandler), Limits: limits, TempDir: r.temp})
+	logger := slog.New(slog.DiscardHandler)
+	r.jobs = jobs.New(db, logger, r.clock)
+	r.svc = files.New(files.Options{DB: db, Store: store, Jobs: r.jobs, Clock: r.clock, Logger: logger, Limits: limits, TempDir: r.temp})
+	r.svc.RegisterJobs(r.jobs)
 	return r
 }
 
@@ -385,5 +390,63 @@ func TestCleanName(t *testing.T) {
 		got := files.CleanName(in)
 		assert.Equal(t, want, got, "CleanName(%q)", in)
 		assert.LessOrEqual(t, len(got), 255)
+	}
+}
+
+// runJobs runs every due job.
+func (r *rig) runJobs(t *testing.T) {
+	t.Helper()
+	for {
+		ran, err := r.jobs.RunOnce(context.Background())
+		require.NoError(t, err)
+		if !ran {
+			return
+		}
+	}
+}
+
+// TestThumbnails: each image gets a thumbnail on the job queue, at most
+// 320 pixels a side in its proportions; other files get none.
+func TestThumbnails(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(string(dialect), func(t *testing.T) {
+			ctx := context.Background()
+			r := newRig(t, dialect, localStore(t), roomy)
+			var photo bytes.Buffer
+			require.NoError(t, jpeg.Encode(&photo, image.NewRGBA(image.Rect(0, 0, 1600, 1200)), nil))
+			tall, err := r.svc.Upload(ctx, r.user, "tall.png", "", bytes.NewReader(pngOf(t, 500, 1000)))
+			require.NoError(t, err)
+			wide, err := r.svc.Upload(ctx, r.user, "wide.jpg", "", bytes.NewReader(photo.Bytes()))
+			require.NoError(t, err)
+			note, err := r.svc.Upload(ctx, r.user, "note.txt", "", strings.NewReader("no picture"))
+			require.NoError(t, err)
+			r.runJobs(t)
+
+			for f, want := range map[string][2]int{tall.ID: {160, 320}, wide.ID: {320, 240}} {
+				got, err := r.svc.Get(ctx, r.user, f)
+				require.NoError(t, err)
+				thumb, ok := files.Thumbnail(got)
+				require.True(t, ok, "no thumbnail for %s", got.Name)
+				cfg, _, err := image.DecodeConfig(bytes.NewReader(readStored(t, r.store, thumb.Key)))
+				require.NoError(t, err)
+				assert.Equal(t, want, [2]int{cfg.Width, cfg.Height}, got.Name)
+			}
+			got, err := r.svc.Get(ctx, r.user, note.ID)
+			require.NoError(t, err)
+			_, ok := files.Thumbnail(got)
+			assert.False(t, ok, "a text file has a thumbnail")
+		})
+	}
+}
+
+// BenchmarkThumbnail12MP: the two-step scaling of a 4000 × 3000 photo to
+// a thumbnail.
+func BenchmarkThumbnail12MP(b *testing.B) {
+	src := image.NewRGBA(image.Rect(0, 0, 4000, 3000))
+	for i := range src.Pix {
+		src.Pix[i] = byte(i * 7)
+	}
+	for b.Loop() {
+		files.Scale(src, files.ThumbnailSide)
 	}
 }

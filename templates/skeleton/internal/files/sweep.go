@@ -16,9 +16,11 @@ import (
 // written.
 const orphanAge = time.Hour
 
-// RegisterJobs adds the purge of deleted files and the sweep of orphaned
-// objects to the queue. Both are idempotent: a run that dies is run again.
+// RegisterJobs adds the thumbnails, the purge of deleted files and the
+// sweep of orphaned objects to the queue. All are idempotent: a run that
+// dies is run again.
 func (s *Service) RegisterJobs(q *jobs.Queue) {
+	s.registerThumbnails(q)
 	q.Every(jobs.Periodic{Kind: "files.purge", Every: time.Minute}, func(ctx context.Context, _ time.Time) error {
 		_, err := s.Purge(ctx)
 		return err

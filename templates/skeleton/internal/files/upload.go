@@ -190,6 +190,6 @@ func (s *Service) record(ctx context.Context, f *File) error {
 		if err != nil {
 			return fmt.Errorf("record the file: %w", err)
 		}
-		return nil
+		return s.queueThumbnail(ctx, tx, f)
 	})
 }

@@ -52,6 +52,13 @@ type fileRow struct {
 	files.File
 	SizeText string
 	IsImage  bool
+	// HasThumbnail is true once the thumbnail job has run.
+	HasThumbnail bool
+}
+
+func newFileRow(f files.File) fileRow {
+	_, thumb := files.Thumbnail(f)
+	return fileRow{File: f, SizeText: files.FormatBytes(f.Size), IsImage: files.Inline(f), HasThumbnail: thumb}
 }
 
 func renderFiles(w http.ResponseWriter, r *http.Request, p *response.Pages, fs *files.Service, status int, data filesPage) {
@@ -79,7 +86,7 @@ func renderFiles(w http.ResponseWriter, r *http.Request, p *response.Pages, fs *
 		return
 	}
 	for _, f := range list {
-		data.Files = append(data.Files, fileRow{File: f, SizeText: files.FormatBytes(f.Size), IsImage: files.Inline(f)})
+		data.Files = append(data.Files, newFileRow(f))
 	}
 	if data.Folders, err = fs.Folders(ctx, user.ID); err != nil {
 		p.Fail(w, r, err)
@@ -228,6 +235,23 @@ func handleFileDownload(p *response.Pages, fs *files.Service) http.Handler {
 	})
 }
 
+// handleFileThumbnail serves the owner's thumbnail of an image, once the
+// job has made it; before, 404.
+func handleFileThumbnail(p *response.Pages, fs *files.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, ok := fileOr404(w, r, p, fs)
+		if !ok {
+			return
+		}
+		thumb, ok := files.Thumbnail(f)
+		if !ok {
+			p.Error(w, r, http.StatusNotFound)
+			return
+		}
+		serveFile(w, r, p, fs, thumb)
+	})
+}
+
 // handleSharedFile serves the file a share link opens, to anyone holding
 // the link; an unknown, altered, expired or revoked one is 403.
 func handleSharedFile(p *response.Pages, fs *files.Service) http.Handler {
@@ -307,7 +331,7 @@ func renderFile(w http.ResponseWriter, r *http.Request, p *response.Pages, fs *f
 	for _, sh := range shares {
 		data.Shares = append(data.Shares, shareRow{Share: sh, Active: sh.Active(now)})
 	}
-	data.File = fileRow{File: f, SizeText: files.FormatBytes(f.Size), IsImage: files.Inline(f)}
+	data.File = newFileRow(f)
 	data.MaxDays = files.MaxShareDays
 	// The page may show a link's secret: never cache it.
 	w.Header().Set("Cache-Control", "no-store")

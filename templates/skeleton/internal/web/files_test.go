@@ -25,6 +25,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/files"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/jobs"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/storage"
 )
 
@@ -32,21 +33,23 @@ import (
 const testMaxUpload = 64 << 10
 
 // testFiles keeps files on local disk in the test's directory.
-func testFiles(t testing.TB, db *database.DB, logger *slog.Logger, clk clock.Clock) *files.Service {
+func testFiles(t testing.TB, db *database.DB, logger *slog.Logger, clk clock.Clock, q *jobs.Queue) *files.Service {
 	t.Helper()
-	fs, _, _ := filesOn(t, db, logger, clk)
+	fs, _, _ := filesOn(t, db, logger, clk, q)
 	return fs
 }
 
-func filesOn(t testing.TB, db *database.DB, logger *slog.Logger, clk clock.Clock) (*files.Service, storage.Store, string) {
+func filesOn(t testing.TB, db *database.DB, logger *slog.Logger, clk clock.Clock, q *jobs.Queue) (*files.Service, storage.Store, string) {
 	t.Helper()
 	dir := t.TempDir()
 	temp := filepath.Join(dir, "tmp")
 	require.NoError(t, os.Mkdir(temp, 0o700))
 	store := storage.NewLocal(filepath.Join(dir, "files"))
 	t.Cleanup(func() { store.Close() })
-	return files.New(files.Options{DB: db, Store: store, Clock: clk, Logger: logger, TempDir: temp,
-		Limits: files.Limits{MaxUploadBytes: testMaxUpload, QuotaBytes: 1 << 20}}), store, temp
+	fs := files.New(files.Options{DB: db, Store: store, Jobs: q, Clock: clk, Logger: logger, TempDir: temp,
+		Limits: files.Limits{MaxUploadBytes: testMaxUpload, QuotaBytes: 1 << 20}})
+	fs.RegisterJobs(q)
+	return fs, store, temp
 }
 
 // filesRig is the app with its files service's store and temporary
@@ -60,7 +63,7 @@ type filesRig struct {
 func newFilesRig(t *testing.T, dialect database.Dialect) *filesRig {
 	t.Helper()
 	a := httpsApp(t, dialect)
-	fs, store, temp := filesOn(t, a.db, a.deps.Logger, a.clock)
+	fs, store, temp := filesOn(t, a.db, a.deps.Logger, a.clock, a.jobs)
 	a.deps.Files = fs
 	h, err := NewServer(a.deps)
 	require.NoError(t, err)
@@ -314,4 +317,24 @@ func (r *filesRig) userID(t *testing.T, email string) string {
 	var id string
 	require.NoError(t, r.db.QueryRowContext(context.Background(), "SELECT id FROM users WHERE email = ?", email).Scan(&id))
 	return id
+}
+
+// TestFileThumbnails: once the job has run, the browser shows an image's
+// thumbnail, served as inert as the file, to its owner only.
+func TestFileThumbnails(t *testing.T) {
+	r := newFilesRig(t, database.SQLite)
+	c := signUp(t, r.app, "owner@example.com", "Owner")
+	id := uploaded(t, c, "photo.png", testPNG(t))
+	resp, _ := c.get("/files/" + id + "/thumbnail")
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "before the job")
+	r.runDueJobs(t)
+	_, body := c.get("/files?view=grid")
+	assert.Contains(t, body, `src="/files/`+id+`/thumbnail"`)
+	resp, _ = c.get("/files/" + id + "/thumbnail")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "image/png", resp.Header.Get("Content-Type"))
+	assert.True(t, strings.HasPrefix(resp.Header.Get("Content-Security-Policy"), "sandbox"))
+	other := signUp(t, r.app, "other@example.com", "Other")
+	resp, _ = other.get("/files/" + id + "/thumbnail")
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 }

@@ -98,6 +98,7 @@ func (s *server) routes() []route {
 		{"POST /files", signedIn, handleFileUpload(p, s.Files)},
 		{"GET /files/{id}", signedIn, handleFile(p, s.Files, s.Clock)},
 		{"GET /files/{id}/download", signedIn, handleFileDownload(p, s.Files)},
+		{"GET /files/{id}/thumbnail", signedIn, handleFileThumbnail(p, s.Files)},
 		{"POST /files/{id}/shares", signedIn, handleShareCreate(p, s.Files, s.Clock, s.Config.BaseURL)},
 		{"POST /files/{id}/shares/{share}/revoke", signedIn, handleShareRevoke(p, s.Files)},
 		// A share link: whoever holds it may download the one file.

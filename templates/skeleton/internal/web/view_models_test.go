@@ -83,7 +83,7 @@ func viewModels() (pages map[string]any, partials map[string]any) {
 			Query: url.Values{"kind": {string(credits.Kinds[0])}}, Entries: journal, Total: 60, Pages: 3, Prev: "/credits/history?page=1",
 			Next: "/credits/history?page=3", CSV: "/credits/history.csv?", Kinds: credits.Kinds, Services: []services.Service{service},
 			Sorts: credits.Sorts, Problem: "from: bad date", From: "2030-01-01", To: "2030-01-31"},
-		"files/index": filesPage{Files: []fileRow{{File: files.File{ID: "f1", Name: "a.png", ContentType: "image/png", Size: 10, CreatedAt: at}, SizeText: "10 B", IsImage: true}},
+		"files/index": filesPage{Files: []fileRow{{File: files.File{ID: "f1", Name: "a.png", ContentType: "image/png", Size: 10, CreatedAt: at}, SizeText: "10 B", IsImage: true, HasThumbnail: true}},
 			Folders: []string{"Holiday"}, View: "grid", ViewToggle: "/files?view=list", Page: 1, Pages: 2, Total: 30, Used: 10, Quota: 100,
 			UsedText: "10 B", QuotaText: "100 B", MaxText: "50 B", Problem: "too big", Deleted: &files.File{ID: "f2", Name: "b.txt"},
 			NextQuery: "/files?page=2", SortLinks: map[string]string{"name": "/files?sort=name"}},

@@ -121,7 +121,7 @@ func newApp(t testing.TB, dialect database.Dialect, opts options) *app {
 		Limiter:  ratelimit.New(db, clk),
 		Accounts: testAccounts(t, db, queue, logger, opts.baseURL, clk),
 		Credits:  testCredits(t, db, logger, clk),
-		Files:    testFiles(t, db, logger, clk),
+		Files:    testFiles(t, db, logger, clk, queue),
 	}
 	if opts.stripe != nil {
 		deps.Billing = billing.New(billing.Options{DB: db, Ledger: deps.Credits.Ledger, Stripe: opts.stripe, Clock: clk,
