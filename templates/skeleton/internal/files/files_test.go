@@ -46,7 +46,7 @@ type rig struct {
 	user  string
 }
 
-func newRig(t *testing.T, dialect database.Dialect, store storage.Store, limits files.Limits) *rig {
+func newRig(t testing.TB, dialect database.Dialect, store storage.Store, limits files.Limits) *rig {
 	t.Helper()
 	db := dbtest.Open(t, dialect)
 	r := &rig{db: db, store: store, clock: clock.NewFake(time.Now()), temp: t.TempDir(), user: dbtest.NewUser(t, db)}
@@ -57,7 +57,7 @@ func newRig(t *testing.T, dialect database.Dialect, store storage.Store, limits 
 	return r
 }
 
-func localStore(t *testing.T) storage.Store {
+func localStore(t testing.TB) storage.Store {
 	t.Helper()
 	st := storage.NewLocal(t.TempDir())
 	t.Cleanup(func() { st.Close() })
