@@ -78,7 +78,7 @@ func startBrowserApp(t *testing.T, timeout time.Duration, commands ...string) *b
 	app.env = environment(map[string]string{
 		"APP_ENV": "development", "HTTP_ADDR": addr, "BASE_URL": app.base, "SECRET_KEY": testSecret,
 		"DATABASE_URL": "sqlite:" + filepath.Join(dir, "app.db"), "EMAIL_BACKEND": "file", "EMAIL_FILE_DIR": app.mailDir,
-		"LOG_LEVEL": "warn",
+		"STORAGE_DIR": filepath.Join(dir, "files"), "LOG_LEVEL": "warn",
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	for _, command := range append([]string{"migrate up"}, commands...) {

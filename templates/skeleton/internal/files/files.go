@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 	"unicode"
@@ -58,8 +59,10 @@ var ErrNotFound = errors.New("no such file")
 
 // Problem is input the user can fix; its message says how.
 type Problem struct {
-	// Status is the HTTP status that answers it.
+	// Status is the HTTP status that answers it; Code names it for the
+	// JSON API and never changes meaning.
 	Status  int
+	Code    string
 	Message string
 }
 
@@ -222,7 +225,7 @@ func (s *Service) updateOne(ctx context.Context, query string, args ...any) erro
 
 // quotaProblem is the answer to an upload the quota has no room for.
 func quotaProblem(size, used, quota int64) *Problem {
-	return &Problem{Status: 413, Message: fmt.Sprintf(
+	return &Problem{Status: http.StatusRequestEntityTooLarge, Code: "quota_exceeded", Message: fmt.Sprintf(
 		"this file (%s) does not fit in your storage: %s of %s used. Delete files you no longer need, then upload it again",
 		FormatBytes(size), FormatBytes(used), FormatBytes(quota))}
 }

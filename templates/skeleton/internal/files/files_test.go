@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -27,6 +26,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/files"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/files/filestest"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/jobs"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/storage"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/storage/storagetest"
@@ -187,27 +187,6 @@ func TestUploadRefusesWhatIsNotAllowed(t *testing.T) {
 	}
 }
 
-// bombPNG is a valid PNG header declaring w × h pixels with no pixel data:
-// decoding it would allocate w*h*4 bytes.
-func bombPNG(w, h uint32) []byte {
-	var b bytes.Buffer
-	b.WriteString("\x89PNG\r\n\x1a\n")
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], w)
-	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 8, 6 // 8 bits, RGBA
-	writeChunk(&b, "IHDR", ihdr)
-	writeChunk(&b, "IEND", nil)
-	return b.Bytes()
-}
-
-func writeChunk(b *bytes.Buffer, kind string, data []byte) {
-	_ = binary.Write(b, binary.BigEndian, uint32(len(data)))
-	b.WriteString(kind)
-	b.Write(data)
-	_ = binary.Write(b, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(kind), data...)))
-}
-
 // TestDecompressionBombRefusedBeforeDecoding: a few dozen bytes claiming
 // 50,000 × 50,000 pixels (10 GB decoded) are refused from the header,
 // allocating next to nothing. Row 92.
@@ -215,7 +194,7 @@ func TestDecompressionBombRefusedBeforeDecoding(t *testing.T) {
 	for _, dialect := range dbtest.Dialects {
 		t.Run(string(dialect), func(t *testing.T) {
 			r := newRig(t, dialect, localStore(t), roomy)
-			for _, bomb := range [][]byte{bombPNG(50_000, 50_000), bombPNG(10_001, 10), bombPNG(8_000, 8_000)} {
+			for _, bomb := range [][]byte{filestest.BombPNG(50_000, 50_000), filestest.BombPNG(10_001, 10), filestest.BombPNG(8_000, 8_000)} {
 				var before, after runtime.MemStats
 				runtime.ReadMemStats(&before)
 				_, err := r.svc.Upload(context.Background(), r.user, "bomb.png", "", bytes.NewReader(bomb))

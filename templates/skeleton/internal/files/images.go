@@ -37,13 +37,13 @@ type encoded struct {
 // was appended after the image data, is left behind. Animated GIFs keep
 // their first frame; GIF and WebP become PNG.
 func (s *Service) reencode(in *os.File) (encoded, error) {
-	unreadable := &Problem{Status: http.StatusUnprocessableEntity, Message: "the image could not be read: it may be damaged; save it again and upload the copy"}
+	unreadable := &Problem{Status: http.StatusUnprocessableEntity, Code: "unreadable_image", Message: "the image could not be read: it may be damaged; save it again and upload the copy"}
 	cfg, format, err := image.DecodeConfig(io.NewSectionReader(in, 0, fileSize(in)))
 	if err != nil {
 		return encoded{}, unreadable
 	}
 	if cfg.Width > MaxSide || cfg.Height > MaxSide || cfg.Width*cfg.Height > MaxPixels {
-		return encoded{}, &Problem{Status: http.StatusUnprocessableEntity, Message: fmt.Sprintf(
+		return encoded{}, &Problem{Status: http.StatusUnprocessableEntity, Code: "image_too_large", Message: fmt.Sprintf(
 			"the image is %d × %d pixels: images may be at most %d pixels a side and %d megapixels; scale it down and upload it again",
 			cfg.Width, cfg.Height, MaxSide, MaxPixels/1_000_000)}
 	}

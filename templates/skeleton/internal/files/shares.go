@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 )
 
@@ -45,7 +46,7 @@ func tokenHash(token string) string {
 // returns it with its token, which is shown once.
 func (s *Service) CreateShare(ctx context.Context, userID, fileID string, days int) (Share, string, error) {
 	if days < 1 || days > MaxShareDays {
-		return Share{}, "", &Problem{Status: 422, Message: fmt.Sprintf("choose how long the link works: 1 to %d days", MaxShareDays)}
+		return Share{}, "", &Problem{Status: http.StatusUnprocessableEntity, Code: "invalid_days", Message: fmt.Sprintf("choose how long the link works: 1 to %d days", MaxShareDays)}
 	}
 	if _, err := s.Get(ctx, userID, fileID); err != nil {
 		return Share{}, "", err

@@ -77,9 +77,9 @@ func (s *Service) Upload(ctx context.Context, userID, name, folder string, r io.
 	return f, nil
 }
 
-// tooLarge answers a file over the size limit.
-func (s *Service) tooLarge() *Problem {
-	return &Problem{Status: http.StatusRequestEntityTooLarge,
+// TooLarge answers a file over the size limit.
+func (s *Service) TooLarge() *Problem {
+	return &Problem{Status: http.StatusRequestEntityTooLarge, Code: "file_too_large",
 		Message: fmt.Sprintf("the file is larger than %s, the most one upload may be: upload a smaller file", FormatBytes(s.limits.MaxUploadBytes))}
 }
 
@@ -93,11 +93,11 @@ func (s *Service) spool(r io.Reader) (*os.File, error) {
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig) || n > s.limits.MaxUploadBytes:
-		err = s.tooLarge()
+		err = s.TooLarge()
 	case err != nil:
-		err = &Problem{Status: http.StatusBadRequest, Message: "the upload was cut off before the end: try again"}
+		err = &Problem{Status: http.StatusBadRequest, Code: "incomplete_upload", Message: "the upload was cut off before the end: try again"}
 	case n == 0:
-		err = &Problem{Status: http.StatusBadRequest, Message: "the file is empty: choose a file with something in it"}
+		err = &Problem{Status: http.StatusBadRequest, Code: "empty_file", Message: "the file is empty: choose a file with something in it"}
 	}
 	if err != nil {
 		removeTemp(tmp)
@@ -130,7 +130,7 @@ func sniff(f *os.File) (string, error) {
 	if t, ok := allowedTypes[detected]; ok {
 		return t, nil
 	}
-	return "", &Problem{Status: http.StatusUnsupportedMediaType,
+	return "", &Problem{Status: http.StatusUnsupportedMediaType, Code: "unsupported_type",
 		Message: fmt.Sprintf("files of this type (%s) cannot be uploaded: upload %s", detected, AllowedDescription)}
 }
 

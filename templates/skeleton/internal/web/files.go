@@ -40,8 +40,9 @@ type filesPage struct {
 	UsedText, QuotaText, MaxText string
 	Allowed                      string
 	Problem                      string
-	// Deleted is the file just deleted, while it can be restored.
-	Deleted              *files.File
+	// Uploaded is the file just uploaded; Deleted the file just deleted,
+	// while it can be restored.
+	Uploaded, Deleted    *files.File
 	PrevQuery, NextQuery string
 	// SortLinks maps each sort to the link that sorts by it.
 	SortLinks map[string]string
@@ -100,6 +101,11 @@ func renderFiles(w http.ResponseWriter, r *http.Request, p *response.Pages, fs *
 	data.Quota, data.MaxUpload = limits.QuotaBytes, limits.MaxUploadBytes
 	data.UsedText, data.QuotaText, data.MaxText = files.FormatBytes(data.Used), files.FormatBytes(data.Quota), files.FormatBytes(data.MaxUpload)
 	data.Allowed = files.AllowedDescription
+	if id := q.Get("uploaded"); id != "" {
+		if f, err := fs.Get(ctx, user.ID, id); err == nil {
+			data.Uploaded = &f
+		}
+	}
 	if id := q.Get("deleted"); id != "" && data.Deleted == nil {
 		if f, err := fs.Recent(ctx, user.ID, id); err == nil {
 			data.Deleted = &f
@@ -166,15 +172,16 @@ func handleFileUpload(p *response.Pages, fs *files.Service) http.Handler {
 			p.Fail(w, r, err)
 			return
 		}
-		p.Flash(w, views.Flash{Kind: "success", Message: "Uploaded " + f.Name + "."})
-		http.Redirect(w, r, "/files", http.StatusSeeOther)
+		// Named in the address rather than a flash: the script that sends
+		// the form follows the redirect itself before loading the page.
+		http.Redirect(w, r, "/files?uploaded="+url.QueryEscape(f.ID), http.StatusSeeOther)
 	})
 }
 
 // uploadFromForm finds the folder field and the file part. The folder
 // must come first, as the form sends it.
 func uploadFromForm(r *http.Request, fs *files.Service) (files.File, error) {
-	badForm := &files.Problem{Status: http.StatusBadRequest, Message: "the upload form was not sent whole: choose a file and send the form again"}
+	badForm := &files.Problem{Status: http.StatusBadRequest, Code: "bad_form", Message: "the upload form was not sent whole: choose a file and send the form again"}
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return files.File{}, badForm
@@ -185,8 +192,7 @@ func uploadFromForm(r *http.Request, fs *files.Service) (files.File, error) {
 		var tooBig *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooBig):
-			return files.File{}, &files.Problem{Status: http.StatusRequestEntityTooLarge,
-				Message: "the file is larger than " + files.FormatBytes(fs.Limits().MaxUploadBytes) + ", the most one upload may be: upload a smaller file"}
+			return files.File{}, fs.TooLarge()
 		case err != nil:
 			return files.File{}, badForm
 		}
@@ -198,7 +204,7 @@ func uploadFromForm(r *http.Request, fs *files.Service) (files.File, error) {
 			}
 		case "file":
 			if part.FileName() == "" {
-				return files.File{}, &files.Problem{Status: http.StatusBadRequest, Message: "no file was chosen: choose a file to upload"}
+				return files.File{}, &files.Problem{Status: http.StatusBadRequest, Code: "no_file", Message: "no file was chosen: choose a file to upload"}
 			}
 			return fs.Upload(r.Context(), currentUser(r).ID, part.FileName(), folder, part)
 		}
@@ -269,40 +275,11 @@ func handleSharedFile(p *response.Pages, fs *files.Service) http.Handler {
 	})
 }
 
-// serveFile serves f inert: the stored type, an attachment unless it is a
-// re-encoded image, nosniff, a sandbox that gives the document no script
-// and no origin, and no caching outside the browser. Local files go
-// through http.ServeContent (ranges, conditional requests); an object
-// store's through a short-lived signed link carrying the same disposition.
+// serveFile serves f as files.Serve does, or the error page.
 func serveFile(w http.ResponseWriter, r *http.Request, p *response.Pages, fs *files.Service, f files.File) {
-	link, signed, err := fs.SignedDownload(r.Context(), f)
-	if err != nil {
+	if err := fs.Serve(w, r, f); err != nil {
 		p.Fail(w, r, err)
-		return
 	}
-	h := w.Header()
-	h.Set("Cache-Control", "private, no-store")
-	if signed {
-		http.Redirect(w, r, link, http.StatusSeeOther)
-		return
-	}
-	rc, err := fs.Open(r.Context(), f)
-	if err != nil {
-		p.Fail(w, r, err)
-		return
-	}
-	defer rc.Close()
-	content, ok := rc.(io.ReadSeeker)
-	if !ok {
-		p.Fail(w, r, errors.New("a local file does not seek"))
-		return
-	}
-	h.Set("Content-Type", f.ContentType)
-	h.Set("Content-Disposition", files.Disposition(f))
-	h.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("ETag", `"`+f.SHA256+`"`)
-	http.ServeContent(w, r, "", f.CreatedAt, content)
 }
 
 // filePage is what templates/files/file.html shows: one file, its share

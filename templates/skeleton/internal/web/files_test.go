@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"image"
 	"image/png"
 	"log/slog"
@@ -25,8 +26,10 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/files"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/files/filestest"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/jobs"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/storage"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/web/api"
 )
 
 // testMaxUpload is small, so that the size limit is cheap to cross.
@@ -116,12 +119,13 @@ func testPNG(t testing.TB) []byte {
 func uploaded(t *testing.T, c *client, name string, content []byte) string {
 	t.Helper()
 	resp, body := c.do(uploadRequest(t, "", name, content))
-	require.Equal(t, http.StatusSeeOther, resp.StatusCode, body)
+	wantRedirect(t, resp, http.StatusSeeOther, "/files?uploaded=")
 	// The form turns CR LF in a name into %0D%0A, as browsers do.
 	stored := files.CleanName(strings.ReplaceAll(name, "\r\n", "%0D%0A"))
 	var id string
 	require.NoError(t, c.app.db.QueryRowContext(context.Background(), "SELECT id FROM files WHERE name = ?", stored).Scan(&id))
-	_, body = c.get("/files")
+	_, body = c.get(resp.Header.Get("Location"))
+	require.Contains(t, body, `class="notification is-success is-light file-uploaded"`, "the upload is not announced")
 	require.Contains(t, body, `href="/files/`+id+`/download"`, "the files page does not link to the upload")
 	return id
 }
@@ -241,7 +245,7 @@ func TestFileDeleteAndUndo(t *testing.T) {
 	}
 }
 
-var shareLink = regexp.MustCompile(`<code class="share-link">https://example.com(/s/[A-Za-z0-9_-]{43})</code>`)
+var shareLinkPattern = regexp.MustCompile(`<code class="share-link">https://example.com(/s/[A-Za-z0-9_-]{43})</code>`)
 
 // TestShareLinks: a link opens the file to anyone, logged out too, served
 // as inert as a download; an altered, expired or revoked link is 403, and
@@ -264,7 +268,7 @@ func TestShareLinks(t *testing.T) {
 				resp, body := owner.post("/files/"+id+"/shares", url.Values{"days": {days}})
 				require.Equal(t, http.StatusCreated, resp.StatusCode, body)
 				assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"), "the page with the link")
-				m := shareLink.FindStringSubmatch(body)
+				m := shareLinkPattern.FindStringSubmatch(body)
 				require.NotNil(t, m, "no link shown")
 				return m[1]
 			}
@@ -320,7 +324,7 @@ func (r *filesRig) userID(t *testing.T, email string) string {
 }
 
 // TestFileThumbnails: once the job has run, the browser shows an image's
-// thumbnail, served as inert as the file, to its owner only.
+// thumbnail, served as inert as the file, to its owner only. Row 94.
 func TestFileThumbnails(t *testing.T) {
 	r := newFilesRig(t, database.SQLite)
 	c := signUp(t, r.app, "owner@example.com", "Owner")
@@ -337,4 +341,78 @@ func TestFileThumbnails(t *testing.T) {
 	other := signUp(t, r.app, "other@example.com", "Other")
 	resp, _ = other.get("/files/" + id + "/thumbnail")
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+}
+
+// TestFilesAPI: with an API key, a program lists, uploads (with every
+// check of the form, answered with stable codes), downloads and deletes
+// its own files, and no one else's. Rows 90, 91, 92 and 94.
+func TestFilesAPI(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(string(dialect), func(t *testing.T) {
+			r := newFilesRig(t, dialect)
+			_, token := apiClientFor(t, r.app, "api@example.com")
+			_, otherToken := apiClientFor(t, r.app, "other-api@example.com")
+			upload := func(token, name string, body []byte) (*http.Response, string) {
+				req := httptest.NewRequest(http.MethodPost, "/api/v1/files?name="+url.QueryEscape(name)+"&folder=Reports", bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+token)
+				req.Header.Set("Content-Type", "application/octet-stream")
+				return r.app.do(req)
+			}
+			resp, body := upload(token, "notes.txt", []byte("from a program"))
+			require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+			var f api.FileBody
+			require.NoError(t, json.Unmarshal([]byte(body), &f))
+			assert.Equal(t, "notes.txt", f.Name)
+			assert.Equal(t, "Reports", f.Folder)
+			assert.Equal(t, "text/plain; charset=utf-8", f.ContentType)
+			assert.Equal(t, int64(len("from a program")), f.Size)
+
+			for name, tc := range map[string]struct {
+				body   []byte
+				status int
+				code   string
+			}{
+				"page.html": {[]byte("<!doctype html><script>alert(1)</script>"), http.StatusUnsupportedMediaType, "unsupported_type"},
+				"big.txt":   {bytes.Repeat([]byte("a"), testMaxUpload+1), http.StatusRequestEntityTooLarge, "file_too_large"},
+				"empty.txt": {nil, http.StatusBadRequest, "empty_file"},
+				"bomb.png":  {filestest.BombPNG(50_000, 50_000), http.StatusUnprocessableEntity, "image_too_large"},
+			} {
+				resp, body := upload(token, name, tc.body)
+				assert.Equal(t, tc.status, resp.StatusCode, "%s: %s", name, body)
+				var e apiErr
+				require.NoError(t, json.Unmarshal([]byte(body), &e), body)
+				assert.Equal(t, tc.code, e.Error.Code, name)
+			}
+
+			var list struct {
+				Files []api.FileBody `json:"files"`
+				Total int            `json:"total"`
+			}
+			r.app.call(t, http.MethodGet, "/api/v1/files?folder=Reports", token, "", "", &list)
+			require.Equal(t, 1, list.Total)
+			assert.Equal(t, f.ID, list.Files[0].ID)
+			r.app.call(t, http.MethodGet, "/api/v1/files", otherToken, "", "", &list)
+			assert.Zero(t, list.Total, "another user's files listed")
+
+			get := httptest.NewRequest(http.MethodGet, "/api/v1/files/"+f.ID+"/content", nil)
+			get.Header.Set("Authorization", "Bearer "+token)
+			resp, body = r.app.do(get)
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			assert.Equal(t, "from a program", body)
+			assert.True(t, strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment"))
+			assert.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"))
+
+			resp = r.app.call(t, http.MethodGet, "/api/v1/files/"+f.ID+"/content", otherToken, "", "", nil)
+			assert.Equal(t, http.StatusNotFound, resp.StatusCode, "another user's file")
+			resp = r.app.call(t, http.MethodDelete, "/api/v1/files/"+f.ID, otherToken, "", "", nil)
+			assert.Equal(t, http.StatusNotFound, resp.StatusCode, "another user deletes")
+
+			del := httptest.NewRequest(http.MethodDelete, "/api/v1/files/"+f.ID, nil)
+			del.Header.Set("Authorization", "Bearer "+token)
+			resp, _ = r.app.do(del)
+			assert.Equal(t, http.StatusNoContent, resp.StatusCode)
+			resp = r.app.call(t, http.MethodGet, "/api/v1/files/"+f.ID+"/content", token, "", "", nil)
+			assert.Equal(t, http.StatusNotFound, resp.StatusCode, "a deleted file")
+		})
+	}
 }

@@ -21,6 +21,9 @@ const (
 	// Such a route is exempt from cross-origin protection, as the
 	// signature, not a browser's cookies, is what authenticates it.
 	stripeSigned access = "stripe-signature"
+	// Whoever holds a share link, proven by its token in the path; any
+	// other request to it gets 403.
+	shareLink access = "share-link"
 )
 
 // guard wraps h in the check its access class requires.
@@ -34,7 +37,7 @@ func (s *server) guard(a access, h http.Handler) http.Handler {
 		return requireAdmin(s.pages, h)
 	case apiClient:
 		return s.api.RequireKey(h)
-	case stripeSigned:
+	case stripeSigned, shareLink:
 		return h
 	}
 	panic("web: route with unknown access class " + string(a))
@@ -102,7 +105,7 @@ func (s *server) routes() []route {
 		{"POST /files/{id}/shares", signedIn, handleShareCreate(p, s.Files, s.Clock, s.Config.BaseURL)},
 		{"POST /files/{id}/shares/{share}/revoke", signedIn, handleShareRevoke(p, s.Files)},
 		// A share link: whoever holds it may download the one file.
-		{"GET /s/{token}", public, handleSharedFile(p, s.Files)},
+		{"GET /s/{token}", shareLink, handleSharedFile(p, s.Files)},
 		{"POST /files/{id}/delete", signedIn, handleFileDelete(p, s.Files)},
 		{"POST /files/{id}/restore", signedIn, handleFileRestore(p, s.Files)},
 
@@ -129,6 +132,10 @@ func (s *server) routes() []route {
 		{"POST /api/v1/services/{name}/runs", apiClient, s.api.Run()},
 		{"GET /api/v1/runs/{id}", apiClient, s.api.RunByID()},
 		{"GET /api/v1/journal", apiClient, s.api.Journal()},
+		{"GET /api/v1/files", apiClient, s.api.ListFiles()},
+		{"POST /api/v1/files", apiClient, s.api.UploadFile()},
+		{"GET /api/v1/files/{id}/content", apiClient, s.api.FileContent()},
+		{"DELETE /api/v1/files/{id}", apiClient, s.api.DeleteFile()},
 		// Unknown API paths answer in JSON, as the API does.
 		{"/api/", public, api.NotFound()},
 

@@ -82,7 +82,7 @@ func newServer(d Deps) *server {
 		Deps:  d,
 		pages: response.NewPages(d.Logger, d.Views, flashes, viewAccount),
 		auth:  newAuth(d.Logger, d.Clock, d.Config, d.Accounts),
-		api:   api.New(d.Logger, d.Credits.Ledger, d.Credits.Services, d.Credits.Keys),
+		api:   api.New(d.Logger, d.Credits.Ledger, d.Credits.Services, d.Credits.Keys, d.Files),
 	}
 }
 

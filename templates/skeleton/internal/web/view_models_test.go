@@ -85,7 +85,7 @@ func viewModels() (pages map[string]any, partials map[string]any) {
 			Sorts: credits.Sorts, Problem: "from: bad date", From: "2030-01-01", To: "2030-01-31"},
 		"files/index": filesPage{Files: []fileRow{{File: files.File{ID: "f1", Name: "a.png", ContentType: "image/png", Size: 10, CreatedAt: at}, SizeText: "10 B", IsImage: true, HasThumbnail: true}},
 			Folders: []string{"Holiday"}, View: "grid", ViewToggle: "/files?view=list", Page: 1, Pages: 2, Total: 30, Used: 10, Quota: 100,
-			UsedText: "10 B", QuotaText: "100 B", MaxText: "50 B", Problem: "too big", Deleted: &files.File{ID: "f2", Name: "b.txt"},
+			UsedText: "10 B", QuotaText: "100 B", MaxText: "50 B", Problem: "too big", Deleted: &files.File{ID: "f2", Name: "b.txt"}, Uploaded: &files.File{ID: "f3", Name: "c.txt"},
 			NextQuery: "/files?page=2", SortLinks: map[string]string{"name": "/files?sort=name"}},
 		"files/file": filePage{File: fileRow{File: files.File{ID: "f1", Name: "a.png", ContentType: "image/png", Size: 10, Width: 4, Height: 3, CreatedAt: at}, IsImage: true},
 			Shares:  []shareRow{{Share: files.Share{ID: "s1", CreatedAt: at, ExpiresAt: at}, Active: true}, {Share: files.Share{ID: "s2", RevokedAt: at}}},

@@ -392,7 +392,7 @@ func TestGETChangesNothing(t *testing.T) {
 func TestEveryRouteHasAKnownAccessClass(t *testing.T) {
 	a := newApp(t, database.SQLite, options{migrated: true, stripe: billingtest.New()})
 	for _, rt := range routeTableForTest(a) {
-		assert.Contains(t, []access{public, signedIn, adminOnly, apiClient, stripeSigned}, rt.access, "route %q has unknown access class %q", rt.pattern, rt.access)
+		assert.Contains(t, []access{public, signedIn, adminOnly, apiClient, stripeSigned, shareLink}, rt.access, "route %q has unknown access class %q", rt.pattern, rt.access)
 	}
 }
 
