@@ -118,13 +118,13 @@ func testPNG(t testing.TB) []byte {
 // new file, and returns its id.
 func uploaded(t *testing.T, c *client, name string, content []byte) string {
 	t.Helper()
-	resp, body := c.do(uploadRequest(t, "", name, content))
+	resp, _ := c.do(uploadRequest(t, "", name, content))
 	wantRedirect(t, resp, http.StatusSeeOther, "/files?uploaded=")
 	// The form turns CR LF in a name into %0D%0A, as browsers do.
 	stored := files.CleanName(strings.ReplaceAll(name, "\r\n", "%0D%0A"))
 	var id string
 	require.NoError(t, c.app.db.QueryRowContext(context.Background(), "SELECT id FROM files WHERE name = ?", stored).Scan(&id))
-	_, body = c.get(resp.Header.Get("Location"))
+	_, body := c.get(resp.Header.Get("Location"))
 	require.Contains(t, body, `class="notification is-success is-light file-uploaded"`, "the upload is not announced")
 	require.Contains(t, body, `href="/files/`+id+`/download"`, "the files page does not link to the upload")
 	return id
