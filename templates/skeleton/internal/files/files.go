@@ -205,6 +205,17 @@ func (s *Service) Delete(ctx context.Context, userID, id string) error {
 		s.clock.Now().UTC(), id, userID)
 }
 
+// Rename gives the user's file a new display name, cleaned as an
+// upload's is; its contents and key stay as they are.
+func (s *Service) Rename(ctx context.Context, userID, id, name string) error {
+	return s.updateOne(ctx, "UPDATE files SET name = ? WHERE id = ? AND user_id = ? AND deleted_at IS NULL", CleanName(name), id, userID)
+}
+
+// Move puts the user's file in folder ("" for the top).
+func (s *Service) Move(ctx context.Context, userID, id, folder string) error {
+	return s.updateOne(ctx, "UPDATE files SET folder = ? WHERE id = ? AND user_id = ? AND deleted_at IS NULL", CleanFolder(folder), id, userID)
+}
+
 // Restore undoes Delete within UndoWindow.
 func (s *Service) Restore(ctx context.Context, userID, id string) error {
 	return s.updateOne(ctx, "UPDATE files SET deleted_at = NULL WHERE id = ? AND user_id = ? AND deleted_at > ?",

@@ -15,11 +15,11 @@ type Query struct {
 	// Search matches within the display name, ignoring case.
 	Search string
 	// Sort is "name", "size", "type" or "date" (the default, newest
-	// first); Ascending reverses the default direction of each.
-	Sort      string
-	Ascending bool
-	Limit     int
-	Offset    int
+	// first, the others smallest or A first); Reverse turns it round.
+	Sort    string
+	Reverse bool
+	Limit   int
+	Offset  int
 }
 
 // sortColumns maps each Sort to its ORDER BY, ties broken by id so that
@@ -55,7 +55,7 @@ func (s *Service) List(ctx context.Context, userID string, q Query) ([]File, int
 		col = "created_at"
 	}
 	// Dates newest first, everything else A to Z, unless reversed.
-	desc := (col == "created_at") != q.Ascending
+	desc := (col == "created_at") != q.Reverse
 	dir := "ASC"
 	if desc {
 		dir = "DESC"

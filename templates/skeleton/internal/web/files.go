@@ -67,7 +67,7 @@ func renderFiles(w http.ResponseWriter, r *http.Request, p *response.Pages, fs *
 	q := r.URL.Query()
 	page, _ := strconv.Atoi(q.Get("page"))
 	data.Query = files.Query{Folder: files.CleanFolder(q.Get("folder")), Kind: q.Get("kind"), Search: q.Get("q"),
-		Sort: q.Get("sort"), Ascending: q.Get("order") == "asc"}
+		Sort: q.Get("sort"), Reverse: q.Get("order") == "reverse"}
 	data.View = "list"
 	if q.Get("view") == "grid" {
 		data.View = "grid"
@@ -136,8 +136,8 @@ func renderFiles(w http.ResponseWriter, r *http.Request, p *response.Pages, fs *
 	data.SortLinks = map[string]string{}
 	for _, s := range []string{"name", "size", "type", "date"} {
 		order := ""
-		if data.Query.Sort == s && !data.Query.Ascending {
-			order = "asc"
+		if data.Query.Sort == s && !data.Query.Reverse {
+			order = "reverse"
 		}
 		data.SortLinks[s] = link(map[string]string{"sort": s, "order": order, "page": ""})
 	}
@@ -346,6 +346,36 @@ func handleShareCreate(p *response.Pages, fs *files.Service, clk clock.Clock, ba
 		link := base.JoinPath("/s/" + token)
 		renderFile(w, r, p, fs, clk, http.StatusCreated, f, filePage{NewLink: link.String()})
 	})
+}
+
+// handleFileEdit renames or moves the owner's file, as the form's action
+// says.
+func handleFileEdit(p *response.Pages, fs *files.Service, edit func(fs *files.Service, r *http.Request, userID, id string) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !parseForm(w, r, p, form.MaxBytes) {
+			return
+		}
+		id := r.PathValue("id")
+		err := edit(fs, r, currentUser(r).ID, id)
+		switch {
+		case errors.Is(err, files.ErrNotFound):
+			p.Error(w, r, http.StatusNotFound)
+			return
+		case err != nil:
+			p.Fail(w, r, err)
+			return
+		}
+		p.Flash(w, views.Flash{Kind: "success", Message: "Saved."})
+		http.Redirect(w, r, "/files/"+id, http.StatusSeeOther)
+	})
+}
+
+func renameFile(fs *files.Service, r *http.Request, userID, id string) error {
+	return fs.Rename(r.Context(), userID, id, r.PostForm.Get("name"))
+}
+
+func moveFile(fs *files.Service, r *http.Request, userID, id string) error {
+	return fs.Move(r.Context(), userID, id, r.PostForm.Get("folder"))
 }
 
 func handleShareRevoke(p *response.Pages, fs *files.Service) http.Handler {

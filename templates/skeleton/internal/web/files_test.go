@@ -416,3 +416,37 @@ func TestFilesAPI(t *testing.T) {
 		})
 	}
 }
+
+// TestFileRenameAndMove: the owner renames and moves a file (the name
+// cleaned as an upload's); another user cannot. The browser then filters
+// and sorts by them.
+func TestFileRenameAndMove(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(string(dialect), func(t *testing.T) {
+			r := newFilesRig(t, dialect)
+			c := signUp(t, r.app, "owner@example.com", "Owner")
+			a := uploaded(t, c, "a.txt", []byte("first"))
+			uploaded(t, c, "b.txt", []byte("second, longer"))
+			resp, _ := c.post("/files/"+a+"/rename", url.Values{"name": {"../zz\r\n.txt"}})
+			wantRedirect(t, resp, http.StatusSeeOther, "/files/"+a)
+			resp, _ = c.post("/files/"+a+"/move", url.Values{"folder": {"Archive"}})
+			wantRedirect(t, resp, http.StatusSeeOther, "/files/"+a)
+			other := signUp(t, r.app, "other@example.com", "Other")
+			resp, _ = other.post("/files/"+a+"/rename", url.Values{"name": {"mine.txt"}})
+			assert.Equal(t, http.StatusNotFound, resp.StatusCode, "another user renames")
+			resp, _ = other.post("/files/"+a+"/move", url.Values{"folder": {"Mine"}})
+			assert.Equal(t, http.StatusNotFound, resp.StatusCode, "another user moves")
+
+			_, body := c.get("/files?folder=Archive")
+			assert.Contains(t, body, "zz.txt")
+			assert.NotContains(t, body, "b.txt", "filtered by folder")
+			_, body = c.get("/files?sort=name")
+			assert.Less(t, strings.Index(body, "b.txt"), strings.Index(body, "zz.txt"), "sorted by name")
+			_, body = c.get("/files?sort=size&order=reverse")
+			assert.Less(t, strings.Index(body, "b.txt"), strings.Index(body, "zz.txt"), "largest first, reversed")
+			_, body = c.get("/files?q=ZZ")
+			assert.Contains(t, body, "zz.txt")
+			assert.NotContains(t, body, "b.txt", "searched by name")
+		})
+	}
+}

@@ -106,6 +106,8 @@ func (s *server) routes() []route {
 		{"POST /files/{id}/shares/{share}/revoke", signedIn, handleShareRevoke(p, s.Files)},
 		// A share link: whoever holds it may download the one file.
 		{"GET /s/{token}", shareLink, handleSharedFile(p, s.Files)},
+		{"POST /files/{id}/rename", signedIn, handleFileEdit(p, s.Files, renameFile)},
+		{"POST /files/{id}/move", signedIn, handleFileEdit(p, s.Files, moveFile)},
 		{"POST /files/{id}/delete", signedIn, handleFileDelete(p, s.Files)},
 		{"POST /files/{id}/restore", signedIn, handleFileRestore(p, s.Files)},
 

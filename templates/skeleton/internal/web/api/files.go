@@ -37,7 +37,7 @@ func (a *API) ListFiles() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		query := files.Query{Folder: files.CleanFolder(q.Get("folder")), Kind: q.Get("kind"), Search: q.Get("q"),
-			Sort: q.Get("sort"), Ascending: q.Get("order") == "asc", Limit: 1}
+			Sort: q.Get("sort"), Reverse: q.Get("order") == "reverse", Limit: 1}
 		_, total, err := a.files.List(r.Context(), caller(r), query)
 		if err != nil {
 			a.fail(w, r, err)
