@@ -426,6 +426,8 @@ func TestFileRenameAndMove(t *testing.T) {
 			r := newFilesRig(t, dialect)
 			c := signUp(t, r.app, "owner@example.com", "Owner")
 			a := uploaded(t, c, "a.txt", []byte("first"))
+			_, body := c.get("/dashboard")
+			assert.Contains(t, body, "5 B of 1.0 MB used", "storage on the dashboard")
 			uploaded(t, c, "b.txt", []byte("second, longer"))
 			resp, _ := c.post("/files/"+a+"/rename", url.Values{"name": {"../zz\r\n.txt"}})
 			wantRedirect(t, resp, http.StatusSeeOther, "/files/"+a)
@@ -437,7 +439,7 @@ func TestFileRenameAndMove(t *testing.T) {
 			resp, _ = other.post("/files/"+a+"/move", url.Values{"folder": {"Mine"}})
 			assert.Equal(t, http.StatusNotFound, resp.StatusCode, "another user moves")
 
-			_, body := c.get("/files?folder=Archive")
+			_, body = c.get("/files?folder=Archive")
 			assert.Contains(t, body, "zz.txt")
 			assert.NotContains(t, body, "b.txt", "filtered by folder")
 			_, body = c.get("/files?sort=name")

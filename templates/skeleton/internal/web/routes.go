@@ -78,7 +78,7 @@ func (s *server) routes() []route {
 		{"GET /email/confirm", public, handleEmailConfirmLink(p, a)},
 		{"POST /email/confirm", public, handleEmailConfirm(p, a)},
 
-		{"GET /dashboard", signedIn, handleDashboard(p, a, c)},
+		{"GET /dashboard", signedIn, handleDashboard(p, a, c, s.Files)},
 		{"GET /reauthenticate", signedIn, handleReauthForm(p)},
 		{"POST /reauthenticate", signedIn, handleReauth(p, a)},
 		{"GET /settings", signedIn, handleSettings(p, a)},

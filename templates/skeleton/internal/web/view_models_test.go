@@ -62,7 +62,7 @@ func viewModels() (pages map[string]any, partials map[string]any) {
 		"error":            response.ErrorPage{Status: 404, Heading: "Gone", Message: "It went", RequestID: "req"},
 		"accounts/form":    authPage{Heading: "Log in", Lead: "Welcome", Form: f, Links: links},
 		"accounts/message": messagePage{Kind: "info", Heading: "Done", Lines: []string{"line"}, Links: links, Form: &f},
-		"dashboard/index":  dashboardPage{User: user, Sessions: 2, Credits: creditsCard{Balance: 5, Services: cards}},
+		"dashboard/index":  dashboardPage{User: user, Sessions: 2, Credits: creditsCard{Balance: 5, Services: cards}, Storage: storageCard{Used: 1, Quota: 2, UsedText: "1 B", QuotaText: "2 B"}},
 		"settings/index": settingsPage{User: user, Profile: f, Email: f, Password: f, Delete: f, Fresh: true,
 			Sessions: []sessionRow{{Session: sessions.Session{ID: "s1", UserID: "u1", CreatedAt: at, LastSeenAt: at, UserAgent: "Firefox", IP: "192.0.2.1"}, Current: true},
 				{Session: sessions.Session{ID: "s2", UserID: "u1", CreatedAt: at, LastSeenAt: at}}}},
