@@ -81,6 +81,7 @@ var pageVisits = map[string][]pageVisit{
 	"GET /admin/credits":            {{"admin-credits", "/admin/credits"}},
 	"GET /admin/users/{id}/credits": {{"admin-user-credits", "/admin/users/{user}/credits"}},
 	"GET /files":                    {{"files", "/files"}, {"files-grid", "/files?view=grid"}},
+	"GET /admin/users/{id}/files":   {{"admin-user-files", "/admin/users/{user}/files"}},
 	// A file of one's own is walked by TestBrowserFiles; here the page
 	// that answers for another's, or none.
 	"GET /files/{id}": {{"file-missing", "/files/NOSUCHFILEAAAAAAAAAAAAAA"}},

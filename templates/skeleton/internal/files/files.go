@@ -19,6 +19,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/audit"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/jobs"
@@ -203,6 +204,27 @@ func (s *Service) Used(ctx context.Context, userID string) (int64, error) {
 func (s *Service) Delete(ctx context.Context, userID, id string) error {
 	return s.updateOne(ctx, "UPDATE files SET deleted_at = ? WHERE id = ? AND user_id = ? AND deleted_at IS NULL",
 		s.clock.Now().UTC(), id, userID)
+}
+
+// AdminDelete deletes a file of ownerID's for the administrator actorID,
+// recording it in the audit log in the same transaction; the owner can
+// still restore it within the undo window.
+func (s *Service) AdminDelete(ctx context.Context, actorID, ownerID, id string) error {
+	now := s.clock.Now().UTC()
+	return s.db.InTx(ctx, func(tx *database.Tx) error {
+		var name string
+		err := tx.QueryRowContext(ctx, "SELECT name FROM files WHERE id = ? AND user_id = ? AND deleted_at IS NULL", id, ownerID).Scan(&name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("read a file: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE files SET deleted_at = ? WHERE id = ?", now, id); err != nil {
+			return fmt.Errorf("delete a file: %w", err)
+		}
+		return audit.Record(ctx, tx, audit.Entry{At: now, ActorID: actorID, TargetID: ownerID, Action: "file.deleted", Detail: name})
+	})
 }
 
 // Rename gives the user's file a new display name, cleaned as an

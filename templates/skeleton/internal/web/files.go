@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/accounts"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/files"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/paging"
@@ -217,6 +218,19 @@ func readField(part *multipart.Part) (string, error) {
 	return string(b), err
 }
 
+// fileActionFailed answers the error of an action on a file: 404 for
+// one that is not the user's (or no longer there), else the error page.
+// It reports whether there was an error.
+func fileActionFailed(w http.ResponseWriter, r *http.Request, p *response.Pages, err error) bool {
+	switch {
+	case errors.Is(err, files.ErrNotFound):
+		p.Error(w, r, http.StatusNotFound)
+	case err != nil:
+		p.Fail(w, r, err)
+	}
+	return err != nil
+}
+
 // fileOr404 is the signed-in user's file named by the path, or has
 // answered 404: another user's id is answered as a missing one.
 func fileOr404(w http.ResponseWriter, r *http.Request, p *response.Pages, fs *files.Service) (files.File, bool) {
@@ -357,12 +371,7 @@ func handleFileEdit(p *response.Pages, fs *files.Service, edit func(fs *files.Se
 		}
 		id := r.PathValue("id")
 		err := edit(fs, r, currentUser(r).ID, id)
-		switch {
-		case errors.Is(err, files.ErrNotFound):
-			p.Error(w, r, http.StatusNotFound)
-			return
-		case err != nil:
-			p.Fail(w, r, err)
+		if fileActionFailed(w, r, p, err) {
 			return
 		}
 		p.Flash(w, views.Flash{Kind: "success", Message: "Saved."})
@@ -378,6 +387,62 @@ func moveFile(fs *files.Service, r *http.Request, userID, id string) error {
 	return fs.Move(r.Context(), userID, id, r.PostForm.Get("folder"))
 }
 
+// adminFilesPage is what templates/admin/files.html shows: one user's
+// files, metadata only.
+type adminFilesPage struct {
+	User  accounts.User
+	Files []fileRow
+	Total int
+	Used  string
+}
+
+// handleAdminUserFiles lists a user's files for an administrator, newest
+// first: names, types, sizes and checksums, never the contents.
+func handleAdminUserFiles(p *response.Pages, a *auth, fs *files.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, err := a.Users.ByID(r.Context(), r.PathValue("id"))
+		if errors.Is(err, accounts.ErrNotFound) {
+			p.Error(w, r, http.StatusNotFound)
+			return
+		} else if err != nil {
+			p.Fail(w, r, err)
+			return
+		}
+		list, total, err := fs.List(r.Context(), u.ID, files.Query{Limit: 200})
+		if err != nil {
+			p.Fail(w, r, err)
+			return
+		}
+		used, err := fs.Used(r.Context(), u.ID)
+		if err != nil {
+			p.Fail(w, r, err)
+			return
+		}
+		data := adminFilesPage{User: u, Total: total, Used: files.FormatBytes(used)}
+		for _, f := range list {
+			data.Files = append(data.Files, newFileRow(f))
+		}
+		p.Page(w, r, http.StatusOK, "admin/files", views.Page{Title: "Files of " + u.Name, Data: data})
+	})
+}
+
+// handleAdminFileDelete deletes a user's file for an administrator, in
+// the audit log.
+func handleAdminFileDelete(p *response.Pages, fs *files.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !parseForm(w, r, p, form.MaxBytes) {
+			return
+		}
+		owner := r.PathValue("id")
+		err := fs.AdminDelete(r.Context(), currentUser(r).ID, owner, r.PathValue("file"))
+		if fileActionFailed(w, r, p, err) {
+			return
+		}
+		p.Flash(w, views.Flash{Kind: "success", Message: "File deleted."})
+		http.Redirect(w, r, "/admin/users/"+owner+"/files", http.StatusSeeOther)
+	})
+}
+
 func handleShareRevoke(p *response.Pages, fs *files.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !parseForm(w, r, p, form.MaxBytes) {
@@ -388,12 +453,7 @@ func handleShareRevoke(p *response.Pages, fs *files.Service) http.Handler {
 			return
 		}
 		err := fs.RevokeShare(r.Context(), currentUser(r).ID, r.PathValue("share"))
-		switch {
-		case errors.Is(err, files.ErrNotFound):
-			p.Error(w, r, http.StatusNotFound)
-			return
-		case err != nil:
-			p.Fail(w, r, err)
+		if fileActionFailed(w, r, p, err) {
 			return
 		}
 		p.Flash(w, views.Flash{Kind: "success", Message: "The link is revoked: it no longer opens the file."})
@@ -408,12 +468,7 @@ func handleFileDelete(p *response.Pages, fs *files.Service) http.Handler {
 		}
 		id := r.PathValue("id")
 		err := fs.Delete(r.Context(), currentUser(r).ID, id)
-		switch {
-		case errors.Is(err, files.ErrNotFound):
-			p.Error(w, r, http.StatusNotFound)
-			return
-		case err != nil:
-			p.Fail(w, r, err)
+		if fileActionFailed(w, r, p, err) {
 			return
 		}
 		http.Redirect(w, r, "/files?deleted="+url.QueryEscape(id), http.StatusSeeOther)

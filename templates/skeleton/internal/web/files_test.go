@@ -452,3 +452,38 @@ func TestFileRenameAndMove(t *testing.T) {
 		})
 	}
 }
+
+// TestAdminSeesFileDetailsAndDeletes: an administrator lists a user's
+// files (names and sizes, never a way to the contents) and deletes one,
+// in the audit log; the owner no longer sees it. Row 94.
+func TestAdminSeesFileDetailsAndDeletes(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(string(dialect), func(t *testing.T) {
+			r := newFilesRig(t, dialect)
+			owner := signUp(t, r.app, "owner@example.com", "Owner")
+			id := uploaded(t, owner, "report.txt", []byte("quarterly figures"))
+			ownerID := r.userID(t, "owner@example.com")
+			admin := makeAdmin(t, r.app, "boss@example.com")
+
+			resp, body := admin.get("/admin/users/" + ownerID + "/files")
+			require.Equal(t, http.StatusOK, resp.StatusCode, body)
+			assert.Contains(t, body, "report.txt")
+			assert.Contains(t, body, "17 B")
+			assert.NotContains(t, body, "/files/"+id+"/download", "a way to the contents")
+			resp, _ = admin.get("/files/" + id + "/download")
+			assert.Equal(t, http.StatusNotFound, resp.StatusCode, "an admin downloads a user's file")
+
+			resp, _ = admin.post("/admin/users/"+ownerID+"/files/"+id+"/delete", nil)
+			wantRedirect(t, resp, http.StatusSeeOther, "/admin/users/"+ownerID+"/files")
+			resp, _ = owner.get("/files/" + id + "/download")
+			assert.Equal(t, http.StatusNotFound, resp.StatusCode, "deleted")
+			entries, err := r.acct.Audit.Recent(context.Background(), ownerID, 10)
+			require.NoError(t, err)
+			require.NotEmpty(t, entries)
+			assert.Equal(t, "file.deleted", entries[0].Action)
+			assert.Equal(t, "report.txt", entries[0].Detail)
+			resp, _ = admin.post("/admin/users/"+ownerID+"/files/"+id+"/delete", nil)
+			assert.Equal(t, http.StatusNotFound, resp.StatusCode, "deleted twice")
+		})
+	}
+}

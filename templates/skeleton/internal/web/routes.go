@@ -122,6 +122,8 @@ func (s *server) routes() []route {
 		{"GET /admin/credits", adminOnly, handleAdminCredits(p, c, s.Clock)},
 		{"GET /admin/users/{id}/credits", adminOnly, handleAdminUserCredits(p, a, c)},
 		{"POST /admin/users/{id}/credits", adminOnly, handleAdminAdjustCredits(p, a, c)},
+		{"GET /admin/users/{id}/files", adminOnly, handleAdminUserFiles(p, a, s.Files)},
+		{"POST /admin/users/{id}/files/{file}/delete", adminOnly, handleAdminFileDelete(p, s.Files)},
 
 		// Served only when payments are on (STRIPE_ENABLED=true). Exempt
 		// from cross-origin protection only because the signature over

@@ -87,6 +87,7 @@ func viewModels() (pages map[string]any, partials map[string]any) {
 			Folders: []string{"Holiday"}, View: "grid", ViewToggle: "/files?view=list", Page: 1, Pages: 2, Total: 30, Used: 10, Quota: 100,
 			UsedText: "10 B", QuotaText: "100 B", MaxText: "50 B", Problem: "too big", Deleted: &files.File{ID: "f2", Name: "b.txt"}, Uploaded: &files.File{ID: "f3", Name: "c.txt"},
 			NextQuery: "/files?page=2", SortLinks: map[string]string{"name": "/files?sort=name"}},
+		"admin/files": adminFilesPage{User: user, Total: 1, Used: "10 B", Files: []fileRow{{File: files.File{ID: "f1", UserID: "u1", Name: "a.png", ContentType: "image/png", Size: 10, Width: 4, Height: 3, SHA256: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", CreatedAt: at}}}},
 		"files/file": filePage{File: fileRow{File: files.File{ID: "f1", Name: "a.png", ContentType: "image/png", Size: 10, Width: 4, Height: 3, CreatedAt: at}, IsImage: true},
 			Shares:  []shareRow{{Share: files.Share{ID: "s1", CreatedAt: at, ExpiresAt: at}, Active: true}, {Share: files.Share{ID: "s2", RevokedAt: at}}},
 			NewLink: "https://example.com/s/x", Problem: "choose days", MaxDays: 30},
