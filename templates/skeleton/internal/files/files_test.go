@@ -429,3 +429,52 @@ func BenchmarkThumbnail12MP(b *testing.B) {
 		files.Scale(src, files.ThumbnailSide)
 	}
 }
+
+// TestDirectUpload: on S3 a client posts straight to the bucket with a
+// form signed for one key, type and size; completing it looks at the
+// object (HEAD) and then runs every check of an upload, so a polyglot
+// posted directly is stored clean; the posted object is removed. Another
+// user cannot complete it; on local disk there are no direct uploads.
+// Rows 91 and 96.
+func TestDirectUpload(t *testing.T) {
+	s3 := storage.NewS3(storagetest.StartS3(t))
+	for _, dialect := range dbtest.Dialects {
+		t.Run(string(dialect), func(t *testing.T) {
+			ctx := context.Background()
+			r := newRig(t, dialect, s3, files.Limits{MaxUploadBytes: 4096, QuotaBytes: 1 << 20})
+			up, err := r.svc.BeginUpload(ctx, r.user, "photo.png", "Direct", "image/png")
+			require.NoError(t, err)
+			_, err = r.svc.CompleteUpload(ctx, r.user, up.ID)
+			requireProblem(t, err, http.StatusConflict, "nothing was uploaded")
+
+			polyglot := append(pngOf(t, 12, 9), []byte("<html><script>alert(1)</script></html>")...)
+			status, body := storagetest.Post(t, up.URL, up.Fields, polyglot)
+			require.Less(t, status, 300, body)
+			_, err = r.svc.CompleteUpload(ctx, dbtest.NewUser(t, r.db), up.ID)
+			assert.ErrorIs(t, err, files.ErrNotFound, "another user completes the upload")
+
+			f, err := r.svc.CompleteUpload(ctx, r.user, up.ID)
+			require.NoError(t, err)
+			assert.Equal(t, "photo.png", f.Name)
+			assert.Equal(t, "Direct", f.Folder)
+			assert.Equal(t, [2]int{12, 9}, [2]int{f.Width, f.Height})
+			assert.NotContains(t, string(readStored(t, s3, f.Key)), "<script>", "the appended HTML was kept")
+			var left int
+			require.NoError(t, r.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM file_uploads").Scan(&left))
+			assert.Zero(t, left, "the signed upload is kept")
+			_, err = r.svc.CompleteUpload(ctx, r.user, up.ID)
+			assert.ErrorIs(t, err, files.ErrNotFound, "completed twice")
+
+			big, err := r.svc.BeginUpload(ctx, r.user, "big.png", "", "image/png")
+			require.NoError(t, err)
+			status, body = storagetest.Post(t, big.URL, big.Fields, bytes.Repeat([]byte("x"), 4097))
+			assert.Equal(t, http.StatusBadRequest, status, "over the size signed for: %s", body)
+
+			_, err = r.svc.BeginUpload(ctx, r.user, "page.html", "", "text/html")
+			requireProblem(t, err, http.StatusUnsupportedMediaType, "cannot be uploaded")
+			local := newRig(t, dialect, localStore(t), roomy)
+			_, err = local.svc.BeginUpload(ctx, local.user, "a.png", "", "image/png")
+			requireProblem(t, err, http.StatusConflict, "upload through POST /api/v1/files")
+		})
+	}
+}

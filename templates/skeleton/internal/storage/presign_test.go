@@ -6,7 +6,6 @@ import (
 	"io"
 	"maps"
 	"mime"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -19,27 +18,6 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/storage"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/storage/storagetest"
 )
-
-// postForm sends an upload as a browser would: the signed fields, then the
-// file, as multipart/form-data. It returns the status and the body.
-func postForm(t *testing.T, u storage.Upload, fields map[string]string, file []byte) (int, string) {
-	t.Helper()
-	var body bytes.Buffer
-	w := multipart.NewWriter(&body)
-	for k, v := range fields {
-		require.NoError(t, w.WriteField(k, v))
-	}
-	fw, err := w.CreateFormFile("file", "photo.png")
-	require.NoError(t, err)
-	_, err = fw.Write(file)
-	require.NoError(t, err)
-	require.NoError(t, w.Close())
-	resp, err := http.Post(u.URL, w.FormDataContentType(), &body)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
 
 // TestPresignedUploadPolicy proves, against a server that checks POST
 // policies, that a signed form stores exactly what the server allowed and
@@ -65,24 +43,24 @@ func TestPresignedUploadPolicy(t *testing.T) {
 		assert.ErrorIs(t, err, storage.ErrNotFound, "%s was stored", key)
 	}
 
-	status, body := postForm(t, up, up.Fields, bytes.Repeat([]byte("x"), maxSize+1))
+	status, body := storagetest.Post(t, up.URL, up.Fields, bytes.Repeat([]byte("x"), maxSize+1))
 	assert.Equal(t, http.StatusBadRequest, status, "over the size range: %s", body)
 	assert.Contains(t, body, "EntityTooLarge")
 	notStored(key)
 
-	status, body = postForm(t, up, with("Content-Type", "text/html"), []byte("<script>alert(1)</script>"))
+	status, body = storagetest.Post(t, up.URL, with("Content-Type", "text/html"), []byte("<script>alert(1)</script>"))
 	assert.Equal(t, http.StatusForbidden, status, "another content type: %s", body)
 	notStored(key)
 
-	status, body = postForm(t, up, with("key", "u/2/upload"), []byte("png"))
+	status, body = storagetest.Post(t, up.URL, with("key", "u/2/upload"), []byte("png"))
 	assert.Equal(t, http.StatusForbidden, status, "another key: %s", body)
 	notStored("u/2/upload")
 
-	status, body = postForm(t, up, with("X-Amz-Signature", strings.Repeat("0", 64)), []byte("png"))
+	status, body = storagetest.Post(t, up.URL, with("X-Amz-Signature", strings.Repeat("0", 64)), []byte("png"))
 	assert.Equal(t, http.StatusForbidden, status, "a forged signature: %s", body)
 	notStored(key)
 
-	status, body = postForm(t, up, up.Fields, []byte("a small png"))
+	status, body = storagetest.Post(t, up.URL, up.Fields, []byte("a small png"))
 	require.Contains(t, []int{http.StatusOK, http.StatusNoContent, http.StatusCreated}, status, "the upload as signed: %s", body)
 	info, err := st.Stat(ctx, key)
 	require.NoError(t, err)

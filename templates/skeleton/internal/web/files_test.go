@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"image"
 	"image/png"
+	"io"
 	"log/slog"
 	"mime"
 	"mime/multipart"
@@ -29,6 +30,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/files/filestest"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/jobs"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/storage"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/storage/storagetest"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/web/api"
 )
 
@@ -486,4 +488,51 @@ func TestAdminSeesFileDetailsAndDeletes(t *testing.T) {
 			assert.Equal(t, http.StatusNotFound, resp.StatusCode, "deleted twice")
 		})
 	}
+}
+
+// TestDirectUploadAPI: on S3 a program asks for a signed form, posts the
+// file to the bucket itself, and completes the upload; on local disk the
+// API says to upload through it instead. Row 96.
+func TestDirectUploadAPI(t *testing.T) {
+	r := newFilesRig(t, database.SQLite)
+	_, token := apiClientFor(t, r.app, "api@example.com")
+	var refused apiErr
+	resp := r.app.call(t, http.MethodPost, "/api/v1/uploads", token, "", `{"name": "a.png", "content_type": "image/png"}`, &refused)
+	assert.Equal(t, http.StatusConflict, resp.StatusCode)
+	assert.Equal(t, "direct_uploads_unavailable", refused.Error.Code)
+
+	s3 := storage.NewS3(storagetest.StartS3(t))
+	r.deps.Files = files.New(files.Options{DB: r.db, Store: s3, Jobs: r.jobs, Clock: r.clock, Logger: r.deps.Logger,
+		TempDir: r.temp, Limits: files.Limits{MaxUploadBytes: testMaxUpload, QuotaBytes: 1 << 20}})
+	h, err := NewServer(r.deps)
+	require.NoError(t, err)
+	r.handler = h
+
+	var up api.UploadBody
+	resp = r.app.call(t, http.MethodPost, "/api/v1/uploads", token, "", `{"name": "notes.txt", "folder": "S3", "content_type": "text/plain; charset=utf-8"}`, &up)
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	status, body := storagetest.Post(t, up.URL, up.Fields, []byte("straight to the bucket"))
+	require.Less(t, status, 300, body)
+	var f api.FileBody
+	resp = r.app.call(t, http.MethodPost, "/api/v1/uploads/"+up.ID+"/complete", token, "", "", &f)
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	assert.Equal(t, "notes.txt", f.Name)
+	assert.Equal(t, int64(len("straight to the bucket")), f.Size)
+
+	resp = r.app.call(t, http.MethodPost, "/api/v1/uploads/"+up.ID+"/complete", token, "", "", &refused)
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "completed twice")
+	resp = r.app.call(t, http.MethodPost, "/api/v1/uploads", token, "", `{"name": "x.html", "content_type": "text/html"}`, &refused)
+	assert.Equal(t, http.StatusUnsupportedMediaType, resp.StatusCode)
+	assert.Equal(t, "unsupported_type", refused.Error.Code)
+
+	get := httptest.NewRequest(http.MethodGet, "/api/v1/files/"+f.ID+"/content", nil)
+	get.Header.Set("Authorization", "Bearer "+token)
+	resp, _ = r.app.do(get)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode, "on S3 a signed link")
+	signed, err := http.Get(resp.Header.Get("Location"))
+	require.NoError(t, err)
+	content, _ := io.ReadAll(signed.Body)
+	signed.Body.Close()
+	assert.Equal(t, "straight to the bucket", string(content))
+	assert.True(t, strings.HasPrefix(signed.Header.Get("Content-Disposition"), "attachment"))
 }

@@ -140,6 +140,8 @@ func (s *server) routes() []route {
 		{"POST /api/v1/files", apiClient, s.api.UploadFile()},
 		{"GET /api/v1/files/{id}/content", apiClient, s.api.FileContent()},
 		{"DELETE /api/v1/files/{id}", apiClient, s.api.DeleteFile()},
+		{"POST /api/v1/uploads", apiClient, s.api.BeginUpload()},
+		{"POST /api/v1/uploads/{id}/complete", apiClient, s.api.CompleteUpload()},
 		// Unknown API paths answer in JSON, as the API does.
 		{"/api/", public, api.NotFound()},
 

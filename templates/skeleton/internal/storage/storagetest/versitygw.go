@@ -5,10 +5,14 @@
 package storagetest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
+	"mime/multipart"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -125,4 +129,35 @@ func findVersitygw() string {
 	}
 	bin, _ := exec.LookPath("versitygw")
 	return bin
+}
+
+// Post sends a signed upload as a browser would: fields, then the file
+// as the last field, named "file", as multipart/form-data. It returns the
+// status and the body of the storage server's answer.
+func Post(t testing.TB, url string, fields map[string]string, file []byte) (int, string) {
+	t.Helper()
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	for k, v := range fields {
+		if err := w.WriteField(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fw, err := w.CreateFormFile("file", "upload")
+	if err == nil {
+		_, err = fw.Write(file)
+	}
+	if err == nil {
+		err = w.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(url, w.FormDataContentType(), &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }

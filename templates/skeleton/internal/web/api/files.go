@@ -65,18 +65,73 @@ func (a *API) UploadFile() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, a.files.Limits().MaxUploadBytes)
 		f, err := a.files.Upload(r.Context(), caller(r), r.URL.Query().Get("name"), r.URL.Query().Get("folder"), r.Body)
-		var problem *files.Problem
-		switch {
-		case errors.As(err, &problem):
-			writeError(w, problem.Status, problem.Code, problem.Message)
-			return
-		case err != nil:
-			a.fail(w, r, err)
+		if a.fileProblem(w, r, err) {
 			return
 		}
 		w.Header().Set("Location", "/api/v1/files/"+f.ID+"/content")
 		response.JSON(w, http.StatusCreated, toFileBody(f))
 	})
+}
+
+// uploadRequest is the body of POST /api/v1/uploads.
+type uploadRequest struct {
+	Name        string `json:"name"`
+	Folder      string `json:"folder"`
+	ContentType string `json:"content_type"`
+}
+
+// UploadBody is the answer of POST /api/v1/uploads: post fields, then the
+// file as the field "file", to url as multipart/form-data.
+type UploadBody struct {
+	ID        string            `json:"id"`
+	URL       string            `json:"url"`
+	Fields    map[string]string `json:"fields"`
+	ExpiresAt time.Time         `json:"expires_at"`
+}
+
+// BeginUpload signs a form for posting a file straight to the object
+// store.
+func (a *API) BeginUpload() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 4096)
+		var req uploadRequest
+		if !decode(w, r, &req, `{"name": "photo.png", "folder": "", "content_type": "image/png"}`) {
+			return
+		}
+		up, err := a.files.BeginUpload(r.Context(), caller(r), req.Name, req.Folder, req.ContentType)
+		if a.fileProblem(w, r, err) {
+			return
+		}
+		response.JSON(w, http.StatusCreated, UploadBody{ID: up.ID, URL: up.URL, Fields: up.Fields, ExpiresAt: up.ExpiresAt})
+	})
+}
+
+// CompleteUpload makes a file of what was posted with a signed form.
+func (a *API) CompleteUpload() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, err := a.files.CompleteUpload(r.Context(), caller(r), r.PathValue("id"))
+		if errors.Is(err, files.ErrNotFound) {
+			writeError(w, http.StatusNotFound, "not_found", "no upload with that id")
+			return
+		}
+		if a.fileProblem(w, r, err) {
+			return
+		}
+		response.JSON(w, http.StatusCreated, toFileBody(f))
+	})
+}
+
+// fileProblem answers err, a *files.Problem with its status and code or
+// else a failure, and reports whether there was one.
+func (a *API) fileProblem(w http.ResponseWriter, r *http.Request, err error) bool {
+	var problem *files.Problem
+	switch {
+	case errors.As(err, &problem):
+		writeError(w, problem.Status, problem.Code, problem.Message)
+	case err != nil:
+		a.fail(w, r, err)
+	}
+	return err != nil
 }
 
 // FileContent answers one of the caller's files: its contents from local
