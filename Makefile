@@ -41,6 +41,9 @@ MAILPIT_VERSION     := v1.33.1
 # stripe-mock answers Stripe API requests from Stripe's API description: the
 # generated app's billing tests prove the shape of their requests with it.
 STRIPE_MOCK_VERSION := v0.203.0
+# versitygw is the S3-compatible server the generated app's storage suite
+# runs against: it checks signatures and presigned POST policies.
+VERSITYGW_VERSION   := v1.8.0
 # benchstat ships in golang.org/x/perf, which has no tagged releases.
 BENCHSTAT_VERSION   := v0.0.0-20260908200009-22c9c6c9d4da
 
@@ -134,7 +137,8 @@ dist: assets
 STAMPS := $(TOOLS)/stamps
 
 tools: $(STAMPS)/staticcheck-$(STATICCHECK_VERSION) $(STAMPS)/govulncheck-$(GOVULNCHECK_VERSION) \
-       $(STAMPS)/mailpit-$(MAILPIT_VERSION) $(STAMPS)/stripe-mock-$(STRIPE_MOCK_VERSION) $(VULNDB)/index/db.json
+       $(STAMPS)/mailpit-$(MAILPIT_VERSION) $(STAMPS)/stripe-mock-$(STRIPE_MOCK_VERSION) \
+       $(STAMPS)/versitygw-$(VERSITYGW_VERSION) $(VULNDB)/index/db.json
 
 # Each tool is installed by version: the stamp makes a version bump in this
 # file reinstall it and leaves it alone otherwise.
@@ -152,6 +156,10 @@ $(STAMPS)/mailpit-%:
 
 $(STAMPS)/stripe-mock-%:
 	GOBIN=$(TOOLS_BIN) go install github.com/stripe/stripe-mock@$*
+	mkdir -p $(@D) && touch $@
+
+$(STAMPS)/versitygw-%:
+	GOBIN=$(TOOLS_BIN) go install github.com/versity/versitygw/cmd/versitygw@$*
 	mkdir -p $(@D) && touch $@
 
 $(STAMPS)/benchstat-%:
@@ -206,9 +214,9 @@ deps:
 # root), assets, tools, then lint, the Docker Engine (started when root) and
 # every test with the race detector, PostgreSQL required: quickscale's, and
 # the skeleton's in place with its Chromium (axe-core scan included),
-# Mailpit and stripe-mock suites. See scripts/test-all.
+# Mailpit, stripe-mock and versitygw (S3) suites. See scripts/test-all.
 test: deps assets tools $(AXE_CORE)
-	@scripts/test-all "$(MAKE)" $(TEST_TIMEOUT) $(TOOLS)/test.log $(SKELETON) $(TOOLS_BIN)/mailpit $(CURDIR)/$(AXE_CORE) $(TOOLS_BIN)/stripe-mock
+	@scripts/test-all "$(MAKE)" $(TEST_TIMEOUT) $(TOOLS)/test.log $(SKELETON) $(TOOLS_BIN)/mailpit $(CURDIR)/$(AXE_CORE) $(TOOLS_BIN)/stripe-mock $(TOOLS_BIN)/versitygw
 
 ## Benchmarks ----------------------------------------------------------------
 

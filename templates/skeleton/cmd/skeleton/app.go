@@ -18,6 +18,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/files"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/jobs"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/logging"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/mail"
@@ -51,6 +52,9 @@ type app struct {
 	billing *billing.Billing
 	// devCheckout is billing's Stripe with STRIPE_FAKE=true, else nil.
 	devCheckout *devcheckout.Stripe
+	// files keeps uploads in the configured store; closeStore releases it.
+	files      *files.Service
+	closeStore func() error
 }
 
 // newApp loads the configuration, opens the database and builds every
@@ -127,6 +131,7 @@ func (a *app) build() error {
 	registry.RegisterJobs(a.jobs)
 	a.accounts.Sessions.RegisterJobs(a.jobs)
 	a.accounts.Users.RegisterJobs(a.jobs)
+	a.buildFiles()
 	return nil
 }
 
@@ -156,8 +161,13 @@ func (a *app) offerDemoCatalogue(ctx context.Context) error {
 	return err
 }
 
-// Close closes the database.
-func (a *app) Close() error { return a.db.Close() }
+// Close releases the file store and closes the database.
+func (a *app) Close() error {
+	if a.closeStore != nil {
+		_ = a.closeStore()
+	}
+	return a.db.Close()
+}
 
 // Every how long the job queue looks for due jobs.
 const jobPoll = 5 * time.Second

@@ -39,6 +39,7 @@ var rolesFor = map[string][]string{
 	"public":    {visitor, user, admin},
 	"signedIn":  {user, admin},
 	"adminOnly": {admin},
+	"shareLink": {visitor, user, admin},
 }
 
 // pageVisit is one state of a page: name (for the subtest and the
@@ -94,6 +95,12 @@ var pageVisits = map[string][]pageVisit{
 	"GET /admin/payments/{id}": {{"admin-payment-unknown", "/admin/payments/unknown"}},
 	"GET /admin/packages":      {{"admin-packages", "/admin/packages"}},
 	"GET /admin/packages/{id}": {{"admin-package", "/admin/packages/{package}"}},
+	"GET /files":                    {{"files", "/files"}, {"files-grid", "/files?view=grid"}},
+	"GET /admin/users/{id}/files":   {{"admin-user-files", "/admin/users/{user}/files"}},
+	// A file of one's own is walked by TestBrowserFiles; here the page
+	// that answers for another's, or none.
+	"GET /files/{id}": {{"file-missing", "/files/NOSUCHFILEAAAAAAAAAAAAAA"}},
+	"GET /s/{token}":  {{"share-invalid", "/s/not-a-token"}},
 	// The catch-all route: the styled 404 page.
 	"/": {{"not-found", "/no-such-page"}},
 }
@@ -105,10 +112,12 @@ var visitorsOnly = map[string]bool{"login": true, "signup": true}
 // notPages are the GET routes that answer with something other than an
 // HTML page; every route under /api/ answers in JSON.
 var notPages = map[string]string{
-	"GET /credits/history.csv": "a CSV download",
-	"GET /static/{path...}":    "static files",
-	"GET /livez":               "a plain-text probe",
-	"GET /readyz":              "a plain-text probe",
+	"GET /credits/history.csv":  "a CSV download",
+	"GET /files/{id}/download":  "a file's contents",
+	"GET /files/{id}/thumbnail": "an image",
+	"GET /static/{path...}":     "static files",
+	"GET /livez":                "a plain-text probe",
+	"GET /readyz":               "a plain-text probe",
 }
 
 // deniedVisits are pages a role reaches without the right to see them.

@@ -85,7 +85,7 @@ func startBrowserAppWith(t *testing.T, timeout time.Duration, extra map[string]s
 	vars := map[string]string{
 		"APP_ENV": "development", "HTTP_ADDR": addr, "BASE_URL": app.base, "SECRET_KEY": testSecret,
 		"DATABASE_URL": "sqlite:" + filepath.Join(dir, "app.db"), "EMAIL_BACKEND": "file", "EMAIL_FILE_DIR": app.mailDir,
-		"LOG_LEVEL": "warn",
+		"STORAGE_DIR": filepath.Join(dir, "files"), "LOG_LEVEL": "warn",
 	}
 	for k, v := range extra {
 		vars[k] = v

@@ -312,7 +312,7 @@ func TestCreditNotices(t *testing.T) {
 			}
 			var scheduled int
 			a.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM jobs WHERE unique_key LIKE '%2030%'").Scan(&scheduled)
-			require.Equal(t, 7, scheduled, "recurring jobs queued for one hour: expire, recover, jobs prune, weekly, sessions prune, rate-limit prune, unverified accounts, each once")
+			require.Equal(t, 9, scheduled, "recurring jobs queued for one hour: expire, recover, jobs prune, weekly, sessions prune, rate-limit prune, unverified accounts, files purge, orphan sweep, each once")
 		})
 	}
 }

@@ -92,6 +92,7 @@ func serve(ctx context.Context, inv invocation) error {
 		Accounts: a.accounts,
 		Credits:  a.credits,
 		Billing:  a.billing,
+		Files:    a.files,
 		// Configuration refuses STRIPE_FAKE and SOURCE_DIR in production.
 		DevCheckout: a.devCheckout,
 		DevReload:   watcher,

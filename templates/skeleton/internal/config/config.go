@@ -60,6 +60,7 @@ type Config struct {
 	// templates and static files are read from it, reloaded when they
 	// change, and open pages reload themselves. Empty: the embedded ones.
 	SourceDir string
+	Storage   Storage
 	// SecretKeyGenerated is true when SECRET_KEY was unset in development
 	// and a random key was made for this run: signed cookies will not
 	// survive a restart.
@@ -203,6 +204,7 @@ func Load(getenv func(string) string) (Config, error) {
 
 	cfg.Email, problems = loadEmail(get, cfg.Env, problems)
 	cfg.Stripe, problems = loadStripe(get, cfg.Env, cfg.BaseURL, problems)
+	cfg.Storage, problems = loadStorage(get, cfg.Env, problems)
 
 	if len(problems) > 0 {
 		return Config{}, fmt.Errorf("invalid configuration: %w", errors.Join(problems...))
@@ -224,6 +226,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("stripe_test_mode", c.Stripe.Enabled && c.Stripe.TestMode()),
 		slog.Bool("stripe_fake", c.Stripe.Fake),
 		slog.String("source_dir", c.SourceDir),
+		slog.String("storage_backend", c.Storage.Backend),
 	)
 }
 

@@ -739,7 +739,9 @@ func TestAccessMatrix(t *testing.T) {
 				if method == http.MethodGet {
 					return get(path)
 				}
-				return post(path, url.Values{})
+				r := post(path, url.Values{})
+				r.Method = method
+				return r
 			}
 			anon, _ := a.client().do(req())
 			asUser, _ := user.do(req())
@@ -768,6 +770,11 @@ func TestAccessMatrix(t *testing.T) {
 				// A browser session is no API key: all three are refused.
 				for who, r := range map[string]*http.Response{"anonymous": anon, "user": asUser, "admin": asAdmin} {
 					assert.Equal(t, http.StatusUnauthorized, r.StatusCode, "%s (apikey) as %s without a key = %d, want 401", rt.pattern, who, r.StatusCode)
+				}
+			case shareLink:
+				// Nor is a session a share link's token.
+				for who, r := range map[string]*http.Response{"anonymous": anon, "user": asUser, "admin": asAdmin} {
+					assert.Equal(t, http.StatusForbidden, r.StatusCode, "%s (share-link) as %s without a token = %d, want 403", rt.pattern, who, r.StatusCode)
 				}
 			case stripeSigned:
 				// Nor is a session a Stripe signature.

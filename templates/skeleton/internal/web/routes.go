@@ -21,6 +21,9 @@ const (
 	// Such a route is exempt from cross-origin protection, as the
 	// signature, not a browser's cookies, is what authenticates it.
 	stripeSigned access = "stripe-signature"
+	// Whoever holds a share link, proven by its token in the path; any
+	// other request to it gets 403.
+	shareLink access = "share-link"
 )
 
 // guard wraps h in the check its access class requires.
@@ -34,7 +37,7 @@ func (s *server) guard(a access, h http.Handler) http.Handler {
 		return requireAdmin(s.pages, h)
 	case apiClient:
 		return s.api.RequireKey(h)
-	case stripeSigned:
+	case stripeSigned, shareLink:
 		return h
 	}
 	panic("web: route with unknown access class " + string(a))
@@ -77,7 +80,7 @@ func (s *server) routes() []route {
 		{"GET /email/confirm", public, handleEmailConfirmLink(p, a)},
 		{"POST /email/confirm", public, handleEmailConfirm(p, a)},
 
-		{"GET /dashboard", signedIn, handleDashboard(p, a, c, canBuy)},
+		{"GET /dashboard", signedIn, handleDashboard(p, a, c, canBuy, s.Files)},
 		{"GET /reauthenticate", signedIn, handleReauthForm(p)},
 		{"POST /reauthenticate", signedIn, handleReauth(p, a)},
 		{"GET /settings", signedIn, handleSettings(p, a)},
@@ -112,6 +115,19 @@ func (s *server) routes() []route {
 		// Development with SOURCE_DIR only: open pages wait here for a
 		// change of the templates or static files.
 		{"GET /dev/reload", public, s.devReload()},
+		{"GET /files", signedIn, handleFiles(p, s.Files)},
+		{"POST /files", signedIn, handleFileUpload(p, s.Files)},
+		{"GET /files/{id}", signedIn, handleFile(p, s.Files, s.Clock)},
+		{"GET /files/{id}/download", signedIn, handleFileDownload(p, s.Files)},
+		{"GET /files/{id}/thumbnail", signedIn, handleFileThumbnail(p, s.Files)},
+		{"POST /files/{id}/shares", signedIn, handleShareCreate(p, s.Files, s.Clock, s.Config.BaseURL)},
+		{"POST /files/{id}/shares/{share}/revoke", signedIn, handleShareRevoke(p, s.Files)},
+		// A share link: whoever holds it may download the one file.
+		{"GET /s/{token}", shareLink, handleSharedFile(p, s.Files)},
+		{"POST /files/{id}/rename", signedIn, handleFileEdit(p, s.Files, renameFile)},
+		{"POST /files/{id}/move", signedIn, handleFileEdit(p, s.Files, moveFile)},
+		{"POST /files/{id}/delete", signedIn, handleFileDelete(p, s.Files)},
+		{"POST /files/{id}/restore", signedIn, handleFileRestore(p, s.Files)},
 
 		{"GET /admin", adminOnly, handleAdminDashboard(p, a)},
 		{"GET /admin/users", adminOnly, handleAdminUsers(p, a)},
@@ -133,6 +149,8 @@ func (s *server) routes() []route {
 		{"POST /admin/packages", adminOnly, s.billingAdmin(handleAdminPackageCreate(p))},
 		{"GET /admin/packages/{id}", adminOnly, s.billingAdmin(handleAdminPackage(p))},
 		{"POST /admin/packages/{id}", adminOnly, s.billingAdmin(handleAdminPackageUpdate(p))},
+		{"GET /admin/users/{id}/files", adminOnly, handleAdminUserFiles(p, a, s.Files)},
+		{"POST /admin/users/{id}/files/{file}/delete", adminOnly, handleAdminFileDelete(p, s.Files)},
 
 		// Served only when payments are on (STRIPE_ENABLED=true). Exempt
 		// from cross-origin protection only because the signature over
@@ -145,6 +163,12 @@ func (s *server) routes() []route {
 		{"POST /api/v1/services/{name}/runs", apiClient, s.api.Run()},
 		{"GET /api/v1/runs/{id}", apiClient, s.api.RunByID()},
 		{"GET /api/v1/journal", apiClient, s.api.Journal()},
+		{"GET /api/v1/files", apiClient, s.api.ListFiles()},
+		{"POST /api/v1/files", apiClient, s.api.UploadFile()},
+		{"GET /api/v1/files/{id}/content", apiClient, s.api.FileContent()},
+		{"DELETE /api/v1/files/{id}", apiClient, s.api.DeleteFile()},
+		{"POST /api/v1/uploads", apiClient, s.api.BeginUpload()},
+		{"POST /api/v1/uploads/{id}/complete", apiClient, s.api.CompleteUpload()},
 		// Unknown API paths answer in JSON, as the API does.
 		{"/api/", public, api.NotFound()},
 

@@ -20,6 +20,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/devreload"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/files"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/health"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/ratelimit"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/views"
@@ -75,6 +76,8 @@ type Deps struct {
 	// and static files when they change and tells open pages; nil, its
 	// route is not served.
 	DevReload *devreload.Watcher
+	// Files keeps users' uploads.
+	Files *files.Service
 }
 
 // server is what the handlers are made from.
@@ -91,7 +94,7 @@ func newServer(d Deps) *server {
 		Deps:  d,
 		pages: response.NewPages(d.Logger, d.Views, flashes, viewAccount),
 		auth:  newAuth(d.Logger, d.Clock, d.Config, d.Accounts),
-		api:   api.New(d.Logger, d.Credits.Ledger, d.Credits.Services, d.Credits.Keys),
+		api:   api.New(d.Logger, d.Credits.Ledger, d.Credits.Services, d.Credits.Keys, d.Files),
 	}
 }
 

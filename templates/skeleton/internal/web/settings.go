@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/accounts"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/files"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/sessions"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/views"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/web/form"
@@ -17,9 +18,16 @@ type dashboardPage struct {
 	User     accounts.User
 	Sessions int
 	Credits  creditsCard
+	Storage  storageCard
 }
 
-func handleDashboard(p *response.Pages, a *auth, c *Credits, canBuy bool) http.Handler {
+// storageCard is the storage used against the quota, on the dashboard.
+type storageCard struct {
+	Used, Quota         int64
+	UsedText, QuotaText string
+}
+
+func handleDashboard(p *response.Pages, a *auth, c *Credits, canBuy bool, fs *files.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pr := principalFrom(r.Context())
 		list, err := a.Sessions.List(r.Context(), pr.user.ID, pr.user.State())
@@ -32,7 +40,14 @@ func handleDashboard(p *response.Pages, a *auth, c *Credits, canBuy bool) http.H
 			p.Fail(w, r, err)
 			return
 		}
-		p.Page(w, r, http.StatusOK, "dashboard/index", views.Page{Title: "Dashboard", Data: dashboardPage{User: pr.user, Sessions: len(list), Credits: card}})
+		used, err := fs.Used(r.Context(), pr.user.ID)
+		if err != nil {
+			p.Fail(w, r, err)
+			return
+		}
+		quota := fs.Limits().QuotaBytes
+		storage := storageCard{Used: used, Quota: quota, UsedText: files.FormatBytes(used), QuotaText: files.FormatBytes(quota)}
+		p.Page(w, r, http.StatusOK, "dashboard/index", views.Page{Title: "Dashboard", Data: dashboardPage{User: pr.user, Sessions: len(list), Credits: card, Storage: storage}})
 	})
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/contact"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/files"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/mail"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/services"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/sessions"
@@ -73,7 +74,7 @@ func viewModels() (pages map[string]any, partials map[string]any) {
 		"error":            response.ErrorPage{Status: 404, Heading: "Gone", Message: "It went", RequestID: "req"},
 		"accounts/form":    authPage{Heading: "Log in", Lead: "Welcome", Form: f, Links: links},
 		"accounts/message": messagePage{Kind: "info", Heading: "Done", Lines: []string{"line"}, Links: links, Form: &f},
-		"dashboard/index":  dashboardPage{User: user, Sessions: 2, Credits: creditsCard{Balance: 5, Services: cards, CanBuy: true}},
+		"dashboard/index":  dashboardPage{User: user, Sessions: 2, Credits: creditsCard{Balance: 5, Services: cards, CanBuy: true}, Storage: storageCard{Used: 1, Quota: 2, UsedText: "1 B", QuotaText: "2 B"}},
 		"settings/index": settingsPage{User: user, Profile: f, Email: f, Password: f, Delete: f, Fresh: true,
 			Sessions: []sessionRow{{Session: sessions.Session{ID: "s1", UserID: "u1", CreatedAt: at, LastSeenAt: at, UserAgent: "Firefox", IP: "192.0.2.1"}, Current: true},
 				{Session: sessions.Session{ID: "s2", UserID: "u1", CreatedAt: at, LastSeenAt: at}}}},
@@ -94,6 +95,14 @@ func viewModels() (pages map[string]any, partials map[string]any) {
 			Query: url.Values{"kind": {string(credits.Kinds[0])}}, Entries: journal, Total: 60, Pages: 3, Prev: "/credits/history?page=1",
 			Next: "/credits/history?page=3", CSV: "/credits/history.csv?", Kinds: credits.Kinds, Services: []services.Service{service},
 			Sorts: credits.Sorts, Problem: "from: bad date", From: "2030-01-01", To: "2030-01-31"},
+		"files/index": filesPage{Files: []fileRow{{File: files.File{ID: "f1", Name: "a.png", ContentType: "image/png", Size: 10, CreatedAt: at}, SizeText: "10 B", IsImage: true, HasThumbnail: true}},
+			Folders: []string{"Holiday"}, View: "grid", ViewToggle: "/files?view=list", Page: 1, Pages: 2, Total: 30, Used: 10, Quota: 100,
+			UsedText: "10 B", QuotaText: "100 B", MaxText: "50 B", Problem: "too big", Deleted: &files.File{ID: "f2", Name: "b.txt"}, Uploaded: &files.File{ID: "f3", Name: "c.txt"},
+			NextQuery: "/files?page=2", SortLinks: map[string]string{"name": "/files?sort=name"}},
+		"admin/files": adminFilesPage{User: user, Total: 1, Used: "10 B", Files: []fileRow{{File: files.File{ID: "f1", UserID: "u1", Name: "a.png", ContentType: "image/png", Size: 10, Width: 4, Height: 3, SHA256: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", CreatedAt: at}}}},
+		"files/file": filePage{File: fileRow{File: files.File{ID: "f1", Name: "a.png", ContentType: "image/png", Size: 10, Width: 4, Height: 3, CreatedAt: at}, IsImage: true},
+			Shares:  []shareRow{{Share: files.Share{ID: "s1", CreatedAt: at, ExpiresAt: at}, Active: true}, {Share: files.Share{ID: "s2", RevokedAt: at}}},
+			NewLink: "https://example.com/s/x", Problem: "choose days", MaxDays: 30},
 		"credits/keys": keysPage{Keys: keys, Created: &keys[0], Token: "sk_secret", Problem: "give it a name"},
 		"credits/admin": adminCreditsPage{Totals: credits.Totals{Owed: 3}, Top: []credits.Consumer{{UserID: "u1", Email: "ada@example.com", Consumed: 9}},
 			Services: []credits.ServiceTotal{{Service: "word-count", Runs: 3, Consumed: 3}}, Problems: []credits.Problem{{UserID: "u1", What: "negative"}},

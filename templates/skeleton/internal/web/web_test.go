@@ -137,6 +137,7 @@ func newApp(t testing.TB, dialect database.Dialect, opts options) *app {
 		Limiter:   ratelimit.New(db, clk),
 		Accounts:  testAccounts(t, db, queue, logger, opts.baseURL, clk),
 		Credits:   testCredits(t, db, logger, clk),
+		Files:     testFiles(t, db, logger, clk, queue),
 		DevReload: watcher,
 	}
 	if opts.stripe != nil || opts.fake {
@@ -420,7 +421,7 @@ func TestEveryRouteHasAKnownAccessClass(t *testing.T) {
 	for _, opts := range checkoutOptions("") {
 		var patterns []string
 		for _, rt := range routeTableForTest(newApp(t, database.SQLite, opts)) {
-			assert.Contains(t, []access{public, signedIn, adminOnly, apiClient, stripeSigned}, rt.access, "route %q has unknown access class %q", rt.pattern, rt.access)
+			assert.Contains(t, []access{public, signedIn, adminOnly, apiClient, stripeSigned, shareLink}, rt.access, "route %q has unknown access class %q", rt.pattern, rt.access)
 			patterns = append(patterns, rt.pattern)
 		}
 		// The walks built on checkoutOptions reach the fake's routes.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/apikeys"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/files"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/services"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/web/response"
 )
@@ -27,12 +28,13 @@ type API struct {
 	ledger   *credits.Ledger
 	services *services.Registry
 	keys     *apikeys.Store
+	files    *files.Service
 }
 
-// New returns the API over the ledger, the services that spend credits
-// and the API keys.
-func New(logger *slog.Logger, ledger *credits.Ledger, registry *services.Registry, keys *apikeys.Store) *API {
-	return &API{logger: logger, ledger: ledger, services: registry, keys: keys}
+// New returns the API over the ledger, the services that spend credits,
+// the API keys and the users' files.
+func New(logger *slog.Logger, ledger *credits.Ledger, registry *services.Registry, keys *apikeys.Store, fs *files.Service) *API {
+	return &API{logger: logger, ledger: ledger, services: registry, keys: keys, files: fs}
 }
 
 // errorBody is the shape of every error answer.

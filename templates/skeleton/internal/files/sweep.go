@@ -1,0 +1,128 @@
+package files
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/jobs"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/storage"
+)
+
+// orphanAge is how old an object without a record must be before the
+// sweep removes it: younger ones may be uploads whose record is being
+// written.
+const orphanAge = time.Hour
+
+// RegisterJobs adds the thumbnails, the purge of deleted files and the
+// sweep of orphaned objects to the queue. All are idempotent: a run that
+// dies is run again.
+func (s *Service) RegisterJobs(q *jobs.Queue) {
+	s.registerThumbnails(q)
+	q.Every(jobs.Periodic{Kind: "files.purge", Every: time.Minute}, func(ctx context.Context, _ time.Time) error {
+		_, err := s.Purge(ctx)
+		return err
+	})
+	q.Every(jobs.Periodic{Kind: "files.sweep_orphans", Every: time.Hour}, func(ctx context.Context, _ time.Time) error {
+		_, err := s.SweepOrphans(ctx)
+		return err
+	})
+}
+
+// Purge removes, contents first, the files deleted longer ago than the
+// undo window, and gives their bytes back to the quota. It returns how
+// many it removed.
+func (s *Service) Purge(ctx context.Context) (int, error) {
+	rows, err := s.db.QueryContext(ctx, selectFile+" WHERE deleted_at IS NOT NULL AND deleted_at <= ?",
+		s.clock.Now().UTC().Add(-UndoWindow))
+	if err != nil {
+		return 0, fmt.Errorf("find deleted files: %w", err)
+	}
+	var due []File
+	for rows.Next() {
+		f, err := scanFile(rows)
+		if err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("find deleted files: %w", err)
+		}
+		due = append(due, f)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("find deleted files: %w", err)
+	}
+	for i, f := range due {
+		if err := s.purge(ctx, f); err != nil {
+			return i, err
+		}
+	}
+	return len(due), nil
+}
+
+func (s *Service) purge(ctx context.Context, f File) error {
+	for _, key := range []string{f.Key, f.ThumbnailKey} {
+		if key == "" {
+			continue
+		}
+		if err := s.store.Delete(ctx, key); err != nil {
+			return fmt.Errorf("purge a deleted file: %w", err)
+		}
+	}
+	return s.db.InTx(ctx, func(tx *database.Tx) error {
+		r, err := tx.ExecContext(ctx, "DELETE FROM files WHERE id = ? AND deleted_at IS NOT NULL", f.ID)
+		if err != nil {
+			return fmt.Errorf("purge a deleted file: %w", err)
+		}
+		if n, err := r.RowsAffected(); err != nil || n == 0 {
+			return err // restored or purged meanwhile
+		}
+		_, err = tx.ExecContext(ctx, "UPDATE file_usage SET bytes = bytes - ? WHERE user_id = ?", f.Size, f.UserID)
+		return err
+	})
+}
+
+// SweepOrphans removes the objects under u/ that no file, thumbnail or
+// pending upload names and that are older than an hour: the contents of
+// an upload whose record was never written (the process died between
+// the two, or a signed upload was never completed). It returns how many
+// it removed.
+func (s *Service) SweepOrphans(ctx context.Context) (int, error) {
+	if _, err := s.db.ExecContext(ctx, "DELETE FROM file_uploads WHERE expires_at < ?", s.clock.Now().UTC().Add(-orphanAge)); err != nil {
+		return 0, fmt.Errorf("remove expired uploads: %w", err)
+	}
+	cutoff := s.clock.Now().Add(-orphanAge)
+	var orphans []string
+	err := s.store.Walk(ctx, "u/", func(o storage.Info) error {
+		if o.ModTime.After(cutoff) {
+			return nil
+		}
+		known, err := s.keyKnown(ctx, o.Key)
+		if err == nil && !known {
+			orphans = append(orphans, o.Key)
+		}
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sweep orphaned objects: %w", err)
+	}
+	var errs []error
+	for _, key := range orphans {
+		if err := s.store.Delete(ctx, key); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return len(orphans) - len(errs), errors.Join(errs...)
+}
+
+func (s *Service) keyKnown(ctx context.Context, key string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx,
+		`SELECT (SELECT COUNT(*) FROM files WHERE storage_key = ? OR thumbnail_key = ?)
+		      + (SELECT COUNT(*) FROM file_uploads WHERE storage_key = ?)`, key, key, key).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("look up a stored object: %w", err)
+	}
+	return n > 0, nil
+}
