@@ -63,7 +63,7 @@ func (s *Users) List(ctx context.Context, q Query) (UserList, error) {
 	}
 	var offset int
 	list.Page, offset = paging.Clamp(q.Page, q.PerPage, list.Total)
-	rows, err := s.db.QueryContext(ctx, "SELECT "+userColumns+" FROM users WHERE "+cond+" ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+	rows, err := s.db.QueryContext(ctx, "SELECT "+userColumns+" FROM users WHERE "+cond+" ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
 		append(args, q.PerPage, offset)...)
 	if err != nil {
 		return UserList{}, fmt.Errorf("list accounts: %w", err)
