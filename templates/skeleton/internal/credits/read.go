@@ -270,6 +270,41 @@ func (l *Ledger) Verify(ctx context.Context) ([]Problem, error) {
 	if err := dups.Err(); err != nil {
 		return nil, fmt.Errorf("check idempotency keys: %w", err)
 	}
+	totals, err := l.verifyTotals(ctx)
+	if err != nil {
+		return nil, err
+	}
+	problems = append(problems, totals...)
 	debts, err := l.verifyDebts(ctx)
 	return append(problems, debts...), err
+}
+
+// verifyTotals checks credit_totals, the journal summed by account and
+// kind that a trigger keeps, against the journal itself.
+func (l *Ledger) verifyTotals(ctx context.Context) ([]Problem, error) {
+	rows, err := l.db.QueryContext(ctx, `
+		SELECT user_id, kind, SUM(total), SUM(journal), SUM(total_entries), SUM(journal_entries) FROM (
+			SELECT user_id, kind, amount AS total, 0 AS journal, entries AS total_entries, 0 AS journal_entries FROM credit_totals
+			UNION ALL
+			SELECT user_id, kind, 0, amount, 0, 1 FROM credit_journal
+		) sums GROUP BY user_id, kind
+		HAVING SUM(total) <> SUM(journal) OR SUM(total_entries) <> SUM(journal_entries)`)
+	if err != nil {
+		return nil, fmt.Errorf("check the journal's totals: %w", err)
+	}
+	defer rows.Close()
+	var problems []Problem
+	for rows.Next() {
+		var user, kind string
+		var total, journal, totalEntries, journalEntries int64
+		if err := rows.Scan(&user, &kind, &total, &journal, &totalEntries, &journalEntries); err != nil {
+			return nil, fmt.Errorf("check the journal's totals: %w", err)
+		}
+		problems = append(problems, Problem{user, fmt.Sprintf("%s entries: %d summing to %d in the journal, %d summing to %d in credit_totals",
+			kind, journalEntries, journal, totalEntries, total)})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("check the journal's totals: %w", err)
+	}
+	return problems, nil
 }

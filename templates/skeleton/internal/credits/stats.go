@@ -56,7 +56,9 @@ func (t Totals) NetConsumed() int64 { return t.Consumed - t.Refunded }
 // Totals returns the ledger-wide sums for the admin overview.
 func (l *Ledger) Totals(ctx context.Context) (Totals, error) {
 	var t Totals
-	rows, err := l.db.QueryContext(ctx, "SELECT kind, COALESCE(SUM(amount), 0) FROM credit_journal GROUP BY kind")
+	// credit_totals is the journal summed by account and kind (migration
+	// 0012), which Verify checks against the journal.
+	rows, err := l.db.QueryContext(ctx, "SELECT kind, COALESCE(SUM(amount), 0) FROM credit_totals GROUP BY kind")
 	if err != nil {
 		return t, fmt.Errorf("sum the journal: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/migrate"
 )
 
 // The admin overview's ranking: net use (refunds taken off) within the
@@ -59,5 +60,56 @@ func TestTopConsumers(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, []string{tied[0]}, []string{top[0].UserID}, "the limit keeps the first of the ranking")
 		assert.Len(t, top, 1)
+	})
+}
+
+// The ledger-wide totals come from credit_totals, which migration 0012
+// fills from the journal already written and a trigger keeps with every
+// entry after; credits check notices when they drift apart.
+func TestTotalsBackfilledAndKept(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		clk := clock.NewFake(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))
+		m, err := migrate.New(db, clk)
+		require.NoError(t, err)
+		for {
+			v, err := m.Current(ctx)
+			require.NoError(t, err)
+			if v < 12 {
+				break
+			}
+			_, err = m.Down(ctx)
+			require.NoError(t, err)
+		}
+		l := credits.New(db, clk)
+		u, v := dbtest.NewUser(t, db), dbtest.NewUser(t, db)
+		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 100})
+		mustAdd(t, l, credits.Credit{UserID: v, Kind: credits.KindGrant, Amount: 7, ExpiresAt: clk.Now().Add(time.Hour)})
+		_, err = l.Consume(ctx, credits.Debit{UserID: u, Amount: 30, Service: "s"})
+		require.NoError(t, err)
+		_, err = m.Up(ctx) // 0012 backfills what the journal holds
+		require.NoError(t, err)
+
+		used, err := l.Consume(ctx, credits.Debit{UserID: u, Amount: 5, Service: "s"})
+		require.NoError(t, err)
+		_, err = l.Refund(ctx, u, used.Entry.ID, "failed")
+		require.NoError(t, err)
+		_, err = l.Adjust(ctx, credits.Adjustment{UserID: v, ActorID: u, Amount: -2, Reason: "fix"})
+		require.NoError(t, err)
+		clk.Advance(2 * time.Hour)
+		_, err = l.ExpireDue(ctx)
+		require.NoError(t, err)
+
+		totals, err := l.Totals(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, credits.Totals{Purchased: 100, Granted: 7, Consumed: 35, Refunded: 5, Expired: 5, Deducted: 2,
+			Outstanding: 70, Accounts: 2}, totals)
+		mustVerify(t, l)
+
+		_, err = db.ExecContext(ctx, "UPDATE credit_totals SET amount = amount + 1 WHERE user_id = ? AND kind = 'purchase'", u)
+		require.NoError(t, err)
+		problems, err := l.Verify(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, []credits.Problem{{UserID: u, What: "purchase entries: 1 summing to 100 in the journal, 1 summing to 101 in credit_totals"}}, problems)
 	})
 }

@@ -1,0 +1,2 @@
+DROP TRIGGER credit_totals_add;
+DROP TABLE credit_totals;
