@@ -91,12 +91,12 @@ var pageVisits = map[string][]pageVisit{
 	"GET /dev/checkout/{id}":         {{"dev-checkout-unknown", "/dev/checkout/cs_fake_unknown"}},
 	// Payments are on through the fake (STRIPE_FAKE): the list is empty
 	// until a purchase is made, which TestBrowserBilling makes.
-	"GET /admin/payments":      {{"admin-payments", "/admin/payments"}},
-	"GET /admin/payments/{id}": {{"admin-payment-unknown", "/admin/payments/unknown"}},
-	"GET /admin/packages":      {{"admin-packages", "/admin/packages"}},
-	"GET /admin/packages/{id}": {{"admin-package", "/admin/packages/{package}"}},
-	"GET /files":                    {{"files", "/files"}, {"files-grid", "/files?view=grid"}},
-	"GET /admin/users/{id}/files":   {{"admin-user-files", "/admin/users/{user}/files"}},
+	"GET /admin/payments":         {{"admin-payments", "/admin/payments"}},
+	"GET /admin/payments/{id}":    {{"admin-payment-unknown", "/admin/payments/unknown"}},
+	"GET /admin/packages":         {{"admin-packages", "/admin/packages"}},
+	"GET /admin/packages/{id}":    {{"admin-package", "/admin/packages/{package}"}},
+	"GET /files":                  {{"files", "/files"}, {"files-grid", "/files?view=grid"}},
+	"GET /admin/users/{id}/files": {{"admin-user-files", "/admin/users/{user}/files"}},
 	// A file of one's own is walked by TestBrowserFiles; here the page
 	// that answers for another's, or none.
 	"GET /files/{id}": {{"file-missing", "/files/NOSUCHFILEAAAAAAAAAAAAAA"}},
