@@ -75,7 +75,7 @@ func (b *Billing) chargeRefunded(ctx context.Context, chargeID string) error {
 		return nil
 	}
 	out, err := b.ledger.Reverse(ctx, credits.Reversal{UserID: p.UserID, Claim: refundClaim(ch.ID),
-		Total: share(p.Credits, ch.AmountRefunded, ch.Amount), Reason: "refund of purchase " + p.ID})
+		Total: share(p.Credits, ch.AmountRefunded, ch.Amount), NeverLower: true, Reason: "refund of purchase " + p.ID})
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,7 @@ func (b *Billing) disputeChanged(ctx context.Context, disputeID string) error {
 	if d.FundsWithdrawn() {
 		total = share(p.Credits, d.Amount, p.Amount)
 	}
-	out, err := b.ledger.Reverse(ctx, credits.Reversal{UserID: p.UserID, Claim: disputeClaim(d.ID), Total: total,
+	out, err := b.ledger.Reverse(ctx, credits.Reversal{UserID: p.UserID, Claim: disputeClaim(d.ID), Total: total, FinalOnceLowered: true,
 		Reason: fmt.Sprintf("dispute of purchase %s (%s)", p.ID, d.Status)})
 	if err != nil {
 		return err

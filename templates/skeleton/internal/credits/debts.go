@@ -28,8 +28,15 @@ type Reversal struct {
 	Claim string
 	// Total is how many credits the claim takes back altogether; lower
 	// than before, the difference is given back.
-	Total  int64
-	Reason string
+	Total int64
+	// NeverLower: the claim only grows, as a refund is never undone, so
+	// a lower total is a stale read and gives nothing back.
+	NeverLower bool
+	// FinalOnceLowered: once the claim has given credits back it is
+	// settled, as a dispute won is final, so a higher total after that is
+	// a stale read and takes nothing.
+	FinalOnceLowered bool
+	Reason           string
 }
 
 // Reversed is what one Reverse call moved.
@@ -58,11 +65,14 @@ func (l *Ledger) Reverse(ctx context.Context, r Reversal) (Reversed, error) {
 		if _, err := l.lockAccount(ctx, tx, r.UserID, now); err != nil {
 			return Result{}, err
 		}
-		stands, err := claimed(ctx, tx, r.UserID, r.Claim)
+		stands, gaveBack, err := claimed(ctx, tx, r.UserID, r.Claim)
 		if err != nil {
 			return Result{}, err
 		}
 		change := r.Total - stands
+		if change < 0 && r.NeverLower || change > 0 && r.FinalOnceLowered && gaveBack {
+			change = 0
+		}
 		switch {
 		case change > 0:
 			balance, err := b.expire(ctx, r.UserID, now)
@@ -108,18 +118,18 @@ func (l *Ledger) Reverse(ctx context.Context, r Reversal) (Reversed, error) {
 
 // claimed is how many credits the claim takes back now: what its
 // reversals took off the balance and recorded as debts, less what it gave
-// back.
-func claimed(ctx context.Context, tx *database.Tx, userID, claim string) (int64, error) {
-	var stands int64
-	err := tx.QueryRowContext(ctx,
+// back; and whether it ever gave any back.
+func claimed(ctx context.Context, tx *database.Tx, userID, claim string) (stands int64, gaveBack bool, err error) {
+	err = tx.QueryRowContext(ctx,
 		`SELECT COALESCE((SELECT -SUM(amount) FROM credit_journal
 		                  WHERE user_id = ? AND reference = ? AND kind IN ('payment_reversal', 'purchase')), 0)
-		      + COALESCE((SELECT SUM(amount) FROM credit_debts WHERE user_id = ? AND reference = ?), 0)`,
-		userID, claim, userID, claim).Scan(&stands)
+		      + COALESCE((SELECT SUM(amount) FROM credit_debts WHERE user_id = ? AND reference = ?), 0),
+		        EXISTS (SELECT 1 FROM credit_journal WHERE user_id = ? AND reference = ? AND kind = 'purchase')`,
+		userID, claim, userID, claim, userID, claim).Scan(&stands, &gaveBack)
 	if err != nil {
-		return 0, fmt.Errorf("sum what %s took back: %w", claim, err)
+		return 0, false, fmt.Errorf("sum what %s took back: %w", claim, err)
 	}
-	return stands, nil
+	return stands, gaveBack, nil
 }
 
 type openDebt struct {

@@ -27,6 +27,8 @@ type Stripe struct {
 	emails        map[string]string
 	emailFailures int
 	charges       map[string]*billing.Charge
+	// staleRefunded is what the next read of a charge says was refunded.
+	staleRefunded map[string]int64
 	disputes      map[string]*billing.Dispute
 	refunds       map[string]billing.Refund // by idempotency key
 	// The catalogue: products, prices and what each create's idempotency
@@ -49,7 +51,7 @@ type price struct {
 // New returns a Stripe with no prices, customers or sessions.
 func New() *Stripe {
 	return &Stripe{prices: map[string]price{}, sessions: map[string]billing.CheckoutSession{}, customers: map[string]string{},
-		checkouts: map[string]string{}, charges: map[string]*billing.Charge{}, disputes: map[string]*billing.Dispute{}, refunds: map[string]billing.Refund{},
+		checkouts: map[string]string{}, charges: map[string]*billing.Charge{}, staleRefunded: map[string]int64{}, disputes: map[string]*billing.Dispute{}, refunds: map[string]billing.Refund{},
 		emails: map[string]string{}, products: map[string]billing.Product{}, catalogPrices: map[string]Price{}, catalogueKeys: map[string]string{}}
 }
 

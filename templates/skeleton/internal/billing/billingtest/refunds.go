@@ -16,7 +16,21 @@ func (s *Stripe) Charge(_ context.Context, id string) (billing.Charge, error) {
 	if !ok {
 		return billing.Charge{}, fmt.Errorf("billingtest: no such charge %q", id)
 	}
-	return *ch, nil
+	read := *ch
+	if stale, ok := s.staleRefunded[id]; ok {
+		delete(s.staleRefunded, id)
+		read.AmountRefunded = stale
+	}
+	return read, nil
+}
+
+// ReadStale makes the next read of the charge say amountRefunded was
+// refunded, as a read made before a later refund and answered after it
+// does.
+func (s *Stripe) ReadStale(chargeID string, amountRefunded int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.staleRefunded[chargeID] = amountRefunded
 }
 
 // Dispute implements billing.Stripe.
