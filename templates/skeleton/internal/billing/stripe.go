@@ -237,7 +237,18 @@ func fromStripe(s *stripe.CheckoutSession) CheckoutSession {
 func stripeError(what string, err error) error {
 	var se *stripe.Error
 	if errors.As(err, &se) {
-		return fmt.Errorf("%s: Stripe answered %d (%s %s, request %s): %s", what, se.HTTPStatusCode, se.Type, se.Code, se.RequestID, se.Msg)
+		return &stripeFailure{fmt.Sprintf("%s: Stripe answered %d (%s %s, request %s): %s", what, se.HTTPStatusCode, se.Type, se.Code, se.RequestID, se.Msg), se}
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
+
+// stripeFailure keeps Stripe's error for errors.As, so that callers can
+// tell a refusal from an outage, and says it in words (stripe.Error's own
+// text is JSON).
+type stripeFailure struct {
+	msg string
+	err *stripe.Error
+}
+
+func (e *stripeFailure) Error() string { return e.msg }
+func (e *stripeFailure) Unwrap() error { return e.err }

@@ -31,6 +31,8 @@ type Stripe struct {
 	staleRefunded map[string]int64
 	disputes      map[string]*billing.Dispute
 	refunds       map[string]billing.Refund // by idempotency key
+	// refundFailures is how many CreateRefund calls fail from now.
+	refundFailures int
 	// The catalogue: products, prices and what each create's idempotency
 	// key made.
 	products          map[string]billing.Product
