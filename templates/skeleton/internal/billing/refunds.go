@@ -77,7 +77,7 @@ func (b *Billing) chargeRefunded(ctx context.Context, chargeID string) error {
 		return nil
 	}
 	out, err := b.ledger.Reverse(ctx, credits.Reversal{UserID: p.UserID, Claim: refundClaim(ch.ID),
-		Total: share(p.Credits, ch.AmountRefunded, ch.Amount), NeverLower: true, Reason: "refund of purchase " + p.ID})
+		Total: share(p.Credits, ch.AmountRefunded, ch.Amount), Grant: p.JournalID, NeverLower: true, Reason: "refund of purchase " + p.ID})
 	if err != nil {
 		return err
 	}
@@ -116,7 +116,7 @@ func (b *Billing) disputeChanged(ctx context.Context, disputeID string) error {
 	if d.FundsWithdrawn() {
 		total = share(p.Credits, d.Amount, p.Amount)
 	}
-	out, err := b.ledger.Reverse(ctx, credits.Reversal{UserID: p.UserID, Claim: disputeClaim(d.ID), Total: total, FinalOnceLowered: true,
+	out, err := b.ledger.Reverse(ctx, credits.Reversal{UserID: p.UserID, Claim: disputeClaim(d.ID), Total: total, Grant: p.JournalID, FinalOnceLowered: true,
 		Reason: fmt.Sprintf("dispute of purchase %s (%s)", p.ID, d.Status)})
 	if err != nil {
 		return err

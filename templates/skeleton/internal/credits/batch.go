@@ -222,7 +222,7 @@ func (b *batch) debit(ctx context.Context, d Debit, kind Kind, actorID, reason s
 		a.keyed[e.IdempotencyKey] = e
 	}
 	left := d.Amount
-	for _, x := range a.lots {
+	for _, x := range drainOrder(a.lots, d.firstLot) {
 		if left == 0 {
 			break
 		}
@@ -245,6 +245,16 @@ func (b *batch) debit(ctx context.Context, d Debit, kind Kind, actorID, reason s
 		b.tx.After(func(ctx context.Context) error { return hook(ctx, b.tx, e) })
 	}
 	return Result{Entry: e}, nil
+}
+
+// drainOrder is the order a debit drains the lots in: the account's
+// (priority, then age), with the lot named first put before the others.
+func drainOrder(lots []*lot, first string) []*lot {
+	i := slices.IndexFunc(lots, func(x *lot) bool { return x.id == first })
+	if first == "" || i <= 0 {
+		return lots
+	}
+	return slices.Concat(lots[i:i+1], lots[:i], lots[i+1:])
 }
 
 // expire empties the user's lots that are past their expiry, writes it out

@@ -173,6 +173,9 @@ type Debit struct {
 	Service        string
 	Reference      string
 	IdempotencyKey string
+	// firstLot is drained before the usual order: a reversal takes back
+	// the refunded purchase's own credits first.
+	firstLot string
 }
 
 // Result is the outcome of a movement: its entry and whether it was a replay

@@ -29,6 +29,10 @@ type Reversal struct {
 	// Total is how many credits the claim takes back altogether; lower
 	// than before, the difference is given back.
 	Total int64
+	// Grant is the journal entry that granted the credits paid for, if
+	// any: its lot is drained first, so a refund takes back the
+	// purchase's own credits before the user's expiring ones.
+	Grant string
 	// NeverLower: the claim only grows, as a refund is never undone, so
 	// a lower total is a stale read and gives nothing back.
 	NeverLower bool
@@ -82,7 +86,11 @@ func (l *Ledger) Reverse(ctx context.Context, r Reversal) (Reversed, error) {
 			out.Taken, out.Owed = min(balance, change), change-min(balance, change)
 			var entryID string
 			if out.Taken > 0 {
-				res, err := b.debit(ctx, Debit{UserID: r.UserID, Amount: out.Taken, Reference: r.Claim}, KindPaymentReversal, "", r.Reason, nil)
+				lot, err := grantedLot(ctx, tx, r.UserID, r.Grant)
+				if err != nil {
+					return Result{}, err
+				}
+				res, err := b.debit(ctx, Debit{UserID: r.UserID, Amount: out.Taken, Reference: r.Claim, firstLot: lot}, KindPaymentReversal, "", r.Reason, nil)
 				if err != nil {
 					return Result{}, err
 				}
@@ -130,6 +138,23 @@ func claimed(ctx context.Context, tx *database.Tx, userID, claim string) (stands
 		return 0, false, fmt.Errorf("sum what %s took back: %w", claim, err)
 	}
 	return stands, gaveBack, nil
+}
+
+// grantedLot is the lot the user's journal entry grant created; none
+// without a grant.
+func grantedLot(ctx context.Context, tx *database.Tx, userID, grant string) (string, error) {
+	if grant == "" {
+		return "", nil
+	}
+	var lot string
+	err := tx.QueryRowContext(ctx, "SELECT lot_id FROM credit_journal WHERE id = ? AND user_id = ?", grant, userID).Scan(&lot)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("the grant %s of a reversal is not an entry of user %s", grant, userID)
+	}
+	if err != nil {
+		return "", fmt.Errorf("read the lot of grant %s: %w", grant, err)
+	}
+	return lot, nil
 }
 
 type openDebt struct {

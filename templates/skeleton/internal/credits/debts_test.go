@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -54,6 +55,39 @@ func TestReverseMovesTheClaimsDifference(t *testing.T) {
 		balance, _ = balanceAndDebt(t, l, u)
 		assert.EqualValues(t, 20, balance, "reinstated")
 		mustVerify(t, l)
+	})
+}
+
+// Row 63: a reversal takes back the refunded purchase's own credits
+// first, not the expiring ones the user would spend first; past them, the
+// usual order.
+func TestReversalDrainsThePurchasesLotFirst(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		l := credits.New(db, clock.System{})
+		u := dbtest.NewUser(t, db)
+		bought := mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 100})
+		promo := mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindGrant, Amount: 50, Priority: credits.PriorityExpiring,
+			ExpiresAt: time.Now().Add(24 * time.Hour)})
+		lotLeft := func(e credits.Entry) (n int64) {
+			t.Helper()
+			require.NoError(t, db.QueryRowContext(ctx, "SELECT remaining FROM credit_lots WHERE id = ?", e.LotID).Scan(&n))
+			return n
+		}
+
+		mustReverse(t, l, credits.Reversal{UserID: u, Claim: "stripe-refund-ch_1", Total: 30, Grant: bought.ID, Reason: "refund"})
+		assert.EqualValues(t, 70, lotLeft(bought), "the purchase's own lot")
+		assert.EqualValues(t, 50, lotLeft(promo), "the expiring credits untouched")
+
+		mustReverse(t, l, credits.Reversal{UserID: u, Claim: "stripe-refund-ch_1", Total: 120, Grant: bought.ID, Reason: "refund"})
+		assert.EqualValues(t, 30, lotLeft(promo), "past the purchase's lot, the usual order")
+		balance, debt := balanceAndDebt(t, l, u)
+		assert.EqualValues(t, 30, balance)
+		assert.Zero(t, debt)
+		mustVerify(t, l)
+
+		_, err := l.Reverse(ctx, credits.Reversal{UserID: u, Claim: "stripe-refund-ch_2", Total: 1, Grant: "nope"})
+		assert.ErrorContains(t, err, "the grant nope of a reversal is not an entry of user")
 	})
 }
 
