@@ -241,10 +241,11 @@ func (b *batch) debit(ctx context.Context, d Debit, kind Kind, actorID, reason s
 		balance, threshold := a.balance, a.notice.threshold
 		b.tx.After(func(ctx context.Context) error { return b.l.onLow(ctx, b.tx.Tx, d.UserID, balance, threshold) })
 	}
+	res := Result{Entry: e, Balance: a.balance}
 	if hook != nil {
-		b.tx.After(func(ctx context.Context) error { return hook(ctx, b.tx, e) })
+		b.tx.After(func(ctx context.Context) error { return hook(ctx, b.tx, res) })
 	}
-	return Result{Entry: e}, nil
+	return res, nil
 }
 
 // drainOrder is the order a debit drains the lots in: the account's

@@ -164,8 +164,8 @@ type openDebt struct {
 
 // payDebts pays the user's debts, oldest first, from the balance that
 // creditID has just raised, as one payment_reversal entry referring to
-// that credit.
-func (b *batch) payDebts(ctx context.Context, user, creditID string) error {
+// that credit, and returns what it paid.
+func (b *batch) payDebts(ctx context.Context, user, creditID string) (int64, error) {
 	var debts []openDebt
 	var owed int64
 	err := b.each(ctx, "read debts", func(rows *sql.Rows) error {
@@ -177,26 +177,27 @@ func (b *batch) payDebts(ctx context.Context, user, creditID string) error {
 		return nil
 	}, "SELECT id, remaining FROM credit_debts WHERE user_id = ? AND remaining > 0 ORDER BY seq", user)
 	if err != nil || owed == 0 {
-		return err
+		return 0, err
 	}
 	// The credit was written with its own statements: what the batch knew
 	// of the account is stale.
 	delete(b.accounts, user)
 	a, err := b.account(ctx, user)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	pay := min(owed, a.balance)
 	if pay == 0 {
-		return nil
+		return 0, nil
 	}
 	res, err := b.debit(ctx, Debit{UserID: user, Amount: pay, Reference: creditID}, KindPaymentReversal, "", "pays the debt of reversed payments", nil)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if err := b.Flush(ctx); err != nil {
-		return err
+		return 0, err
 	}
+	paid := pay
 	for _, d := range debts {
 		if pay == 0 {
 			break
@@ -204,14 +205,14 @@ func (b *batch) payDebts(ctx context.Context, user, creditID string) error {
 		n := min(pay, d.remaining)
 		pay -= n
 		if _, err := b.tx.ExecContext(ctx, "UPDATE credit_debts SET remaining = remaining - ? WHERE id = ?", n, d.id); err != nil {
-			return fmt.Errorf("pay a debt: %w", err)
+			return 0, fmt.Errorf("pay a debt: %w", err)
 		}
 		if _, err := b.tx.ExecContext(ctx, "INSERT INTO credit_debt_payments (journal_id, debt_id, amount) VALUES (?, ?, ?)",
 			res.Entry.ID, d.id, n); err != nil {
-			return fmt.Errorf("record a debt's payment: %w", err)
+			return 0, fmt.Errorf("record a debt's payment: %w", err)
 		}
 	}
-	return nil
+	return paid, nil
 }
 
 // Debt returns what the user owes: credits that reversals could not take

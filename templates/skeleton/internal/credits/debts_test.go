@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/audit"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
@@ -88,6 +89,34 @@ func TestReversalDrainsThePurchasesLotFirst(t *testing.T) {
 
 		_, err := l.Reverse(ctx, credits.Reversal{UserID: u, Claim: "stripe-refund-ch_2", Total: 1, Grant: "nope"})
 		assert.ErrorContains(t, err, "the grant nope of a reversal is not an entry of user")
+	})
+}
+
+// Row 63: an administrator's grant to an account in debt pays the debt
+// first: the result, and the audit row written with it, give the balance
+// after the payment and name it.
+func TestAdjustmentPayingADebtReportsTheFinalBalance(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		l := credits.New(db, clock.System{})
+		u, admin := dbtest.NewUser(t, db), dbtest.NewUser(t, db)
+		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 100})
+		_, err := l.Consume(ctx, credits.Debit{UserID: u, Amount: 70, Service: "s"})
+		require.NoError(t, err)
+		mustReverse(t, l, credits.Reversal{UserID: u, Claim: "stripe-refund-ch_1", Total: 100, Reason: "refund"})
+
+		res, err := l.Adjust(ctx, credits.Adjustment{UserID: u, ActorID: admin, Amount: 100, Reason: "goodwill"})
+		require.NoError(t, err)
+		assert.EqualValues(t, 30, res.Balance, "the balance once the debt is paid")
+		assert.EqualValues(t, 70, res.DebtPaid)
+		balance, debt := balanceAndDebt(t, l, u)
+		assert.EqualValues(t, 30, balance)
+		assert.Zero(t, debt)
+		entries, err := audit.NewLog(db).Recent(ctx, u, 1)
+		require.NoError(t, err)
+		require.Len(t, entries, 1)
+		assert.Equal(t, "+100 credits (before 0, after 30; 70 paid the debt of reversed payments): goodwill", entries[0].Detail)
+		mustVerify(t, l)
 	})
 }
 
