@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -69,6 +70,28 @@ func TestAdminPackages(t *testing.T) {
 
 			resp, _ = admin.get("/admin/packages/nope")
 			assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+		})
+	}
+}
+
+// Row 64: a change to the catalogue is a change to what buyers pay: a
+// stale session is sent to reauthenticate first, and nothing is written.
+func TestAdminPackagesNeedAFreshPassword(t *testing.T) {
+	for _, d := range dbtest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			s, admin := adminShop(t, d)
+			ctx := context.Background()
+			before, err := s.billing.Packages(ctx)
+			require.NoError(t, err)
+			s.clock.Advance(11 * time.Minute)
+
+			resp, _ := admin.post("/admin/packages", packageValues("Stale", "10", "1.00", "eur", "", true))
+			wantRedirect(t, resp, http.StatusSeeOther, "/reauthenticate")
+			resp, _ = admin.post("/admin/packages/"+s.purchase.PackageID, packageValues("Stale", "1", "0.01", "eur", "1", true))
+			wantRedirect(t, resp, http.StatusSeeOther, "/reauthenticate")
+			after, err := s.billing.Packages(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, before, after, "nothing written")
 		})
 	}
 }
