@@ -43,6 +43,9 @@ type Reversal struct {
 	Reason           string
 }
 
+// SourceReinstated is the source of the lots reversals give back.
+const SourceReinstated = "reinstated"
+
 // Reversed is what one Reverse call moved.
 type Reversed struct {
 	// Taken came off the balance; Owed is what the balance lacked, now a
@@ -111,7 +114,7 @@ func (l *Ledger) Reverse(ctx context.Context, r Reversal) (Reversed, error) {
 			out.Restored = -change
 			// Given back as the purchase it was: permanent credits, which
 			// pay the account's debts first, this claim's own included.
-			if _, err := b.credit(ctx, Credit{UserID: r.UserID, Kind: KindPurchase, Amount: out.Restored, Source: "reinstated",
+			if _, err := b.credit(ctx, Credit{UserID: r.UserID, Kind: KindPurchase, Amount: out.Restored, Source: SourceReinstated,
 				Priority: PriorityPermanent, Reference: r.Claim, Reason: r.Reason}, nil); err != nil {
 				return Result{}, err
 			}

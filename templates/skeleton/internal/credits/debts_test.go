@@ -120,6 +120,26 @@ func TestAdjustmentPayingADebtReportsTheFinalBalance(t *testing.T) {
 	})
 }
 
+// Credits a won dispute gives back are no purchase: the overview's
+// purchased total leaves them out and counts them as reinstated.
+func TestReinstatedCreditsAreNoPurchase(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		l := credits.New(db, clock.System{})
+		u := dbtest.NewUser(t, db)
+		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 100})
+		mustReverse(t, l, credits.Reversal{UserID: u, Claim: "stripe-dispute-dp_1", Total: 100, Reason: "dispute"})
+		mustReverse(t, l, credits.Reversal{UserID: u, Claim: "stripe-dispute-dp_1", Total: 0, Reason: "dispute won"})
+		totals, err := l.Totals(ctx)
+		require.NoError(t, err)
+		assert.EqualValues(t, 100, totals.Purchased, "bought once")
+		assert.EqualValues(t, 100, totals.Reinstated)
+		assert.EqualValues(t, 100, totals.Reversed)
+		assert.EqualValues(t, 100, totals.Outstanding)
+		mustVerify(t, l)
+	})
+}
+
 // Row 63: a reversal takes the balance to zero and never below; the
 // shortfall is a debt, paid first from the next credits in, and the
 // ledger's check verifies it all.
