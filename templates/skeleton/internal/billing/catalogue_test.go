@@ -15,8 +15,9 @@ import (
 
 // Row 65: the sync makes a product and a price per package once, however often
 // it runs; a new amount takes the package off sale until the sync makes
-// its new price and deactivates the old one; a zero-decimal currency's
-// amount goes to Stripe as it is.
+// its new price and deactivates the old one, and going back to an old
+// amount makes a new price again; a zero-decimal currency's amount goes
+// to Stripe as it is.
 func TestSyncCatalogue(t *testing.T) {
 	for _, d := range dbtest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
@@ -69,6 +70,20 @@ func TestSyncCatalogue(t *testing.T) {
 			require.Len(t, entries, 2, "created and updated, each in the audit log")
 			assert.Equal(t, "billing.package_updated", entries[0].Action)
 			assert.Contains(t, entries[0].Detail, "7.00 USD")
+
+			// Back to 5.00 within a day: a new price, not the first one,
+			// which Stripe would replay deactivated.
+			starter.UnitAmount = 500
+			_, err = s.billing.UpdatePackage(ctx, "admin", starter)
+			require.NoError(t, err)
+			_, err = s.billing.SyncCatalogue(ctx)
+			require.NoError(t, err)
+			starter = mustPackage(t, s, starter.ID)
+			cat = s.stripe.Catalogue()
+			assert.NotEqual(t, oldPrice, starter.StripePriceID, "not the deactivated first price")
+			assert.True(t, cat.Prices[starter.StripePriceID].Active, "the package's price is on sale")
+			assert.EqualValues(t, 500, cat.Prices[starter.StripePriceID].UnitAmount)
+			s.checkout(t, user, starter)
 		})
 	}
 }
