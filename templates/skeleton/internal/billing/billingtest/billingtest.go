@@ -41,6 +41,7 @@ type Stripe struct {
 	endpoints         []billing.NewWebhookEndpoint
 	catalogueFailures int
 	failAfterMaking   bool
+	afterPrice        func()
 	failures          int
 	retrieved         int
 }
