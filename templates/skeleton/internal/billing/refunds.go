@@ -71,10 +71,8 @@ func (b *Billing) chargeRefunded(ctx context.Context, chargeID string) error {
 	if err != nil {
 		return err
 	}
-	if ch.Currency != p.Currency {
-		b.logger.ErrorContext(ctx, "stripe refund not reversed: the charge's currency is not the purchase's",
-			"charge", ch.ID, "purchase", p.ID, "currency", ch.Currency, "purchase_currency", p.Currency)
-		return nil
+	if err := sameCurrency(ch.ID, ch.Currency, p); err != nil {
+		return err
 	}
 	out, err := b.ledger.Reverse(ctx, credits.Reversal{UserID: p.UserID, Claim: refundClaim(ch.ID),
 		Total: share(p.Credits, ch.AmountRefunded, ch.Amount), Grant: p.JournalID, NeverLower: true, Reason: "refund of purchase " + p.ID})
@@ -112,6 +110,9 @@ func (b *Billing) disputeChanged(ctx context.Context, disputeID string) error {
 	if err != nil {
 		return err
 	}
+	if err := sameCurrency(d.ID, d.Currency, p); err != nil {
+		return err
+	}
 	var total int64
 	if d.FundsWithdrawn() {
 		total = share(p.Credits, d.Amount, p.Amount)
@@ -122,6 +123,17 @@ func (b *Billing) disputeChanged(ctx context.Context, disputeID string) error {
 		return err
 	}
 	b.logReversal(ctx, "dispute", p, d.ID, out)
+	return nil
+}
+
+// sameCurrency refuses to reverse a purchase for a Stripe object in
+// another currency: its share cannot be worked out, so the event stays
+// unprocessed, failing visibly, for someone to look at.
+func sameCurrency(object, currency string, p Purchase) error {
+	if !strings.EqualFold(currency, p.Currency) {
+		return fmt.Errorf("%s is in %q but purchase %s was paid in %q: no credits reversed; reverse them by hand with an adjustment",
+			object, currency, p.ID, p.Currency)
+	}
 	return nil
 }
 

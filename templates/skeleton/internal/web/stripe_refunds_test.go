@@ -241,6 +241,28 @@ func TestStripeRefundEventsConcurrentlyReverseOnce(t *testing.T) {
 	}
 }
 
+// Row 63: a refund or dispute in another currency than the purchase's
+// cannot be shared out: its event fails, stays unprocessed and says why,
+// and no credits move.
+func TestStripeReversalInAnotherCurrencyStaysUnprocessed(t *testing.T) {
+	for _, d := range dbtest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			s, charge := paidShop(t, d)
+			s.stripe.ChangeCurrency(charge, "usd")
+			s.stripe.Refund(charge, 300)
+			s.deliverAbout(t, "evt_refund", billing.EventChargeRefunded, "charge", charge)
+			dispute := s.stripe.OpenDispute(charge, 900)
+			s.deliverAbout(t, "evt_withdrawn", billing.EventDisputeFundsWithdrawn, "dispute", dispute)
+			s.runDueJobs(t)
+			assert.False(t, s.processed(t, "evt_refund"), "the refund's event stays to be seen")
+			assert.False(t, s.processed(t, "evt_withdrawn"), "the dispute's event stays to be seen")
+			assert.Contains(t, s.logs.String(), charge+` is in \"usd\" but purchase `+s.purchase.ID+` was paid in \"eur\"`)
+			assert.Contains(t, s.logs.String(), dispute+` is in \"usd\"`)
+			s.assertStands(t, packageCredits, 0, "no credits moved")
+		})
+	}
+}
+
 // A refund whose event is worked before the purchase is fulfilled is not
 // taken for done: it is worked again once the grant has committed.
 func TestStripeRefundBeforeFulfillmentIsRetried(t *testing.T) {

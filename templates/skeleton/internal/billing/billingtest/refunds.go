@@ -88,6 +88,14 @@ func (s *Stripe) FailRefunds(n int) {
 	s.refundFailures = n
 }
 
+// ChangeCurrency makes the charge, and disputes opened after, say they
+// are in currency.
+func (s *Stripe) ChangeCurrency(chargeID, currency string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.charges[chargeID].Currency = currency
+}
+
 // Refund refunds amount more of the charge, as a refund made in Stripe's
 // dashboard does.
 func (s *Stripe) Refund(chargeID string, amount int64) {
