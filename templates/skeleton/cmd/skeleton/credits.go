@@ -58,7 +58,7 @@ func creditsGrant(fs *flag.FlagSet) func(context.Context, invocation) error {
 			if err != nil {
 				return fmt.Errorf("credits grant: %w", err)
 			}
-			fmt.Fprintf(inv.stdout, "Granted %d credits to %s; the balance is now %d.\n", n, u.Email, res.Entry.BalanceAfter)
+			fmt.Fprintf(inv.stdout, "Granted %d credits to %s; the balance is now %d.\n", n, u.Email, res.Balance)
 			return nil
 		})
 	}
@@ -81,7 +81,7 @@ func creditsAdjust(fs *flag.FlagSet) func(context.Context, invocation) error {
 			if err != nil {
 				return fmt.Errorf("credits adjust: %w", err)
 			}
-			fmt.Fprintf(inv.stdout, "Adjusted %s by %+d credits; the balance is now %d.\n", u.Email, n, res.Entry.BalanceAfter)
+			fmt.Fprintf(inv.stdout, "Adjusted %s by %+d credits; the balance is now %d.\n", u.Email, n, res.Balance)
 			return nil
 		})
 	}

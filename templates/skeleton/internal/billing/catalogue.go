@@ -145,12 +145,15 @@ func (b *Billing) syncPackage(ctx context.Context, p Package, r *SyncReport) err
 		r.ProductsUpdated++
 	}
 	if p.Active && p.StripePriceID == "" {
+		// The price it replaces is in the key: an amount set again (500,
+		// 700, 500 within Stripe's 24 hours) makes a new price, where the
+		// amount alone would replay the first, deactivated one.
 		id, err := b.stripe.CreatePrice(ctx, NewPrice{ProductID: p.StripeProductID, UnitAmount: p.UnitAmount, Currency: p.Currency},
-			fmt.Sprintf("price-%s-%d-%s", p.ID, p.UnitAmount, p.Currency))
+			fmt.Sprintf("price-%s-%d-%s-%s", p.ID, p.UnitAmount, p.Currency, p.StalePriceID))
 		if err != nil {
 			return err
 		}
-		if err := b.recordPrice(ctx, p.ID, id); err != nil {
+		if err := b.recordPrice(ctx, p, id); err != nil {
 			return err
 		}
 		r.PricesCreated++
@@ -167,15 +170,30 @@ func (b *Billing) syncPackage(ctx context.Context, p Package, r *SyncReport) err
 	return nil
 }
 
-// recordPrice makes priceID the package's price, and keeps it among the
-// package's prices for checkouts paid after it is replaced.
-func (b *Billing) recordPrice(ctx context.Context, packageID, priceID string) error {
+// recordPrice makes priceID, made for p's amount and currency, the
+// package's price, and keeps it among the package's prices for checkouts
+// paid after it is replaced. A package whose price changed meanwhile keeps
+// waiting for its own price: the price made is not sold.
+func (b *Billing) recordPrice(ctx context.Context, p Package, priceID string) error {
 	return b.db.InTx(ctx, func(tx *database.Tx) error {
 		if _, err := tx.ExecContext(ctx, "INSERT INTO credit_package_prices (price_id, package_id, created_at) VALUES (?, ?, ?) ON CONFLICT (price_id) DO NOTHING",
-			priceID, packageID, b.now()); err != nil {
-			return fmt.Errorf("record price %s of credit package %s: %w", priceID, packageID, err)
+			priceID, p.ID, b.now()); err != nil {
+			return fmt.Errorf("record price %s of credit package %s: %w", priceID, p.ID, err)
 		}
-		return b.setPackageColumn(ctx, tx, packageID, "stripe_price_id", priceID)
+		res, err := tx.ExecContext(ctx, "UPDATE credit_packages SET stripe_price_id = ?, updated_at = ? WHERE id = ? AND unit_amount = ? AND currency = ?",
+			priceID, b.now(), p.ID, p.UnitAmount, p.Currency)
+		if err != nil {
+			return fmt.Errorf("record price %s of credit package %s: %w", priceID, p.ID, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("record price %s of credit package %s: %w", priceID, p.ID, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("credit package %s changed its price while the sync made price %s for %s: run \"stripe sync\" again",
+				p.ID, priceID, FormatAmount(p.UnitAmount, p.Currency))
+		}
+		return nil
 	})
 }
 

@@ -10,20 +10,30 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/audit"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/billing"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/billing/billingtest"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 )
 
+// starterShop is a shop on d with a 5.00 USD package, not yet synced.
+func starterShop(t *testing.T, d database.Dialect) (*shop, billing.Package) {
+	t.Helper()
+	s := newShop(t, dbtest.Open(t, d), billingtest.New())
+	pkg, err := s.billing.CreatePackage(context.Background(), "admin",
+		billing.Package{Name: "Starter", Credits: 100, UnitAmount: 500, Currency: "usd", Active: true})
+	require.NoError(t, err)
+	return s, pkg
+}
+
 // Row 65: the sync makes a product and a price per package once, however often
 // it runs; a new amount takes the package off sale until the sync makes
-// its new price and deactivates the old one; a zero-decimal currency's
-// amount goes to Stripe as it is.
+// its new price and deactivates the old one, and going back to an old
+// amount makes a new price again; a zero-decimal currency's amount goes
+// to Stripe as it is.
 func TestSyncCatalogue(t *testing.T) {
 	for _, d := range dbtest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			ctx := context.Background()
-			s := newShop(t, dbtest.Open(t, d), billingtest.New())
-			starter, err := s.billing.CreatePackage(ctx, "admin", billing.Package{Name: "Starter", Credits: 100, UnitAmount: 500, Currency: "usd", Active: true})
-			require.NoError(t, err)
+			s, starter := starterShop(t, d)
 			yen, err := s.billing.CreatePackage(ctx, "admin", billing.Package{Name: "Yen", Credits: 100, UnitAmount: 800, Currency: "JPY", Active: true, SortOrder: 2})
 			require.NoError(t, err)
 			user := dbtest.NewUser(t, s.db)
@@ -69,6 +79,46 @@ func TestSyncCatalogue(t *testing.T) {
 			require.Len(t, entries, 2, "created and updated, each in the audit log")
 			assert.Equal(t, "billing.package_updated", entries[0].Action)
 			assert.Contains(t, entries[0].Detail, "7.00 USD")
+
+			// Back to 5.00 within a day: a new price, not the first one,
+			// which Stripe would replay deactivated.
+			starter.UnitAmount = 500
+			_, err = s.billing.UpdatePackage(ctx, "admin", starter)
+			require.NoError(t, err)
+			_, err = s.billing.SyncCatalogue(ctx)
+			require.NoError(t, err)
+			starter = mustPackage(t, s, starter.ID)
+			cat = s.stripe.Catalogue()
+			assert.NotEqual(t, oldPrice, starter.StripePriceID, "not the deactivated first price")
+			assert.True(t, cat.Prices[starter.StripePriceID].Active, "the package's price is on sale")
+			assert.EqualValues(t, 500, cat.Prices[starter.StripePriceID].UnitAmount)
+			s.checkout(t, user, starter)
+		})
+	}
+}
+
+// Row 65: a package whose amount changes while the sync makes its price
+// is not sold at the price made: it waits for the next sync, which makes
+// its own.
+func TestSyncCataloguePriceChangedMeanwhile(t *testing.T) {
+	for _, d := range dbtest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			ctx := context.Background()
+			s, pkg := starterShop(t, d)
+			s.stripe.AfterPriceMade(func() {
+				changed := pkg
+				changed.UnitAmount = 900
+				_, err := s.billing.UpdatePackage(ctx, "admin", changed)
+				assert.NoError(t, err)
+			})
+			_, err := s.billing.SyncCatalogue(ctx)
+			require.ErrorContains(t, err, "changed its price while the sync made price")
+			assert.Empty(t, mustPackage(t, s, pkg.ID).StripePriceID, "not sold at 5.00")
+
+			_, err = s.billing.SyncCatalogue(ctx)
+			require.NoError(t, err)
+			pkg = mustPackage(t, s, pkg.ID)
+			assert.EqualValues(t, 900, s.stripe.Catalogue().Prices[pkg.StripePriceID].UnitAmount)
 		})
 	}
 }

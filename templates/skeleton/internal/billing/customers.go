@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -25,14 +26,11 @@ type Customer struct {
 // QueueCustomerEmail, called in the transaction that changes a user's
 // address, queues giving their Stripe customer (if they have one) the new
 // address: the change commits whatever Stripe's state, and a job that
-// fails is retried, so an outage at Stripe only delays it.
+// fails is retried, so an outage at Stripe only delays it. Each change is
+// a job of its own: a job's key stays taken once it is done, so a key per
+// user would queue the first change only.
 func (b *Billing) QueueCustomerEmail(ctx context.Context, tx *database.Tx, userID string) error {
-	key := "customer-email-" + userID
-	added, err := b.jobs.Enqueue(ctx, tx, jobCustomerEmail, key, userID, b.now())
-	if err != nil || added {
-		return err
-	}
-	_, err = b.jobs.Requeue(ctx, tx, key)
+	_, err := b.jobs.Enqueue(ctx, tx, jobCustomerEmail, "customer-email-"+userID+"-"+rand.Text(), userID, b.now())
 	return err
 }
 

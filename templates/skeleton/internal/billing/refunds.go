@@ -7,6 +7,8 @@ import (
 	"math/big"
 	"strings"
 
+	"github.com/stripe/stripe-go/v76"
+
 	"github.com/quickscale/quickscale/templates/skeleton/internal/audit"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 )
@@ -69,13 +71,11 @@ func (b *Billing) chargeRefunded(ctx context.Context, chargeID string) error {
 	if err != nil {
 		return err
 	}
-	if ch.Currency != p.Currency {
-		b.logger.ErrorContext(ctx, "stripe refund not reversed: the charge's currency is not the purchase's",
-			"charge", ch.ID, "purchase", p.ID, "currency", ch.Currency, "purchase_currency", p.Currency)
-		return nil
+	if err := sameCurrency(ch.ID, ch.Currency, p); err != nil {
+		return err
 	}
 	out, err := b.ledger.Reverse(ctx, credits.Reversal{UserID: p.UserID, Claim: refundClaim(ch.ID),
-		Total: share(p.Credits, ch.AmountRefunded, ch.Amount), Reason: "refund of purchase " + p.ID})
+		Total: share(p.Credits, ch.AmountRefunded, ch.Amount), Grant: p.JournalID, NeverLower: true, Reason: "refund of purchase " + p.ID})
 	if err != nil {
 		return err
 	}
@@ -110,16 +110,30 @@ func (b *Billing) disputeChanged(ctx context.Context, disputeID string) error {
 	if err != nil {
 		return err
 	}
+	if err := sameCurrency(d.ID, d.Currency, p); err != nil {
+		return err
+	}
 	var total int64
 	if d.FundsWithdrawn() {
 		total = share(p.Credits, d.Amount, p.Amount)
 	}
-	out, err := b.ledger.Reverse(ctx, credits.Reversal{UserID: p.UserID, Claim: disputeClaim(d.ID), Total: total,
+	out, err := b.ledger.Reverse(ctx, credits.Reversal{UserID: p.UserID, Claim: disputeClaim(d.ID), Total: total, Grant: p.JournalID, FinalOnceLowered: true,
 		Reason: fmt.Sprintf("dispute of purchase %s (%s)", p.ID, d.Status)})
 	if err != nil {
 		return err
 	}
 	b.logReversal(ctx, "dispute", p, d.ID, out)
+	return nil
+}
+
+// sameCurrency refuses to reverse a purchase for a Stripe object in
+// another currency: its share cannot be worked out, so the event stays
+// unprocessed, failing visibly, for someone to look at.
+func sameCurrency(object, currency string, p Purchase) error {
+	if !strings.EqualFold(currency, p.Currency) {
+		return fmt.Errorf("%s is in %q but purchase %s was paid in %q: no credits reversed; reverse them by hand with an adjustment",
+			object, currency, p.ID, p.Currency)
+	}
 	return nil
 }
 
@@ -138,21 +152,28 @@ type RefundRequest struct {
 	Amount int64
 	// RefundedBefore is what the administrator saw refunded already: a
 	// request made on an older view of the purchase is refused, and with
-	// the purchase it derives the idempotency key, so one form sent twice
-	// (a double click) is one refund.
+	// the purchase it derives the idempotency key, so one view of the
+	// purchase sends at most one refund, whatever amounts its tabs and
+	// clicks ask for.
 	RefundedBefore int64
 	ActorID        string
 	Reason         string
 }
 
-// RefundRefused says why a refund was not asked for: the request, not
-// Stripe, is at fault, and nothing was sent or written.
+// RefundRefused says why a refund was not made: the request is at fault,
+// not an outage. Refused by us, nothing was sent or written; refused by
+// Stripe, the refusal is in the audit log.
 type RefundRefused struct{ Reason string }
 
 func (e *RefundRefused) Error() string { return e.Reason }
 
 // ErrStaleRefund refuses a refund asked for on an out-of-date view.
 var ErrStaleRefund = &RefundRefused{"the purchase was refunded since this page was loaded: reload it and check what is left to refund"}
+
+// ErrRefundUnderWay refuses a refund asked for on a view of the purchase
+// that already sent one, with other parameters (another tab, another
+// amount): Stripe refuses the reused idempotency key.
+var ErrRefundUnderWay = &RefundRefused{"another refund of this purchase is under way: reload the page in a moment and check what is left to refund"}
 
 // RefundPurchase asks Stripe to refund (part of) a paid purchase and
 // records the request, granted or refused, in the audit log. The credits
@@ -182,19 +203,21 @@ func (b *Billing) RefundPurchase(ctx context.Context, r RefundRequest) (Refund, 
 			FormatAmount(1, p.Currency), FormatAmount(left, p.Currency), FormatAmount(r.Amount, p.Currency))}
 	}
 	ref, err := b.stripe.CreateRefund(ctx, NewRefund{PaymentIntentID: p.PaymentIntentID, Amount: r.Amount, PurchaseID: p.ID,
-		ActorID: r.ActorID, IdempotencyKey: fmt.Sprintf("refund-%s-%d-%d", p.ID, r.RefundedBefore, r.Amount)})
+		ActorID: r.ActorID, IdempotencyKey: fmt.Sprintf("refund-%s-%d", p.ID, r.RefundedBefore)})
 	detail := fmt.Sprintf("purchase %s: %d %s of %d: %s", p.ID, r.Amount, p.Currency, p.Amount, r.Reason)
-	action := "billing.refund"
 	if err != nil {
-		action, detail = "billing.refund_failed", detail+": "+err.Error()
-	} else {
-		detail += " (Stripe refund " + ref.ID + ")"
-	}
-	if aerr := audit.Record(ctx, b.db, audit.Entry{At: b.now(), ActorID: r.ActorID, TargetID: p.UserID, Action: action, Detail: detail}); aerr != nil {
-		return Refund{}, errors.Join(err, aerr)
-	}
-	if err != nil {
+		err = refundRefusal(err)
+		if aerr := audit.Record(ctx, b.db, audit.Entry{At: b.now(), ActorID: r.ActorID, TargetID: p.UserID,
+			Action: "billing.refund_failed", Detail: detail + ": " + err.Error()}); aerr != nil {
+			return Refund{}, errors.Join(err, aerr)
+		}
 		return Refund{}, err
+	}
+	// The money is on its way back whatever happens next: a missing
+	// audit row must not read as Stripe's refusal, nor keep the credits.
+	if aerr := audit.Record(ctx, b.db, audit.Entry{At: b.now(), ActorID: r.ActorID, TargetID: p.UserID,
+		Action: "billing.refund", Detail: detail + " (Stripe refund " + ref.ID + ")"}); aerr != nil {
+		b.logger.ErrorContext(ctx, "refund made, its audit entry not written", "purchase", p.ID, "refund", ref.ID, "actor", r.ActorID, "err", aerr)
 	}
 	if ref.ChargeID != "" {
 		if err := b.chargeRefunded(ctx, ref.ChargeID); err != nil {
@@ -202,4 +225,20 @@ func (b *Billing) RefundPurchase(ctx context.Context, r RefundRequest) (Refund, 
 		}
 	}
 	return ref, nil
+}
+
+// refundRefusal turns Stripe's refusal of a refund request into a
+// RefundRefused (answered 4xx); an outage or a 5xx stays as it is.
+func refundRefusal(err error) error {
+	var se *stripe.Error
+	if !errors.As(err, &se) || se.HTTPStatusCode < 400 || se.HTTPStatusCode >= 500 {
+		return err
+	}
+	switch se.Type {
+	case stripe.ErrorTypeIdempotency:
+		return ErrRefundUnderWay
+	case stripe.ErrorTypeInvalidRequest:
+		return &RefundRefused{"Stripe refused the refund: " + strings.TrimSuffix(se.Msg, ".")}
+	}
+	return err
 }

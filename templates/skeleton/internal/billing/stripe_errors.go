@@ -19,23 +19,38 @@ var (
 	ErrStripeNoSuchObject = errors.New("stripe has no such object")
 )
 
-// stripeFailure is a Stripe error with its meaning attached; its message
-// is the error's own.
+// stripeFailure is a failed call to Stripe: err says what failed in words
+// (a *stripe.Error's own text is JSON), api is Stripe's answer for
+// errors.As (nil when there was none), so that callers can tell a refusal
+// from an outage, and kind is what it means, if anything.
 type stripeFailure struct {
-	err, kind error
+	err  error
+	api  *stripe.Error
+	kind error
 }
 
-func (f *stripeFailure) Error() string   { return f.err.Error() }
-func (f *stripeFailure) Unwrap() []error { return []error{f.err, f.kind} }
+func (f *stripeFailure) Error() string { return f.err.Error() }
+
+func (f *stripeFailure) Unwrap() []error {
+	out := []error{f.err}
+	if f.api != nil {
+		out = append(out, f.api)
+	}
+	if f.kind != nil {
+		out = append(out, f.kind)
+	}
+	return out
+}
 
 // classify attaches to err, a failed call whose answer from Stripe's API
-// was se (nil: no answer), what it means.
+// was se (nil: no answer), Stripe's answer and what it means.
 func classify(se *stripe.Error, err error) error {
+	f := &stripeFailure{err: err, api: se}
 	switch {
 	case se == nil, se.HTTPStatusCode >= http.StatusInternalServerError, se.HTTPStatusCode == http.StatusTooManyRequests:
-		return &stripeFailure{err: err, kind: ErrStripeUnavailable}
+		f.kind = ErrStripeUnavailable
 	case se.Code == stripe.ErrorCodeResourceMissing:
-		return &stripeFailure{err: err, kind: ErrStripeNoSuchObject}
+		f.kind = ErrStripeNoSuchObject
 	}
-	return err
+	return f
 }

@@ -2,6 +2,9 @@ package billing_test
 
 import (
 	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -61,4 +64,26 @@ func TestDisputeFundsWithdrawn(t *testing.T) {
 	} {
 		assert.Equal(t, want, billing.Dispute{Status: status}.FundsWithdrawn(), status)
 	}
+}
+
+// TestStripeRefusalKeepsStripesError: row 64. Stripe's refusal comes back
+// as Stripe's own error under our words, so billing can tell a refused
+// request (4xx) from an outage; the words name the request id, not the
+// key.
+func TestStripeRefusalKeepsStripesError(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Request-Id", "req_refused")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"error": {"type": "idempotency_error", "message": "Keys for idempotent requests can only be used with the same parameters they were first used with."}}`))
+	}))
+	t.Cleanup(srv.Close)
+	api := billing.NewStripeAPI("sk_test_refused", srv.URL)
+	_, err := api.CreateRefund(context.Background(), billing.NewRefund{PaymentIntentID: "pi_1", Amount: 300, IdempotencyKey: "refund-P1-0"})
+	var se *stripe.Error
+	require.True(t, errors.As(err, &se), "Stripe's error is kept: %v", err)
+	assert.Equal(t, stripe.ErrorTypeIdempotency, se.Type)
+	assert.Equal(t, http.StatusBadRequest, se.HTTPStatusCode)
+	assert.Equal(t, "create a Stripe refund: Stripe answered 400 (idempotency_error , request req_refused): "+
+		"Keys for idempotent requests can only be used with the same parameters they were first used with.", err.Error())
+	assert.NotContains(t, err.Error(), "sk_test_refused")
 }

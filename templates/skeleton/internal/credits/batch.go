@@ -222,7 +222,7 @@ func (b *batch) debit(ctx context.Context, d Debit, kind Kind, actorID, reason s
 		a.keyed[e.IdempotencyKey] = e
 	}
 	left := d.Amount
-	for _, x := range a.lots {
+	for _, x := range drainOrder(a.lots, d.firstLot) {
 		if left == 0 {
 			break
 		}
@@ -241,10 +241,21 @@ func (b *batch) debit(ctx context.Context, d Debit, kind Kind, actorID, reason s
 		balance, threshold := a.balance, a.notice.threshold
 		b.tx.After(func(ctx context.Context) error { return b.l.onLow(ctx, b.tx.Tx, d.UserID, balance, threshold) })
 	}
+	res := Result{Entry: e, Balance: a.balance}
 	if hook != nil {
-		b.tx.After(func(ctx context.Context) error { return hook(ctx, b.tx, e) })
+		b.tx.After(func(ctx context.Context) error { return hook(ctx, b.tx, res) })
 	}
-	return Result{Entry: e}, nil
+	return res, nil
+}
+
+// drainOrder is the order a debit drains the lots in: the account's
+// (priority, then age), with the lot named first put before the others.
+func drainOrder(lots []*lot, first string) []*lot {
+	i := slices.IndexFunc(lots, func(x *lot) bool { return x.id == first })
+	if first == "" || i <= 0 {
+		return lots
+	}
+	return slices.Concat(lots[i:i+1], lots[:i], lots[i+1:])
 }
 
 // expire empties the user's lots that are past their expiry, writes it out

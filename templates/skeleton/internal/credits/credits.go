@@ -173,6 +173,9 @@ type Debit struct {
 	Service        string
 	Reference      string
 	IdempotencyKey string
+	// firstLot is drained before the usual order: a reversal takes back
+	// the refunded purchase's own credits first.
+	firstLot string
 }
 
 // Result is the outcome of a movement: its entry and whether it was a replay
@@ -180,6 +183,12 @@ type Debit struct {
 type Result struct {
 	Entry    Entry
 	Replayed bool
+	// Balance is the account's balance once the movement and what it set
+	// off are done: credits coming in pay the account's debts first, so
+	// it can be below Entry.BalanceAfter, by DebtPaid. On a replay it is
+	// the balance the entry left.
+	Balance  int64
+	DebtPaid int64
 }
 
 func validAmount(n int64) error {
@@ -200,7 +209,7 @@ func (l *Ledger) Add(ctx context.Context, c Credit) (Result, error) {
 // on a replay of the idempotency key, and may run more than once, as
 // ConsumeWith's does: it must write only through tx.
 func (l *Ledger) AddWith(ctx context.Context, c Credit, also func(ctx context.Context, tx *groupcommit.Tx, e Entry) error) (Result, error) {
-	return l.add(ctx, c, also)
+	return l.add(ctx, c, withEntry(also))
 }
 
 // Consume takes credits for a service run. It fails with an
@@ -219,7 +228,7 @@ func (l *Ledger) Consume(ctx context.Context, d Debit) (Result, error) {
 // best by queueing its rows (groupcommit.Tx.Queue): the rows of a batch's
 // operations then go out as one statement.
 func (l *Ledger) ConsumeWith(ctx context.Context, d Debit, also func(ctx context.Context, tx *groupcommit.Tx, e Entry) error) (Result, error) {
-	return l.debit(ctx, d, KindConsumption, "", "", also)
+	return l.debit(ctx, d, KindConsumption, "", "", withEntry(also))
 }
 
 // Adjustment is an administrator's manual change of a balance.
@@ -244,10 +253,14 @@ func (l *Ledger) Adjust(ctx context.Context, a Adjustment) (Result, error) {
 	if a.Amount == 0 {
 		return Result{}, errors.New("an adjustment of zero credits changes nothing: enter a positive amount to add or a negative one to deduct")
 	}
-	record := func(ctx context.Context, tx *groupcommit.Tx, e Entry) error {
+	record := func(ctx context.Context, tx *groupcommit.Tx, r Result) error {
+		e, paid := r.Entry, ""
+		if r.DebtPaid > 0 {
+			paid = fmt.Sprintf("; %d paid the debt of reversed payments", r.DebtPaid)
+		}
 		return audit.Record(ctx, tx.Tx, audit.Entry{
 			At: e.CreatedAt, ActorID: a.ActorID, TargetID: a.UserID, Action: "credits." + string(e.Kind),
-			Detail: fmt.Sprintf("%+d credits (before %d, after %d): %s", e.Amount, e.BalanceAfter-e.Amount, e.BalanceAfter, a.Reason),
+			Detail: fmt.Sprintf("%+d credits (before %d, after %d%s): %s", e.Amount, e.BalanceAfter-e.Amount, r.Balance, paid, a.Reason),
 		})
 	}
 	if a.Amount > 0 {
@@ -260,7 +273,17 @@ func (l *Ledger) Adjust(ctx context.Context, a Adjustment) (Result, error) {
 	return l.debit(ctx, Debit{UserID: a.UserID, Amount: -a.Amount}, KindAdminDeduction, a.ActorID, a.Reason, record)
 }
 
-type afterWrite func(ctx context.Context, tx *groupcommit.Tx, e Entry) error
+// afterWrite is a write of the caller's in the movement's transaction,
+// given the movement's result.
+type afterWrite func(ctx context.Context, tx *groupcommit.Tx, r Result) error
+
+// withEntry makes a caller's write that wants only the entry an afterWrite.
+func withEntry(also func(ctx context.Context, tx *groupcommit.Tx, e Entry) error) afterWrite {
+	if also == nil {
+		return nil
+	}
+	return func(ctx context.Context, tx *groupcommit.Tx, r Result) error { return also(ctx, tx, r.Entry) }
+}
 
 // add writes a credit lot and its entry, then runs hook (when set) in the
 // same transaction.
@@ -324,15 +347,17 @@ func (b *batch) credit(ctx context.Context, c Credit, hook afterWrite) (Result, 
 	if err := appendEntry(ctx, tx, &e); err != nil {
 		return Result{}, err
 	}
-	if err := b.payDebts(ctx, c.UserID, e.ID); err != nil {
+	paid, err := b.payDebts(ctx, c.UserID, e.ID)
+	if err != nil {
 		return Result{}, err
 	}
+	res := Result{Entry: e, Balance: balance - paid, DebtPaid: paid}
 	if hook != nil {
-		if err := hook(ctx, b.tx, e); err != nil {
+		if err := hook(ctx, b.tx, res); err != nil {
 			return Result{}, err
 		}
 	}
-	return Result{Entry: e}, nil
+	return res, nil
 }
 
 func (l *Ledger) debit(ctx context.Context, d Debit, kind Kind, actorID, reason string, hook afterWrite) (Result, error) {
@@ -442,13 +467,15 @@ func (l *Ledger) Refund(ctx context.Context, userID, consumptionID, reason strin
 		}
 		// A restored lot may have expired while the work ran: expire it now,
 		// as its own entry, so the books stay exact.
-		if _, err := b.expire(ctx, userID, now); err != nil {
+		balance, err = b.expire(ctx, userID, now)
+		if err != nil {
 			return Result{}, err
 		}
-		if err := b.payDebts(ctx, userID, e.ID); err != nil {
+		paid, err := b.payDebts(ctx, userID, e.ID)
+		if err != nil {
 			return Result{}, err
 		}
-		return Result{Entry: e}, nil
+		return Result{Entry: e, Balance: balance - paid, DebtPaid: paid}, nil
 	})
 }
 
@@ -542,7 +569,7 @@ func replayOf(e, want Entry) (Result, error) {
 	if e.Kind != want.Kind || e.Amount != want.Amount || e.Service != want.Service || (want.Reference != "" && e.Reference != want.Reference) {
 		return Result{}, groupcommit.Refuse(ErrKeyReused)
 	}
-	return Result{Entry: e, Replayed: true}, nil
+	return Result{Entry: e, Replayed: true, Balance: e.BalanceAfter}, nil
 }
 
 func setBalance(ctx context.Context, tx *database.Tx, userID string, balance int64, now time.Time) error {

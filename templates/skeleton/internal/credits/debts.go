@@ -28,9 +28,23 @@ type Reversal struct {
 	Claim string
 	// Total is how many credits the claim takes back altogether; lower
 	// than before, the difference is given back.
-	Total  int64
-	Reason string
+	Total int64
+	// Grant is the journal entry that granted the credits paid for, if
+	// any: its lot is drained first, so a refund takes back the
+	// purchase's own credits before the user's expiring ones.
+	Grant string
+	// NeverLower: the claim only grows, as a refund is never undone, so
+	// a lower total is a stale read and gives nothing back.
+	NeverLower bool
+	// FinalOnceLowered: once the claim has given credits back it is
+	// settled, as a dispute won is final, so a higher total after that is
+	// a stale read and takes nothing.
+	FinalOnceLowered bool
+	Reason           string
 }
+
+// SourceReinstated is the source of the lots reversals give back.
+const SourceReinstated = "reinstated"
 
 // Reversed is what one Reverse call moved.
 type Reversed struct {
@@ -58,11 +72,14 @@ func (l *Ledger) Reverse(ctx context.Context, r Reversal) (Reversed, error) {
 		if _, err := l.lockAccount(ctx, tx, r.UserID, now); err != nil {
 			return Result{}, err
 		}
-		stands, err := claimed(ctx, tx, r.UserID, r.Claim)
+		stands, gaveBack, err := claimed(ctx, tx, r.UserID, r.Claim)
 		if err != nil {
 			return Result{}, err
 		}
 		change := r.Total - stands
+		if change < 0 && r.NeverLower || change > 0 && r.FinalOnceLowered && gaveBack {
+			change = 0
+		}
 		switch {
 		case change > 0:
 			balance, err := b.expire(ctx, r.UserID, now)
@@ -72,7 +89,11 @@ func (l *Ledger) Reverse(ctx context.Context, r Reversal) (Reversed, error) {
 			out.Taken, out.Owed = min(balance, change), change-min(balance, change)
 			var entryID string
 			if out.Taken > 0 {
-				res, err := b.debit(ctx, Debit{UserID: r.UserID, Amount: out.Taken, Reference: r.Claim}, KindPaymentReversal, "", r.Reason, nil)
+				lot, err := grantedLot(ctx, tx, r.UserID, r.Grant)
+				if err != nil {
+					return Result{}, err
+				}
+				res, err := b.debit(ctx, Debit{UserID: r.UserID, Amount: out.Taken, Reference: r.Claim, firstLot: lot}, KindPaymentReversal, "", r.Reason, nil)
 				if err != nil {
 					return Result{}, err
 				}
@@ -93,7 +114,7 @@ func (l *Ledger) Reverse(ctx context.Context, r Reversal) (Reversed, error) {
 			out.Restored = -change
 			// Given back as the purchase it was: permanent credits, which
 			// pay the account's debts first, this claim's own included.
-			if _, err := b.credit(ctx, Credit{UserID: r.UserID, Kind: KindPurchase, Amount: out.Restored, Source: "reinstated",
+			if _, err := b.credit(ctx, Credit{UserID: r.UserID, Kind: KindPurchase, Amount: out.Restored, Source: SourceReinstated,
 				Priority: PriorityPermanent, Reference: r.Claim, Reason: r.Reason}, nil); err != nil {
 				return Result{}, err
 			}
@@ -108,18 +129,35 @@ func (l *Ledger) Reverse(ctx context.Context, r Reversal) (Reversed, error) {
 
 // claimed is how many credits the claim takes back now: what its
 // reversals took off the balance and recorded as debts, less what it gave
-// back.
-func claimed(ctx context.Context, tx *database.Tx, userID, claim string) (int64, error) {
-	var stands int64
-	err := tx.QueryRowContext(ctx,
+// back; and whether it ever gave any back.
+func claimed(ctx context.Context, tx *database.Tx, userID, claim string) (stands int64, gaveBack bool, err error) {
+	err = tx.QueryRowContext(ctx,
 		`SELECT COALESCE((SELECT -SUM(amount) FROM credit_journal
 		                  WHERE user_id = ? AND reference = ? AND kind IN ('payment_reversal', 'purchase')), 0)
-		      + COALESCE((SELECT SUM(amount) FROM credit_debts WHERE user_id = ? AND reference = ?), 0)`,
-		userID, claim, userID, claim).Scan(&stands)
+		      + COALESCE((SELECT SUM(amount) FROM credit_debts WHERE user_id = ? AND reference = ?), 0),
+		        EXISTS (SELECT 1 FROM credit_journal WHERE user_id = ? AND reference = ? AND kind = 'purchase')`,
+		userID, claim, userID, claim, userID, claim).Scan(&stands, &gaveBack)
 	if err != nil {
-		return 0, fmt.Errorf("sum what %s took back: %w", claim, err)
+		return 0, false, fmt.Errorf("sum what %s took back: %w", claim, err)
 	}
-	return stands, nil
+	return stands, gaveBack, nil
+}
+
+// grantedLot is the lot the user's journal entry grant created; none
+// without a grant.
+func grantedLot(ctx context.Context, tx *database.Tx, userID, grant string) (string, error) {
+	if grant == "" {
+		return "", nil
+	}
+	var lot string
+	err := tx.QueryRowContext(ctx, "SELECT lot_id FROM credit_journal WHERE id = ? AND user_id = ?", grant, userID).Scan(&lot)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("the grant %s of a reversal is not an entry of user %s", grant, userID)
+	}
+	if err != nil {
+		return "", fmt.Errorf("read the lot of grant %s: %w", grant, err)
+	}
+	return lot, nil
 }
 
 type openDebt struct {
@@ -129,8 +167,8 @@ type openDebt struct {
 
 // payDebts pays the user's debts, oldest first, from the balance that
 // creditID has just raised, as one payment_reversal entry referring to
-// that credit.
-func (b *batch) payDebts(ctx context.Context, user, creditID string) error {
+// that credit, and returns what it paid.
+func (b *batch) payDebts(ctx context.Context, user, creditID string) (int64, error) {
 	var debts []openDebt
 	var owed int64
 	err := b.each(ctx, "read debts", func(rows *sql.Rows) error {
@@ -142,26 +180,27 @@ func (b *batch) payDebts(ctx context.Context, user, creditID string) error {
 		return nil
 	}, "SELECT id, remaining FROM credit_debts WHERE user_id = ? AND remaining > 0 ORDER BY seq", user)
 	if err != nil || owed == 0 {
-		return err
+		return 0, err
 	}
 	// The credit was written with its own statements: what the batch knew
 	// of the account is stale.
 	delete(b.accounts, user)
 	a, err := b.account(ctx, user)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	pay := min(owed, a.balance)
 	if pay == 0 {
-		return nil
+		return 0, nil
 	}
 	res, err := b.debit(ctx, Debit{UserID: user, Amount: pay, Reference: creditID}, KindPaymentReversal, "", "pays the debt of reversed payments", nil)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if err := b.Flush(ctx); err != nil {
-		return err
+		return 0, err
 	}
+	paid := pay
 	for _, d := range debts {
 		if pay == 0 {
 			break
@@ -169,14 +208,14 @@ func (b *batch) payDebts(ctx context.Context, user, creditID string) error {
 		n := min(pay, d.remaining)
 		pay -= n
 		if _, err := b.tx.ExecContext(ctx, "UPDATE credit_debts SET remaining = remaining - ? WHERE id = ?", n, d.id); err != nil {
-			return fmt.Errorf("pay a debt: %w", err)
+			return 0, fmt.Errorf("pay a debt: %w", err)
 		}
 		if _, err := b.tx.ExecContext(ctx, "INSERT INTO credit_debt_payments (journal_id, debt_id, amount) VALUES (?, ?, ?)",
 			res.Entry.ID, d.id, n); err != nil {
-			return fmt.Errorf("record a debt's payment: %w", err)
+			return 0, fmt.Errorf("record a debt's payment: %w", err)
 		}
 	}
-	return nil
+	return paid, nil
 }
 
 // Debt returns what the user owes: credits that reversals could not take

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/audit"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
@@ -53,6 +55,87 @@ func TestReverseMovesTheClaimsDifference(t *testing.T) {
 		assert.Equal(t, credits.Reversed{Restored: 20}, mustReverse(t, l, credits.Reversal{UserID: u, Claim: "stripe-dispute-dp_1", Total: 0}))
 		balance, _ = balanceAndDebt(t, l, u)
 		assert.EqualValues(t, 20, balance, "reinstated")
+		mustVerify(t, l)
+	})
+}
+
+// Row 63: a reversal takes back the refunded purchase's own credits
+// first, not the expiring ones the user would spend first; past them, the
+// usual order.
+func TestReversalDrainsThePurchasesLotFirst(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		l := credits.New(db, clock.System{})
+		u := dbtest.NewUser(t, db)
+		bought := mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 100})
+		promo := mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindGrant, Amount: 50, Priority: credits.PriorityExpiring,
+			ExpiresAt: time.Now().Add(24 * time.Hour)})
+		lotLeft := func(e credits.Entry) (n int64) {
+			t.Helper()
+			require.NoError(t, db.QueryRowContext(ctx, "SELECT remaining FROM credit_lots WHERE id = ?", e.LotID).Scan(&n))
+			return n
+		}
+
+		mustReverse(t, l, credits.Reversal{UserID: u, Claim: "stripe-refund-ch_1", Total: 30, Grant: bought.ID, Reason: "refund"})
+		assert.EqualValues(t, 70, lotLeft(bought), "the purchase's own lot")
+		assert.EqualValues(t, 50, lotLeft(promo), "the expiring credits untouched")
+
+		mustReverse(t, l, credits.Reversal{UserID: u, Claim: "stripe-refund-ch_1", Total: 120, Grant: bought.ID, Reason: "refund"})
+		assert.EqualValues(t, 30, lotLeft(promo), "past the purchase's lot, the usual order")
+		balance, debt := balanceAndDebt(t, l, u)
+		assert.EqualValues(t, 30, balance)
+		assert.Zero(t, debt)
+		mustVerify(t, l)
+
+		_, err := l.Reverse(ctx, credits.Reversal{UserID: u, Claim: "stripe-refund-ch_2", Total: 1, Grant: "nope"})
+		assert.ErrorContains(t, err, "the grant nope of a reversal is not an entry of user")
+	})
+}
+
+// Row 63: an administrator's grant to an account in debt pays the debt
+// first: the result, and the audit row written with it, give the balance
+// after the payment and name it.
+func TestAdjustmentPayingADebtReportsTheFinalBalance(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		l := credits.New(db, clock.System{})
+		u, admin := dbtest.NewUser(t, db), dbtest.NewUser(t, db)
+		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 100})
+		_, err := l.Consume(ctx, credits.Debit{UserID: u, Amount: 70, Service: "s"})
+		require.NoError(t, err)
+		mustReverse(t, l, credits.Reversal{UserID: u, Claim: "stripe-refund-ch_1", Total: 100, Reason: "refund"})
+
+		res, err := l.Adjust(ctx, credits.Adjustment{UserID: u, ActorID: admin, Amount: 100, Reason: "goodwill"})
+		require.NoError(t, err)
+		assert.EqualValues(t, 30, res.Balance, "the balance once the debt is paid")
+		assert.EqualValues(t, 70, res.DebtPaid)
+		balance, debt := balanceAndDebt(t, l, u)
+		assert.EqualValues(t, 30, balance)
+		assert.Zero(t, debt)
+		entries, err := audit.NewLog(db).Recent(ctx, u, 1)
+		require.NoError(t, err)
+		require.Len(t, entries, 1)
+		assert.Equal(t, "+100 credits (before 0, after 30; 70 paid the debt of reversed payments): goodwill", entries[0].Detail)
+		mustVerify(t, l)
+	})
+}
+
+// Credits a won dispute gives back are no purchase: the overview's
+// purchased total leaves them out and counts them as reinstated.
+func TestReinstatedCreditsAreNoPurchase(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		l := credits.New(db, clock.System{})
+		u := dbtest.NewUser(t, db)
+		mustAdd(t, l, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 100})
+		mustReverse(t, l, credits.Reversal{UserID: u, Claim: "stripe-dispute-dp_1", Total: 100, Reason: "dispute"})
+		mustReverse(t, l, credits.Reversal{UserID: u, Claim: "stripe-dispute-dp_1", Total: 0, Reason: "dispute won"})
+		totals, err := l.Totals(ctx)
+		require.NoError(t, err)
+		assert.EqualValues(t, 100, totals.Purchased, "bought once")
+		assert.EqualValues(t, 100, totals.Reinstated)
+		assert.EqualValues(t, 100, totals.Reversed)
+		assert.EqualValues(t, 100, totals.Outstanding)
 		mustVerify(t, l)
 	})
 }

@@ -45,6 +45,9 @@ func (l *Ledger) Usage(ctx context.Context, userID string, days int, now time.Ti
 type Totals struct {
 	Purchased, Granted, Consumed, Refunded, Expired, Deducted, Reversed int64
 	Outstanding                                                         int64 // the sum of all balances
+	// Reinstated is what reversals gave back (a dispute won): journaled
+	// as purchases, it is left out of Purchased.
+	Reinstated int64
 	// Owed is what all accounts owe: reversals their balances lacked.
 	Owed     int64
 	Accounts int
@@ -89,11 +92,13 @@ func (l *Ledger) Totals(ctx context.Context) (Totals, error) {
 	if err := rows.Err(); err != nil {
 		return t, fmt.Errorf("sum the journal: %w", err)
 	}
-	err = l.db.QueryRowContext(ctx, "SELECT COALESCE(SUM(balance), 0), COUNT(*), COALESCE((SELECT SUM(remaining) FROM credit_debts), 0) FROM credit_accounts").
-		Scan(&t.Outstanding, &t.Accounts, &t.Owed)
+	err = l.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(balance), 0), COUNT(*), COALESCE((SELECT SUM(remaining) FROM credit_debts), 0),
+		COALESCE((SELECT SUM(amount) FROM credit_lots WHERE source = ?), 0) FROM credit_accounts`, SourceReinstated).
+		Scan(&t.Outstanding, &t.Accounts, &t.Owed, &t.Reinstated)
 	if err != nil {
 		return t, fmt.Errorf("sum the balances: %w", err)
 	}
+	t.Purchased -= t.Reinstated
 	return t, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
+	"github.com/quickscale/quickscale/templates/skeleton/internal/credits"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database/dbtest"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/migrate"
@@ -185,4 +186,35 @@ func assertVersion(t *testing.T, m *migrate.Migrator, want int) {
 	got, err := m.Current(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, want, got, "schema version")
+}
+
+// Migration 0009's down step refuses, writing nothing, when a charge was
+// refunded in parts: its two reversals share a reference, which the
+// unique index the step restores forbids.
+func TestDown0009RefusesSharedReversals(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(string(dialect), func(t *testing.T) {
+			ctx := context.Background()
+			db := dbtest.Open(t, dialect)
+			l := credits.New(db, clock.System{})
+			u := dbtest.NewUser(t, db)
+			_, err := l.Add(ctx, credits.Credit{UserID: u, Kind: credits.KindPurchase, Amount: 100})
+			require.NoError(t, err)
+			for _, total := range []int64{30, 100} {
+				_, err := l.Reverse(ctx, credits.Reversal{UserID: u, Claim: "stripe-refund-ch_1", Total: total, NeverLower: true})
+				require.NoError(t, err)
+			}
+			m, err := migrate.New(db, clock.System{})
+			require.NoError(t, err)
+			for v := m.Latest(); v > 9; v-- {
+				_, err := m.Down(ctx)
+				require.NoError(t, err, "down from %d", v)
+			}
+			_, err = m.Down(ctx)
+			require.ErrorContains(t, err, "cannot revert migration 0009: the credit journal holds several refund or payment_reversal entries of one reference")
+			assertVersion(t, m, 9)
+			var debts int
+			require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*) FROM credit_debts").Scan(&debts), "nothing reverted")
+		})
+	}
 }

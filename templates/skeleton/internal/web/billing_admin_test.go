@@ -137,6 +137,51 @@ func TestAdminRefund(t *testing.T) {
 	}
 }
 
+// TestAdminRefundOneViewOneRefund: row 64. Two tabs of one view of the
+// purchase ask for different amounts while the first refund's credits are
+// not yet reversed (Stripe's read of the charge lags): Stripe makes one
+// refund and the second tab is told another is under way.
+func TestAdminRefundOneViewOneRefund(t *testing.T) {
+	for _, d := range dbtest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			s, admin := adminShop(t, d)
+			path := "/admin/payments/" + s.purchase.ID + "/refund"
+			s.stripe.ReadStale(s.charge, 0)
+			resp, _ := admin.post(path, refundForm("3", "first tab", 0))
+			wantRedirect(t, resp, http.StatusSeeOther, "/admin/payments/"+s.purchase.ID)
+			resp, body := admin.post(path, refundForm("4", "second tab", 0))
+			assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+			assert.Contains(t, body, "Another refund of this purchase is under way")
+			ch, err := s.stripe.Charge(context.Background(), s.charge)
+			require.NoError(t, err)
+			assert.EqualValues(t, 300, ch.AmountRefunded, "one refund")
+			assert.Equal(t, 1, s.count(t, "audit_log WHERE action = 'billing.refund_failed'"), "the second tab's refusal is audited")
+
+			s.deliverAbout(t, "evt_refund", billing.EventChargeRefunded, "charge", s.charge)
+			s.runDueJobs(t)
+			s.assertStands(t, packageCredits-83, 0, "the one refund's share taken back")
+		})
+	}
+}
+
+// TestAdminRefundAuditFailureKeepsTheRefund: row 64. Stripe refunded but
+// the audit entry cannot be written: the page does not say Stripe
+// refused, the credits are still taken back, and the failure is logged.
+func TestAdminRefundAuditFailureKeepsTheRefund(t *testing.T) {
+	for _, d := range dbtest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			s, admin := adminShop(t, d)
+			_, err := s.db.ExecContext(context.Background(), "ALTER TABLE audit_log RENAME TO audit_log_away")
+			require.NoError(t, err)
+			resp, body := admin.post("/admin/payments/"+s.purchase.ID+"/refund", refundForm("3", "asked", 0))
+			wantRedirect(t, resp, http.StatusSeeOther, "/admin/payments/"+s.purchase.ID)
+			assert.NotContains(t, body, "Stripe did not refund")
+			s.assertStands(t, packageCredits-83, 0, "reversed though the audit failed")
+			assert.Contains(t, s.logs.String(), "its audit entry not written")
+		})
+	}
+}
+
 // Row 64: bad refund requests are refused with the reason, nothing sent
 // to Stripe or written; a stale session is sent to reauthenticate first.
 func TestAdminRefundRefusals(t *testing.T) {
@@ -160,9 +205,15 @@ func TestAdminRefundRefusals(t *testing.T) {
 	// says so, and the refusal is in the audit log.
 	s.stripe.Refund(s.charge, 900)
 	resp, body := admin.post(path, refundForm("1", "asked", 0))
-	assert.Equal(t, http.StatusBadGateway, resp.StatusCode)
-	assert.True(t, strings.Contains(body, "Stripe did not refund"), "the page says Stripe refused")
+	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "Stripe's refusal is the request's fault")
+	assert.Contains(t, body, "Stripe refused the refund: Refund amount (100) is greater than unrefunded amount on charge (0)")
 	assert.Equal(t, 1, s.count(t, "audit_log WHERE action = 'billing.refund_failed'"), "the refusal is audited")
+	// Stripe unreachable: a gateway failure, audited too.
+	s.stripe.FailRefunds(1)
+	resp, body = admin.post(path, refundForm("1", "asked", 0))
+	assert.Equal(t, http.StatusBadGateway, resp.StatusCode)
+	assert.Contains(t, body, "Stripe did not refund")
+	assert.Equal(t, 2, s.count(t, "audit_log WHERE action = 'billing.refund_failed'"))
 	resp, _ = admin.post("/admin/payments/nope/refund", refundForm("1", "x", 0))
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 

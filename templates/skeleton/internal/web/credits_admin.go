@@ -135,7 +135,7 @@ func handleAdminAdjustCredits(p *response.Pages, a *auth, c *Credits) http.Handl
 			c.renderAdminUser(w, r, p, a, http.StatusUnprocessableEntity, data)
 			return
 		}
-		p.Flash(w, views.Flash{Kind: "success", Message: fmt.Sprintf("Adjusted by %+d credit%s; the balance is now %d.", amount, runs.Plural(amount), res.Entry.BalanceAfter)})
+		p.Flash(w, views.Flash{Kind: "success", Message: fmt.Sprintf("Adjusted by %+d credit%s; the balance is now %d.", amount, runs.Plural(amount), res.Balance)})
 		http.Redirect(w, r, "/admin/users/"+url.PathEscape(target)+"/credits", http.StatusSeeOther)
 	})
 }

@@ -94,10 +94,12 @@ func handleAdminPackages(p *response.Pages) func(*billing.Billing) http.Handler 
 	}
 }
 
-func handleAdminPackageCreate(p *response.Pages) func(*billing.Billing) http.Handler {
+// handleAdminPackageCreate adds a package after a fresh password entry,
+// as other changes that move money do: the catalogue sets what buyers pay.
+func handleAdminPackageCreate(p *response.Pages, a *auth) func(*billing.Billing) http.Handler {
 	return func(b *billing.Billing) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !parseForm(w, r, p, form.MaxBytes) {
+			if !parseForm(w, r, p, form.MaxBytes) || !a.requireFresh(w, r, "/admin/packages") {
 				return
 			}
 			var f packageForm
@@ -128,10 +130,12 @@ func handleAdminPackage(p *response.Pages) func(*billing.Billing) http.Handler {
 	}
 }
 
-func handleAdminPackageUpdate(p *response.Pages) func(*billing.Billing) http.Handler {
+// handleAdminPackageUpdate changes a package after a fresh password
+// entry, as handleAdminPackageCreate.
+func handleAdminPackageUpdate(p *response.Pages, a *auth) func(*billing.Billing) http.Handler {
 	return func(b *billing.Billing) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !parseForm(w, r, p, form.MaxBytes) {
+			if !parseForm(w, r, p, form.MaxBytes) || !a.requireFresh(w, r, "/admin/packages/"+url.PathEscape(r.PathValue("id"))) {
 				return
 			}
 			pkg, ok := packageFromPath(w, r, p, b)
@@ -145,7 +149,10 @@ func handleAdminPackageUpdate(p *response.Pages) func(*billing.Billing) http.Han
 				return
 			}
 			changed, err := b.UpdatePackage(r.Context(), currentUser(r).ID, changed)
-			if err != nil {
+			if errors.Is(err, billing.ErrNoPackage) {
+				p.Error(w, r, http.StatusNotFound)
+				return
+			} else if err != nil {
 				p.Fail(w, r, err)
 				return
 			}

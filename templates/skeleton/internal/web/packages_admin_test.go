@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -24,7 +25,8 @@ func packageValues(name, credits, price, currency, order string, active bool) ur
 
 // Administrators add and edit the catalogue: bad input is refused with a
 // sentence per problem and nothing written; a zero-decimal currency takes
-// whole units; a new price takes the package off sale until synced.
+// whole units; a new price takes the package off sale until synced; a
+// stale session changes nothing.
 func TestAdminPackages(t *testing.T) {
 	for _, d := range dbtest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
@@ -69,6 +71,19 @@ func TestAdminPackages(t *testing.T) {
 
 			resp, _ = admin.get("/admin/packages/nope")
 			assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+
+			// Row 64: the catalogue sets what buyers pay: a stale session
+			// is sent to reauthenticate first, and nothing is written.
+			before, err = s.billing.Packages(ctx)
+			require.NoError(t, err)
+			s.clock.Advance(11 * time.Minute)
+			resp, _ = admin.post("/admin/packages", packageValues("Stale", "10", "1.00", "eur", "", true))
+			wantRedirect(t, resp, http.StatusSeeOther, "/reauthenticate")
+			resp, _ = admin.post("/admin/packages/"+pkg.ID, packageValues("Stale", "1", "0.01", "eur", "1", true))
+			wantRedirect(t, resp, http.StatusSeeOther, "/reauthenticate")
+			after, err = s.billing.Packages(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, before, after, "nothing written without a fresh password")
 		})
 	}
 }

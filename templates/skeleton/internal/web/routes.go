@@ -146,9 +146,9 @@ func (s *server) routes() []route {
 		{"GET /admin/payments/{id}", adminOnly, s.billingAdmin(handleAdminPayment(p, c))},
 		{"POST /admin/payments/{id}/refund", adminOnly, s.billingAdmin(handleAdminRefund(p, a, c))},
 		{"GET /admin/packages", adminOnly, s.billingAdmin(handleAdminPackages(p))},
-		{"POST /admin/packages", adminOnly, s.billingAdmin(handleAdminPackageCreate(p))},
+		{"POST /admin/packages", adminOnly, s.billingAdmin(handleAdminPackageCreate(p, a))},
 		{"GET /admin/packages/{id}", adminOnly, s.billingAdmin(handleAdminPackage(p))},
-		{"POST /admin/packages/{id}", adminOnly, s.billingAdmin(handleAdminPackageUpdate(p))},
+		{"POST /admin/packages/{id}", adminOnly, s.billingAdmin(handleAdminPackageUpdate(p, a))},
 		{"GET /admin/users/{id}/files", adminOnly, handleAdminUserFiles(p, a, s.Files)},
 		{"POST /admin/users/{id}/files/{file}/delete", adminOnly, handleAdminFileDelete(p, s.Files)},
 

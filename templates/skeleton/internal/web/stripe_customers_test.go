@@ -19,7 +19,8 @@ import (
 // A buyer's new address reaches their Stripe customer through a job:
 // Stripe down at the time, the change still commits and the job tries
 // again; a customer changed in Stripe is given the account's address
-// back, and an unchanged one is left alone.
+// back, an unchanged one is left alone, and a second change of address
+// reaches Stripe as the first did.
 func TestStripeCustomerEmailFollowsTheAccount(t *testing.T) {
 	for _, d := range dbtest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
@@ -60,6 +61,17 @@ func TestStripeCustomerEmailFollowsTheAccount(t *testing.T) {
 			s.deliverAbout(t, "evt_customer_again", billing.EventCustomerUpdated, "customer", customer)
 			s.runDueJobs(t)
 			assert.True(t, s.processed(t, "evt_customer_again"), "an unchanged customer needs no update, so the failure was never met")
+
+			// A second change of address reaches Stripe too (the failure
+			// the unchanged customer never met is called off first).
+			s.stripe.FailCustomerUpdates(0)
+			resp, _ = c.post("/settings/email", url.Values{"email": {"third@example.com"}})
+			wantRedirect(t, resp, http.StatusSeeOther, "/settings")
+			token = s.lastLink(t, "third@example.com", "/email/confirm")
+			resp, _ = c.post("/email/confirm", url.Values{"token": {token}})
+			wantRedirect(t, resp, http.StatusSeeOther, "/settings")
+			s.runDueJobs(t)
+			assert.Equal(t, "third@example.com", s.stripe.CustomerEmail(customer), "the second change")
 
 			payload := billingtest.ObjectEvent("evt_stranger", billing.EventCustomerUpdated, "customer", "cus_not_ours", stripe.APIVersion)
 			resp, _ = s.do(delivery(payload, billingtest.Sign(payload, billingtest.WebhookSecret, time.Now())))

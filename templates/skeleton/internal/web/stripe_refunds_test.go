@@ -59,6 +59,15 @@ func (s *shop) assertLedgerSound(t testing.TB) {
 	assert.Empty(t, problems, "ledger invariants")
 }
 
+// assertStands checks the buyer's balance and debt, and that the ledger
+// is sound.
+func (s *shop) assertStands(t testing.TB, balance, debt int64, why string) {
+	t.Helper()
+	assert.Equal(t, balance, s.balance(t), "balance: %s", why)
+	assert.Equal(t, debt, s.debt(t), "debt: %s", why)
+	s.assertLedgerSound(t)
+}
+
 // buyAgain checks out and pays a second package, through the webhook.
 func (s *shop) buyAgain(t testing.TB, eventID string) {
 	t.Helper()
@@ -75,7 +84,9 @@ func (s *shop) buyAgain(t testing.TB, eventID string) {
 // TestStripeRefundsReverseProportionally: row 63. A partial refund takes
 // back its share of the credits (300 of 900 paid: 83 of 250, rounded
 // down), a redelivery nothing more, a second refund the rest of the
-// cumulative amount_refunded, and the purchase ends refunded.
+// cumulative amount_refunded, and the purchase ends refunded. The two
+// refunds worked at once, the read of the first answering last, says 300
+// refunded where 900 is: the claim does not move down.
 func TestStripeRefundsReverseProportionally(t *testing.T) {
 	for _, d := range dbtest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
@@ -104,6 +115,16 @@ func TestStripeRefundsReverseProportionally(t *testing.T) {
 			assert.Equal(t, 2, s.count(t, "credit_journal WHERE user_id = ? AND kind = ?", s.user, credits.KindPaymentReversal), "one entry per refund")
 			assert.True(t, s.processed(t, "evt_refund_2"))
 			s.assertLedgerSound(t)
+
+			s.stripe.ReadStale(charge, 300)
+			s.deliverAbout(t, "evt_refund_1_late", billing.EventChargeRefunded, "charge", charge)
+			s.runDueJobs(t)
+			assert.True(t, s.processed(t, "evt_refund_1_late"))
+			assert.Equal(t, 1, s.count(t, "credit_journal WHERE user_id = ? AND kind = ?", s.user, credits.KindPurchase), "the grant, nothing given back")
+			p, err = s.billing.Purchase(context.Background(), s.purchase.ID)
+			require.NoError(t, err)
+			assert.EqualValues(t, 900, p.AmountRefunded)
+			s.assertStands(t, 0, 0, "a stale read gives no refunded credits back")
 		})
 	}
 }
@@ -153,17 +174,36 @@ func TestStripeDisputeWithdrawnThenReinstated(t *testing.T) {
 			assert.EqualValues(t, packageCredits-50, s.balance(t), "reinstated, the debt cancelled")
 			assert.Zero(t, s.debt(t))
 			s.assertLedgerSound(t)
+
+			// A read made before the dispute was won, answered after.
+			s.stripe.CloseDispute(dispute, "needs_response")
+			s.deliverAbout(t, "evt_withdrawn_late", billing.EventDisputeFundsWithdrawn, "dispute", dispute)
+			s.runDueJobs(t)
+			assert.True(t, s.processed(t, "evt_withdrawn_late"))
+			s.assertStands(t, packageCredits-50, 0, "a dispute won is final: a stale read takes nothing")
 		})
 	}
-	t.Run("both events worked after the dispute was won", func(t *testing.T) {
-		s, charge := paidShop(t, database.SQLite)
-		dispute := s.stripe.OpenDispute(charge, 900)
-		s.stripe.CloseDispute(dispute, "won")
-		s.deliverAbout(t, "evt_reinstated", billing.EventDisputeFundsReinstated, "dispute", dispute)
-		s.deliverAbout(t, "evt_withdrawn", billing.EventDisputeFundsWithdrawn, "dispute", dispute)
-		s.runDueJobs(t)
-		s.assertGrantedOnce(t)
-	})
+}
+
+// TestStripeDisputeWonBeforeItsEventsTakesNothing: row 63. Both events
+// worked after the dispute was won: nothing is taken, owed or written for
+// the claim.
+func TestStripeDisputeWonBeforeItsEventsTakesNothing(t *testing.T) {
+	for _, d := range dbtest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			s, charge := paidShop(t, d)
+			dispute := s.stripe.OpenDispute(charge, 900)
+			s.stripe.CloseDispute(dispute, "won")
+			s.deliverAbout(t, "evt_reinstated", billing.EventDisputeFundsReinstated, "dispute", dispute)
+			s.deliverAbout(t, "evt_withdrawn", billing.EventDisputeFundsWithdrawn, "dispute", dispute)
+			s.runDueJobs(t)
+			assert.True(t, s.processed(t, "evt_reinstated") && s.processed(t, "evt_withdrawn"))
+			assert.Zero(t, s.count(t, "credit_journal WHERE user_id = ? AND reference = ?", s.user, "stripe-dispute-"+dispute),
+				"no entries for the claim")
+			s.assertGrantedOnce(t)
+			s.assertStands(t, packageCredits, 0, "won before its events were worked")
+		})
+	}
 }
 
 // TestStripeRefundEventsConcurrentlyReverseOnce: row 63. The same signed
@@ -197,6 +237,28 @@ func TestStripeRefundEventsConcurrentlyReverseOnce(t *testing.T) {
 			assert.Equal(t, 1, s.count(t, "credit_debts WHERE user_id = ?", s.user))
 			assert.True(t, s.processed(t, "evt_refund") && s.processed(t, "evt_refund_other"))
 			s.assertLedgerSound(t)
+		})
+	}
+}
+
+// Row 63: a refund or dispute in another currency than the purchase's
+// cannot be shared out: its event fails, stays unprocessed and says why,
+// and no credits move.
+func TestStripeReversalInAnotherCurrencyStaysUnprocessed(t *testing.T) {
+	for _, d := range dbtest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			s, charge := paidShop(t, d)
+			s.stripe.ChangeCurrency(charge, "usd")
+			s.stripe.Refund(charge, 300)
+			s.deliverAbout(t, "evt_refund", billing.EventChargeRefunded, "charge", charge)
+			dispute := s.stripe.OpenDispute(charge, 900)
+			s.deliverAbout(t, "evt_withdrawn", billing.EventDisputeFundsWithdrawn, "dispute", dispute)
+			s.runDueJobs(t)
+			assert.False(t, s.processed(t, "evt_refund"), "the refund's event stays to be seen")
+			assert.False(t, s.processed(t, "evt_withdrawn"), "the dispute's event stays to be seen")
+			assert.Contains(t, s.logs.String(), charge+` is in \"usd\" but purchase `+s.purchase.ID+` was paid in \"eur\"`)
+			assert.Contains(t, s.logs.String(), dispute+` is in \"usd\"`)
+			s.assertStands(t, packageCredits, 0, "no credits moved")
 		})
 	}
 }

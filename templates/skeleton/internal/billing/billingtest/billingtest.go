@@ -27,8 +27,12 @@ type Stripe struct {
 	emails        map[string]string
 	emailFailures int
 	charges       map[string]*billing.Charge
+	// staleRefunded is what the next read of a charge says was refunded.
+	staleRefunded map[string]int64
 	disputes      map[string]*billing.Dispute
 	refunds       map[string]billing.Refund // by idempotency key
+	// refundFailures is how many CreateRefund calls fail from now.
+	refundFailures int
 	// The catalogue: products, prices and what each create's idempotency
 	// key made.
 	products          map[string]billing.Product
@@ -37,6 +41,7 @@ type Stripe struct {
 	endpoints         []billing.NewWebhookEndpoint
 	catalogueFailures int
 	failAfterMaking   bool
+	afterPrice        func()
 	failures          int
 	retrieved         int
 	// forgetKeys makes each checkout a new session, whatever its key.
@@ -51,7 +56,7 @@ type price struct {
 // New returns a Stripe with no prices, customers or sessions.
 func New() *Stripe {
 	return &Stripe{prices: map[string]price{}, sessions: map[string]billing.CheckoutSession{}, customers: map[string]string{},
-		checkouts: map[string]string{}, charges: map[string]*billing.Charge{}, disputes: map[string]*billing.Dispute{}, refunds: map[string]billing.Refund{},
+		checkouts: map[string]string{}, charges: map[string]*billing.Charge{}, staleRefunded: map[string]int64{}, disputes: map[string]*billing.Dispute{}, refunds: map[string]billing.Refund{},
 		emails: map[string]string{}, products: map[string]billing.Product{}, catalogPrices: map[string]Price{}, catalogueKeys: map[string]string{}}
 }
 

@@ -91,6 +91,10 @@ func (s *Stripe) UpdateProduct(_ context.Context, p billing.Product) error {
 func (s *Stripe) CreatePrice(_ context.Context, p billing.NewPrice, key string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if then := s.afterPrice; then != nil {
+		s.afterPrice = nil
+		defer then()
+	}
 	apply, err := s.fail()
 	if _, ok := s.products[p.ProductID]; !ok {
 		return "", fmt.Errorf("billingtest: no such product %q", p.ProductID)
@@ -103,6 +107,14 @@ func (s *Stripe) CreatePrice(_ context.Context, p billing.NewPrice, key string) 
 		s.catalogueKeys[key] = id
 	}
 	return id, err
+}
+
+// AfterPriceMade runs then once, after the next CreatePrice has made its
+// price and before it answers: what happens while Stripe works.
+func (s *Stripe) AfterPriceMade(then func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.afterPrice = then
 }
 
 // DeactivatePrice implements billing.Stripe.

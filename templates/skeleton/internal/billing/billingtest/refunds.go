@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"fmt"
 
+	"github.com/stripe/stripe-go/v76"
+
 	"github.com/quickscale/quickscale/templates/skeleton/internal/billing"
 )
 
@@ -16,7 +18,21 @@ func (s *Stripe) Charge(_ context.Context, id string) (billing.Charge, error) {
 	if !ok {
 		return billing.Charge{}, fmt.Errorf("billingtest: no such charge %q", id)
 	}
-	return *ch, nil
+	read := *ch
+	if stale, ok := s.staleRefunded[id]; ok {
+		delete(s.staleRefunded, id)
+		read.AmountRefunded = stale
+	}
+	return read, nil
+}
+
+// ReadStale makes the next read of the charge say amountRefunded was
+// refunded, as a read made before a later refund and answered after it
+// does.
+func (s *Stripe) ReadStale(chargeID string, amountRefunded int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.staleRefunded[chargeID] = amountRefunded
 }
 
 // Dispute implements billing.Stripe.
@@ -31,11 +47,20 @@ func (s *Stripe) Dispute(_ context.Context, id string) (billing.Dispute, error) 
 }
 
 // CreateRefund implements billing.Stripe: one idempotency key gives one
-// refund, and no payment is refunded beyond what it paid, as at Stripe.
+// refund, and no payment is refunded beyond what it paid, as at Stripe,
+// which refuses with the errors Stripe's API answers.
 func (s *Stripe) CreateRefund(_ context.Context, r billing.NewRefund) (billing.Refund, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.refundFailures > 0 {
+		s.refundFailures--
+		return billing.Refund{}, ErrUnavailable
+	}
 	if ref, ok := s.refunds[r.IdempotencyKey]; ok {
+		if ref.Amount != r.Amount {
+			return billing.Refund{}, &stripe.Error{HTTPStatusCode: 400, Type: stripe.ErrorTypeIdempotency,
+				Msg: "Keys for idempotent requests can only be used with the same parameters they were first used with."}
+		}
 		return ref, nil
 	}
 	for _, ch := range s.charges {
@@ -43,14 +68,32 @@ func (s *Stripe) CreateRefund(_ context.Context, r billing.NewRefund) (billing.R
 			continue
 		}
 		if r.Amount <= 0 || ch.AmountRefunded+r.Amount > ch.Amount {
-			return billing.Refund{}, fmt.Errorf("billingtest: refund of %d exceeds what is left of charge %s", r.Amount, ch.ID)
+			return billing.Refund{}, &stripe.Error{HTTPStatusCode: 400, Type: stripe.ErrorTypeInvalidRequest, Param: "amount",
+				Msg: fmt.Sprintf("Refund amount (%d) is greater than unrefunded amount on charge (%d).", r.Amount, ch.Amount-ch.AmountRefunded)}
 		}
 		ch.AmountRefunded += r.Amount
 		ref := billing.Refund{ID: "re_test_" + rand.Text(), ChargeID: ch.ID, Amount: r.Amount, Status: "succeeded"}
 		s.refunds[r.IdempotencyKey] = ref
 		return ref, nil
 	}
-	return billing.Refund{}, fmt.Errorf("billingtest: no charge of payment intent %q", r.PaymentIntentID)
+	return billing.Refund{}, &stripe.Error{HTTPStatusCode: 404, Type: stripe.ErrorTypeInvalidRequest, Code: stripe.ErrorCodeResourceMissing,
+		Param: "payment_intent", Msg: fmt.Sprintf("No such payment_intent: '%s'", r.PaymentIntentID)}
+}
+
+// FailRefunds makes the next n CreateRefund calls fail with
+// ErrUnavailable, as when Stripe cannot be reached.
+func (s *Stripe) FailRefunds(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refundFailures = n
+}
+
+// ChangeCurrency makes the charge, and disputes opened after, say they
+// are in currency.
+func (s *Stripe) ChangeCurrency(chargeID, currency string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.charges[chargeID].Currency = currency
 }
 
 // Refund refunds amount more of the charge, as a refund made in Stripe's
