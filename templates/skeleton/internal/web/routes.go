@@ -22,7 +22,8 @@ const (
 	// signature, not a browser's cookies, is what authenticates it.
 	stripeSigned access = "stripe-signature"
 	// Whoever holds a share link, proven by its token in the path; any
-	// other request to it gets 403.
+	// other request to it gets 403. The logs show such a path as its
+	// pattern: the token is a secret.
 	shareLink access = "share-link"
 )
 
