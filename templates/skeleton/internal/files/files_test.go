@@ -310,11 +310,18 @@ func TestSweepOrphans(t *testing.T) {
 	}
 }
 
-// jpegWithOrientation is a w × h JPEG whose EXIF says orientation o.
+// jpegWithOrientation is a w × h black JPEG, its top left 8 × 8 block
+// white, whose EXIF says orientation o.
 func jpegWithOrientation(t *testing.T, w, h int, o uint16) []byte {
 	t.Helper()
+	src := image.NewGray(image.Rect(0, 0, w, h))
+	for y := range 8 {
+		for x := range 8 {
+			src.SetGray(x, y, color.Gray{Y: 255})
+		}
+	}
 	var plain bytes.Buffer
-	require.NoError(t, jpeg.Encode(&plain, image.NewRGBA(image.Rect(0, 0, w, h)), nil))
+	require.NoError(t, jpeg.Encode(&plain, src, &jpeg.Options{Quality: 100}))
 	tiff := []byte("MM\x00\x2a\x00\x00\x00\x08\x00\x01") // big-endian, IFD0 at 8, one entry
 	tiff = binary.BigEndian.AppendUint16(tiff, 0x0112)
 	tiff = binary.BigEndian.AppendUint16(tiff, 3)
@@ -331,20 +338,52 @@ func jpegWithOrientation(t *testing.T, w, h int, o uint16) []byte {
 }
 
 // TestUploadHonoursEXIFOrientation: a photo taken sideways is stored
-// upright, without its EXIF block. Row 67.
+// upright, without its EXIF block: for each orientation the sides are
+// right and the photo's first pixel lands in the corner EXIF says. Row
+// 67.
 func TestUploadHonoursEXIFOrientation(t *testing.T) {
 	ctx := context.Background()
 	r := newRig(t, database.SQLite, localStore(t), roomy)
-	for o, want := range map[uint16][2]int{1: {40, 20}, 3: {40, 20}, 6: {20, 40}, 8: {20, 40}} {
-		f, err := r.svc.Upload(ctx, r.user, "photo.jpg", "", bytes.NewReader(jpegWithOrientation(t, 40, 20, o)))
+	const w, h = 48, 24
+	type corner struct{ right, bottom bool }
+	for o, want := range map[uint16]struct {
+		size   [2]int
+		corner corner
+	}{
+		1: {[2]int{w, h}, corner{false, false}},
+		2: {[2]int{w, h}, corner{true, false}},
+		3: {[2]int{w, h}, corner{true, true}},
+		4: {[2]int{w, h}, corner{false, true}},
+		5: {[2]int{h, w}, corner{false, false}},
+		6: {[2]int{h, w}, corner{true, false}},
+		7: {[2]int{h, w}, corner{true, true}},
+		8: {[2]int{h, w}, corner{false, true}},
+	} {
+		f, err := r.svc.Upload(ctx, r.user, "photo.jpg", "", bytes.NewReader(jpegWithOrientation(t, w, h, o)))
 		require.NoError(t, err)
 		assert.Equal(t, "image/jpeg", f.ContentType)
-		assert.Equal(t, want, [2]int{f.Width, f.Height}, "orientation %d", o)
+		assert.Equal(t, want.size, [2]int{f.Width, f.Height}, "orientation %d", o)
 		stored := readStored(t, r.store, f.Key)
 		assert.NotContains(t, string(stored), "Exif\x00\x00", "metadata kept")
-		cfg, err := jpeg.DecodeConfig(bytes.NewReader(stored))
+		img, err := jpeg.Decode(bytes.NewReader(stored))
 		require.NoError(t, err)
-		assert.Equal(t, want, [2]int{cfg.Width, cfg.Height}, "stored orientation %d", o)
+		b := img.Bounds()
+		require.Equal(t, want.size, [2]int{b.Dx(), b.Dy()}, "stored orientation %d", o)
+		for _, c := range []corner{{false, false}, {true, false}, {false, true}, {true, true}} {
+			x, y := 3, 3
+			if c.right {
+				x = b.Dx() - 4
+			}
+			if c.bottom {
+				y = b.Dy() - 4
+			}
+			lum := color.GrayModel.Convert(img.At(x, y)).(color.Gray).Y
+			if c == want.corner {
+				assert.Greater(t, lum, uint8(200), "orientation %d: the first pixel is not in corner %+v", o, c)
+			} else {
+				assert.Less(t, lum, uint8(50), "orientation %d: corner %+v is lit", o, c)
+			}
+		}
 	}
 }
 

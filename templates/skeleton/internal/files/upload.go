@@ -55,7 +55,7 @@ func (s *Service) Upload(ctx context.Context, userID, name, folder string, r io.
 	f := File{ID: rand.Text(), UserID: userID, Key: newKey(userID), Name: CleanName(name), Folder: CleanFolder(folder), ContentType: contentType}
 	out := in
 	if strings.HasPrefix(contentType, "image/") {
-		img, err := s.reencode(in)
+		img, err := s.reencode(ctx, in)
 		if err != nil {
 			return File{}, err
 		}
