@@ -284,6 +284,59 @@ func TestDeleteUndoAndPurge(t *testing.T) {
 	}
 }
 
+// restoreOnDelete is a store that, when the purge deletes the contents of
+// the file it watches, lets a restore land first: an instance whose clock
+// is behind still sees the file within its undo window.
+type restoreOnDelete struct {
+	storage.Store
+	key     string
+	restore func()
+}
+
+func (s *restoreOnDelete) Delete(ctx context.Context, key string) error {
+	if key == s.key {
+		s.restore()
+	}
+	return s.Store.Delete(ctx, key)
+}
+
+// TestPurgeRacingARestore: a restore that lands while the purge runs
+// either keeps the file whole or finds it gone; never a record without
+// its contents.
+func TestPurgeRacingARestore(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(string(dialect), func(t *testing.T) {
+			ctx := context.Background()
+			watched := &restoreOnDelete{Store: localStore(t)}
+			r := newRig(t, dialect, watched, roomy)
+			f, err := r.svc.Upload(ctx, r.user, "a.txt", "", strings.NewReader("some text"))
+			require.NoError(t, err)
+			require.NoError(t, r.svc.Delete(ctx, r.user, f.ID))
+			behind := clock.NewFake(r.clock.Now())
+			lagging := files.New(files.Options{DB: r.db, Store: watched, Jobs: r.jobs, Clock: behind, Logger: slog.New(slog.DiscardHandler), Limits: roomy, TempDir: r.temp})
+			restored := false
+			watched.key, watched.restore = f.Key, func() { restored = lagging.Restore(ctx, r.user, f.ID) == nil }
+			r.clock.Advance(files.UndoWindow + time.Second)
+
+			_, err = r.svc.Purge(ctx)
+			require.NoError(t, err)
+			got, err := r.svc.Get(ctx, r.user, f.ID)
+			_, statErr := r.store.Stat(ctx, f.Key)
+			used, uerr := r.svc.Used(ctx, r.user)
+			require.NoError(t, uerr)
+			if restored {
+				require.NoError(t, err, "restored, yet the record is gone")
+				assert.NoError(t, statErr, "the restored file's contents were deleted")
+				assert.Equal(t, got.Size, used)
+			} else {
+				assert.ErrorIs(t, err, files.ErrNotFound)
+				assert.ErrorIs(t, statErr, storage.ErrNotFound, "contents kept")
+				assert.Zero(t, used)
+			}
+		})
+	}
+}
+
 // TestSweepOrphans: an object no record names is removed once it is an
 // hour old; recorded files stay.
 func TestSweepOrphans(t *testing.T) {
