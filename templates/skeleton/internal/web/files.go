@@ -255,22 +255,29 @@ func handleFileDownload(p *response.Pages, fs *files.Service) http.Handler {
 	})
 }
 
-// handleFileThumbnail serves the owner's thumbnail of an image, once the
-// job has made it; before, 404.
-func handleFileThumbnail(p *response.Pages, fs *files.Service) http.Handler {
+// handleFileImage serves the owner's image that image picks from the
+// file (its thumbnail, once the job has made it; the file itself, shown
+// on its page), streamed through the application on every store; a
+// file without one is 404.
+func handleFileImage(p *response.Pages, fs *files.Service, image func(files.File) (files.File, bool)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f, ok := fileOr404(w, r, p, fs)
 		if !ok {
 			return
 		}
-		thumb, ok := files.Thumbnail(f)
+		img, ok := image(f)
 		if !ok {
 			p.Error(w, r, http.StatusNotFound)
 			return
 		}
-		serveFile(w, r, p, fs, thumb)
+		if err := fs.Stream(w, r, img); err != nil {
+			p.Fail(w, r, err)
+		}
 	})
 }
+
+// preview is the file as its page shows it: only a re-encoded image.
+func preview(f files.File) (files.File, bool) { return f, files.Inline(f) }
 
 // handleSharedFile serves the file a share link opens, to anyone holding
 // the link; an unknown, altered, expired or revoked one is 403.
