@@ -10,6 +10,7 @@ import (
 	"image/png"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -202,6 +203,29 @@ func TestDecompressionBombRefusedBeforeDecoding(t *testing.T) {
 				requireProblem(t, err, http.StatusUnprocessableEntity, "pixels")
 				assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(8<<20), "allocated while refusing a bomb")
 			}
+			r.nothingLeft(t)
+		})
+	}
+}
+
+// TestReencodedImageHeldToTheLimit: a JPEG under the upload limit that
+// grows past it once re-encoded (noise saved at quality 20, written anew
+// at 90) is refused with the reason, and nothing is left of it. Row 66.
+func TestReencodedImageHeldToTheLimit(t *testing.T) {
+	noise := image.NewRGBA(image.Rect(0, 0, 256, 256))
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for i := range noise.Pix {
+		noise.Pix[i] = uint8(rnd.IntN(256))
+	}
+	var small bytes.Buffer
+	require.NoError(t, jpeg.Encode(&small, noise, &jpeg.Options{Quality: 20}))
+	const limit = 20 << 10
+	require.Less(t, small.Len(), limit, "the input must fit the limit")
+	for _, dialect := range dbtest.Dialects {
+		t.Run(string(dialect), func(t *testing.T) {
+			r := newRig(t, dialect, localStore(t), files.Limits{MaxUploadBytes: limit, QuotaBytes: 1 << 20})
+			_, err := r.svc.Upload(context.Background(), r.user, "noise.jpg", "", bytes.NewReader(small.Bytes()))
+			requireProblem(t, err, http.StatusRequestEntityTooLarge, "once re-encoded")
 			r.nothingLeft(t)
 		})
 	}

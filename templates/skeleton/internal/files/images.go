@@ -114,11 +114,18 @@ func (s *Service) reencode(ctx context.Context, in *os.File) (encoded, error) {
 			return fmt.Errorf("create a temporary file for an image: %w", err)
 		}
 		contentType := "image/png"
+		capped := &cappedWriter{w: f, left: s.limits.MaxUploadBytes}
 		if format == "jpeg" {
 			contentType = "image/jpeg"
-			err = jpeg.Encode(f, img, &jpeg.Options{Quality: 90})
+			err = jpeg.Encode(capped, img, &jpeg.Options{Quality: 90})
 		} else {
-			err = (&png.Encoder{CompressionLevel: png.DefaultCompression}).Encode(f, img)
+			err = (&png.Encoder{CompressionLevel: png.DefaultCompression}).Encode(capped, img)
+		}
+		if errors.Is(err, errOverLimit) {
+			removeTemp(f)
+			return &Problem{Status: http.StatusRequestEntityTooLarge, Code: "file_too_large", Message: fmt.Sprintf(
+				"the image is larger than %s, the most one upload may be, once re-encoded: save it with fewer pixels and upload it again",
+				FormatBytes(s.limits.MaxUploadBytes))}
 		}
 		if err != nil {
 			removeTemp(f)
@@ -129,6 +136,24 @@ func (s *Service) reencode(ctx context.Context, in *os.File) (encoded, error) {
 		return nil
 	})
 	return out, err
+}
+
+// errOverLimit stops an encoder whose output passes the upload limit.
+var errOverLimit = errors.New("over the upload limit")
+
+// cappedWriter writes at most left bytes to w: the re-encoded image's
+// temporary file is bounded as the spooled upload is.
+type cappedWriter struct {
+	w    io.Writer
+	left int64
+}
+
+func (c *cappedWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > c.left {
+		return 0, errOverLimit
+	}
+	c.left -= int64(len(p))
+	return c.w.Write(p)
 }
 
 // decode turns a decoder's panic on hostile input into an error.
