@@ -62,13 +62,24 @@ func NewS3Client(cfg S3Config) *s3.Client {
 
 // Put streams r to the bucket. The body is sent unsigned (the headers are
 // signed): signing it would mean reading it twice, and a stream cannot be
-// read twice.
+// read twice. A body that reads at offsets and seeks (a temporary file)
+// goes as a section from where it stands, which the SDK can rewind to
+// retry a failed request; a stream cannot be sent again.
 func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error {
 	if err := CheckKey(key); err != nil {
 		return err
 	}
+	body := io.LimitReader(r, size)
+	if f, ok := r.(interface {
+		io.ReaderAt
+		io.Seeker
+	}); ok {
+		if at, err := f.Seek(0, io.SeekCurrent); err == nil {
+			body = io.NewSectionReader(f, at, size)
+		}
+	}
 	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{
-		Bucket: &s.bucket, Key: &key, Body: io.LimitReader(r, size),
+		Bucket: &s.bucket, Key: &key, Body: body,
 		ContentLength: aws.Int64(size), ContentType: aws.String(contentType),
 	}, s3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware))
 	if err != nil {
