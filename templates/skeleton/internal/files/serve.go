@@ -108,6 +108,6 @@ func (s *Service) SignedDownload(ctx context.Context, f File) (link string, ok b
 	if !ok {
 		return "", false, nil
 	}
-	link, err = direct.PresignDownload(ctx, f.Key, Disposition(f), DownloadExpiry)
+	link, err = direct.PresignDownload(ctx, f.Key, f.ContentType, Disposition(f), DownloadExpiry)
 	return link, true, err
 }

@@ -166,14 +166,16 @@ func (s *S3) PresignUpload(ctx context.Context, key, contentType string, maxSize
 	return Upload{URL: req.URL, Fields: req.Values}, nil
 }
 
-// PresignDownload signs a GET whose response carries disposition and
-// private caching, whatever the object's own metadata says.
-func (s *S3) PresignDownload(ctx context.Context, key, disposition string, expiry time.Duration) (string, error) {
+// PresignDownload signs a GET whose response carries contentType,
+// disposition and private caching, whatever the object's own metadata
+// says.
+func (s *S3) PresignDownload(ctx context.Context, key, contentType, disposition string, expiry time.Duration) (string, error) {
 	if err := CheckKey(key); err != nil {
 		return "", err
 	}
 	req, err := s.presign.PresignGetObject(ctx, &s3.GetObjectInput{
 		Bucket: &s.bucket, Key: &key,
+		ResponseContentType:        aws.String(contentType),
 		ResponseContentDisposition: aws.String(disposition),
 		ResponseCacheControl:       aws.String("private, no-store"),
 	}, s3.WithPresignExpires(expiry))
