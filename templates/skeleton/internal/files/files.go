@@ -79,7 +79,8 @@ type Service struct {
 	clock  clock.Clock
 	logger *slog.Logger
 	limits Limits
-	// tempDir holds uploads while they are checked; "" is the system's.
+	// tempDir holds uploads while they are checked; "" is the system's,
+	// which the orphan sweep leaves alone.
 	tempDir string
 	// decodeMemory holds the decode budget, in bytes, that images being
 	// decoded, turned and encoded take from.

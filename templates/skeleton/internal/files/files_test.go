@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -361,24 +362,39 @@ func TestPurgeRacingARestore(t *testing.T) {
 	}
 }
 
-// TestSweepOrphans: an object no record names is removed once it is an
-// hour old; recorded files stay.
+// TestSweepOrphans: an object no record names, and a temporary file a
+// crash left (the store's or the upload spool's), is removed once it is
+// an hour old; recorded files stay.
 func TestSweepOrphans(t *testing.T) {
 	for _, dialect := range dbtest.Dialects {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()
-			r := newRig(t, dialect, localStore(t), roomy)
+			dir := t.TempDir()
+			store := storage.NewLocal(dir)
+			t.Cleanup(func() { store.Close() })
+			r := newRig(t, dialect, store, roomy)
 			f, err := r.svc.Upload(ctx, r.user, "a.txt", "", strings.NewReader("kept"))
 			require.NoError(t, err)
 			require.NoError(t, r.store.Put(ctx, "u/"+r.user+"/orphan", strings.NewReader("lost"), 4, "text/plain"))
+			// What a crash leaves: a store write and an upload's spool file.
+			leftovers := []string{filepath.Join(dir, ".tmp", "half-written"), filepath.Join(r.temp, "upload-123")}
+			for _, name := range leftovers {
+				require.NoError(t, os.WriteFile(name, []byte("half"), 0o600))
+			}
 
 			n, err := r.svc.SweepOrphans(ctx)
 			require.NoError(t, err)
 			assert.Zero(t, n, "a young object is swept")
+			for _, name := range leftovers {
+				assert.FileExists(t, name, "a young temporary file is swept: it may be an upload under way")
+			}
 			r.clock.Advance(2 * time.Hour)
 			n, err = r.svc.SweepOrphans(ctx)
 			require.NoError(t, err)
 			assert.Equal(t, 1, n)
+			for _, name := range leftovers {
+				assert.NoFileExists(t, name, "a temporary file left by a crash is kept")
+			}
 			_, err = r.store.Stat(ctx, "u/"+r.user+"/orphan")
 			assert.ErrorIs(t, err, storage.ErrNotFound)
 			_, err = r.store.Stat(ctx, f.Key)

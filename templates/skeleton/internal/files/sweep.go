@@ -128,7 +128,35 @@ func (s *Service) SweepOrphans(ctx context.Context) (int, error) {
 			errs = append(errs, err)
 		}
 	}
-	return len(orphans) - len(errs), errors.Join(errs...)
+	removed := len(orphans) - len(errs)
+	if err := s.sweepTemp(cutoff); err != nil {
+		errs = append(errs, err)
+	}
+	return removed, errors.Join(errs...)
+}
+
+// tempSweeper is a store that writes through temporary files of its own
+// (local disk).
+type tempSweeper interface {
+	SweepTemp(cutoff time.Time) (int, error)
+}
+
+// sweepTemp removes the temporary files a crash left older than cutoff:
+// the store's half-written objects, and uploads spooled in the service's
+// own directory (the system's is not the service's to sweep).
+func (s *Service) sweepTemp(cutoff time.Time) error {
+	var errs []error
+	if t, ok := s.store.(tempSweeper); ok {
+		if _, err := t.SweepTemp(cutoff); err != nil {
+			errs = append(errs, fmt.Errorf("sweep the store's temporary files: %w", err))
+		}
+	}
+	if s.tempDir != "" {
+		if _, err := storage.RemoveStale(s.tempDir, cutoff); err != nil {
+			errs = append(errs, fmt.Errorf("sweep spooled uploads: %w", err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (s *Service) keyKnown(ctx context.Context, key string) (bool, error) {

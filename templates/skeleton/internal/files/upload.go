@@ -85,6 +85,11 @@ func (s *Service) TooLarge() *Problem {
 
 // spool copies r to a temporary file, refusing it past the size limit.
 func (s *Service) spool(r io.Reader) (*os.File, error) {
+	if s.tempDir != "" {
+		if err := os.MkdirAll(s.tempDir, 0o700); err != nil {
+			return nil, fmt.Errorf("create the directory uploads are spooled in: %w", err)
+		}
+	}
 	tmp, err := os.CreateTemp(s.tempDir, "upload-*")
 	if err != nil {
 		return nil, fmt.Errorf("create a temporary file for an upload: %w", err)
