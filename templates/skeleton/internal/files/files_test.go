@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -305,6 +306,42 @@ func TestDeleteUndoAndPurge(t *testing.T) {
 			used, err := r.svc.Used(ctx, r.user)
 			require.NoError(t, err)
 			assert.Zero(t, used)
+		})
+	}
+}
+
+// TestPage: a page of a listing counts once and clamps the page asked
+// for to the pages there are.
+func TestPage(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(string(dialect), func(t *testing.T) {
+			ctx := context.Background()
+			r := newRig(t, dialect, localStore(t), roomy)
+			for i := range 5 {
+				_, err := r.svc.Upload(ctx, r.user, fmt.Sprintf("%d.txt", i), "", strings.NewReader("words"))
+				require.NoError(t, err)
+			}
+			_, err := r.svc.Upload(ctx, r.user, "other.txt", "Elsewhere", strings.NewReader("words"))
+			require.NoError(t, err)
+			byName := files.Query{Sort: "name"}
+			for asked, want := range map[int]struct {
+				number int
+				names  []string
+			}{
+				0: {1, []string{"0.txt", "1.txt"}}, 2: {2, []string{"2.txt", "3.txt"}}, 3: {3, []string{"4.txt", "other.txt"}}, 99: {3, []string{"4.txt", "other.txt"}},
+			} {
+				p, err := r.svc.Page(ctx, r.user, byName, asked, 2)
+				require.NoError(t, err)
+				var names []string
+				for _, f := range p.Files {
+					names = append(names, f.Name)
+				}
+				assert.Equal(t, files.Page{Files: p.Files, Total: 6, Number: want.number, Pages: 3}, p, "page %d", asked)
+				assert.Equal(t, want.names, names, "page %d", asked)
+			}
+			p, err := r.svc.Page(ctx, r.user, files.Query{Folder: "Elsewhere"}, 1, 2)
+			require.NoError(t, err)
+			assert.Equal(t, 1, p.Total, "the filter is counted")
 		})
 	}
 }

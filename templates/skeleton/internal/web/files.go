@@ -11,7 +11,6 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/accounts"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/files"
-	"github.com/quickscale/quickscale/templates/skeleton/internal/paging"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/views"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/web/form"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/web/response"
@@ -73,21 +72,13 @@ func renderFiles(w http.ResponseWriter, r *http.Request, p *response.Pages, fs *
 	if q.Get("view") == "grid" {
 		data.View = "grid"
 	}
-	var err error
-	if _, data.Total, err = fs.List(ctx, user.ID, files.Query{Folder: data.Query.Folder, Kind: data.Query.Kind, Search: data.Query.Search, Limit: 1}); err != nil {
-		p.Fail(w, r, err)
-		return
-	}
-	var offset int
-	data.Page, offset = paging.Clamp(page, filesPerPage, data.Total)
-	data.Pages = paging.Pages(data.Total, filesPerPage)
-	data.Query.Limit, data.Query.Offset = filesPerPage, offset
-	list, _, err := fs.List(ctx, user.ID, data.Query)
+	list, err := fs.Page(ctx, user.ID, data.Query, page, filesPerPage)
 	if err != nil {
 		p.Fail(w, r, err)
 		return
 	}
-	for _, f := range list {
+	data.Total, data.Page, data.Pages = list.Total, list.Number, list.Pages
+	for _, f := range list.Files {
 		data.Files = append(data.Files, newFileRow(f))
 	}
 	if data.Folders, err = fs.Folders(ctx, user.ID); err != nil {
