@@ -115,6 +115,7 @@ var notPages = map[string]string{
 	"GET /credits/history.csv":  "a CSV download",
 	"GET /files/{id}/download":  "a file's contents",
 	"GET /files/{id}/thumbnail": "an image",
+	"GET /files/{id}/preview":   "an image",
 	"GET /static/{path...}":     "static files",
 	"GET /livez":                "a plain-text probe",
 	"GET /readyz":               "a plain-text probe",

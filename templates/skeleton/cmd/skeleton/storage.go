@@ -1,6 +1,8 @@
 package main
 
 import (
+	"path/filepath"
+
 	"github.com/quickscale/quickscale/templates/skeleton/internal/config"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/files"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/storage"
@@ -19,12 +21,18 @@ func openStore(cfg config.Storage) (storage.Store, func() error) {
 	return local, local.Close
 }
 
+// spoolDir is where uploads are spooled while they are checked: under the
+// data directory, not the system's temporary one, so that the orphan
+// sweep removes what a crash leaves there.
+const spoolDir = ".spool"
+
 // buildFiles makes the files service on the configured store and
 // registers its purge and orphan sweep.
 func (a *app) buildFiles() {
 	store, closeStore := openStore(a.cfg.Storage)
 	a.closeStore = closeStore
 	a.files = files.New(files.Options{DB: a.db, Store: store, Jobs: a.jobs, Clock: a.clock, Logger: a.logger,
-		Limits: files.Limits{MaxUploadBytes: a.cfg.Storage.MaxUploadBytes, QuotaBytes: a.cfg.Storage.QuotaBytes}})
+		TempDir: filepath.Join(a.cfg.Storage.Dir, spoolDir),
+		Limits:  files.Limits{MaxUploadBytes: a.cfg.Storage.MaxUploadBytes, QuotaBytes: a.cfg.Storage.QuotaBytes}})
 	a.files.RegisterJobs(a.jobs)
 }

@@ -1,8 +1,11 @@
 package files_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"runtime/metrics"
 	"sync"
@@ -95,4 +98,36 @@ func BenchmarkUploadDownload(b *testing.B) {
 			})
 		}
 	}
+}
+
+// png16Of is a w × h 16-bit PNG: it decodes to 8 bytes a pixel.
+func png16Of(b *testing.B, w, h int) []byte {
+	b.Helper()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewNRGBA64(image.Rect(0, 0, w, h))); err != nil {
+		b.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// BenchmarkConcurrentImageUploads: four uploads at once of a 16-bit PNG
+// of 25 megapixels, 200 MB decoded each. peak-heap-MB is the live heap at
+// its highest: the decode budget (320 MB) admits one such image at a
+// time, held until its encoding is written.
+func BenchmarkConcurrentImageUploads(b *testing.B) {
+	img := png16Of(b, 5000, 5000)
+	r := newRig(b, database.SQLite, localStore(b), files.Limits{MaxUploadBytes: 64 << 20, QuotaBytes: 1 << 40})
+	stop := peakHeap()
+	for b.Loop() {
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				if _, err := r.svc.Upload(context.Background(), r.user, "deep.png", "", bytes.NewReader(img)); err != nil {
+					b.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	b.ReportMetric(stop(), "peak-heap-MB")
 }

@@ -19,6 +19,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/quickscale/quickscale/templates/skeleton/internal/audit"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/database"
@@ -77,11 +79,12 @@ type Service struct {
 	clock  clock.Clock
 	logger *slog.Logger
 	limits Limits
-	// tempDir holds uploads while they are checked; "" is the system's.
+	// tempDir holds uploads while they are checked; "" is the system's,
+	// which the orphan sweep leaves alone.
 	tempDir string
-	// decoders bounds the images decoded at once: each may take the whole
-	// pixel budget in memory.
-	decoders chan struct{}
+	// decodeMemory holds the decode budget, in bytes, that images being
+	// decoded, turned and encoded take from.
+	decodeMemory *semaphore.Weighted
 }
 
 // Options are the Service's dependencies.
@@ -96,14 +99,10 @@ type Options struct {
 	TempDir string
 }
 
-// concurrentDecodes is how many images are decoded at once: two at the
-// full pixel budget take 320 MB.
-const concurrentDecodes = 2
-
 // New returns the service.
 func New(o Options) *Service {
 	return &Service{db: o.DB, store: o.Store, jobs: o.Jobs, clock: o.Clock, logger: o.Logger, limits: o.Limits, tempDir: o.TempDir,
-		decoders: make(chan struct{}, concurrentDecodes)}
+		decodeMemory: semaphore.NewWeighted(decodeBudget)}
 }
 
 // Limits returns the limits the service enforces.

@@ -4,15 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -207,6 +210,29 @@ func TestDecompressionBombRefusedBeforeDecoding(t *testing.T) {
 	}
 }
 
+// TestReencodedImageHeldToTheLimit: a JPEG under the upload limit that
+// grows past it once re-encoded (noise saved at quality 20, written anew
+// at 90) is refused with the reason, and nothing is left of it. Row 66.
+func TestReencodedImageHeldToTheLimit(t *testing.T) {
+	noise := image.NewRGBA(image.Rect(0, 0, 256, 256))
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for i := range noise.Pix {
+		noise.Pix[i] = uint8(rnd.IntN(256))
+	}
+	var small bytes.Buffer
+	require.NoError(t, jpeg.Encode(&small, noise, &jpeg.Options{Quality: 20}))
+	const limit = 20 << 10
+	require.Less(t, small.Len(), limit, "the input must fit the limit")
+	for _, dialect := range dbtest.Dialects {
+		t.Run(string(dialect), func(t *testing.T) {
+			r := newRig(t, dialect, localStore(t), files.Limits{MaxUploadBytes: limit, QuotaBytes: 1 << 20})
+			_, err := r.svc.Upload(context.Background(), r.user, "noise.jpg", "", bytes.NewReader(small.Bytes()))
+			requireProblem(t, err, http.StatusRequestEntityTooLarge, "once re-encoded")
+			r.nothingLeft(t)
+		})
+	}
+}
+
 // TestQuota: uploads fill the quota and no further, even when they race;
 // the refusal says what is used and what to do. Row 66.
 func TestQuota(t *testing.T) {
@@ -284,24 +310,128 @@ func TestDeleteUndoAndPurge(t *testing.T) {
 	}
 }
 
-// TestSweepOrphans: an object no record names is removed once it is an
-// hour old; recorded files stay.
-func TestSweepOrphans(t *testing.T) {
+// TestPage: a page of a listing counts once and clamps the page asked
+// for to the pages there are.
+func TestPage(t *testing.T) {
 	for _, dialect := range dbtest.Dialects {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()
 			r := newRig(t, dialect, localStore(t), roomy)
+			for i := range 5 {
+				_, err := r.svc.Upload(ctx, r.user, fmt.Sprintf("%d.txt", i), "", strings.NewReader("words"))
+				require.NoError(t, err)
+			}
+			_, err := r.svc.Upload(ctx, r.user, "other.txt", "Elsewhere", strings.NewReader("words"))
+			require.NoError(t, err)
+			byName := files.Query{Sort: "name"}
+			for asked, want := range map[int]struct {
+				number int
+				names  []string
+			}{
+				0: {1, []string{"0.txt", "1.txt"}}, 2: {2, []string{"2.txt", "3.txt"}}, 3: {3, []string{"4.txt", "other.txt"}}, 99: {3, []string{"4.txt", "other.txt"}},
+			} {
+				p, err := r.svc.Page(ctx, r.user, byName, asked, 2)
+				require.NoError(t, err)
+				var names []string
+				for _, f := range p.Files {
+					names = append(names, f.Name)
+				}
+				assert.Equal(t, files.Page{Files: p.Files, Total: 6, Number: want.number, Pages: 3}, p, "page %d", asked)
+				assert.Equal(t, want.names, names, "page %d", asked)
+			}
+			p, err := r.svc.Page(ctx, r.user, files.Query{Folder: "Elsewhere"}, 1, 2)
+			require.NoError(t, err)
+			assert.Equal(t, 1, p.Total, "the filter is counted")
+		})
+	}
+}
+
+// restoreOnDelete is a store that, when the purge deletes the contents of
+// the file it watches, lets a restore land first: an instance whose clock
+// is behind still sees the file within its undo window.
+type restoreOnDelete struct {
+	storage.Store
+	key     string
+	restore func()
+}
+
+func (s *restoreOnDelete) Delete(ctx context.Context, key string) error {
+	if key == s.key {
+		s.restore()
+	}
+	return s.Store.Delete(ctx, key)
+}
+
+// TestPurgeRacingARestore: a restore that lands while the purge runs
+// either keeps the file whole or finds it gone; never a record without
+// its contents.
+func TestPurgeRacingARestore(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(string(dialect), func(t *testing.T) {
+			ctx := context.Background()
+			watched := &restoreOnDelete{Store: localStore(t)}
+			r := newRig(t, dialect, watched, roomy)
+			f, err := r.svc.Upload(ctx, r.user, "a.txt", "", strings.NewReader("some text"))
+			require.NoError(t, err)
+			require.NoError(t, r.svc.Delete(ctx, r.user, f.ID))
+			behind := clock.NewFake(r.clock.Now())
+			lagging := files.New(files.Options{DB: r.db, Store: watched, Jobs: r.jobs, Clock: behind, Logger: slog.New(slog.DiscardHandler), Limits: roomy, TempDir: r.temp})
+			restored := false
+			watched.key, watched.restore = f.Key, func() { restored = lagging.Restore(ctx, r.user, f.ID) == nil }
+			r.clock.Advance(files.UndoWindow + time.Second)
+
+			_, err = r.svc.Purge(ctx)
+			require.NoError(t, err)
+			got, err := r.svc.Get(ctx, r.user, f.ID)
+			_, statErr := r.store.Stat(ctx, f.Key)
+			used, uerr := r.svc.Used(ctx, r.user)
+			require.NoError(t, uerr)
+			if restored {
+				require.NoError(t, err, "restored, yet the record is gone")
+				assert.NoError(t, statErr, "the restored file's contents were deleted")
+				assert.Equal(t, got.Size, used)
+			} else {
+				assert.ErrorIs(t, err, files.ErrNotFound)
+				assert.ErrorIs(t, statErr, storage.ErrNotFound, "contents kept")
+				assert.Zero(t, used)
+			}
+		})
+	}
+}
+
+// TestSweepOrphans: an object no record names, and a temporary file a
+// crash left (the store's or the upload spool's), is removed once it is
+// an hour old; recorded files stay.
+func TestSweepOrphans(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(string(dialect), func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			store := storage.NewLocal(dir)
+			t.Cleanup(func() { store.Close() })
+			r := newRig(t, dialect, store, roomy)
 			f, err := r.svc.Upload(ctx, r.user, "a.txt", "", strings.NewReader("kept"))
 			require.NoError(t, err)
 			require.NoError(t, r.store.Put(ctx, "u/"+r.user+"/orphan", strings.NewReader("lost"), 4, "text/plain"))
+			// What a crash leaves: a store write and an upload's spool file.
+			leftovers := []string{filepath.Join(dir, ".tmp", "half-written"), filepath.Join(r.temp, "upload-123")}
+			for _, name := range leftovers {
+				require.NoError(t, os.WriteFile(name, []byte("half"), 0o600))
+			}
 
 			n, err := r.svc.SweepOrphans(ctx)
 			require.NoError(t, err)
 			assert.Zero(t, n, "a young object is swept")
+			for _, name := range leftovers {
+				assert.FileExists(t, name, "a young temporary file is swept: it may be an upload under way")
+			}
 			r.clock.Advance(2 * time.Hour)
 			n, err = r.svc.SweepOrphans(ctx)
 			require.NoError(t, err)
 			assert.Equal(t, 1, n)
+			for _, name := range leftovers {
+				assert.NoFileExists(t, name, "a temporary file left by a crash is kept")
+			}
 			_, err = r.store.Stat(ctx, "u/"+r.user+"/orphan")
 			assert.ErrorIs(t, err, storage.ErrNotFound)
 			_, err = r.store.Stat(ctx, f.Key)
@@ -310,11 +440,18 @@ func TestSweepOrphans(t *testing.T) {
 	}
 }
 
-// jpegWithOrientation is a w × h JPEG whose EXIF says orientation o.
+// jpegWithOrientation is a w × h black JPEG, its top left 8 × 8 block
+// white, whose EXIF says orientation o.
 func jpegWithOrientation(t *testing.T, w, h int, o uint16) []byte {
 	t.Helper()
+	src := image.NewGray(image.Rect(0, 0, w, h))
+	for y := range 8 {
+		for x := range 8 {
+			src.SetGray(x, y, color.Gray{Y: 255})
+		}
+	}
 	var plain bytes.Buffer
-	require.NoError(t, jpeg.Encode(&plain, image.NewRGBA(image.Rect(0, 0, w, h)), nil))
+	require.NoError(t, jpeg.Encode(&plain, src, &jpeg.Options{Quality: 100}))
 	tiff := []byte("MM\x00\x2a\x00\x00\x00\x08\x00\x01") // big-endian, IFD0 at 8, one entry
 	tiff = binary.BigEndian.AppendUint16(tiff, 0x0112)
 	tiff = binary.BigEndian.AppendUint16(tiff, 3)
@@ -331,20 +468,52 @@ func jpegWithOrientation(t *testing.T, w, h int, o uint16) []byte {
 }
 
 // TestUploadHonoursEXIFOrientation: a photo taken sideways is stored
-// upright, without its EXIF block. Row 67.
+// upright, without its EXIF block: for each orientation the sides are
+// right and the photo's first pixel lands in the corner EXIF says. Row
+// 67.
 func TestUploadHonoursEXIFOrientation(t *testing.T) {
 	ctx := context.Background()
 	r := newRig(t, database.SQLite, localStore(t), roomy)
-	for o, want := range map[uint16][2]int{1: {40, 20}, 3: {40, 20}, 6: {20, 40}, 8: {20, 40}} {
-		f, err := r.svc.Upload(ctx, r.user, "photo.jpg", "", bytes.NewReader(jpegWithOrientation(t, 40, 20, o)))
+	const w, h = 48, 24
+	type corner struct{ right, bottom bool }
+	for o, want := range map[uint16]struct {
+		size   [2]int
+		corner corner
+	}{
+		1: {[2]int{w, h}, corner{false, false}},
+		2: {[2]int{w, h}, corner{true, false}},
+		3: {[2]int{w, h}, corner{true, true}},
+		4: {[2]int{w, h}, corner{false, true}},
+		5: {[2]int{h, w}, corner{false, false}},
+		6: {[2]int{h, w}, corner{true, false}},
+		7: {[2]int{h, w}, corner{true, true}},
+		8: {[2]int{h, w}, corner{false, true}},
+	} {
+		f, err := r.svc.Upload(ctx, r.user, "photo.jpg", "", bytes.NewReader(jpegWithOrientation(t, w, h, o)))
 		require.NoError(t, err)
 		assert.Equal(t, "image/jpeg", f.ContentType)
-		assert.Equal(t, want, [2]int{f.Width, f.Height}, "orientation %d", o)
+		assert.Equal(t, want.size, [2]int{f.Width, f.Height}, "orientation %d", o)
 		stored := readStored(t, r.store, f.Key)
 		assert.NotContains(t, string(stored), "Exif\x00\x00", "metadata kept")
-		cfg, err := jpeg.DecodeConfig(bytes.NewReader(stored))
+		img, err := jpeg.Decode(bytes.NewReader(stored))
 		require.NoError(t, err)
-		assert.Equal(t, want, [2]int{cfg.Width, cfg.Height}, "stored orientation %d", o)
+		b := img.Bounds()
+		require.Equal(t, want.size, [2]int{b.Dx(), b.Dy()}, "stored orientation %d", o)
+		for _, c := range []corner{{false, false}, {true, false}, {false, true}, {true, true}} {
+			x, y := 3, 3
+			if c.right {
+				x = b.Dx() - 4
+			}
+			if c.bottom {
+				y = b.Dy() - 4
+			}
+			lum := color.GrayModel.Convert(img.At(x, y)).(color.Gray).Y
+			if c == want.corner {
+				assert.Greater(t, lum, uint8(200), "orientation %d: the first pixel is not in corner %+v", o, c)
+			} else {
+				assert.Less(t, lum, uint8(50), "orientation %d: corner %+v is lit", o, c)
+			}
+		}
 	}
 }
 

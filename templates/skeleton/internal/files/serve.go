@@ -2,11 +2,11 @@ package files
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/storage"
@@ -46,36 +46,53 @@ func (s *Service) Open(ctx context.Context, f File) (io.ReadCloser, error) {
 // Serve answers r with f's contents, inert: the stored type, an
 // attachment unless it is a re-encoded image, nosniff, a sandbox that
 // gives the document no script and no origin, and no caching outside the
-// browser. Local files go through http.ServeContent (ranges, conditional
-// requests); an object store's through a redirect to a short-lived signed
-// link carrying the same disposition. An error comes before anything is
-// written.
+// browser. Local files are streamed as Stream does; an object store's go
+// through a redirect to a short-lived signed link carrying the same
+// disposition. An error comes before anything is written.
 func (s *Service) Serve(w http.ResponseWriter, r *http.Request, f File) error {
 	link, signed, err := s.SignedDownload(r.Context(), f)
 	if err != nil {
 		return err
 	}
-	h := w.Header()
-	h.Set("Cache-Control", "private, no-store")
 	if signed {
+		w.Header().Set("Cache-Control", "private, no-store")
 		http.Redirect(w, r, link, http.StatusSeeOther)
 		return nil
 	}
-	rc, err := s.Open(r.Context(), f)
+	return s.Stream(w, r, f)
+}
+
+// Stream answers r with f's contents through the application, whatever
+// the store, with the headers Serve gives: for what a page shows (a
+// thumbnail, an image's preview), which the page's policy loads from its
+// own origin only, and a bucket may not be reachable by browsers at all.
+// A local file goes through http.ServeContent (ranges, conditional
+// requests), an object is copied. An error comes before anything is
+// written; one while copying can only be logged.
+func (s *Service) Stream(w http.ResponseWriter, r *http.Request, f File) error {
+	rc, info, err := s.store.Open(r.Context(), f.Key)
 	if err != nil {
-		return err
+		return fmt.Errorf("open a stored file: %w", err)
 	}
 	defer rc.Close()
-	content, ok := rc.(io.ReadSeeker)
-	if !ok {
-		return errors.New("a local file does not seek")
-	}
+	h := w.Header()
+	h.Set("Cache-Control", "private, no-store")
 	h.Set("Content-Type", f.ContentType)
 	h.Set("Content-Disposition", Disposition(f))
 	h.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("ETag", `"`+f.SHA256+`"`)
-	http.ServeContent(w, r, "", f.CreatedAt, content)
+	if content, ok := rc.(io.ReadSeeker); ok {
+		http.ServeContent(w, r, "", f.CreatedAt, content)
+		return nil
+	}
+	h.Set("Content-Length", strconv.FormatInt(info.Size, 10))
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	if _, err := io.Copy(w, rc); err != nil {
+		s.logger.WarnContext(r.Context(), "stream a stored file", "key", f.Key, "error", err)
+	}
 	return nil
 }
 
@@ -91,6 +108,6 @@ func (s *Service) SignedDownload(ctx context.Context, f File) (link string, ok b
 	if !ok {
 		return "", false, nil
 	}
-	link, err = direct.PresignDownload(ctx, f.Key, Disposition(f), DownloadExpiry)
+	link, err = direct.PresignDownload(ctx, f.Key, f.ContentType, Disposition(f), DownloadExpiry)
 	return link, true, err
 }

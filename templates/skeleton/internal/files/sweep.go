@@ -31,12 +31,11 @@ func (s *Service) RegisterJobs(q *jobs.Queue) {
 	})
 }
 
-// Purge removes, contents first, the files deleted longer ago than the
-// undo window, and gives their bytes back to the quota. It returns how
-// many it removed.
+// Purge removes the files deleted longer ago than the undo window, and
+// gives their bytes back to the quota. It returns how many it removed.
 func (s *Service) Purge(ctx context.Context) (int, error) {
-	rows, err := s.db.QueryContext(ctx, selectFile+" WHERE deleted_at IS NOT NULL AND deleted_at <= ?",
-		s.clock.Now().UTC().Add(-UndoWindow))
+	cutoff := s.clock.Now().UTC().Add(-UndoWindow)
+	rows, err := s.db.QueryContext(ctx, selectFile+" WHERE deleted_at IS NOT NULL AND deleted_at <= ?", cutoff)
 	if err != nil {
 		return 0, fmt.Errorf("find deleted files: %w", err)
 	}
@@ -53,34 +52,50 @@ func (s *Service) Purge(ctx context.Context) (int, error) {
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("find deleted files: %w", err)
 	}
-	for i, f := range due {
-		if err := s.purge(ctx, f); err != nil {
-			return i, err
+	purged := 0
+	for _, f := range due {
+		gone, err := s.purge(ctx, f, cutoff)
+		if err != nil {
+			return purged, err
+		}
+		if gone {
+			purged++
 		}
 	}
-	return len(due), nil
+	return purged, nil
 }
 
-func (s *Service) purge(ctx context.Context, f File) error {
+// purge removes f's record, if it is still deleted past cutoff, with its
+// bytes from the usage, then its contents: a restore landing meanwhile
+// either keeps the record or finds it gone, never a record without its
+// contents. Contents whose removal fails are left to the orphan sweep.
+func (s *Service) purge(ctx context.Context, f File, cutoff time.Time) (bool, error) {
+	gone := false
+	err := s.db.InTx(ctx, func(tx *database.Tx) error {
+		r, err := tx.ExecContext(ctx, "DELETE FROM files WHERE id = ? AND deleted_at <= ?", f.ID, cutoff)
+		if err != nil {
+			return fmt.Errorf("purge a deleted file: %w", err)
+		}
+		n, err := r.RowsAffected()
+		if err != nil || n == 0 {
+			return err // restored or purged meanwhile
+		}
+		gone = true
+		_, err = tx.ExecContext(ctx, "UPDATE file_usage SET bytes = bytes - ? WHERE user_id = ?", f.Size, f.UserID)
+		return err
+	})
+	if err != nil || !gone {
+		return false, err
+	}
 	for _, key := range []string{f.Key, f.ThumbnailKey} {
 		if key == "" {
 			continue
 		}
 		if err := s.store.Delete(ctx, key); err != nil {
-			return fmt.Errorf("purge a deleted file: %w", err)
+			s.logger.WarnContext(ctx, "remove a purged file's contents; the orphan sweep will", "key", key, "error", err)
 		}
 	}
-	return s.db.InTx(ctx, func(tx *database.Tx) error {
-		r, err := tx.ExecContext(ctx, "DELETE FROM files WHERE id = ? AND deleted_at IS NOT NULL", f.ID)
-		if err != nil {
-			return fmt.Errorf("purge a deleted file: %w", err)
-		}
-		if n, err := r.RowsAffected(); err != nil || n == 0 {
-			return err // restored or purged meanwhile
-		}
-		_, err = tx.ExecContext(ctx, "UPDATE file_usage SET bytes = bytes - ? WHERE user_id = ?", f.Size, f.UserID)
-		return err
-	})
+	return true, nil
 }
 
 // SweepOrphans removes the objects under u/ that no file, thumbnail or
@@ -113,7 +128,35 @@ func (s *Service) SweepOrphans(ctx context.Context) (int, error) {
 			errs = append(errs, err)
 		}
 	}
-	return len(orphans) - len(errs), errors.Join(errs...)
+	removed := len(orphans) - len(errs)
+	if err := s.sweepTemp(cutoff); err != nil {
+		errs = append(errs, err)
+	}
+	return removed, errors.Join(errs...)
+}
+
+// tempSweeper is a store that writes through temporary files of its own
+// (local disk).
+type tempSweeper interface {
+	SweepTemp(cutoff time.Time) (int, error)
+}
+
+// sweepTemp removes the temporary files a crash left older than cutoff:
+// the store's half-written objects, and uploads spooled in the service's
+// own directory (the system's is not the service's to sweep).
+func (s *Service) sweepTemp(cutoff time.Time) error {
+	var errs []error
+	if t, ok := s.store.(tempSweeper); ok {
+		if _, err := t.SweepTemp(cutoff); err != nil {
+			errs = append(errs, fmt.Errorf("sweep the store's temporary files: %w", err))
+		}
+	}
+	if s.tempDir != "" {
+		if _, err := storage.RemoveStale(s.tempDir, cutoff); err != nil {
+			errs = append(errs, fmt.Errorf("sweep spooled uploads: %w", err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (s *Service) keyKnown(ctx context.Context, key string) (bool, error) {

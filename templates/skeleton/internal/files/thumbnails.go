@@ -31,7 +31,7 @@ func (s *Service) queueThumbnail(ctx context.Context, tx *database.Tx, f *File) 
 }
 
 // registerThumbnails makes thumbnails on the job queue: a job per image,
-// decoded within the service's bound on concurrent decodes, a decoder's
+// decoded within the decode budget, a decoder's
 // panic a failed attempt. Rerun, a job writes the same key again.
 func (s *Service) registerThumbnails(q *jobs.Queue) {
 	q.Handle(thumbnailJob, func(ctx context.Context, j jobs.Job) error {
@@ -51,24 +51,37 @@ func (s *Service) makeThumbnail(ctx context.Context, f File) error {
 	if err != nil {
 		return err
 	}
-	s.decoders <- struct{}{}
-	src, err := decode(rc)
-	<-s.decoders
+	cfg, _, err := image.DecodeConfig(rc)
 	rc.Close()
 	if err != nil {
-		return fmt.Errorf("decode %s for its thumbnail: %w", f.ID, err)
+		return fmt.Errorf("read the size of %s for its thumbnail: %w", f.ID, err)
 	}
-	thumb := Scale(src, ThumbnailSide)
 	var out bytes.Buffer
 	contentType := "image/png"
-	if f.ContentType == "image/jpeg" {
-		contentType = "image/jpeg"
-		err = jpeg.Encode(&out, thumb, &jpeg.Options{Quality: 80})
-	} else {
-		err = png.Encode(&out, thumb)
-	}
+	err = s.withDecodeMemory(ctx, decodeCost(cfg, false), func() error {
+		rc, err := s.Open(ctx, f)
+		if err != nil {
+			return err
+		}
+		src, err := decode(rc)
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("decode %s for its thumbnail: %w", f.ID, err)
+		}
+		thumb := Scale(src, ThumbnailSide)
+		if f.ContentType == "image/jpeg" {
+			contentType = "image/jpeg"
+			err = jpeg.Encode(&out, thumb, &jpeg.Options{Quality: 80})
+		} else {
+			err = png.Encode(&out, thumb)
+		}
+		if err != nil {
+			return fmt.Errorf("encode a thumbnail: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("encode a thumbnail: %w", err)
+		return err
 	}
 	key := f.Key + "-t"
 	if err := s.store.Put(ctx, key, &out, int64(out.Len()), contentType); err != nil {

@@ -55,7 +55,7 @@ func (s *Service) Upload(ctx context.Context, userID, name, folder string, r io.
 	f := File{ID: rand.Text(), UserID: userID, Key: newKey(userID), Name: CleanName(name), Folder: CleanFolder(folder), ContentType: contentType}
 	out := in
 	if strings.HasPrefix(contentType, "image/") {
-		img, err := s.reencode(in)
+		img, err := s.reencode(ctx, in)
 		if err != nil {
 			return File{}, err
 		}
@@ -85,6 +85,11 @@ func (s *Service) TooLarge() *Problem {
 
 // spool copies r to a temporary file, refusing it past the size limit.
 func (s *Service) spool(r io.Reader) (*os.File, error) {
+	if s.tempDir != "" {
+		if err := os.MkdirAll(s.tempDir, 0o700); err != nil {
+			return nil, fmt.Errorf("create the directory uploads are spooled in: %w", err)
+		}
+	}
 	tmp, err := os.CreateTemp(s.tempDir, "upload-*")
 	if err != nil {
 		return nil, fmt.Errorf("create a temporary file for an upload: %w", err)

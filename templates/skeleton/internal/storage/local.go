@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 )
 
 // tempDir holds uploads being written, inside the root: a rename from
@@ -98,6 +99,58 @@ func (l *Local) Put(_ context.Context, key string, r io.Reader, size int64, _ st
 		return fmt.Errorf("store %s: %w", key, err)
 	}
 	return nil
+}
+
+// SweepTemp removes what Put left in its temporary directory before
+// cutoff: writes a crash stopped half way. It returns how many it
+// removed.
+func (l *Local) SweepTemp(cutoff time.Time) (int, error) {
+	root, err := l.open(false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return removeOlder(root, tempDir, cutoff)
+}
+
+// RemoveStale removes the entries of dir last written before cutoff, and
+// returns how many it removed; a missing dir holds none.
+func RemoveStale(dir string, cutoff time.Time) (int, error) {
+	root, err := os.OpenRoot(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("open %s: %w", dir, err)
+	}
+	defer root.Close()
+	return removeOlder(root, ".", cutoff)
+}
+
+func removeOlder(root *os.Root, dir string, cutoff time.Time) (int, error) {
+	entries, err := fs.ReadDir(root.FS(), dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("list %s: %w", dir, err)
+	}
+	removed := 0
+	var errs []error
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || !info.ModTime().Before(cutoff) {
+			continue
+		}
+		if err := root.RemoveAll(path.Join(dir, e.Name())); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed++
+	}
+	return removed, errors.Join(errs...)
 }
 
 // writeExactly copies size bytes from r to f and syncs them to disk.

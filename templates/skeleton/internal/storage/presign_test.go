@@ -68,15 +68,15 @@ func TestPresignedUploadPolicy(t *testing.T) {
 	assert.Equal(t, "image/png", info.ContentType)
 }
 
-// TestPresignedDownload: the signed URL serves the object with the
-// disposition and private caching it was signed with; altered, it is
-// refused. Row 70.
+// TestPresignedDownload: the signed URL serves the object with the type,
+// disposition and private caching it was signed with, whatever the
+// object's own metadata says; altered, it is refused. Row 70.
 func TestPresignedDownload(t *testing.T) {
 	ctx := context.Background()
 	st := storage.NewS3(storagetest.StartS3(t))
-	require.NoError(t, st.Put(ctx, "u/1/report", strings.NewReader("contents"), 8, "application/pdf"))
+	require.NoError(t, st.Put(ctx, "u/1/report", strings.NewReader("contents"), 8, "text/html"))
 	disposition := mime.FormatMediaType("attachment", map[string]string{"filename": `a "quoted" name.pdf`})
-	signed, err := st.PresignDownload(ctx, "u/1/report", disposition, time.Minute)
+	signed, err := st.PresignDownload(ctx, "u/1/report", "application/pdf", disposition, time.Minute)
 	require.NoError(t, err)
 
 	resp, err := http.Get(signed)
@@ -93,6 +93,7 @@ func TestPresignedDownload(t *testing.T) {
 	require.NoError(t, err)
 	for name, alter := range map[string]func(q url.Values){
 		"disposition": func(q url.Values) { q.Set("response-content-disposition", "inline") },
+		"type":        func(q url.Values) { q.Set("response-content-type", "text/html") },
 		"expiry":      func(q url.Values) { q.Set("X-Amz-Expires", "604800") },
 		"signature":   func(q url.Values) { q.Set("X-Amz-Signature", strings.Repeat("0", 64)) },
 	} {

@@ -62,13 +62,24 @@ func NewS3Client(cfg S3Config) *s3.Client {
 
 // Put streams r to the bucket. The body is sent unsigned (the headers are
 // signed): signing it would mean reading it twice, and a stream cannot be
-// read twice.
+// read twice. A body that reads at offsets and seeks (a temporary file)
+// goes as a section from where it stands, which the SDK can rewind to
+// retry a failed request; a stream cannot be sent again.
 func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error {
 	if err := CheckKey(key); err != nil {
 		return err
 	}
+	body := io.LimitReader(r, size)
+	if f, ok := r.(interface {
+		io.ReaderAt
+		io.Seeker
+	}); ok {
+		if at, err := f.Seek(0, io.SeekCurrent); err == nil {
+			body = io.NewSectionReader(f, at, size)
+		}
+	}
 	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{
-		Bucket: &s.bucket, Key: &key, Body: io.LimitReader(r, size),
+		Bucket: &s.bucket, Key: &key, Body: body,
 		ContentLength: aws.Int64(size), ContentType: aws.String(contentType),
 	}, s3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware))
 	if err != nil {
@@ -155,14 +166,16 @@ func (s *S3) PresignUpload(ctx context.Context, key, contentType string, maxSize
 	return Upload{URL: req.URL, Fields: req.Values}, nil
 }
 
-// PresignDownload signs a GET whose response carries disposition and
-// private caching, whatever the object's own metadata says.
-func (s *S3) PresignDownload(ctx context.Context, key, disposition string, expiry time.Duration) (string, error) {
+// PresignDownload signs a GET whose response carries contentType,
+// disposition and private caching, whatever the object's own metadata
+// says.
+func (s *S3) PresignDownload(ctx context.Context, key, contentType, disposition string, expiry time.Duration) (string, error) {
 	if err := CheckKey(key); err != nil {
 		return "", err
 	}
 	req, err := s.presign.PresignGetObject(ctx, &s3.GetObjectInput{
 		Bucket: &s.bucket, Key: &key,
+		ResponseContentType:        aws.String(contentType),
 		ResponseContentDisposition: aws.String(disposition),
 		ResponseCacheControl:       aws.String("private, no-store"),
 	}, s3.WithPresignExpires(expiry))

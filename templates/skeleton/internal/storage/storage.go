@@ -57,8 +57,9 @@ type Direct interface {
 	// expiry.
 	PresignUpload(ctx context.Context, key, contentType string, maxSize int64, expiry time.Duration) (Upload, error)
 	// PresignDownload signs a GET of key, until expiry, whose response
-	// carries the Content-Disposition disposition.
-	PresignDownload(ctx context.Context, key, disposition string, expiry time.Duration) (string, error)
+	// carries the Content-Type contentType and the Content-Disposition
+	// disposition.
+	PresignDownload(ctx context.Context, key, contentType, disposition string, expiry time.Duration) (string, error)
 }
 
 // Upload is a signed form: POST Fields, then the file as the last field

@@ -5,10 +5,15 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/iotest"
 
@@ -178,4 +183,44 @@ func TestLocalStaysInsideItsRoot(t *testing.T) {
 	temps, err := os.ReadDir(filepath.Join(dir, ".tmp"))
 	require.NoError(t, err)
 	assert.Empty(t, temps, "temporary files left behind")
+}
+
+// TestS3PutIsRetried: a PUT the server fails once (503, after reading the
+// body) is sent again by the SDK, which can rewind a seekable body: a
+// temporary file stored does not fail on a server's passing error.
+func TestS3PutIsRetried(t *testing.T) {
+	cfg := storagetest.StartS3(t)
+	server, err := url.Parse(cfg.Endpoint)
+	require.NoError(t, err)
+	proxy := httputil.NewSingleHostReverseProxy(server)
+	var puts atomic.Int32
+	flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && puts.Add(1) == 1 {
+			_, _ = io.Copy(io.Discard, r.Body)
+			http.Error(w, "try again", http.StatusServiceUnavailable)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(flaky.Close)
+	cfg.Endpoint = flaky.URL
+	st := storage.NewS3(cfg)
+
+	f, err := os.CreateTemp(t.TempDir(), "upload-*")
+	require.NoError(t, err)
+	defer f.Close()
+	body := bytes.Repeat([]byte("quickscale "), 1000)
+	_, err = f.Write(body)
+	require.NoError(t, err)
+	_, err = f.Seek(0, io.SeekStart)
+	require.NoError(t, err)
+	ctx := context.Background()
+	require.NoError(t, st.Put(ctx, "u/1/retried", f, int64(len(body)), "text/plain"))
+	assert.GreaterOrEqual(t, puts.Load(), int32(2), "the PUT was not failed and sent again")
+	rc, _, err := st.Open(ctx, "u/1/retried")
+	require.NoError(t, err)
+	defer rc.Close()
+	got, err := io.ReadAll(rc)
+	require.NoError(t, err)
+	assert.Equal(t, body, got)
 }

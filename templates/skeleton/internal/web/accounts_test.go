@@ -966,7 +966,7 @@ func checkHeaders(t testing.TB, what string, resp *http.Response) {
 	}
 }
 
-// Rows 18 and 33: hostile names and addresses are escaped in every page
+// Rows 18, 33 and 71: hostile names and addresses are escaped in every page
 // and keep log lines whole; logs name failures but never a password or
 // token.
 func TestHostileValuesAndLogs(t *testing.T) {
@@ -990,6 +990,25 @@ func TestHostileValuesAndLogs(t *testing.T) {
 			assert.NotContains(t, body, "<img src=x", "GET %s: a hostile value reached the page unescaped", page.path)
 		}
 
+		// A share link's token is in its path; only its hash is stored, so
+		// the log must not hold it either: not for a good link, a
+		// tampered one, or a cross-origin request refused.
+		fileID := uploaded(t, user, "shared.txt", []byte("shared words"))
+		resp, body := user.post("/files/"+fileID+"/shares", url.Values{"days": {"7"}})
+		require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+		share := shareLinkPattern.FindStringSubmatch(body)
+		require.NotNil(t, share, "no share link shown")
+		shareToken := strings.TrimPrefix(share[1], "/s/")
+		resp, _ = a.client().get(share[1])
+		require.Equal(t, http.StatusOK, resp.StatusCode, "the share link")
+		tampered := "/s/" + strings.Repeat("Q", len(shareToken))
+		resp, _ = a.client().get(tampered)
+		require.Equal(t, http.StatusForbidden, resp.StatusCode, "a made-up share link")
+		crossSite := httptest.NewRequest(http.MethodPost, share[1], nil)
+		crossSite.Header.Set("Sec-Fetch-Site", "cross-site")
+		resp, _ = a.client().do(crossSite)
+		require.Equal(t, http.StatusForbidden, resp.StatusCode, "a cross-origin POST to a share link")
+
 		crlf := "victim@example.com\r\nlevel=ERROR msg=forged"
 		a.client().post("/login", url.Values{"email": {crlf}, "password": {"secret-password-123"}})
 		a.client().post("/login", url.Values{"email": {"hostile@example.com"}, "password": {"another-secret-456"}})
@@ -1010,6 +1029,10 @@ func TestHostileValuesAndLogs(t *testing.T) {
 			outboxTokens = append(outboxTokens, m[2])
 		}
 		require.NotEmpty(t, outboxTokens, "no token to look for in the logs")
+		assert.Contains(t, logs, `"path":"/s/{token}"`, "share link requests are not logged with the token redacted")
+		for _, tok := range []string{shareToken, strings.TrimPrefix(tampered, "/s/")} {
+			assert.NotContains(t, logs, tok, "the log holds a share link's token")
+		}
 		for _, tok := range outboxTokens {
 			assert.NotContains(t, logs, tok, "the log holds a link token")
 		}

@@ -11,7 +11,6 @@ import (
 	"github.com/quickscale/quickscale/templates/skeleton/internal/accounts"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/clock"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/files"
-	"github.com/quickscale/quickscale/templates/skeleton/internal/paging"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/views"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/web/form"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/web/response"
@@ -73,21 +72,13 @@ func renderFiles(w http.ResponseWriter, r *http.Request, p *response.Pages, fs *
 	if q.Get("view") == "grid" {
 		data.View = "grid"
 	}
-	var err error
-	if _, data.Total, err = fs.List(ctx, user.ID, files.Query{Folder: data.Query.Folder, Kind: data.Query.Kind, Search: data.Query.Search, Limit: 1}); err != nil {
-		p.Fail(w, r, err)
-		return
-	}
-	var offset int
-	data.Page, offset = paging.Clamp(page, filesPerPage, data.Total)
-	data.Pages = paging.Pages(data.Total, filesPerPage)
-	data.Query.Limit, data.Query.Offset = filesPerPage, offset
-	list, _, err := fs.List(ctx, user.ID, data.Query)
+	list, err := fs.Page(ctx, user.ID, data.Query, page, filesPerPage)
 	if err != nil {
 		p.Fail(w, r, err)
 		return
 	}
-	for _, f := range list {
+	data.Total, data.Page, data.Pages = list.Total, list.Number, list.Pages
+	for _, f := range list.Files {
 		data.Files = append(data.Files, newFileRow(f))
 	}
 	if data.Folders, err = fs.Folders(ctx, user.ID); err != nil {
@@ -255,22 +246,29 @@ func handleFileDownload(p *response.Pages, fs *files.Service) http.Handler {
 	})
 }
 
-// handleFileThumbnail serves the owner's thumbnail of an image, once the
-// job has made it; before, 404.
-func handleFileThumbnail(p *response.Pages, fs *files.Service) http.Handler {
+// handleFileImage serves the owner's image that image picks from the
+// file (its thumbnail, once the job has made it; the file itself, shown
+// on its page), streamed through the application on every store; a
+// file without one is 404.
+func handleFileImage(p *response.Pages, fs *files.Service, image func(files.File) (files.File, bool)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f, ok := fileOr404(w, r, p, fs)
 		if !ok {
 			return
 		}
-		thumb, ok := files.Thumbnail(f)
+		img, ok := image(f)
 		if !ok {
 			p.Error(w, r, http.StatusNotFound)
 			return
 		}
-		serveFile(w, r, p, fs, thumb)
+		if err := fs.Stream(w, r, img); err != nil {
+			p.Fail(w, r, err)
+		}
 	})
 }
+
+// preview is the file as its page shows it: only a re-encoded image.
+func preview(f files.File) (files.File, bool) { return f, files.Inline(f) }
 
 // handleSharedFile serves the file a share link opens, to anyone holding
 // the link; an unknown, altered, expired or revoked one is 403.

@@ -47,10 +47,17 @@ func testFiles(t testing.TB, db *database.DB, logger *slog.Logger, clk clock.Clo
 func filesOn(t testing.TB, db *database.DB, logger *slog.Logger, clk clock.Clock, q *jobs.Queue) (*files.Service, storage.Store, string) {
 	t.Helper()
 	dir := t.TempDir()
-	temp := filepath.Join(dir, "tmp")
-	require.NoError(t, os.Mkdir(temp, 0o700))
 	store := storage.NewLocal(filepath.Join(dir, "files"))
 	t.Cleanup(func() { store.Close() })
+	return filesIn(t, db, logger, clk, q, store)
+}
+
+// filesIn is the files service on store, with a temporary directory of
+// its own.
+func filesIn(t testing.TB, db *database.DB, logger *slog.Logger, clk clock.Clock, q *jobs.Queue, store storage.Store) (*files.Service, storage.Store, string) {
+	t.Helper()
+	temp := filepath.Join(t.TempDir(), "tmp")
+	require.NoError(t, os.Mkdir(temp, 0o700))
 	fs := files.New(files.Options{DB: db, Store: store, Jobs: q, Clock: clk, Logger: logger, TempDir: temp,
 		Limits: files.Limits{MaxUploadBytes: testMaxUpload, QuotaBytes: 1 << 20}})
 	fs.RegisterJobs(q)
@@ -69,6 +76,19 @@ func newFilesRig(t *testing.T, dialect database.Dialect) *filesRig {
 	t.Helper()
 	a := httpsApp(t, dialect)
 	fs, store, temp := filesOn(t, a.db, a.deps.Logger, a.clock, a.jobs)
+	return filesRigWith(t, a, fs, store, temp)
+}
+
+// newFilesRigOn is the app with its files on store.
+func newFilesRigOn(t *testing.T, dialect database.Dialect, store storage.Store) *filesRig {
+	t.Helper()
+	a := httpsApp(t, dialect)
+	fs, store, temp := filesIn(t, a.db, a.deps.Logger, a.clock, a.jobs, store)
+	return filesRigWith(t, a, fs, store, temp)
+}
+
+func filesRigWith(t *testing.T, a *app, fs *files.Service, store storage.Store, temp string) *filesRig {
+	t.Helper()
 	a.deps.Files = fs
 	h, err := NewServer(a.deps)
 	require.NoError(t, err)
@@ -325,24 +345,51 @@ func (r *filesRig) userID(t *testing.T, email string) string {
 	return id
 }
 
+// testStores are local disk and an S3 bucket, named.
+func testStores(t *testing.T) map[string]storage.Store {
+	t.Helper()
+	local := storage.NewLocal(t.TempDir())
+	t.Cleanup(func() { local.Close() })
+	return map[string]storage.Store{"local": local, "s3": storage.NewS3(storagetest.StartS3(t))}
+}
+
 // TestFileThumbnails: once the job has run, the browser shows an image's
-// thumbnail, served as inert as the file, to its owner only. Row 70.
+// thumbnail, and the file page its preview, served through the app on
+// either store (the page's policy loads images from its own origin only)
+// as inert as the file, to its owner only. Row 70.
 func TestFileThumbnails(t *testing.T) {
-	r := newFilesRig(t, database.SQLite)
-	c := signUp(t, r.app, "owner@example.com", "Owner")
-	id := uploaded(t, c, "photo.png", testPNG(t))
-	resp, _ := c.get("/files/" + id + "/thumbnail")
-	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "before the job")
-	r.runDueJobs(t)
-	_, body := c.get("/files?view=grid")
-	assert.Contains(t, body, `src="/files/`+id+`/thumbnail"`)
-	resp, _ = c.get("/files/" + id + "/thumbnail")
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	assert.Equal(t, "image/png", resp.Header.Get("Content-Type"))
-	assert.True(t, strings.HasPrefix(resp.Header.Get("Content-Security-Policy"), "sandbox"))
-	other := signUp(t, r.app, "other@example.com", "Other")
-	resp, _ = other.get("/files/" + id + "/thumbnail")
-	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+	for name, store := range testStores(t) {
+		t.Run(name, func(t *testing.T) {
+			r := newFilesRigOn(t, database.SQLite, store)
+			c := signUp(t, r.app, "owner@example.com", "Owner")
+			id := uploaded(t, c, "photo.png", testPNG(t))
+			resp, _ := c.get("/files/" + id + "/thumbnail")
+			assert.Equal(t, http.StatusNotFound, resp.StatusCode, "before the job")
+			r.runDueJobs(t)
+			_, body := c.get("/files?view=grid")
+			assert.Contains(t, body, `src="/files/`+id+`/thumbnail"`)
+			_, body = c.get("/files/" + id)
+			assert.Contains(t, body, `src="/files/`+id+`/preview"`)
+			for _, path := range []string{"/files/" + id + "/thumbnail", "/files/" + id + "/preview"} {
+				resp, body = c.get(path)
+				require.Equal(t, http.StatusOK, resp.StatusCode, "GET %s", path)
+				assert.Equal(t, "image/png", resp.Header.Get("Content-Type"), path)
+				assert.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"), path)
+				assert.Equal(t, "private, no-store", resp.Header.Get("Cache-Control"), path)
+				assert.True(t, strings.HasPrefix(resp.Header.Get("Content-Security-Policy"), "sandbox"), path)
+				_, err := png.Decode(strings.NewReader(body))
+				assert.NoError(t, err, "GET %s is not the image", path)
+			}
+			other := signUp(t, r.app, "other@example.com", "Other")
+			resp, _ = other.get("/files/" + id + "/thumbnail")
+			assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+			resp, _ = other.get("/files/" + id + "/preview")
+			assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+			text := uploaded(t, c, "notes.txt", []byte("words"))
+			resp, _ = c.get("/files/" + text + "/preview")
+			assert.Equal(t, http.StatusNotFound, resp.StatusCode, "a file not shown inline has no preview")
+		})
+	}
 }
 
 // TestFilesAPI: with an API key, a program lists, uploads (with every

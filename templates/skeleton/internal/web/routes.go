@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 
+	"github.com/quickscale/quickscale/templates/skeleton/internal/files"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/health"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/web/api"
 )
@@ -22,7 +23,8 @@ const (
 	// signature, not a browser's cookies, is what authenticates it.
 	stripeSigned access = "stripe-signature"
 	// Whoever holds a share link, proven by its token in the path; any
-	// other request to it gets 403.
+	// other request to it gets 403. The logs show such a path as its
+	// pattern: the token is a secret.
 	shareLink access = "share-link"
 )
 
@@ -119,7 +121,8 @@ func (s *server) routes() []route {
 		{"POST /files", signedIn, handleFileUpload(p, s.Files)},
 		{"GET /files/{id}", signedIn, handleFile(p, s.Files, s.Clock)},
 		{"GET /files/{id}/download", signedIn, handleFileDownload(p, s.Files)},
-		{"GET /files/{id}/thumbnail", signedIn, handleFileThumbnail(p, s.Files)},
+		{"GET /files/{id}/thumbnail", signedIn, handleFileImage(p, s.Files, files.Thumbnail)},
+		{"GET /files/{id}/preview", signedIn, handleFileImage(p, s.Files, preview)},
 		{"POST /files/{id}/shares", signedIn, handleShareCreate(p, s.Files, s.Clock, s.Config.BaseURL)},
 		{"POST /files/{id}/shares/{share}/revoke", signedIn, handleShareRevoke(p, s.Files)},
 		// A share link: whoever holds it may download the one file.

@@ -108,14 +108,17 @@ func NewServer(d Deps) (http.Handler, error) {
 	}
 	s := newServer(d)
 	mux := http.NewServeMux()
-	var signed []string
+	var signed, secret []string
 	for _, rt := range s.routes() {
 		if rt.handler == nil {
 			continue
 		}
 		mux.Handle(rt.pattern, s.guard(rt.access, rt.handler))
-		if rt.access == stripeSigned {
+		switch rt.access {
+		case stripeSigned:
 			signed = append(signed, rt.pattern)
+		case shareLink:
+			secret = append(secret, rt.pattern)
 		}
 	}
 	// Sessions load after cross-origin protection and the text checks: a
@@ -127,6 +130,7 @@ func NewServer(d Deps) (http.Handler, error) {
 		TrustProxyHeaders: d.Config.TrustProxyHeaders,
 		ErrorPage:         s.pages.Error,
 		SignedRoutes:      signed,
+		SecretRoutes:      secret,
 	})
 }
 

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/quickscale/quickscale/templates/skeleton/internal/files"
-	"github.com/quickscale/quickscale/templates/skeleton/internal/paging"
 	"github.com/quickscale/quickscale/templates/skeleton/internal/web/response"
 )
 
@@ -37,25 +36,18 @@ func (a *API) ListFiles() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		query := files.Query{Folder: files.CleanFolder(q.Get("folder")), Kind: q.Get("kind"), Search: q.Get("q"),
-			Sort: q.Get("sort"), Reverse: q.Get("order") == "reverse", Limit: 1}
-		_, total, err := a.files.List(r.Context(), caller(r), query)
+			Sort: q.Get("sort"), Reverse: q.Get("order") == "reverse"}
+		number, _ := strconv.Atoi(q.Get("page"))
+		page, err := a.files.Page(r.Context(), caller(r), query, number, filesPerPage)
 		if err != nil {
 			a.fail(w, r, err)
 			return
 		}
-		page, _ := strconv.Atoi(q.Get("page"))
-		page, query.Offset = paging.Clamp(page, filesPerPage, total)
-		query.Limit = filesPerPage
-		list, _, err := a.files.List(r.Context(), caller(r), query)
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		out := make([]FileBody, 0, len(list))
-		for _, f := range list {
+		out := make([]FileBody, 0, len(page.Files))
+		for _, f := range page.Files {
 			out = append(out, toFileBody(f))
 		}
-		response.JSON(w, http.StatusOK, map[string]any{"files": out, "total": total, "page": page, "pages": paging.Pages(total, filesPerPage)})
+		response.JSON(w, http.StatusOK, map[string]any{"files": out, "total": page.Total, "page": page.Number, "pages": page.Pages})
 	})
 }
 

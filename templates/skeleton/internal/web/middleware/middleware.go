@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
 	"regexp"
 	"runtime/debug"
 	"strconv"
@@ -44,6 +45,10 @@ type Options struct {
 	// body, which the handler checks before anything else (a payment
 	// provider's webhook); a browser's cookies give such a route nothing.
 	SignedRoutes []string
+	// SecretRoutes are route patterns that carry a secret in their path
+	// (a share link's token): the logs show such a request's path as its
+	// pattern, never the secret.
+	SecretRoutes []string
 }
 
 // Wrap wraps h in the chain every request passes through, outermost
@@ -60,9 +65,10 @@ func Wrap(h http.Handler, o Options) (http.Handler, error) {
 	for _, pattern := range o.SignedRoutes {
 		cop.AddInsecureBypassPattern(pattern)
 	}
+	logPath := redactor(o.SecretRoutes)
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		o.Logger.WarnContext(r.Context(), "cross-origin request refused",
-			"method", r.Method, "path", r.URL.Path,
+			"method", r.Method, "path", logPath(r),
 			"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
 		o.ErrorPage(w, r, http.StatusForbidden)
 	}))
@@ -70,8 +76,8 @@ func Wrap(h http.Handler, o Options) (http.Handler, error) {
 	h = limitBody(MaxBodyBytes, h)
 	h = cop.Handler(h)
 	h = compress(h)
-	h = recoverPanics(o.Logger, o.ErrorPage, h)
-	h = logRequests(o.Logger, o.Clock, h)
+	h = recoverPanics(o.Logger, logPath, o.ErrorPage, h)
+	h = logRequests(o.Logger, logPath, o.Clock, h)
 	h = securityHeaders(o.TrustProxyHeaders, h)
 	h = requestID(o.TrustProxyHeaders, h)
 	return h, nil
@@ -131,7 +137,7 @@ func isHTTPS(r *http.Request, trustProxy bool) bool {
 
 // logRequests writes one line per request. Health probes log at debug
 // level: a container runtime polls them every few seconds.
-func logRequests(logger *slog.Logger, clk clock.Clock, next http.Handler) http.Handler {
+func logRequests(logger *slog.Logger, logPath func(*http.Request) string, clk clock.Clock, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := clk.Now()
 		rec := &statusRecorder{ResponseWriter: w}
@@ -142,7 +148,7 @@ func logRequests(logger *slog.Logger, clk clock.Clock, next http.Handler) http.H
 		}
 		logger.Log(r.Context(), level, "request",
 			"method", r.Method,
-			"path", r.URL.Path,
+			"path", logPath(r),
 			"status", rec.status(),
 			"bytes", rec.bytes,
 			"duration", clk.Now().Sub(start),
@@ -151,10 +157,36 @@ func logRequests(logger *slog.Logger, clk clock.Clock, next http.Handler) http.H
 	})
 }
 
+// redactor returns the path to log for a request: the pattern of the
+// secret route it falls under, else the path itself. A route matches by
+// the literal part of its pattern before the first wildcard, on the
+// cleaned path, so that a trailing slash, an extra segment or a path the
+// mux would redirect ("//s/x") does not slip the secret through.
+func redactor(secretRoutes []string) func(*http.Request) string {
+	type secret struct{ prefix, pattern string }
+	var secrets []secret
+	for _, p := range secretRoutes {
+		if _, rest, ok := strings.Cut(p, " "); ok {
+			p = rest
+		}
+		prefix, _, _ := strings.Cut(p, "{")
+		secrets = append(secrets, secret{prefix, p})
+	}
+	return func(r *http.Request) string {
+		clean := path.Clean("/" + r.URL.Path)
+		for _, s := range secrets {
+			if strings.HasPrefix(clean, s.prefix) || strings.HasPrefix(clean+"/", s.prefix) {
+				return s.pattern
+			}
+		}
+		return r.URL.Path
+	}
+}
+
 // recoverPanics turns a panic into a logged error and the styled 500 page:
 // the stack trace goes to the log, never to the client, and the server
 // carries on serving.
-func recoverPanics(logger *slog.Logger, errorPage func(http.ResponseWriter, *http.Request, int), next http.Handler) http.Handler {
+func recoverPanics(logger *slog.Logger, logPath func(*http.Request) string, errorPage func(http.ResponseWriter, *http.Request, int), next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
@@ -166,7 +198,7 @@ func recoverPanics(logger *slog.Logger, errorPage func(http.ResponseWriter, *htt
 				panic(v)
 			}
 			logger.ErrorContext(r.Context(), "panic serving request",
-				"method", r.Method, "path", r.URL.Path,
+				"method", r.Method, "path", logPath(r),
 				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			if rec.code != 0 {
 				// Part of the response is out: the only honest end is
