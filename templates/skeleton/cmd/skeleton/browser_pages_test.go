@@ -118,6 +118,7 @@ var notPages = map[string]string{
 	"GET /files/{id}/preview":   "an image",
 	"GET /static/{path...}":     "static files",
 	"GET /livez":                "a plain-text probe",
+	"GET /dev/reload":           "an event stream, served with SOURCE_DIR only",
 	"GET /readyz":               "a plain-text probe",
 }
 
